@@ -1,0 +1,3 @@
+//! k8ssandra-gitops: render K8ssandraCluster specs into plain manifests, one tree per cluster.
+pub mod model;
+pub mod yaml;

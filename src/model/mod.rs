@@ -1,0 +1,2 @@
+//! Typed inputs.
+pub mod server;
