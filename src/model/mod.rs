@@ -1,2 +1,3 @@
 //! Typed inputs.
+pub mod cluster;
 pub mod server;

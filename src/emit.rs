@@ -1,0 +1,254 @@
+//! Canonical YAML for rendered objects.
+//!
+//! Output bytes are part of our contract (committed trees, `render --check`, Argo CD diffs), so we
+//! write YAML ourselves instead of relying on a serializer's style choices: top-level keys in the
+//! order apiVersion, kind, metadata, spec, then the rest sorted; every other map sorted; block
+//! style with kubectl's list indentation; strings quoted whenever a YAML 1.1 or 1.2 reader could
+//! take them for anything but a string; multi-line text as literal blocks; one trailing newline.
+
+use serde_json::Value;
+
+const TOP_ORDER: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
+
+/// Serializes one Kubernetes object as a YAML document (no `---`).
+#[must_use]
+pub fn object_to_yaml(obj: &Value) -> String {
+    let mut out = String::new();
+    match obj {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| top_rank(a).cmp(&top_rank(b)).then_with(|| a.cmp(b)));
+            for k in keys {
+                write_entry(&mut out, 0, k, &map[k.as_str()]);
+            }
+        }
+        other => write_value_line(&mut out, 0, other),
+    }
+    out
+}
+
+/// Serializes a plain value (maps sorted) as a YAML document.
+#[must_use]
+pub fn value_to_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, val) in sorted(map) {
+                write_entry(&mut out, 0, k, val);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => write_seq(&mut out, 0, items),
+        other => write_value_line(&mut out, 0, other),
+    }
+    out
+}
+
+fn top_rank(k: &str) -> usize {
+    TOP_ORDER.iter().position(|t| *t == k).unwrap_or(TOP_ORDER.len())
+}
+
+fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut v: Vec<_> = map.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+fn indent(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push(' ');
+    }
+}
+
+fn write_entry(out: &mut String, ind: usize, key: &str, v: &Value) {
+    indent(out, ind);
+    out.push_str(&scalar_string(key));
+    out.push(':');
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            for (k, val) in sorted(map) {
+                write_entry(out, ind + 2, k, val);
+            }
+        }
+        // kubectl style: list items at the same indentation as their key.
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_seq(out, ind, items);
+        }
+        other => {
+            out.push(' ');
+            write_inline(out, ind, other);
+        }
+    }
+}
+
+fn write_seq(out: &mut String, ind: usize, items: &[Value]) {
+    for item in items {
+        indent(out, ind);
+        out.push('-');
+        match item {
+            Value::Object(map) if !map.is_empty() => {
+                // First entry on the dash line, the rest aligned under it.
+                let mut first = true;
+                for (k, val) in sorted(map) {
+                    if first {
+                        out.push(' ');
+                        let mut entry = String::new();
+                        write_entry(&mut entry, ind + 2, k, val);
+                        out.push_str(&entry[ind + 2..]);
+                        first = false;
+                    } else {
+                        write_entry(out, ind + 2, k, val);
+                    }
+                }
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_seq(out, ind + 2, inner);
+            }
+            other => {
+                out.push(' ');
+                write_inline(out, ind, other);
+            }
+        }
+    }
+}
+
+fn write_value_line(out: &mut String, ind: usize, v: &Value) {
+    write_inline(out, ind, v);
+}
+
+/// Writes a scalar or empty collection after `key: ` or `- `, ending the line.
+fn write_inline(out: &mut String, ind: usize, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null\n"),
+        Value::Bool(b) => {
+            out.push_str(if *b { "true" } else { "false" });
+            out.push('\n');
+        }
+        Value::Number(n) => {
+            out.push_str(&n.to_string());
+            out.push('\n');
+        }
+        Value::Object(_) => out.push_str("{}\n"),
+        Value::Array(_) => out.push_str("[]\n"),
+        Value::String(s) => {
+            if let Some(block) = literal_block(s, ind + 2) {
+                out.push_str(&block);
+            } else {
+                out.push_str(&scalar_string(s));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A literal block scalar (`|`, `|-`, `|+`) for multi-line text, when one can carry it exactly.
+fn literal_block(s: &str, ind: usize) -> Option<String> {
+    if !s.contains('\n') || s.starts_with([' ', '\t', '\n']) {
+        return None;
+    }
+    if s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
+        return None;
+    }
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    // A line starting with a space after the first would need an indentation indicator only
+    // when the first line does; the first line never does here. Tabs at line start are fine.
+    let mut out = format!("|{chomp}\n");
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            indent(&mut out, ind);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// Whether a plain (unquoted) scalar would be read back as this exact string by YAML 1.1 and
+/// 1.2 readers alike (Go's yaml.v2/v3, PyYAML, kubectl, serde-saphyr).
+fn plain_is_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || first == '$') {
+        return false;
+    }
+    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+        return false;
+    }
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || " _./=@$()+,:-".contains(c)) {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    !matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+    ) && !lower.starts_with(".inf")
+}
+
+/// A string as a YAML scalar: plain when safe, else double-quoted with JSON escapes (valid YAML).
+fn scalar_string(s: &str) -> String {
+    if plain_is_safe(s) { s.to_string() } else { serde_json::to_string(s).unwrap_or_default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn roundtrip(v: &Value) -> Value {
+        let text = value_to_yaml(v);
+        let docs = crate::yaml::parse_stream(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        docs[0].to_json()
+    }
+
+    #[test]
+    fn top_level_keys_follow_kubernetes_order() {
+        let obj = json!({"spec": {"b": 1, "a": 2}, "zeta": 1, "kind": "X", "metadata": {"name": "demo"}, "apiVersion": "v1"});
+        assert_eq!(object_to_yaml(&obj), "apiVersion: v1\nkind: X\nmetadata:\n  name: demo\nspec:\n  a: 2\n  b: 1\nzeta: 1\n");
+    }
+
+    #[test]
+    fn lists_use_kubectl_indentation() {
+        let v = json!({"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}, "s", [1]]});
+        assert_eq!(
+            value_to_yaml(&v),
+            "containers:\n- env:\n  - name: X\n    value: \"1\"\n  name: a\n- s\n-\n  - 1\n"
+        );
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted_and_read_back_unchanged() {
+        for s in ["true", "on", "No", "null", "~", "1", "0755", "1e3", "4.1.3", ".inf", "-x", "a: b", "a #b", "", " x", "x ",
+                  "*x", "&x", "!x", "%x", "@x", "`x", "{x}", "[x]", "'x'", "\"x\"", "é", "tab\there", "2001-12-14", "0x1F", "1_000", "a:"] {
+            let v = json!({"k": s});
+            assert_eq!(roundtrip(&v), v, "{s:?} -> {}", value_to_yaml(&v));
+        }
+        assert_eq!(value_to_yaml(&json!({"k": "plain-Value_1.2/x"})), "k: plain-Value_1.2/x\n");
+    }
+
+    #[test]
+    fn multi_line_text_becomes_literal_blocks_that_read_back_unchanged() {
+        for s in ["a\nb\n", "a\nb", "a\n\nb\n\n\n", "[cassandra]\nuse_sudo = False\n", "a\n  indented\n", "x\n\ty\n"] {
+            let v = json!({"data": {"f": s}});
+            assert_eq!(roundtrip(&v), v, "{s:?} -> {}", value_to_yaml(&v));
+        }
+        assert_eq!(value_to_yaml(&json!({"f": "a\nb\n"})), "f: |\n  a\n  b\n");
+        // Leading spaces need an indentation indicator: we quote instead.
+        assert!(value_to_yaml(&json!({"f": "  a\nb"})).starts_with("f: \""));
+    }
+
+    #[test]
+    fn empty_collections_and_scalars() {
+        let v = json!({"a": {}, "b": [], "c": null, "d": 1.5, "e": false, "f": -3});
+        assert_eq!(roundtrip(&v), v);
+    }
+}
