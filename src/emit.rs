@@ -178,6 +178,14 @@ fn literal_block(s: &str, ind: usize) -> Option<String> {
 /// 1.2 readers alike (Go's yaml.v2/v3, PyYAML, kubectl, serde-saphyr).
 fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else { return false };
+    if first.is_ascii_digit() {
+        // Quantities like `5Gi` or `200m`: digits, dots and at least one letter that cannot make
+        // a number (exponent `e`, radix prefixes `x`/`o`/`b`) or a YAML 1.1 sexagesimal/timestamp.
+        let radix = s.len() > 1 && "xXoObB".contains(&s[1..2]);
+        return !radix
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+            && s.chars().any(|c| c.is_ascii_alphabetic() && !"eExXoObB".contains(c));
+    }
     if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || first == '$') {
         return false;
     }
@@ -228,7 +236,7 @@ mod tests {
     #[test]
     fn ambiguous_strings_are_quoted_and_read_back_unchanged() {
         for s in ["true", "on", "No", "null", "~", "1", "0755", "1e3", "4.1.3", ".inf", "-x", "a: b", "a #b", "", " x", "x ",
-                  "*x", "&x", "!x", "%x", "@x", "`x", "{x}", "[x]", "'x'", "\"x\"", "é", "tab\there", "2001-12-14", "0x1F", "1_000", "a:"] {
+                  "*x", "&x", "!x", "%x", "@x", "`x", "{x}", "[x]", "'x'", "\"x\"", "é", "tab\there", "2001-12-14", "0x1F", "1_000", "a:", "1e3", "1E5", "0b1", "0o7", "5Gi", "200m", "1.5e3", "12:30"] {
             let v = json!({"k": s});
             assert_eq!(roundtrip(&v), v, "{s:?} -> {}", value_to_yaml(&v));
         }

@@ -1,3 +1,7 @@
-fn main() {
-    println!("Hello, world!");
+//! The `k8ssandra-gitops` command.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
 }

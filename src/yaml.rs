@@ -217,6 +217,13 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
             if let Some(idx) = message.find(" at line ") {
                 message.truncate(idx);
             }
+            // Say it in the user's terms, not the library's configuration knobs.
+            if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+                let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+                message = format!("duplicate key {key:?}: a mapping may hold each key once");
+            } else if message.contains("alias replay limit exceeded") || message.contains("alias") && message.contains("limit") {
+                message = format!("YAML aliases expand beyond {MAX_REPLAYED_EVENTS} nodes (an alias bomb?); refusing to expand them");
+            }
             ParseError { pos, message }
         })
 }

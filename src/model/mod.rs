@@ -1,3 +1,4 @@
 //! Typed inputs.
 pub mod cluster;
+pub mod config;
 pub mod server;

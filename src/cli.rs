@@ -1,0 +1,167 @@
+//! Command line: parse arguments, call the library, print, pick the exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use k8ssandra_gitops::diagnostic::did_you_mean;
+use k8ssandra_gitops::output::{build_tree, drift, stream, unified_diff, write_tree};
+use k8ssandra_gitops::{Outcome, render_repo};
+
+/// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
+#[derive(Debug, Parser)]
+#[command(name = "k8ssandra-gitops", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render the repository into the output directory (or check it, or stream one context).
+    Render(RenderArgs),
+    /// Run every check without writing anything.
+    Validate(CommonArgs),
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Repository to read.
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// Also list the documents that were ignored (other kinds).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Output directory [default: RenderConfig spec.outputDir, else REPO/rendered].
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Render in memory and compare with the output directory; exit 1 with a diff on drift.
+    #[arg(long, conflicts_with = "stdout")]
+    check: bool,
+    /// Only this context (with --stdout).
+    #[arg(long, requires = "stdout")]
+    context: Option<String>,
+    /// Write the context's objects as one YAML stream to stdout instead of files.
+    #[arg(long, requires = "context")]
+    stdout: bool,
+}
+
+/// Exit code for invalid input, drift, or a failed write.
+const FAILURE: u8 = 1;
+
+/// Runs the command line.
+#[must_use]
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate(&args),
+        Command::Render(args) => render(&args),
+    }
+}
+
+fn load(common: &CommonArgs, output: Option<&PathBuf>) -> Result<Outcome, ExitCode> {
+    let outcome = render_repo(&common.repo, output.map(PathBuf::as_path)).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(FAILURE)
+    })?;
+    let mut err = std::io::stderr().lock();
+    for d in &outcome.diagnostics {
+        let _ = writeln!(err, "{d}");
+    }
+    if common.verbose {
+        for (file, index, kind) in &outcome.inputs.ignored {
+            let _ = writeln!(err, "{}: document {index} ignored ({kind})", file.display());
+        }
+    }
+    if outcome.has_errors() {
+        let n = outcome.diagnostics.iter().filter(|d| d.severity == k8ssandra_gitops::diagnostic::Severity::Error).count();
+        let _ = writeln!(err, "error: {n} problem{} found; nothing was written", if n == 1 { "" } else { "s" });
+        return Err(ExitCode::from(FAILURE));
+    }
+    Ok(outcome)
+}
+
+fn validate(args: &CommonArgs) -> ExitCode {
+    match load(args, None) {
+        Ok(o) => {
+            let objects: usize = o.rendered.values().map(Vec::len).sum();
+            eprintln!(
+                "ok: {} K8ssandraCluster{}, {objects} objects for {} context{}",
+                o.inputs.clusters.len(),
+                if o.inputs.clusters.len() == 1 { "" } else { "s" },
+                o.rendered.len(),
+                if o.rendered.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn render(args: &RenderArgs) -> ExitCode {
+    let outcome = match load(&args.common, args.output.as_ref()) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if args.stdout {
+        let context = args.context.as_deref().unwrap_or_default();
+        let text = stream(&outcome.rendered, context);
+        if text.is_empty() {
+            let hint = did_you_mean(context, outcome.rendered.keys().map(String::as_str));
+            let known: Vec<&str> = outcome.rendered.keys().map(String::as_str).collect();
+            eprintln!(
+                "error: context {context:?} has no objects to render (contexts with objects: {}){}; refusing to print an empty stream",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") },
+                hint.map(|h| format!(" ({h})")).unwrap_or_default()
+            );
+            return ExitCode::from(FAILURE);
+        }
+        let mut out = std::io::stdout().lock();
+        if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+            return ExitCode::from(FAILURE);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let tree = build_tree(&outcome.rendered);
+    let dir = &outcome.output_dir;
+    if args.check {
+        let drift = drift(dir, &tree);
+        if drift.is_empty() {
+            eprintln!("ok: {} is up to date", dir.display());
+            return ExitCode::SUCCESS;
+        }
+        print!("{}", unified_diff(&drift));
+        eprintln!(
+            "error: {} is out of date ({} file{} differ); run `k8ssandra-gitops render` and commit the result",
+            dir.display(),
+            drift.len(),
+            if drift.len() == 1 { "" } else { "s" }
+        );
+        return ExitCode::from(FAILURE);
+    }
+    match write_tree(dir, &tree) {
+        Ok(report) => {
+            eprintln!(
+                "rendered {} into {}: {} written, {} pruned, {} unchanged",
+                outcome.rendered.keys().cloned().collect::<Vec<_>>().join(", "),
+                dir.display(),
+                report.written.len(),
+                report.pruned.len(),
+                report.unchanged
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Parse stage: source files → the documents we use, schema-checked and typed.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::cluster::K8ssandraCluster;
+use crate::model::config::{ClientConfig, RENDER_CONFIG_API_VERSION, RenderConfigSpec, check_render_config};
+use crate::schema::{self, InputKind};
+use crate::source::SourceFile;
+use crate::yaml::{self, Node, Pos, Seg};
+
+/// Where a document came from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// File path as shown to the user.
+    pub file: PathBuf,
+    /// Repository-relative path.
+    pub rel_path: String,
+    /// 0-based index of the document in its file.
+    pub index: usize,
+}
+
+/// A typed document with its located tree (for diagnostics about any of its fields).
+#[derive(Debug, Clone)]
+pub struct Doc<T> {
+    /// The typed value.
+    pub value: T,
+    /// The located YAML tree.
+    pub node: Node,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl<T> Doc<T> {
+    /// The position of `path` in this document.
+    #[must_use]
+    pub fn locate(&self, path: &[Seg]) -> Pos {
+        self.node.locate(path)
+    }
+
+    /// An error about `path` of this document.
+    #[must_use]
+    pub fn error(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(self.origin.file.clone(), self.locate(&path), path, message)
+    }
+
+    /// A warning about `path` of this document.
+    #[must_use]
+    pub fn warning(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::warning(self.origin.file.clone(), self.locate(&path), path, message)
+    }
+}
+
+/// Everything the later stages need from the repository.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// K8ssandraClusters, in file order.
+    pub clusters: Vec<Doc<K8ssandraCluster>>,
+    /// ClientConfigs, in file order.
+    pub client_configs: Vec<Doc<ClientConfig>>,
+    /// The RenderConfig, if the repository has one.
+    pub render_config: Option<Doc<RenderConfigSpec>>,
+    /// Documents of other kinds: `(file, index, "apiVersion/kind")`, for `--verbose`.
+    pub ignored: Vec<(PathBuf, usize, String)>,
+    /// Fields that failed the schema check, as `(file, path)`. Documents with schema problems
+    /// are still typed and planned when possible, so that every other problem is reported in
+    /// the same run; later findings about these fields (or below them) would only repeat the
+    /// schema error and are dropped.
+    pub schema_failures: Vec<(PathBuf, Vec<Seg>)>,
+}
+
+impl Inputs {
+    /// Whether a later-stage finding about `path` in `file` repeats a schema error.
+    #[must_use]
+    pub fn repeats_schema_failure(&self, d: &Diagnostic) -> bool {
+        self.schema_failures.iter().any(|(f, p)| *f == d.file && d.path.starts_with(p))
+    }
+}
+
+const KNOWN: [(&str, &str); 3] = [
+    ("K8ssandraCluster", "k8ssandra.io/v1alpha1"),
+    ("ClientConfig", "config.k8ssandra.io/v1beta1"),
+    ("RenderConfig", RENDER_CONFIG_API_VERSION),
+];
+
+/// Parses every file and keeps the documents we use. All problems are returned together.
+#[must_use]
+pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
+    let mut inputs = Inputs::default();
+    let mut diags = Vec::new();
+    for file in files {
+        let docs = match yaml::parse_stream(&file.text) {
+            Ok(d) => d,
+            Err(e) => {
+                diags.push(Diagnostic::error(file.display_path.clone(), e.pos, Vec::new(), format!("invalid YAML: {}", e.message)));
+                continue;
+            }
+        };
+        for (index, node) in docs.into_iter().enumerate() {
+            let origin = Origin { file: file.display_path.clone(), rel_path: file.rel_path.clone(), index };
+            load_document(node, origin, &mut inputs, &mut diags);
+        }
+    }
+    (inputs, diags)
+}
+
+fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
+    let text = |k: &str| node.get(k).and_then(Node::as_str).unwrap_or_default().to_string();
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    let Some((_, expected_version)) = KNOWN.iter().find(|(k, _)| *k == kind) else {
+        if node.as_map().is_some() {
+            inputs.ignored.push((origin.file, origin.index, format!("{api_version}/{kind}")));
+        }
+        return;
+    };
+    let doc = Doc { value: (), node, origin };
+    if api_version != *expected_version {
+        let group = expected_version.split('/').next().unwrap_or_default();
+        if api_version.split('/').next() == Some(group) {
+            diags.push(doc.error(
+                vec![Seg::Key("apiVersion".into())],
+                format!("unsupported apiVersion {api_version:?} for {kind}: expected {expected_version:?}"),
+            ));
+        } else {
+            // Same kind name in another API group: not ours.
+            inputs.ignored.push((doc.origin.file, doc.origin.index, format!("{api_version}/{kind}")));
+        }
+        return;
+    }
+    match kind.as_str() {
+        "K8ssandraCluster" => {
+            let schema_ok = schema_check(&doc, InputKind::K8ssandraCluster, inputs, diags);
+            let value = serde_json::from_value::<K8ssandraCluster>(schema::normalize(InputKind::K8ssandraCluster, &doc.node));
+            match value {
+                Ok(value) => inputs.clusters.push(Doc { value, node: doc.node, origin: doc.origin }),
+                // With schema problems, a typing failure is just their consequence.
+                Err(e) if schema_ok => diags.push(doc.error(Vec::new(), format!("cannot read K8ssandraCluster: {e}"))),
+                Err(_) => {}
+            }
+        }
+        "ClientConfig" => {
+            // Even a ClientConfig with problems declares its context: this avoids a second,
+            // misleading "unknown k8sContext" error for every datacenter that uses it.
+            schema_check(&doc, InputKind::ClientConfig, inputs, diags);
+            let value = ClientConfig::from_node(&doc.node);
+            inputs.client_configs.push(Doc { value, node: doc.node, origin: doc.origin });
+        }
+        _ => {
+            let issues = check_render_config(&doc.node);
+            let ok = issues.is_empty();
+            for (path, message, hint) in issues {
+                diags.push(doc.error(path, message).with_hint(hint));
+            }
+            if !ok {
+                return;
+            }
+            let spec = doc.node.get("spec").map(Node::to_json).unwrap_or(serde_json::Value::Null);
+            let spec = if spec.is_null() { Ok(RenderConfigSpec::default()) } else { serde_json::from_value(spec) };
+            match spec {
+                Ok(value) => {
+                    if let Some(first) = &inputs.render_config {
+                        diags.push(doc.error(Vec::new(), format!(
+                            "a second RenderConfig (the first is in {}); a repository has at most one",
+                            first.origin.file.display()
+                        )));
+                    } else {
+                        inputs.render_config = Some(Doc { value, node: doc.node, origin: doc.origin });
+                    }
+                }
+                Err(e) => diags.push(doc.error(vec![Seg::Key("spec".into())], format!("cannot read RenderConfig: {e}"))),
+            }
+        }
+    }
+}
+
+/// Runs the schema check; returns whether the document passed.
+fn schema_check(doc: &Doc<()>, kind: InputKind, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) -> bool {
+    let issues = schema::check(kind, &doc.node);
+    let ok = issues.is_empty();
+    for issue in issues {
+        inputs.schema_failures.push((doc.origin.file.clone(), issue.path.clone()));
+        diags.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+    }
+    ok
+}
+
+/// A did-you-mean hint for a kind name that is close to one we read (e.g. `K8SsandraCluster`).
+#[must_use]
+pub fn kind_hint(kind: &str) -> Option<String> {
+    did_you_mean(kind, KNOWN.iter().map(|(k, _)| *k))
+}

@@ -1,0 +1,447 @@
+//! Plan stage: resolve every datacenter of every K8ssandraCluster (target context, namespace,
+//! merged options, rollout order) and run the checks that need the whole picture.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::load::{Doc, Inputs};
+use crate::merge::{merge, merge_telemetry};
+use crate::model::cluster::{CassandraClusterTemplate, DatacenterOptions, DatacenterTemplate, K8ssandraCluster};
+use crate::model::server::{ServerType, ServerVersion};
+use crate::render::names::{cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label};
+use crate::yaml::Seg;
+
+/// Default context for datacenters without `k8sContext`.
+pub const DEFAULT_CONTROL_PLANE_CONTEXT: &str = "control-plane";
+/// Default namespace for K8ssandraClusters without one.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// Settings that come from RenderConfig (or defaults).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Context of datacenters without `k8sContext`.
+    pub control_plane_context: String,
+    /// Namespace of K8ssandraClusters without one.
+    pub default_namespace: String,
+}
+
+impl Settings {
+    /// Settings from the repository's RenderConfig, if any.
+    #[must_use]
+    pub fn from_inputs(inputs: &Inputs) -> Self {
+        let spec = inputs.render_config.as_ref().map(|d| &d.value);
+        Self {
+            control_plane_context: spec
+                .and_then(|s| s.control_plane_context.clone())
+                .unwrap_or_else(|| DEFAULT_CONTROL_PLANE_CONTEXT.to_string()),
+            default_namespace: spec
+                .and_then(|s| s.default_namespace.clone())
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
+        }
+    }
+}
+
+/// One K8ssandraCluster, resolved.
+#[derive(Debug)]
+pub struct ClusterPlan<'a> {
+    /// The source document.
+    pub doc: &'a Doc<K8ssandraCluster>,
+    /// `spec.cassandra`.
+    pub cassandra: &'a CassandraClusterTemplate,
+    /// K8ssandraCluster `metadata.name`.
+    pub name: String,
+    /// K8ssandraCluster namespace (defaulted).
+    pub namespace: String,
+    /// Cassandra cluster name, unsanitized (`clusterName` or the object name).
+    pub cass_cluster_name: String,
+    /// `CleanupForKubernetes(cass_cluster_name)`.
+    pub sanitized_name: String,
+    /// Server type.
+    pub server_type: ServerType,
+    /// Datacenters in spec order.
+    pub dcs: Vec<DcPlan<'a>>,
+    /// Indexes into `dcs` in rollout-priority order.
+    pub priority: Vec<usize>,
+}
+
+/// One datacenter, resolved.
+#[derive(Debug)]
+pub struct DcPlan<'a> {
+    /// Position in `spec.cassandra.datacenters`.
+    pub index: usize,
+    /// The template as written.
+    pub template: &'a DatacenterTemplate,
+    /// Target context.
+    pub context: String,
+    /// Target namespace.
+    pub namespace: String,
+    /// Merged DatacenterOptions, typed.
+    pub options: DatacenterOptions,
+    /// Merged `config` (cassandraYaml, jvmOptions, dseYaml) as JSON, before operator insertions.
+    pub config: Value,
+    /// Merged metadata (labels, annotations, commonLabels, commonAnnotations, pods, services).
+    pub meta: Value,
+    /// Merged telemetry.
+    pub telemetry: Value,
+    /// Parsed server version.
+    pub version: ServerVersion,
+    /// Cassandra-level DC name: `datacenterName` override, else the object name.
+    pub cass_dc_name: String,
+}
+
+impl DcPlan<'_> {
+    /// Path of this DC template in the K8ssandraCluster document.
+    #[must_use]
+    pub fn path(&self, rest: &[&str]) -> Vec<Seg> {
+        dc_path(self.index, rest)
+    }
+}
+
+/// `spec.cassandra.datacenters[i].<rest...>`.
+#[must_use]
+pub fn dc_path(index: usize, rest: &[&str]) -> Vec<Seg> {
+    let mut p = vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key("datacenters".into()), Seg::Index(index)];
+    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    p
+}
+
+fn cassandra_path(rest: &[&str]) -> Vec<Seg> {
+    let mut p = vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())];
+    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    p
+}
+
+/// Resolves all clusters. Problems are appended to `diags`; clusters with errors are still
+/// returned when a plan could be made, so that later checks can report more problems.
+#[must_use]
+pub fn plan<'a>(inputs: &'a Inputs, settings: &Settings, diags: &mut Vec<Diagnostic>) -> Vec<ClusterPlan<'a>> {
+    let contexts: BTreeSet<&str> = inputs.client_configs.iter().map(|c| c.value.context.as_str()).collect();
+    check_client_configs(inputs, diags);
+    check_context_name(&settings.control_plane_context, inputs, diags);
+    let mut seen: BTreeMap<(String, String), &Doc<K8ssandraCluster>> = BTreeMap::new();
+    let mut plans = Vec::new();
+    for doc in &inputs.clusters {
+        let Some(p) = plan_cluster(doc, settings, &contexts, diags) else { continue };
+        if let Some(first) = seen.insert((p.namespace.clone(), p.name.clone()), doc) {
+            diags.push(doc.error(
+                vec![Seg::Key("metadata".into()), Seg::Key("name".into())],
+                format!("K8ssandraCluster {}/{} is defined twice (also in {})", p.namespace, p.name, first.origin.file.display()),
+            ));
+            continue;
+        }
+        plans.push(p);
+    }
+    check_collisions(&plans, diags);
+    plans
+}
+
+fn check_client_configs(inputs: &Inputs, diags: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, &Doc<crate::model::config::ClientConfig>> = BTreeMap::new();
+    for cc in &inputs.client_configs {
+        let ctx = cc.value.context.as_str();
+        let path = if cc.node.get("spec").and_then(|s| s.get("contextName")).is_some() {
+            vec![Seg::Key("spec".into()), Seg::Key("contextName".into())]
+        } else {
+            vec![Seg::Key("metadata".into()), Seg::Key("name".into())]
+        };
+        if !is_dns1123_label(ctx) {
+            diags.push(cc.error(path.clone(), format!(
+                "context name {ctx:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters); it names an output directory"
+            )));
+        }
+        if let Some(first) = seen.insert(ctx, cc) {
+            diags.push(cc.error(path, format!("context {ctx:?} is declared twice (also in {})", first.origin.file.display())));
+        }
+    }
+}
+
+fn check_context_name(name: &str, inputs: &Inputs, diags: &mut Vec<Diagnostic>) {
+    if is_dns1123_label(name) {
+        return;
+    }
+    if let Some(rc) = &inputs.render_config {
+        diags.push(rc.error(
+            vec![Seg::Key("spec".into()), Seg::Key("controlPlaneContext".into())],
+            format!("context name {name:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters)"),
+        ));
+    }
+}
+
+fn plan_cluster<'a>(
+    doc: &'a Doc<K8ssandraCluster>,
+    settings: &Settings,
+    contexts: &BTreeSet<&str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ClusterPlan<'a>> {
+    let kc = &doc.value;
+    let name = kc.metadata.name.clone();
+    let name_path = vec![Seg::Key("metadata".into()), Seg::Key("name".into())];
+    if name.is_empty() {
+        diags.push(doc.error(Vec::new(), "K8ssandraCluster has no metadata.name"));
+        return None;
+    }
+    if !is_dns1123_label(&name) {
+        diags.push(doc.error(name_path, format!(
+            "name {name:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters)"
+        )));
+        return None;
+    }
+    let namespace = if kc.metadata.namespace.is_empty() { settings.default_namespace.clone() } else { kc.metadata.namespace.clone() };
+    if !is_dns1123_label(&namespace) {
+        diags.push(doc.error(
+            vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
+            format!("namespace {namespace:?} is not a valid DNS label"),
+        ));
+        return None;
+    }
+    let Some(cassandra) = kc.spec.cassandra.as_ref() else {
+        diags.push(doc.warning(vec![Seg::Key("spec".into())], "no spec.cassandra: upstream renders nothing for this cluster, and neither do we"));
+        return None;
+    };
+    let Some(server_type) = ServerType::parse(&cassandra.server_type) else {
+        diags.push(doc.error(cassandra_path(&["serverType"]), "serverType must be one of cassandra, dse, hcd"));
+        return None;
+    };
+    let cass_cluster_name = if cassandra.cluster_name.is_empty() { name.clone() } else { cassandra.cluster_name.clone() };
+    let sanitized_name = cleanup_for_kubernetes(&cass_cluster_name);
+    if sanitized_name.is_empty() {
+        diags.push(doc.error(cassandra_path(&["clusterName"]), format!(
+            "cluster name {cass_cluster_name:?} has no characters usable in a Kubernetes name"
+        )));
+        return None;
+    }
+
+    // Upstream ignores these at cluster level (quirk 9): say so instead of staying silent.
+    for ignored in ["cdc", "datacenterName"] {
+        if cassandra.options.contains_key(ignored) {
+            diags.push(doc.warning(cassandra_path(&[ignored]), format!(
+                "{ignored} is ignored at cluster level by k8ssandra-operator; set it on each datacenter"
+            )));
+        }
+    }
+    if cassandra.options.contains_key("jmxInitContainerImage") {
+        diags.push(doc.warning(cassandra_path(&["jmxInitContainerImage"]), "jmxInitContainerImage is deprecated and ignored"));
+    }
+    if cassandra.datacenters.is_empty() {
+        diags.push(doc.error(cassandra_path(&["datacenters"]), "at least one datacenter is required"));
+        return None;
+    }
+
+    let mut cluster_options = Value::Object(cassandra.options.clone());
+    apply_crd_defaults(&mut cluster_options);
+    let cluster_meta = strip_name(&cassandra.meta);
+    let mut dcs = Vec::new();
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut cass_names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ok = true;
+    for (index, dc) in cassandra.datacenters.iter().enumerate() {
+        let before = diags.len();
+        if let Some(first) = names.insert(&dc.name, index) {
+            diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
+                "datacenter {:?} is defined twice (also at datacenters[{first}])", dc.name
+            )));
+        }
+        if let Some(p) = plan_dc(doc, cassandra, &cluster_options, &cluster_meta, dc, index, &namespace, server_type, &sanitized_name, settings, contexts, diags) {
+            if let Some(first) = cass_names.insert(p.cass_dc_name.clone(), index) {
+                diags.push(doc.error(dc_path(index, &["datacenterName"]), format!(
+                    "Cassandra datacenter name {:?} is used twice (also by datacenters[{first}])", p.cass_dc_name
+                )));
+            }
+            if diags[before..].iter().all(|d| d.severity != crate::diagnostic::Severity::Error) {
+                dcs.push(p);
+                continue;
+            }
+        }
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let priority = priority_order(&dcs);
+    Some(ClusterPlan { doc, cassandra, name, namespace, cass_cluster_name, sanitized_name, server_type, dcs, priority })
+}
+
+/// Rollout priority (upstream `dcUpgradePriority`): analytics 3, search 1, everything else 2;
+/// a stable sort keeps spec order among equals, as Go's insertion sort does for small slices.
+fn priority_order(dcs: &[DcPlan<'_>]) -> Vec<usize> {
+    let prio = |d: &DcPlan<'_>| match d.options.dse_workloads {
+        Some(w) if w.analytics_enabled => 3,
+        Some(w) if w.search_enabled => 1,
+        _ => 2,
+    };
+    let mut order: Vec<usize> = (0..dcs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(prio(&dcs[i])));
+    order
+}
+
+/// OpenAPI defaults the API server applies to DatacenterOptions before the controller merges
+/// them (spec §1.6). Defaults only fill fields whose parent object exists, so a datacenter that
+/// has any `jvmOptions` gets `gc: G1GC`, which then wins over a cluster-level `gc`, as upstream.
+fn apply_crd_defaults(options: &mut Value) {
+    if let Some(Value::Object(jvm)) = options.get_mut("config").and_then(|c| c.get_mut("jvmOptions")) {
+        jvm.entry("gc").or_insert_with(|| Value::String("G1GC".into()));
+    }
+    if let Some(Value::Array(relabels)) = options.get_mut("telemetry").and_then(|t| t.get_mut("cassandra")).and_then(|c| c.get_mut("relabels")) {
+        for r in relabels.iter_mut().filter_map(Value::as_object_mut) {
+            r.entry("action").or_insert_with(|| Value::String("replace".into()));
+        }
+    }
+}
+
+fn strip_name(meta: &Value) -> Value {
+    match meta {
+        Value::Object(m) => {
+            let mut m = m.clone();
+            m.remove("name");
+            m.remove("namespace");
+            Value::Object(m)
+        }
+        _ => Value::Object(serde_json::Map::new()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_dc<'a>(
+    doc: &Doc<K8ssandraCluster>,
+    _cassandra: &CassandraClusterTemplate,
+    cluster_options: &Value,
+    cluster_meta: &Value,
+    dc: &'a DatacenterTemplate,
+    index: usize,
+    kc_namespace: &str,
+    server_type: ServerType,
+    sanitized_name: &str,
+    settings: &Settings,
+    contexts: &BTreeSet<&str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<DcPlan<'a>> {
+    let err_count = diags.len();
+    // Webhook rule 1: the object name must be a DNS-1035 label.
+    if !is_dns1035_label(&dc.name) {
+        diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
+            "invalid datacenter name {:?}: must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter); use datacenterName for the Cassandra-level name",
+            dc.name
+        )));
+    }
+    let namespace = if dc.namespace.is_empty() { kc_namespace.to_string() } else { dc.namespace.clone() };
+    if !is_dns1123_label(&namespace) {
+        diags.push(doc.error(dc_path(index, &["metadata", "namespace"]), format!("namespace {namespace:?} is not a valid DNS label")));
+    }
+    // Webhook rule 2 (ours: declared by a ClientConfig).
+    let context = if dc.k8s_context.is_empty() {
+        settings.control_plane_context.clone()
+    } else {
+        if !contexts.contains(dc.k8s_context.as_str()) && dc.k8s_context != settings.control_plane_context {
+            let hint = did_you_mean(&dc.k8s_context, contexts.iter().copied().chain([settings.control_plane_context.as_str()]));
+            let declared = if contexts.is_empty() { "no ClientConfig declares any context".to_string() } else {
+                format!("declared: {}", contexts.iter().copied().collect::<Vec<_>>().join(", "))
+            };
+            diags.push(doc.error(dc_path(index, &["k8sContext"]), format!(
+                "unknown k8sContext {:?}: no ClientConfig declares it ({declared})", dc.k8s_context
+            )).with_hint(hint));
+        }
+        dc.k8s_context.clone()
+    };
+    if dc.size < 1 {
+        diags.push(doc.error(dc_path(index, &["size"]), "size must be at least 1"));
+    }
+    for ignored in ["rebuild", "jmxInitContainerImage"] {
+        if dc.options.contains_key(ignored) {
+            let why = if ignored == "rebuild" { "only spec.cassandra.rebuild is read" } else { "it is deprecated" };
+            diags.push(doc.warning(dc_path(index, &[ignored]), format!("{ignored} is ignored by k8ssandra-operator at datacenter level ({why})")));
+        }
+    }
+
+    // Merge (spec §1.7). datacenterName and cdc come from the DC only.
+    let mut cluster_opts = cluster_options.clone();
+    if let Value::Object(m) = &mut cluster_opts {
+        m.remove("datacenterName");
+        m.remove("cdc");
+        m.remove("telemetry");
+    }
+    let mut dc_opts = Value::Object(dc.options.clone());
+    apply_crd_defaults(&mut dc_opts);
+    if let Value::Object(m) = &mut dc_opts {
+        m.remove("telemetry");
+    }
+    let mut merged = merge(&cluster_opts, &dc_opts);
+    let telemetry = merge_telemetry(
+        cluster_options.get("telemetry").unwrap_or(&Value::Null),
+        dc.options.get("telemetry").unwrap_or(&Value::Null),
+    );
+    if let Value::Object(m) = &mut merged {
+        if !telemetry.is_null() {
+            m.insert("telemetry".to_string(), telemetry.clone());
+        }
+    }
+    let options: DatacenterOptions = match serde_json::from_value(merged.clone()) {
+        Ok(o) => o,
+        Err(e) => {
+            diags.push(doc.error(dc_path(index, &[]), format!("cannot merge datacenter options: {e}")));
+            return None;
+        }
+    };
+    let meta = merge(cluster_meta, &strip_name(&dc.meta));
+
+    // DCConfigIncomplete and webhook rule 3.
+    let version = if options.server_version.is_empty() {
+        diags.push(doc.error(dc_path(index, &[]), "serverVersion must be set at cluster level or on this datacenter"));
+        None
+    } else {
+        let v = ServerVersion::parse(&options.server_version);
+        if v.is_none() {
+            let at = if dc.options.contains_key("serverVersion") { dc_path(index, &["serverVersion"]) } else { cassandra_path(&["serverVersion"]) };
+            diags.push(doc.error(at, format!("serverVersion {:?} is not a semantic version (major.minor.patch)", options.server_version)));
+        }
+        v
+    };
+    if options.storage_config.is_none() {
+        diags.push(doc.error(dc_path(index, &[]), "storageConfig must be defined at cluster level or dc level"));
+    }
+    // Webhook rule 4: only the DC's own fields count.
+    if dc.options.get("softPodAntiAffinity") == Some(&Value::Bool(true)) && !dc.options.contains_key("resources") {
+        diags.push(doc.error(dc_path(index, &["softPodAntiAffinity"]), "softPodAntiAffinity requires resources to be set on the datacenter"));
+    }
+    // Webhook rule 8: StatefulSet names.
+    let racks: Vec<String> = options
+        .racks
+        .as_ref()
+        .filter(|r| !r.is_empty())
+        .map(|r| r.iter().filter_map(|r| r.get("name").and_then(Value::as_str)).map(str::to_string).collect())
+        .unwrap_or_else(|| vec!["default".to_string()]);
+    for rack in &racks {
+        let sts = format!("{sanitized_name}-{}-{}-sts", cleanup_for_kubernetes(&dc.name), cleanup_subdomain(rack));
+        if sts.len() > 60 {
+            diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
+                "StatefulSet name {sts:?} would be {} characters, more than 60: shorten the cluster, datacenter or rack name",
+                sts.len()
+            )));
+        }
+    }
+    let _ = server_type;
+    if diags.len() > err_count && diags[err_count..].iter().any(|d| d.severity == crate::diagnostic::Severity::Error) {
+        return None;
+    }
+    let version = version?;
+    let cass_dc_name = if options.datacenter_name.is_empty() { dc.name.clone() } else { options.datacenter_name.clone() };
+    let config = options.config.clone().unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    Some(DcPlan { index, template: dc, context, namespace, options, config, meta, telemetry, version, cass_dc_name })
+}
+
+/// Two datacenters that would be written to the same object in one cluster are an error.
+fn check_collisions(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<(&str, &str, &str), (&str, &str)> = BTreeMap::new();
+    for p in plans {
+        for dc in &p.dcs {
+            let key = (dc.context.as_str(), dc.namespace.as_str(), dc.template.name.as_str());
+            if let Some((other_ns, other)) = seen.insert(key, (p.namespace.as_str(), p.name.as_str())) {
+                diags.push(p.doc.error(dc.path(&["metadata", "name"]), format!(
+                    "CassandraDatacenter {}/{} in context {} is also rendered by K8ssandraCluster {other_ns}/{other}",
+                    dc.namespace, dc.template.name, dc.context
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,768 @@
+//! The CassandraDatacenter of each datacenter, built the way k8ssandra-operator builds it
+//! (spec control-plane §2), plus the per-DC objects that always come with it (metrics agent
+//! ConfigMap, per-node configuration).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Manifest;
+use super::config::build_config;
+use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
+use super::names::cleanup_for_kubernetes;
+use super::tokens::{self, TokenDc};
+use crate::diagnostic::Diagnostic;
+use crate::model::server::ServerType;
+use crate::plan::{ClusterPlan, DcPlan};
+use crate::quantity::Quantity;
+use crate::yaml::Seg;
+
+/// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).
+pub const INITIAL_SYSTEM_REPLICATION_ANNOTATION: &str = "k8ssandra.io/initial-system-replication";
+const SKIP_USER_CREATION: &str = "cassandra.datastax.com/skip-user-creation";
+const SYSTEM_REPLICATION_OPTION: &str = "-Dcassandra.system_distributed_replication";
+const ALLOW_ALTER_RF: &str = "-Dcassandra.allow_alter_rf_during_range_movement=true";
+/// `METRIC_FILTERS` when MCAC is on and the user gave none (upstream `DefaultFilters`).
+pub const DEFAULT_MCAC_FILTERS: [&str; 14] = [
+    "deny:org.apache.cassandra.metrics.Table",
+    "deny:org.apache.cassandra.metrics.table",
+    "allow:org.apache.cassandra.metrics.table.live_ss_table_count",
+    "allow:org.apache.cassandra.metrics.Table.LiveSSTableCount",
+    "allow:org.apache.cassandra.metrics.table.live_disk_space_used",
+    "allow:org.apache.cassandra.metrics.table.LiveDiskSpaceUsed",
+    "allow:org.apache.cassandra.metrics.Table.Pending",
+    "allow:org.apache.cassandra.metrics.Table.Memtable",
+    "allow:org.apache.cassandra.metrics.Table.Compaction",
+    "allow:org.apache.cassandra.metrics.table.read",
+    "allow:org.apache.cassandra.metrics.table.write",
+    "allow:org.apache.cassandra.metrics.table.range",
+    "allow:org.apache.cassandra.metrics.table.coordinator",
+    "allow:org.apache.cassandra.metrics.table.dropped_mutations",
+];
+/// Annotation with our content hash of the per-node ConfigMap (rolls pods when tokens change).
+pub const PER_NODE_CONFIG_HASH_ANNOTATION: &str = "k8ssandra.io/per-node-config-hash";
+
+/// Labels the control plane puts on everything it creates for a cluster (`CleanedUpByLabels`).
+#[must_use]
+pub fn cleaned_up_by_labels(plan: &ClusterPlan<'_>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("k8ssandra.io/cleaned-up-by".into(), "k8ssandracluster-controller".into());
+    m.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
+    m.insert("k8ssandra.io/cluster-namespace".into(), plan.namespace.clone().into());
+    m
+}
+
+/// A DC after Phase A of upstream's pipeline (`createDatacenterConfigs`).
+struct DcConfig {
+    config: Value,
+    pod_template: Map<String, Value>,
+    users: Vec<Value>,
+    storage_config: Value,
+    annotations_override: Option<Map<String, Value>>,
+}
+
+/// Renders all objects of one K8ssandraCluster.
+pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let before = diags.len();
+    check_not_yet_rendered(plan, diags);
+    let replication = match system_replication(plan, true) {
+        Ok(r) => r,
+        Err(msg) => {
+            diags.push(plan.doc.error(
+                vec![Seg::Key("metadata".into()), Seg::Key("annotations".into()), Seg::Key(INITIAL_SYSTEM_REPLICATION_ANNOTATION.into())],
+                msg,
+            ));
+            // Go on with the computed value, only to report the other problems too.
+            system_replication(plan, false).unwrap_or_default()
+        }
+    };
+    let mut configs = Vec::with_capacity(plan.dcs.len());
+    for (spec_pos, dc) in plan.dcs.iter().enumerate() {
+        match phase_a(plan, dc, spec_pos == 0, &replication) {
+            Ok(c) => configs.push(c),
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags[before..].iter().any(|d| d.severity == crate::diagnostic::Severity::Error) {
+        return Vec::new();
+    }
+
+    // Phase B: initial tokens for the whole cluster.
+    let token_dcs: Vec<TokenDc<'_>> = plan
+        .dcs
+        .iter()
+        .zip(&configs)
+        .map(|(dc, c)| TokenDc {
+            meta_name: &dc.template.name,
+            size: dc.template.size,
+            racks: rack_names(dc),
+            cassandra_yaml: c.config.get("cassandraYaml").unwrap_or(&Value::Null),
+            has_per_node_config_map_ref: !dc.template.per_node_config_map.is_empty(),
+        })
+        .collect();
+    let initial_tokens = tokens::compute_initial_tokens(&plan.sanitized_name, &token_dcs);
+
+    let mut out = Vec::new();
+    for (prio_pos, &i) in plan.priority.iter().enumerate() {
+        let dc = &plan.dcs[i];
+        let mut cfg = configs[i].clone_shallow();
+        let extra = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]), &mut cfg);
+        match new_datacenter(plan, dc, cfg, prio_pos) {
+            Ok(mut objs) => {
+                if let Some(cm) = extra {
+                    objs.push(cm);
+                }
+                out.extend(objs.into_iter().map(|object| Manifest { context: dc.context.clone(), cluster: plan.name.clone(), object }));
+            }
+            Err(msg) => diags.push(plan.doc.error(dc.path(&[]), msg)),
+        }
+    }
+    out
+}
+
+impl DcConfig {
+    fn clone_shallow(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            pod_template: self.pod_template.clone(),
+            users: self.users.clone(),
+            storage_config: self.storage_config.clone(),
+            annotations_override: self.annotations_override.clone(),
+        }
+    }
+}
+
+/// Features that belong to the components stage (Stargate, Reaper, Medusa, telemetry
+/// integrations). Until they are rendered, refusing is the only safe answer: silently leaving
+/// them out would deploy a cluster without what the spec asked for.
+fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
+    let spec = &plan.doc.value.spec;
+    let mut refuse = |path: Vec<Seg>, what: &str| {
+        diags.push(plan.doc.error(path, format!("{what} is not rendered yet by k8ssandra-gitops (planned: Stargate, Reaper, Medusa and telemetry components)")));
+    };
+    for (field, value, what) in [("stargate", &spec.stargate, "Stargate"), ("reaper", &spec.reaper, "Reaper"), ("medusa", &spec.medusa, "Medusa")] {
+        if value.is_some() {
+            refuse(vec![Seg::Key("spec".into()), Seg::Key(field.into())], what);
+        }
+    }
+    for dc in &plan.dcs {
+        if dc.template.stargate.is_some() {
+            refuse(dc.path(&["stargate"]), "Stargate");
+        }
+        for (key, what) in [("prometheus", "Prometheus telemetry (ServiceMonitor)"), ("vector", "Vector telemetry")] {
+            if dc.telemetry.get(key).and_then(|p| p.get("enabled")) == Some(&Value::Bool(true)) {
+                let path = if dc.template.options.contains_key("telemetry") {
+                    dc.path(&["telemetry", key, "enabled"])
+                } else {
+                    vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key("telemetry".into()), Seg::Key(key.into()), Seg::Key("enabled".into())]
+                };
+                refuse(path, what);
+            }
+        }
+    }
+}
+
+/// The replication map behind the system replication JVM option (spec §2.7).
+fn system_replication(plan: &ClusterPlan<'_>, honour_annotation: bool) -> Result<BTreeMap<String, i64>, String> {
+    let annotation = plan.doc.value.metadata.annotations.get(INITIAL_SYSTEM_REPLICATION_ANNOTATION).filter(|_| honour_annotation);
+    if let Some(text) = annotation {
+        if let Ok(map) = serde_json::from_str::<BTreeMap<String, i64>>(text) {
+            return Ok(map);
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct OldFormat {
+            datacenters: Vec<String>,
+            replication_factor: i64,
+        }
+        return serde_json::from_str::<OldFormat>(text)
+            .map(|old| old.datacenters.into_iter().map(|dc| (dc, old.replication_factor)).collect())
+            .map_err(|_| format!(
+                "cannot parse {INITIAL_SYSTEM_REPLICATION_ANNOTATION}: expected JSON like {{\"dc1\":3}} (or the old {{\"datacenters\":[\"dc1\"],\"replicationFactor\":3}})"
+            ));
+    }
+    // Only the first DC in spec order: Cassandra 4.1 cannot reference DCs that do not exist yet.
+    let first = &plan.dcs[0];
+    let mut map = BTreeMap::new();
+    map.insert(first.cass_dc_name.clone(), i64::from(first.template.size.min(3)));
+    for ext in &plan.doc.value.spec.external_datacenters {
+        map.insert(ext.clone(), 3);
+    }
+    Ok(map)
+}
+
+fn rack_names(dc: &DcPlan<'_>) -> Vec<String> {
+    dc.options
+        .racks
+        .iter()
+        .flatten()
+        .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+fn obj(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("just made an object"),
+    }
+}
+
+/// `Unstructured.PutIfAbsent` with a `/`-separated path: sets the value unless a non-null value
+/// is already there; intermediate maps are created.
+fn put_if_absent(map: &mut Value, path: &str, v: Value) {
+    let mut cur = map;
+    let parts: Vec<&str> = path.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let m = obj(cur);
+        if i == parts.len() - 1 {
+            if m.get(*part).is_none_or(Value::is_null) {
+                m.insert((*part).to_string(), v);
+            }
+            return;
+        }
+        let entry = m.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            if !entry.is_null() {
+                return; // PutMapNested refuses to overwrite a non-map value
+            }
+            *entry = Value::Object(Map::new());
+        }
+        cur = entry;
+    }
+}
+
+/// `addOptionIfMissing`: prepend to `jvmOptions.additionalOptions` unless present.
+fn add_option_if_missing(config: &mut Value, option: &str) {
+    let jvm = obj(obj(config).entry("jvmOptions").or_insert_with(|| Value::Object(Map::new())));
+    let list = jvm.entry("additionalOptions").or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    if let Value::Array(items) = list {
+        if !items.iter().any(|i| i.as_str() == Some(option)) {
+            items.insert(0, Value::String(option.to_string()));
+        }
+    }
+}
+
+fn yaml_get<'v>(config: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut cur = config.get("cassandraYaml")?;
+    for p in path.split('/') {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
+}
+
+/// Finds (or appends) a container by name in `podTemplateSpec.spec.<list>`.
+fn container_mut<'m>(pod: &'m mut Map<String, Value>, list: &str, name: &str) -> &'m mut Map<String, Value> {
+    let spec = obj(pod.entry("spec").or_insert_with(|| Value::Object(Map::new())));
+    let items = spec.entry(list).or_insert_with(|| Value::Array(Vec::new()));
+    if !items.is_array() {
+        *items = Value::Array(Vec::new());
+    }
+    let Value::Array(items) = items else { unreachable!("just made an array") };
+    let idx = match items.iter().position(|c| c.get("name").and_then(Value::as_str) == Some(name)) {
+        Some(i) => i,
+        None => {
+            items.push(json!({ "name": name }));
+            items.len() - 1
+        }
+    };
+    obj(&mut items[idx])
+}
+
+fn push_env(container: &mut Map<String, Value>, name: &str, value: &str) {
+    let env = container.entry("env").or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(items) = env {
+        items.push(json!({ "name": name, "value": value }));
+    }
+}
+
+/// Phase A for one DC (upstream `Coalesce` + `createDatacenterConfigs`).
+fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replication: &BTreeMap<String, i64>) -> Result<DcConfig, Diagnostic> {
+    let spec = &plan.doc.value.spec;
+    let o = &dc.options;
+    let err = |path: &[&str], msg: String| plan.doc.error(dc.path(path), msg);
+
+    // Coalesce: pod template.
+    let mut pod = Map::new();
+    let pods_meta = dc.meta.get("pods").cloned().unwrap_or(Value::Null);
+    let mut pod_meta = Map::new();
+    for key in ["labels", "annotations"] {
+        if let Some(v) = pods_meta.get(key).filter(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+            pod_meta.insert(key.into(), v.clone());
+        }
+    }
+    if !pod_meta.is_empty() {
+        pod.insert("metadata".into(), Value::Object(pod_meta));
+    }
+    let mut pod_spec = Map::new();
+    if let Some(sc) = &o.pod_security_context {
+        pod_spec.insert("securityContext".into(), sc.clone());
+    }
+    if !o.pod_priority_class_name.is_empty() {
+        pod_spec.insert("priorityClassName".into(), o.pod_priority_class_name.clone().into());
+    }
+    if let Some(c) = o.containers.as_ref().filter(|c| !c.is_empty()) {
+        pod_spec.insert("containers".into(), Value::Array(c.clone()));
+    }
+    if let Some(c) = o.init_containers.as_ref().filter(|c| !c.is_empty()) {
+        pod_spec.insert("initContainers".into(), Value::Array(c.clone()));
+    }
+    let mut storage_config = o.storage_config.clone().unwrap_or(Value::Null);
+    if let Some(extra) = &o.extra_volumes {
+        if !extra.pvcs.is_empty() {
+            let sc = obj(&mut storage_config);
+            let av = sc.entry("additionalVolumes").or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = av {
+                items.extend(extra.pvcs.iter().cloned());
+            }
+        }
+        if !extra.volumes.is_empty() {
+            let vols = pod_spec.entry("volumes").or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = vols {
+                items.extend(extra.volumes.iter().cloned());
+            }
+        }
+    }
+    pod.insert("spec".into(), Value::Object(pod_spec));
+    container_mut(&mut pod, "containers", "cassandra");
+
+    let mcac_enabled = dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
+    let mut config = dc.config.clone();
+    let external = spec.external_secrets();
+
+    // Encryption (spec §2.8): internal secrets need passwords read from Secrets at run time and
+    // written in plain text into the CassandraDatacenter; that cannot be done from Git.
+    let client_enc = plan.cassandra.client_encryption_stores.is_some()
+        && yaml_get(&config, "client_encryption_options/enabled") == Some(&Value::Bool(true));
+    let server_enc = plan.cassandra.server_encryption_stores.is_some()
+        && yaml_get(&config, "server_encryption_options/internode_encryption").is_some_and(|v| !v.is_null() && v != "none");
+    if (client_enc || server_enc) && !external {
+        let which = if client_enc { "clientEncryptionStores" } else { "serverEncryptionStores" };
+        return Err(plan.doc.error(
+            vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key(which.into())],
+            "encryption stores with internal secrets cannot be rendered offline: k8ssandra-operator reads the keystore passwords from Secrets at run time and writes them in plain text into the CassandraDatacenter config; use secretsProvider: external and set the store paths and passwords in cassandraYaml yourself".to_string(),
+        ));
+    }
+    if client_enc {
+        add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl=true");
+        add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl.need.client.auth=true");
+    }
+
+    // Auth (spec §2.6).
+    let auth = spec.auth_enabled();
+    let cy = obj(&mut config).entry("cassandraYaml").or_insert_with(|| Value::Object(Map::new())).clone();
+    let mut cy = cy;
+    if auth && plan.server_type == ServerType::Dse {
+        put_if_absent(&mut cy, "authenticator", "com.datastax.bdp.cassandra.auth.DseAuthenticator".into());
+        put_if_absent(&mut cy, "authorizer", "com.datastax.bdp.cassandra.auth.DseAuthorizer".into());
+        put_if_absent(&mut cy, "role_manager", "com.datastax.bdp.cassandra.auth.DseRoleManager".into());
+        let dy = obj(&mut config).entry("dseYaml").or_insert_with(|| Value::Object(Map::new()));
+        put_if_absent(dy, "authentication_options/enabled", "true".into());
+        put_if_absent(dy, "authorization_options/enabled", "true".into());
+        put_if_absent(dy, "role_management_options/mode", "internal".into());
+    } else if auth {
+        put_if_absent(&mut cy, "authenticator", "PasswordAuthenticator".into());
+        put_if_absent(&mut cy, "authorizer", "CassandraAuthorizer".into());
+    } else {
+        put_if_absent(&mut cy, "authenticator", "AllowAllAuthenticator".into());
+        put_if_absent(&mut cy, "authorizer", "AllowAllAuthorizer".into());
+    }
+    put_if_absent(&mut cy, "role_manager", "CassandraRoleManager".into());
+    obj(&mut config).insert("cassandraYaml".into(), cy);
+
+    let reaper = spec.reaper.as_ref();
+    let reaper_http = reaper
+        .and_then(|r| r.get("httpManagement"))
+        .and_then(|h| h.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let reaper_requires_jmx = reaper.is_some() && !reaper_http;
+    if reaper_requires_jmx {
+        add_option_if_missing(&mut config, &format!("-Dcom.sun.management.jmxremote.authenticate={auth}"));
+        if auth && !external {
+            add_option_if_missing(&mut config, "-Dcassandra.jmx.remote.login.config=CassandraLogin");
+            add_option_if_missing(&mut config, "-Djava.security.auth.login.config=$CASSANDRA_HOME/conf/cassandra-jaas.config");
+            add_option_if_missing(&mut config, "-Dcassandra.jmx.authorizer=org.apache.cassandra.auth.jmx.AuthorizationProxy");
+        }
+    }
+
+    // System replication, first DC in spec order only (spec §2.7).
+    if plan.server_type.is_cassandra_like() && first_in_spec {
+        let pairs: Vec<String> = replication.iter().map(|(dc, rf)| format!("{dc}:{rf}")).collect();
+        add_option_if_missing(&mut config, &format!("{SYSTEM_REPLICATION_OPTION}={}", pairs.join(",")));
+    }
+    if plan.server_type.is_cassandra_like() && dc.version.major != 3 {
+        add_option_if_missing(&mut config, ALLOW_ALTER_RF);
+    }
+
+    // Reaper wiring into the DC (spec §2.1 step 8).
+    let mut users = Vec::new();
+    if let Some(r) = reaper {
+        let reaper_ref = r.get("reaperRef").and_then(|x| x.get("name")).and_then(Value::as_str).unwrap_or_default();
+        if reaper_ref.is_empty() {
+            if !reaper_http {
+                push_env(container_mut(&mut pod, "containers", "cassandra"), "LOCAL_JMX", "no");
+            }
+            if auth && !external {
+                let name = r
+                    .get("cassandraUserSecretRef")
+                    .and_then(|x| x.get("name"))
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(|| format!("{}-reaper", cleanup_for_kubernetes(&plan.cass_cluster_name)), str::to_string);
+                users.push(json!({ "secretName": name, "superuser": true }));
+            }
+        }
+    }
+
+    // MCAC (spec §2.1 steps 9-10).
+    if mcac_enabled {
+        let filters = dc.telemetry.get("mcac").and_then(|m| m.get("metricFilters")).and_then(Value::as_array);
+        let value = match filters {
+            Some(list) => list.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
+            None => DEFAULT_MCAC_FILTERS.join(" "),
+        };
+        push_env(container_mut(&mut pod, "containers", "cassandra"), "METRIC_FILTERS", &value);
+    } else if plan.server_type == ServerType::Cassandra && !new_metrics_endpoint(&dc.version) {
+        return Err(err(&[], format!(
+            "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
+            dc.version
+        )));
+    }
+
+    // num_tokens, start_rpc, deprecated heap options, smart token allocation (steps 12-14).
+    let major3_cassandra = plan.server_type == ServerType::Cassandra && dc.version.major == 3;
+    let cy = obj(&mut config).get_mut("cassandraYaml").expect("inserted above");
+    put_if_absent(cy, "num_tokens", json!(if major3_cassandra { 256 } else { 16 }));
+    if major3_cassandra {
+        put_if_absent(cy, "start_rpc", json!(false));
+    }
+    if matches!(plan.server_type, ServerType::Dse | ServerType::Hcd) {
+        put_if_absent(cy, "allocate_tokens_for_local_replication_factor", json!(3));
+    }
+    if yaml_get(&config, "commitlog_sync_period_in_ms").is_some_and(|v| !v.is_null())
+        && yaml_get(&config, "commitlog_sync_batch_window_in_ms").is_some_and(|v| !v.is_null())
+    {
+        return Err(err(&["config", "cassandraYaml"], "commitlog_sync_period_in_ms and commitlog_sync_batch_window_in_ms are mutually exclusive".into()));
+    }
+    if let Some(Value::Object(jvm)) = obj(&mut config).get_mut("jvmOptions") {
+        if let Some(h) = jvm.get("heapSize").cloned() {
+            jvm.entry("heap_initial_size").or_insert_with(|| h.clone());
+            jvm.entry("heap_max_size").or_insert(h);
+        }
+        if let Some(h) = jvm.get("heapNewGenSize").cloned() {
+            jvm.entry("gc_cms_heap_size_young_generation").or_insert(h);
+        }
+    }
+
+    let annotations_override = (!spec.external_datacenters.is_empty()).then(|| {
+        let mut m = Map::new();
+        m.insert(SKIP_USER_CREATION.into(), "true".into());
+        m
+    });
+    Ok(DcConfig { config, pod_template: pod, users, storage_config, annotations_override })
+}
+
+/// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
+fn new_metrics_endpoint(v: &crate::model::server::ServerVersion) -> bool {
+    (v.greater_than(3, 11, 12) && !v.at_least(4, 0, 0)) || v.greater_than(4, 0, 3)
+}
+
+/// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap.
+fn per_node_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tokens_by_pod: Option<&BTreeMap<String, Vec<String>>>, cfg: &mut DcConfig) -> Option<Value> {
+    let user_cm = &dc.template.per_node_config_map;
+    let (cm_name, data, object) = if !user_cm.is_empty() {
+        (user_cm.clone(), None, None)
+    } else {
+        let tokens = tokens_by_pod.filter(|t| !t.is_empty())?;
+        let name = tokens::per_node_config_map_name(cleanup_for_kubernetes, &plan.cass_cluster_name, &dc.cass_dc_name);
+        let data = tokens::per_node_config_data(tokens);
+        let mut labels = base_labels("cassandra");
+        labels.extend(string_pairs(&cleaned_up_by_labels(plan)));
+        let object = config_map(name.clone(), dc.namespace.clone(), labels, BTreeMap::new(), data.clone());
+        (name, Some(data), Some(object))
+    };
+    let hash = data.map_or_else(|| format!("configmap:{cm_name}"), |d| content_hash(&serde_json::to_value(d).unwrap_or_default()));
+    let image = if dc.options.per_node_config_init_container_image.is_empty() {
+        tokens::DEFAULT_PER_NODE_IMAGE.to_string()
+    } else {
+        dc.options.per_node_config_init_container_image.clone()
+    };
+    // The per-node init container runs after server-config-init, which must exist first.
+    container_mut(&mut cfg.pod_template, "initContainers", "server-config-init");
+    let init = tokens::per_node_init_container(&image);
+    let spec = obj(cfg.pod_template.entry("spec").or_insert_with(|| Value::Object(Map::new())));
+    if let Value::Array(items) = spec.entry("initContainers").or_insert_with(|| Value::Array(Vec::new())) {
+        items.retain(|c| c.get("name").and_then(Value::as_str) != Some("per-node-config"));
+        items.push(init);
+    }
+    if let Value::Array(items) = spec.entry("volumes").or_insert_with(|| Value::Array(Vec::new())) {
+        items.retain(|v| v.get("name").and_then(Value::as_str) != Some("per-node-config"));
+        items.push(tokens::per_node_volume(&cm_name));
+    }
+    let meta = obj(cfg.pod_template.entry("metadata").or_insert_with(|| Value::Object(Map::new())));
+    let ann = obj(meta.entry("annotations").or_insert_with(|| Value::Object(Map::new())));
+    ann.insert(PER_NODE_CONFIG_HASH_ANNOTATION.into(), hash.into());
+    object
+}
+
+/// sha256 of the canonical JSON of a value (maps sorted), hex.
+#[must_use]
+pub fn content_hash(v: &Value) -> String {
+    let canonical = crate::emit::value_to_yaml(v);
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn string_pairs(m: &Map<String, Value>) -> BTreeMap<String, String> {
+    m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()
+}
+
+/// `app.kubernetes.io/{name,part-of,component}` as the operator sets them on its objects.
+fn base_labels(component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), "k8ssandra-operator".to_string()),
+        ("app.kubernetes.io/part-of".to_string(), "k8ssandra".to_string()),
+        ("app.kubernetes.io/component".to_string(), component.to_string()),
+    ])
+}
+
+/// A ConfigMap, built with the typed Kubernetes API so its shape is checked at compile time.
+fn config_map(
+    name: String,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    data: BTreeMap<String, String>,
+) -> Value {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(namespace),
+            labels: (!labels.is_empty()).then_some(labels),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            ..ObjectMeta::default()
+        },
+        data: Some(data),
+        ..ConfigMap::default()
+    };
+    serde_json::to_value(&cm).unwrap_or(Value::Null)
+}
+
+fn string_map(v: Option<&Value>) -> Map<String, Value> {
+    v.and_then(Value::as_object).cloned().unwrap_or_default()
+}
+
+/// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.
+fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_pos: usize) -> Result<Vec<Value>, String> {
+    let spec = &plan.doc.value.spec;
+    let o = &dc.options;
+    let DcConfig { config, mut pod_template, users, mut storage_config, annotations_override } = cfg;
+
+    let config_json = build_config(&config, plan.server_type, &dc.version).map_err(|e| format!("config: {e}"))?;
+
+    // Labels: base, then merged meta labels, then cluster-level labels on top.
+    let mut labels = Map::new();
+    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
+    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
+    labels.insert("app.kubernetes.io/component".into(), "cassandra".into());
+    labels.extend(cleaned_up_by_labels(plan));
+    labels.extend(string_map(dc.meta.get("labels")));
+    let mut annotations = annotations_override.unwrap_or_else(|| string_map(dc.meta.get("annotations")));
+    if prio_pos > 0 {
+        annotations.insert(SKIP_USER_CREATION.into(), "true".into());
+    }
+    labels.extend(string_map(plan.cassandra.meta.get("labels")));
+    annotations.extend(string_map(plan.cassandra.meta.get("annotations")));
+
+    // MANAGEMENT_API_HEAP_SIZE, then MGMT_API_DISABLE_MCAC (spec §2.9 env order).
+    if let Some(heap) = &o.mgmt_api_heap {
+        let q = Quantity::from_json(heap).map_err(|e| format!("mgmtAPIHeap: {e}"))?;
+        push_env(container_mut(&mut pod_template, "containers", "cassandra"), "MANAGEMENT_API_HEAP_SIZE", &q.value_ceil().to_string());
+    }
+    let mcac_enabled = dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
+    if !mcac_enabled {
+        push_env(container_mut(&mut pod_template, "containers", "cassandra"), "MGMT_API_DISABLE_MCAC", "true");
+    }
+
+    // Metrics agent ConfigMap and its additional volume (created for every DC).
+    let agent_name = metrics_agent_configmap_name(&plan.cass_cluster_name, &dc.cass_dc_name);
+    let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra")).map_err(|e| format!("telemetry.cassandra: {e}"))?;
+    {
+        let sc = obj(&mut storage_config);
+        let av = sc.entry("additionalVolumes").or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = av {
+            items.push(json!({
+                "name": "metrics-agent-config",
+                "mountPath": "/opt/management-api/configs",
+                "volumeSource": { "configMap": {
+                    "name": agent_name,
+                    "items": [{ "key": "metrics-collector.yaml", "path": "metrics-collector.yaml" }],
+                }},
+            }));
+        }
+    }
+
+    let mut s = Map::new();
+    s.insert("size".into(), json!(dc.template.size));
+    if dc.template.stopped {
+        s.insert("stopped".into(), json!(true));
+    }
+    s.insert("serverVersion".into(), dc.version.to_string().into());
+    if !o.server_image.is_empty() {
+        s.insert("serverImage".into(), o.server_image.clone().into());
+    }
+    s.insert("serverType".into(), plan.server_type.as_str().into());
+    if !config_json.is_empty() {
+        s.insert("config".into(), Value::Object(config_json));
+    }
+    if let Some(r) = o.racks.as_ref().filter(|r| !r.is_empty()) {
+        s.insert("racks".into(), Value::Array(r.clone()));
+    }
+    s.insert("storageConfig".into(), storage_config);
+    s.insert("clusterName".into(), plan.cass_cluster_name.clone().into());
+    if !spec.external_secrets() {
+        let name = if plan.cassandra.superuser_secret_name.is_empty() {
+            format!("{}-superuser", plan.sanitized_name)
+        } else {
+            plan.cassandra.superuser_secret_name.clone()
+        };
+        s.insert("superuserSecretName".into(), name.into());
+    }
+    if !users.is_empty() {
+        s.insert("users".into(), Value::Array(users));
+    }
+    if let Some(n) = &o.networking {
+        let mut net = Map::new();
+        if let Some(np) = n.node_port.as_ref().filter(|v| !v.is_null()) {
+            net.insert("nodePort".into(), np.clone());
+        }
+        if n.host_network == Some(true) {
+            net.insert("hostNetwork".into(), json!(true));
+        }
+        s.insert("networking".into(), Value::Object(net));
+    }
+    // Resources of user-declared sidecars that cass-operator manages itself.
+    let find = |list: &str, name: &str| -> Option<Value> {
+        pod_template
+            .get("spec")?
+            .get(list)?
+            .as_array()?
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))?
+            .get("resources")
+            .filter(|r| r.get("limits").is_some() || r.get("requests").is_some())
+            .cloned()
+    };
+    if let Some(r) = find("containers", "server-system-logger") {
+        s.insert("systemLoggerResources".into(), r);
+    }
+    if let Some(r) = find("initContainers", "server-config-init") {
+        s.insert("configBuilderResources".into(), r);
+    }
+    s.insert("podTemplateSpec".into(), Value::Object(pod_template));
+    if let Some(cdc) = &o.cdc {
+        s.insert("cdc".into(), cdc.clone());
+    }
+    if let Some(w) = &o.dse_workloads {
+        s.insert("dseWorkloads".into(), serde_json::to_value(w).unwrap_or_default());
+    }
+    if !o.service_account.is_empty() {
+        s.insert("serviceAccountName".into(), o.service_account.clone().into());
+    }
+    if let Some(b) = o.read_only_root_filesystem {
+        s.insert("readOnlyRootFilesystem".into(), json!(b));
+    }
+    if let Some(r) = &o.resources {
+        s.insert("resources".into(), r.clone());
+    }
+    if o.soft_pod_anti_affinity == Some(true) {
+        s.insert("allowMultipleNodesPerWorker".into(), json!(true));
+    }
+    if let Some(m) = &o.management_api_auth {
+        s.insert("managementApiAuth".into(), m.clone());
+    }
+    if let Some(l) = dc.meta.get("commonLabels").filter(|v| v.is_object()) {
+        s.insert("additionalLabels".into(), l.clone());
+    }
+    if let Some(a) = dc.meta.get("commonAnnotations").filter(|v| v.is_object()) {
+        s.insert("additionalAnnotations".into(), a.clone());
+    }
+    s.insert("additionalServiceConfig".into(), additional_service_config(plan, dc));
+    if let Some(t) = &o.tolerations {
+        if !t.is_empty() {
+            s.insert("tolerations".into(), Value::Array(t.clone()));
+        }
+    }
+    if !o.datacenter_name.is_empty() {
+        s.insert("datacenterName".into(), o.datacenter_name.clone().into());
+    }
+
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), dc.template.name.clone().into());
+    metadata.insert("namespace".into(), dc.namespace.clone().into());
+    metadata.insert("labels".into(), Value::Object(labels));
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    let cassdc = json!({
+        "apiVersion": "cassandra.datastax.com/v1beta1",
+        "kind": "CassandraDatacenter",
+        "metadata": metadata,
+        "spec": s,
+    });
+
+    let mut cm_labels = string_pairs(&cleaned_up_by_labels(plan));
+    for (k, v) in string_pairs(&string_map(plan.cassandra.meta.get("commonLabels"))) {
+        cm_labels.entry(k).or_insert(v);
+    }
+    let common_annotations = string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
+    let agent_cm = config_map(
+        agent_name,
+        dc.namespace.clone(),
+        cm_labels,
+        common_annotations,
+        BTreeMap::from([("metrics-collector.yaml".to_string(), agent_yaml)]),
+    );
+    Ok(vec![cassdc, agent_cm])
+}
+
+/// `additionalServiceConfig` from merged `metadata.services`; the all-pods service always gets the
+/// cluster name/namespace labels.
+fn additional_service_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Value {
+    let services = dc.meta.get("services");
+    let mut out = Map::new();
+    for (from, to) in [
+        ("dcService", "dcService"),
+        ("seedService", "seedService"),
+        ("allPodsService", "allpodsService"),
+        ("additionalSeedService", "additionalSeedService"),
+        ("nodePortService", "nodePortService"),
+    ] {
+        let src = services.and_then(|s| s.get(from));
+        let mut add = Map::new();
+        if let Some(l) = src.and_then(|s| s.get("labels")).and_then(Value::as_object).filter(|m| !m.is_empty()) {
+            add.insert("additionalLabels".into(), Value::Object(l.clone()));
+        }
+        if let Some(a) = src.and_then(|s| s.get("annotations")).and_then(Value::as_object).filter(|m| !m.is_empty()) {
+            add.insert("additionalAnnotations".into(), Value::Object(a.clone()));
+        }
+        if to == "allpodsService" {
+            let labels = obj(add.entry("additionalLabels").or_insert_with(|| Value::Object(Map::new())));
+            labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
+            labels.insert("k8ssandra.io/cluster-namespace".into(), plan.namespace.clone().into());
+        }
+        if !add.is_empty() {
+            out.insert(to.into(), Value::Object(add));
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,89 @@
+//! Render stage: plans → Kubernetes objects, grouped by target context.
+
+pub mod config;
+pub mod datacenter;
+pub mod metrics_agent;
+pub mod names;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::plan::ClusterPlan;
+
+/// One rendered object and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// Target context (output directory).
+    pub context: String,
+    /// K8ssandraCluster name (output sub-directory).
+    pub cluster: String,
+    /// The whole object (apiVersion, kind, metadata, spec...).
+    pub object: Value,
+}
+
+impl Manifest {
+    fn field(&self, path: &[&str]) -> &str {
+        let mut v = &self.object;
+        for p in path {
+            v = &v[*p];
+        }
+        v.as_str().unwrap_or_default()
+    }
+
+    /// `kind`.
+    #[must_use]
+    pub fn kind(&self) -> &str {
+        self.field(&["kind"])
+    }
+
+    /// `metadata.name`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.field(&["metadata", "name"])
+    }
+
+    /// `metadata.namespace`.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        self.field(&["metadata", "namespace"])
+    }
+
+    /// Path inside the output directory: `<context>/<namespace>/<cluster>/<kind>-<name>.yaml`.
+    /// Every component was validated as a DNS label or subdomain before rendering, so no path
+    /// can leave the output directory.
+    #[must_use]
+    pub fn rel_path(&self) -> String {
+        format!(
+            "{}/{}/{}/{}-{}.yaml",
+            self.context,
+            self.namespace(),
+            self.cluster,
+            self.kind().to_ascii_lowercase(),
+            self.name()
+        )
+    }
+}
+
+/// Everything rendered, by context, each sorted by output path.
+pub type Rendered = BTreeMap<String, Vec<Manifest>>;
+
+/// Renders every planned cluster.
+///
+/// # Errors
+/// Diagnostics for problems found while rendering (for example a feature that cannot be
+/// rendered offline); nothing is returned then.
+pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendered {
+    let mut out: Rendered = BTreeMap::new();
+    for plan in plans {
+        for m in datacenter::render_cluster(plan, diags) {
+            out.entry(m.context.clone()).or_default().push(m);
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(Manifest::rel_path);
+    }
+    out
+}

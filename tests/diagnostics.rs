@@ -1,0 +1,110 @@
+//! Bad input: the full stderr is asserted, the exit code is 1, and nothing is written.
+
+use std::fs;
+
+use crate::harness::{TempDir, copy_dir, root, run_in};
+
+#[test]
+fn every_invalid_fixture_reports_all_problems_and_writes_nothing() {
+    let mut cases: Vec<_> = fs::read_dir(root().join("fixtures/invalid")).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let tmp = TempDir::new("invalid");
+        copy_dir(&case, tmp.path());
+        let validate = run_in(tmp.path(), &["validate"]);
+        assert_eq!(validate.code, 1, "{name}: {}", validate.stderr);
+        insta::assert_snapshot!(format!("invalid__{name}"), validate.stderr);
+        let render = run_in(tmp.path(), &["render"]);
+        assert_eq!(render.code, 1, "{name}");
+        assert_eq!(render.stderr, validate.stderr, "{name}: render and validate report the same problems");
+        assert!(!tmp.path().join("rendered").exists(), "{name}: render wrote output despite errors");
+    }
+}
+
+const CLUSTER: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata:\n  name: demo\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources:\n          requests:\n            storage: 1Gi\n    datacenters:\n    - metadata:\n        name: dc1\n      size: 1\n";
+
+#[test]
+fn non_utf8_input_is_refused_with_its_position() {
+    let tmp = TempDir::new("utf8");
+    fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
+    fs::write(tmp.path().join("latin1.yaml"), b"kind: ConfigMap\nmetadata:\n  name: caf\xe9\n").unwrap();
+    let run = run_in(tmp.path(), &["validate"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "latin1.yaml:3:12: error: file is not valid UTF-8 (Kubernetes manifests must be UTF-8)\nerror: 1 problem found; nothing was written\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_repository_are_refused_and_inside_ones_followed() {
+    let outside = TempDir::new("outside");
+    fs::write(outside.path().join("secret.yaml"), CLUSTER).unwrap();
+    let tmp = TempDir::new("symlink");
+    fs::create_dir(tmp.path().join("specs")).unwrap();
+    fs::write(tmp.path().join("specs/real.yaml"), CLUSTER).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), tmp.path().join("leak.yaml")).unwrap();
+    let run = run_in(tmp.path(), &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let first = run.stderr.lines().next().unwrap();
+    assert!(first.starts_with("leak.yaml:0:0: error: symlink points outside the repository (to "), "{first}");
+    assert!(first.ends_with("secret.yaml); refusing to read it"), "{first}");
+
+    fs::remove_file(tmp.path().join("leak.yaml")).unwrap();
+    std::os::unix::fs::symlink("specs/real.yaml", tmp.path().join("alias.yaml")).unwrap();
+    let run = run_in(tmp.path(), &["validate"]);
+    // The same cluster read twice through a link inside the repository is a duplicate, which
+    // proves the link was followed.
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("K8ssandraCluster default/demo is defined twice"), "{}", run.stderr);
+}
+
+#[test]
+fn oversized_files_are_refused_without_being_parsed() {
+    let tmp = TempDir::new("huge");
+    fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
+    let big = "# padding\n".repeat(16 * 1024 * 1024 / 10 + 1);
+    fs::write(tmp.path().join("big.yaml"), big).unwrap();
+    let run = run_in(tmp.path(), &["validate"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "big.yaml:0:0: error: file is 16777220 bytes, more than the 16777216-byte limit for an input manifest\nerror: 1 problem found; nothing was written\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let tmp = TempDir::new("usage");
+    assert_eq!(run_in(tmp.path(), &["render", "--stdout"]).code, 2);
+    assert_eq!(run_in(tmp.path(), &["render", "--check", "--stdout", "--context", "x"]).code, 2);
+    assert_eq!(run_in(tmp.path(), &["frobnicate"]).code, 2);
+}
+
+#[test]
+fn an_empty_stream_is_an_error_never_an_empty_success() {
+    let tmp = TempDir::new("empty");
+    fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
+    let run = run_in(tmp.path(), &["render", "--context", "control-plan", "--stdout"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: context \"control-plan\" has no objects to render (contexts with objects: control-plane) (did you mean \"control-plane\"?); refusing to print an empty stream\n"
+    );
+    let ok = run_in(tmp.path(), &["render", "--context", "control-plane", "--stdout"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.starts_with("---\napiVersion: "));
+    assert_eq!(ok.stdout.matches("\n---\n").count() + 1, 2, "one CassandraDatacenter and one ConfigMap");
+}
+
+#[test]
+fn a_missing_repository_is_reported() {
+    let tmp = TempDir::new("missing");
+    let run = run_in(tmp.path(), &["validate", "nope"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.starts_with("error: failed to read repository nope: "), "{}", run.stderr);
+}

@@ -1,0 +1,135 @@
+//! Runs the real binary and the strict manifest validator.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` next to the checkout: upstream schemas, validator, conformance corpus.
+pub fn shared() -> PathBuf {
+    let p = std::env::var_os("K8SSANDRA_GITOPS_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
+    assert!(p.join("tools/validate-manifests").is_file(), "shared corpus not found at {} (set K8SSANDRA_GITOPS_SHARED)", p.display());
+    p
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `k8ssandra-gitops ARGS` in `cwd` with a fixed environment and stdin closed.
+pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
+    run_env(cwd, args, &[])
+}
+
+/// Like [`run_in`] with extra environment variables.
+pub fn run_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"));
+    cmd.args(args).current_dir(cwd).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("binary runs").into()
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "k8ssandra-gitops-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file below `dir` as `(relative path, content)`, sorted; dotfiles included.
+pub fn read_tree(dir: &Path) -> Vec<(String, String)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+/// The tree as one text for a snapshot.
+pub fn tree_text(dir: &Path) -> String {
+    read_tree(dir).into_iter().map(|(p, c)| format!("=== {p}\n{c}")).collect()
+}
+
+/// Runs `validate-manifests` (strict upstream schemas) on the given paths and asserts success.
+pub fn assert_valid_manifests(paths: &[&Path], extra: &[&str]) {
+    let python = std::env::var_os("VALIDATE_MANIFESTS_PYTHON").map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/test (it creates the validator's virtualenv)",
+        python.display()
+    );
+    let out = Command::new(python)
+        .arg(shared().join("tools/validate-manifests"))
+        .args(extra)
+        .args(paths)
+        .stdin(Stdio::null())
+        .output()
+        .expect("validator runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "validate-manifests failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(" passed, 0 failed"), "unexpected validator output: {text}");
+}

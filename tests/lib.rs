@@ -1,0 +1,9 @@
+//! Integration tests: the real binary against fixture repositories, real validators.
+
+mod conformance;
+mod determinism;
+mod diagnostics;
+mod examples;
+mod harness;
+mod render_fixtures;
+mod writes;

@@ -1,0 +1,23 @@
+//! Every `fixtures/render/<case>` renders, matches its reviewed snapshot and passes strict
+//! validation against the upstream schemas.
+
+use crate::harness::{TempDir, assert_valid_manifests, root, run_in, tree_text};
+
+#[test]
+fn every_render_fixture_matches_its_snapshot_and_validates() {
+    let out = TempDir::new("fixtures");
+    let mut cases: Vec<_> = std::fs::read_dir(root().join("fixtures/render")).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    assert!(cases.len() >= 19, "fixtures missing");
+    let mut dirs = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let dest = out.path().join(&name);
+        let run = run_in(case, &["render", ".", "-o", dest.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        insta::assert_snapshot!(format!("render__{name}"), tree_text(&dest));
+        dirs.push(dest);
+    }
+    let paths: Vec<&std::path::Path> = dirs.iter().map(std::path::PathBuf::as_path).collect();
+    assert_valid_manifests(&paths, &[]);
+}
