@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8ssandra_gitops::load::load;
-use k8ssandra_gitops::output::{build_tree, write_tree};
+use k8ssandra_gitops::output::build_tree;
 use k8ssandra_gitops::render_inputs;
 use k8ssandra_gitops::source::SourceFile;
 
@@ -60,10 +60,18 @@ spec:
 const CLIENTS: &str = "apiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: east}\n---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: west}\n---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: eu}\n";
 
 fn sources(n: usize) -> Vec<SourceFile> {
-    let mut files = vec![SourceFile { rel_path: "clients.yaml".into(), display_path: "clients.yaml".into(), text: CLIENTS.into() }];
+    let mut files = vec![SourceFile {
+        rel_path: "clients.yaml".into(),
+        display_path: "clients.yaml".into(),
+        text: CLIENTS.into(),
+    }];
     for i in 0..n {
         let rel = format!("clusters/c{i:05}.yaml");
-        files.push(SourceFile { rel_path: rel.clone(), display_path: rel.into(), text: cluster_yaml(i) });
+        files.push(SourceFile {
+            rel_path: rel.clone(),
+            display_path: rel.into(),
+            text: cluster_yaml(i),
+        });
     }
     files
 }
@@ -93,7 +101,9 @@ fn time_process(mut make: impl FnMut() -> Command, runs: u32) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..runs {
         let mut cmd = make();
-        cmd.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
         let start = Instant::now();
         let status = cmd.status().expect("process runs");
         total += start.elapsed();
@@ -104,7 +114,11 @@ fn time_process(mut make: impl FnMut() -> Command, runs: u32) -> Duration {
 
 fn binary() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new("cargo").args(["build", "--release", "--quiet"]).current_dir(&root).status().expect("cargo runs");
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
     assert!(status.success());
     root.join("target/release/k8ssandra-gitops")
 }
@@ -141,24 +155,42 @@ fn main() {
     std::fs::create_dir_all(tmp.join("one")).unwrap();
     std::fs::write(tmp.join("one/clients.yaml"), CLIENTS).unwrap();
     std::fs::write(tmp.join("one/cluster.yaml"), cluster_yaml(0)).unwrap();
-    let out = Command::new(&bin).args(["render", "--context", "east", "--stdout"]).current_dir(tmp.join("one")).output().unwrap();
+    let out = Command::new(&bin)
+        .args(["render", "--context", "east", "--stdout"])
+        .current_dir(tmp.join("one"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     std::fs::write(tmp.join("stream.yaml"), &out.stdout).unwrap();
     let runs = 200;
-    let ours = time_process(|| {
-        let mut c = Command::new(&bin);
-        c.args(["render", "--context", "east", "--stdout"]).current_dir(tmp.join("one"));
-        c
-    }, runs);
-    let cat = time_process(|| {
-        let mut c = Command::new("cat");
-        c.arg(tmp.join("stream.yaml"));
-        c
-    }, runs);
+    let ours = time_process(
+        || {
+            let mut c = Command::new(&bin);
+            c.args(["render", "--context", "east", "--stdout"])
+                .current_dir(tmp.join("one"));
+            c
+        },
+        runs,
+    );
+    let cat = time_process(
+        || {
+            let mut c = Command::new("cat");
+            c.arg(tmp.join("stream.yaml"));
+            c
+        },
+        runs,
+    );
     println!("\n## one 3-DC cluster, whole process, mean of {runs} runs");
     println!("| command | wall |\n|---|---:|");
-    println!("| `render --context east --stdout` ({} bytes) | {:.2} ms |", out.stdout.len(), ours.as_secs_f64() * 1e3);
-    println!("| `cat` of the same bytes | {:.2} ms |", cat.as_secs_f64() * 1e3);
+    println!(
+        "| `render --context east --stdout` ({} bytes) | {:.2} ms |",
+        out.stdout.len(),
+        ours.as_secs_f64() * 1e3
+    );
+    println!(
+        "| `cat` of the same bytes | {:.2} ms |",
+        cat.as_secs_f64() * 1e3
+    );
     println!("| ratio | {:.2}× |", ours.as_secs_f64() / cat.as_secs_f64());
 
     // Unchanged re-render of 1,000 clusters on disk.
@@ -170,16 +202,38 @@ fn main() {
     }
     let render = |dir: &Path| {
         let start = Instant::now();
-        let out = Command::new(&bin).args(["render"]).current_dir(dir).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (start.elapsed(), String::from_utf8_lossy(&out.stderr).trim().rsplit(": ").next().unwrap_or_default().to_string())
+        let out = Command::new(&bin)
+            .args(["render"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            start.elapsed(),
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .rsplit(": ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        )
     };
     let (first, first_report) = render(&big);
     let (again, again_report) = render(&big);
     let files = build_tree(&render_inputs(&load(&sources(1000)).0, Vec::new()).0).len();
     println!("\n## 1,000 clusters to disk ({files} files), whole process");
     println!("| run | wall | files |\n|---|---:|---|");
-    println!("| first render | {:.0} ms | {first_report} |", first.as_secs_f64() * 1e3);
-    println!("| unchanged re-render | {:.0} ms | {again_report} |", again.as_secs_f64() * 1e3);
+    println!(
+        "| first render | {:.0} ms | {first_report} |",
+        first.as_secs_f64() * 1e3
+    );
+    println!(
+        "| unchanged re-render | {:.0} ms | {again_report} |",
+        again.as_secs_f64() * 1e3
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -82,8 +82,16 @@ fn load(common: &CommonArgs, output: Option<&PathBuf>) -> Result<Outcome, ExitCo
         }
     }
     if outcome.has_errors() {
-        let n = outcome.diagnostics.iter().filter(|d| d.severity == k8ssandra_gitops::diagnostic::Severity::Error).count();
-        let _ = writeln!(err, "error: {n} problem{} found; nothing was written", if n == 1 { "" } else { "s" });
+        let n = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == k8ssandra_gitops::diagnostic::Severity::Error)
+            .count();
+        let _ = writeln!(
+            err,
+            "error: {n} problem{} found; nothing was written",
+            if n == 1 { "" } else { "s" }
+        );
         return Err(ExitCode::from(FAILURE));
     }
     Ok(outcome)
@@ -96,7 +104,11 @@ fn validate(args: &CommonArgs) -> ExitCode {
             eprintln!(
                 "ok: {} K8ssandraCluster{}, {objects} objects for {} context{}",
                 o.inputs.clusters.len(),
-                if o.inputs.clusters.len() == 1 { "" } else { "s" },
+                if o.inputs.clusters.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 o.rendered.len(),
                 if o.rendered.len() == 1 { "" } else { "s" }
             );
@@ -119,13 +131,21 @@ fn render(args: &RenderArgs) -> ExitCode {
             let known: Vec<&str> = outcome.rendered.keys().map(String::as_str).collect();
             eprintln!(
                 "error: context {context:?} has no objects to render (contexts with objects: {}){}; refusing to print an empty stream",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") },
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                },
                 hint.map(|h| format!(" ({h})")).unwrap_or_default()
             );
             return ExitCode::from(FAILURE);
         }
         let mut out = std::io::stdout().lock();
-        if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+        if out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             return ExitCode::from(FAILURE);
         }
         return ExitCode::SUCCESS;
@@ -151,7 +171,12 @@ fn render(args: &RenderArgs) -> ExitCode {
         Ok(report) => {
             eprintln!(
                 "rendered {} into {}: {} written, {} pruned, {} unchanged",
-                outcome.rendered.keys().cloned().collect::<Vec<_>>().join(", "),
+                outcome
+                    .rendered
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 dir.display(),
                 report.written.len(),
                 report.pruned.len(),

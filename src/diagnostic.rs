@@ -34,14 +34,34 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `pos` about `path`.
     #[must_use]
-    pub fn error(file: impl Into<PathBuf>, pos: Pos, path: Vec<Seg>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, file: file.into(), pos, path, message: message.into(), hint: None }
+    pub fn error(
+        file: impl Into<PathBuf>,
+        pos: Pos,
+        path: Vec<Seg>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Error,
+            file: file.into(),
+            pos,
+            path,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// A warning at `pos` about `path`.
     #[must_use]
-    pub fn warning(file: impl Into<PathBuf>, pos: Pos, path: Vec<Seg>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(file, pos, path, message) }
+    pub fn warning(
+        file: impl Into<PathBuf>,
+        pos: Pos,
+        path: Vec<Seg>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(file, pos, path, message)
+        }
     }
 
     /// Adds a hint.
@@ -64,7 +84,13 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}:{}: {sev}: ", self.file.display(), self.pos.line, self.pos.column)?;
+        write!(
+            f,
+            "{}:{}:{}: {sev}: ",
+            self.file.display(),
+            self.pos.line,
+            self.pos.column
+        )?;
         if !self.path.is_empty() {
             write!(f, "{}: ", path_string(&self.path))?;
         }
@@ -85,11 +111,18 @@ pub fn sort(diags: &mut Vec<Diagnostic>) {
 /// The closest candidate to `word` (case-insensitive match first, then edit distance), phrased
 /// as a hint.
 #[must_use]
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = if c.to_lowercase() == lower { 0 } else { levenshtein(&lower, &c.to_lowercase()) };
+        let d = if c.to_lowercase() == lower {
+            0
+        } else {
+            levenshtein(&lower, &c.to_lowercase())
+        };
         let limit = (word.chars().count().max(c.chars().count()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
             best = Some((d, c));
@@ -104,7 +137,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -117,15 +152,29 @@ mod tests {
 
     #[test]
     fn diagnostics_print_as_file_line_column_path_message_hint() {
-        let d = Diagnostic::error("repo/a.yaml", Pos { line: 3, column: 7 }, vec![Seg::Key("spec".into()), Seg::Key("k8sContext".into())], "unknown context \"eastt\"")
-            .with_hint(Some("did you mean \"east\"?".into()));
-        assert_eq!(d.to_string(), "repo/a.yaml:3:7: error: spec.k8sContext: unknown context \"eastt\" (did you mean \"east\"?)");
+        let d = Diagnostic::error(
+            "repo/a.yaml",
+            Pos { line: 3, column: 7 },
+            vec![Seg::Key("spec".into()), Seg::Key("k8sContext".into())],
+            "unknown context \"eastt\"",
+        )
+        .with_hint(Some("did you mean \"east\"?".into()));
+        assert_eq!(
+            d.to_string(),
+            "repo/a.yaml:3:7: error: spec.k8sContext: unknown context \"eastt\" (did you mean \"east\"?)"
+        );
     }
 
     #[test]
     fn suggestions_prefer_case_insensitive_then_closest() {
-        assert_eq!(did_you_mean("serverversion", ["serverVersion", "serverImage"]), Some("did you mean \"serverVersion\"?".into()));
-        assert_eq!(did_you_mean("eastt", ["east", "west"]), Some("did you mean \"east\"?".into()));
+        assert_eq!(
+            did_you_mean("serverversion", ["serverVersion", "serverImage"]),
+            Some("did you mean \"serverVersion\"?".into())
+        );
+        assert_eq!(
+            did_you_mean("eastt", ["east", "west"]),
+            Some("did you mean \"east\"?".into())
+        );
         assert_eq!(did_you_mean("zzz", ["east", "west"]), None);
     }
 }

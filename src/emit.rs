@@ -44,7 +44,10 @@ pub fn value_to_yaml(v: &Value) -> String {
 }
 
 fn top_rank(k: &str) -> usize {
-    TOP_ORDER.iter().position(|t| *t == k).unwrap_or(TOP_ORDER.len())
+    TOP_ORDER
+        .iter()
+        .position(|t| *t == k)
+        .unwrap_or(TOP_ORDER.len())
 }
 
 fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
@@ -148,7 +151,13 @@ fn literal_block(s: &str, ind: usize) -> Option<String> {
     if !s.contains('\n') || s.starts_with([' ', '\t', '\n']) {
         return None;
     }
-    if s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
+    if s.chars().any(|c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || c == '\u{feff}'
+            || c == '\u{85}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
+    }) {
         return None;
     }
     let body = s.trim_end_matches('\n');
@@ -177,14 +186,17 @@ fn literal_block(s: &str, ind: usize) -> Option<String> {
 /// Whether a plain (unquoted) scalar would be read back as this exact string by YAML 1.1 and
 /// 1.2 readers alike (Go's yaml.v2/v3, PyYAML, kubectl, serde-saphyr).
 fn plain_is_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if first.is_ascii_digit() {
         // Quantities like `5Gi` or `200m`: digits, dots and at least one letter that cannot make
         // a number (exponent `e`, radix prefixes `x`/`o`/`b`) or a YAML 1.1 sexagesimal/timestamp.
         let radix = s.len() > 1 && "xXoObB".contains(&s[1..2]);
         return !radix
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
-            && s.chars().any(|c| c.is_ascii_alphabetic() && !"eExXoObB".contains(c));
+            && s.chars()
+                .any(|c| c.is_ascii_alphabetic() && !"eExXoObB".contains(c));
     }
     if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || first == '$') {
         return false;
@@ -192,7 +204,10 @@ fn plain_is_safe(s: &str) -> bool {
     if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
         return false;
     }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || " _./=@$()+,:-".contains(c)) {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " _./=@$()+,:-".contains(c))
+    {
         return false;
     }
     let lower = s.to_ascii_lowercase();
@@ -204,7 +219,11 @@ fn plain_is_safe(s: &str) -> bool {
 
 /// A string as a YAML scalar: plain when safe, else double-quoted with JSON escapes (valid YAML).
 fn scalar_string(s: &str) -> String {
-    if plain_is_safe(s) { s.to_string() } else { serde_json::to_string(s).unwrap_or_default() }
+    if plain_is_safe(s) {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -221,12 +240,16 @@ mod tests {
     #[test]
     fn top_level_keys_follow_kubernetes_order() {
         let obj = json!({"spec": {"b": 1, "a": 2}, "zeta": 1, "kind": "X", "metadata": {"name": "demo"}, "apiVersion": "v1"});
-        assert_eq!(object_to_yaml(&obj), "apiVersion: v1\nkind: X\nmetadata:\n  name: demo\nspec:\n  a: 2\n  b: 1\nzeta: 1\n");
+        assert_eq!(
+            object_to_yaml(&obj),
+            "apiVersion: v1\nkind: X\nmetadata:\n  name: demo\nspec:\n  a: 2\n  b: 1\nzeta: 1\n"
+        );
     }
 
     #[test]
     fn lists_use_kubectl_indentation() {
-        let v = json!({"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}, "s", [1]]});
+        let v =
+            json!({"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}, "s", [1]]});
         assert_eq!(
             value_to_yaml(&v),
             "containers:\n- env:\n  - name: X\n    value: \"1\"\n  name: a\n- s\n-\n  - 1\n"
@@ -235,17 +258,67 @@ mod tests {
 
     #[test]
     fn ambiguous_strings_are_quoted_and_read_back_unchanged() {
-        for s in ["true", "on", "No", "null", "~", "1", "0755", "1e3", "4.1.3", ".inf", "-x", "a: b", "a #b", "", " x", "x ",
-                  "*x", "&x", "!x", "%x", "@x", "`x", "{x}", "[x]", "'x'", "\"x\"", "é", "tab\there", "2001-12-14", "0x1F", "1_000", "a:", "1e3", "1E5", "0b1", "0o7", "5Gi", "200m", "1.5e3", "12:30"] {
+        for s in [
+            "true",
+            "on",
+            "No",
+            "null",
+            "~",
+            "1",
+            "0755",
+            "1e3",
+            "4.1.3",
+            ".inf",
+            "-x",
+            "a: b",
+            "a #b",
+            "",
+            " x",
+            "x ",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "@x",
+            "`x",
+            "{x}",
+            "[x]",
+            "'x'",
+            "\"x\"",
+            "é",
+            "tab\there",
+            "2001-12-14",
+            "0x1F",
+            "1_000",
+            "a:",
+            "1e3",
+            "1E5",
+            "0b1",
+            "0o7",
+            "5Gi",
+            "200m",
+            "1.5e3",
+            "12:30",
+        ] {
             let v = json!({"k": s});
             assert_eq!(roundtrip(&v), v, "{s:?} -> {}", value_to_yaml(&v));
         }
-        assert_eq!(value_to_yaml(&json!({"k": "plain-Value_1.2/x"})), "k: plain-Value_1.2/x\n");
+        assert_eq!(
+            value_to_yaml(&json!({"k": "plain-Value_1.2/x"})),
+            "k: plain-Value_1.2/x\n"
+        );
     }
 
     #[test]
     fn multi_line_text_becomes_literal_blocks_that_read_back_unchanged() {
-        for s in ["a\nb\n", "a\nb", "a\n\nb\n\n\n", "[cassandra]\nuse_sudo = False\n", "a\n  indented\n", "x\n\ty\n"] {
+        for s in [
+            "a\nb\n",
+            "a\nb",
+            "a\n\nb\n\n\n",
+            "[cassandra]\nuse_sudo = False\n",
+            "a\n  indented\n",
+            "x\n\ty\n",
+        ] {
             let v = json!({"data": {"f": s}});
             assert_eq!(roundtrip(&v), v, "{s:?} -> {}", value_to_yaml(&v));
         }

@@ -56,7 +56,9 @@ impl Outcome {
     /// Whether any diagnostic is an error.
     #[must_use]
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
@@ -81,38 +83,64 @@ pub enum Error {
 /// # Errors
 /// Only when the repository cannot be walked; problems with its content are diagnostics.
 pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcome, Error> {
-    let default_out = output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
-    let discovery = source::Discovery { repo, output_dir: Some(&default_out) };
-    let (mut files, mut diags) = source::discover(&discovery).map_err(|e| Error::ReadRepo { path: repo.to_path_buf(), source: e })?;
+    let default_out =
+        output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
+    let discovery = source::Discovery {
+        repo,
+        output_dir: Some(&default_out),
+    };
+    let (mut files, mut diags) = source::discover(&discovery).map_err(|e| Error::ReadRepo {
+        path: repo.to_path_buf(),
+        source: e,
+    })?;
     let (mut inputs, mut load_diags) = load::load(&files);
 
     // RenderConfig may move the output directory: never read what we write.
     let mut output_dir = default_out;
-    if output_override.is_none() {
-        if let Some(rc) = &inputs.render_config {
-            if let Some(dir) = &rc.value.output_dir {
-                let rel = Path::new(dir);
-                let escapes = dir.is_empty() || rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-                if escapes {
-                    load_diags.push(rc.error(
-                        vec![yaml::Seg::Key("spec".into()), yaml::Seg::Key("outputDir".into())],
-                        format!("outputDir {dir:?} must be a relative path inside the repository (no '..')"),
-                    ));
-                } else {
-                    output_dir = repo.join(rel);
-                    let prefix = format!("{}/", rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
-                    let before = files.len();
-                    files.retain(|f| !f.rel_path.starts_with(&prefix));
-                    if files.len() != before {
-                        (inputs, load_diags) = load::load(&files);
-                    }
-                }
+    if output_override.is_none()
+        && let Some(rc) = &inputs.render_config
+        && let Some(dir) = &rc.value.output_dir
+    {
+        let rel = Path::new(dir);
+        let escapes = dir.is_empty()
+            || rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
+        if escapes {
+            load_diags.push(rc.error(
+                vec![
+                    yaml::Seg::Key("spec".into()),
+                    yaml::Seg::Key("outputDir".into()),
+                ],
+                format!(
+                    "outputDir {dir:?} must be a relative path inside the repository (no '..')"
+                ),
+            ));
+        } else {
+            output_dir = repo.join(rel);
+            let prefix = format!(
+                "{}/",
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            );
+            let before = files.len();
+            files.retain(|f| !f.rel_path.starts_with(&prefix));
+            if files.len() != before {
+                (inputs, load_diags) = load::load(&files);
             }
         }
     }
     diags.append(&mut load_diags);
     let (rendered, diagnostics) = render_inputs(&inputs, diags);
-    Ok(Outcome { inputs, rendered, diagnostics, output_dir })
+    Ok(Outcome {
+        inputs,
+        rendered,
+        diagnostics,
+        output_dir,
+    })
 }
 
 /// Renders already-loaded inputs (the pure core: no file system access). `diags` holds the
@@ -125,7 +153,11 @@ pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, 
     let mut later = Vec::new();
     let plans = plan::plan(inputs, &settings, &mut later);
     let mut rendered = render::render(&plans, &mut later);
-    diags.extend(later.into_iter().filter(|d| !inputs.repeats_schema_failure(d)));
+    diags.extend(
+        later
+            .into_iter()
+            .filter(|d| !inputs.repeats_schema_failure(d)),
+    );
     if diags.iter().any(|d| d.severity == Severity::Error) {
         rendered.clear();
     }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::cluster::K8ssandraCluster;
-use crate::model::config::{ClientConfig, RENDER_CONFIG_API_VERSION, RenderConfigSpec, check_render_config};
+use crate::model::config::{
+    ClientConfig, RENDER_CONFIG_API_VERSION, RenderConfigSpec, check_render_config,
+};
 use crate::schema::{self, InputKind};
 use crate::source::SourceFile;
 use crate::yaml::{self, Node, Pos, Seg};
@@ -16,7 +18,7 @@ pub struct Origin {
     pub file: PathBuf,
     /// Repository-relative path.
     pub rel_path: String,
-    /// 0-based index of the document in its file.
+    /// 0-based index of the document in its file, counting non-empty documents.
     pub index: usize,
 }
 
@@ -73,7 +75,9 @@ impl Inputs {
     /// Whether a later-stage finding about `path` in `file` repeats a schema error.
     #[must_use]
     pub fn repeats_schema_failure(&self, d: &Diagnostic) -> bool {
-        self.schema_failures.iter().any(|(f, p)| *f == d.file && d.path.starts_with(p))
+        self.schema_failures
+            .iter()
+            .any(|(f, p)| *f == d.file && d.path.starts_with(p))
     }
 }
 
@@ -92,12 +96,21 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
         let docs = match yaml::parse_stream(&file.text) {
             Ok(d) => d,
             Err(e) => {
-                diags.push(Diagnostic::error(file.display_path.clone(), e.pos, Vec::new(), format!("invalid YAML: {}", e.message)));
+                diags.push(Diagnostic::error(
+                    file.display_path.clone(),
+                    e.pos,
+                    Vec::new(),
+                    format!("invalid YAML: {}", e.message),
+                ));
                 continue;
             }
         };
         for (index, node) in docs.into_iter().enumerate() {
-            let origin = Origin { file: file.display_path.clone(), rel_path: file.rel_path.clone(), index };
+            let origin = Origin {
+                file: file.display_path.clone(),
+                rel_path: file.rel_path.clone(),
+                index,
+            };
             load_document(node, origin, &mut inputs, &mut diags);
         }
     }
@@ -105,15 +118,26 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
 }
 
 fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
-    let text = |k: &str| node.get(k).and_then(Node::as_str).unwrap_or_default().to_string();
+    let text = |k: &str| {
+        node.get(k)
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let (api_version, kind) = (text("apiVersion"), text("kind"));
     let Some((_, expected_version)) = KNOWN.iter().find(|(k, _)| *k == kind) else {
         if node.as_map().is_some() {
-            inputs.ignored.push((origin.file, origin.index, format!("{api_version}/{kind}")));
+            inputs
+                .ignored
+                .push((origin.file, origin.index, format!("{api_version}/{kind}")));
         }
         return;
     };
-    let doc = Doc { value: (), node, origin };
+    let doc = Doc {
+        value: (),
+        node,
+        origin,
+    };
     if api_version != *expected_version {
         let group = expected_version.split('/').next().unwrap_or_default();
         if api_version.split('/').next() == Some(group) {
@@ -123,18 +147,31 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
             ));
         } else {
             // Same kind name in another API group: not ours.
-            inputs.ignored.push((doc.origin.file, doc.origin.index, format!("{api_version}/{kind}")));
+            inputs.ignored.push((
+                doc.origin.file,
+                doc.origin.index,
+                format!("{api_version}/{kind}"),
+            ));
         }
         return;
     }
     match kind.as_str() {
         "K8ssandraCluster" => {
             let schema_ok = schema_check(&doc, InputKind::K8ssandraCluster, inputs, diags);
-            let value = serde_json::from_value::<K8ssandraCluster>(schema::normalize(InputKind::K8ssandraCluster, &doc.node));
+            let value = serde_json::from_value::<K8ssandraCluster>(schema::normalize(
+                InputKind::K8ssandraCluster,
+                &doc.node,
+            ));
             match value {
-                Ok(value) => inputs.clusters.push(Doc { value, node: doc.node, origin: doc.origin }),
+                Ok(value) => inputs.clusters.push(Doc {
+                    value,
+                    node: doc.node,
+                    origin: doc.origin,
+                }),
                 // With schema problems, a typing failure is just their consequence.
-                Err(e) if schema_ok => diags.push(doc.error(Vec::new(), format!("cannot read K8ssandraCluster: {e}"))),
+                Err(e) if schema_ok => {
+                    diags.push(doc.error(Vec::new(), format!("cannot read K8ssandraCluster: {e}")))
+                }
                 Err(_) => {}
             }
         }
@@ -143,7 +180,11 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
             // misleading "unknown k8sContext" error for every datacenter that uses it.
             schema_check(&doc, InputKind::ClientConfig, inputs, diags);
             let value = ClientConfig::from_node(&doc.node);
-            inputs.client_configs.push(Doc { value, node: doc.node, origin: doc.origin });
+            inputs.client_configs.push(Doc {
+                value,
+                node: doc.node,
+                origin: doc.origin,
+            });
         }
         _ => {
             let issues = check_render_config(&doc.node);
@@ -154,8 +195,16 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
             if !ok {
                 return;
             }
-            let spec = doc.node.get("spec").map(Node::to_json).unwrap_or(serde_json::Value::Null);
-            let spec = if spec.is_null() { Ok(RenderConfigSpec::default()) } else { serde_json::from_value(spec) };
+            let spec = doc
+                .node
+                .get("spec")
+                .map(Node::to_json)
+                .unwrap_or(serde_json::Value::Null);
+            let spec = if spec.is_null() {
+                Ok(RenderConfigSpec::default())
+            } else {
+                serde_json::from_value(spec)
+            };
             match spec {
                 Ok(value) => {
                     if let Some(first) = &inputs.render_config {
@@ -164,21 +213,35 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
                             first.origin.file.display()
                         )));
                     } else {
-                        inputs.render_config = Some(Doc { value, node: doc.node, origin: doc.origin });
+                        inputs.render_config = Some(Doc {
+                            value,
+                            node: doc.node,
+                            origin: doc.origin,
+                        });
                     }
                 }
-                Err(e) => diags.push(doc.error(vec![Seg::Key("spec".into())], format!("cannot read RenderConfig: {e}"))),
+                Err(e) => diags.push(doc.error(
+                    vec![Seg::Key("spec".into())],
+                    format!("cannot read RenderConfig: {e}"),
+                )),
             }
         }
     }
 }
 
 /// Runs the schema check; returns whether the document passed.
-fn schema_check(doc: &Doc<()>, kind: InputKind, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) -> bool {
+fn schema_check(
+    doc: &Doc<()>,
+    kind: InputKind,
+    inputs: &mut Inputs,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     let issues = schema::check(kind, &doc.node);
     let ok = issues.is_empty();
     for issue in issues {
-        inputs.schema_failures.push((doc.origin.file.clone(), issue.path.clone()));
+        inputs
+            .schema_failures
+            .push((doc.origin.file.clone(), issue.path.clone()));
         diags.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
     }
     ok

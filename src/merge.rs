@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 /// Lists merged element-wise by a key field; every other list is replaced wholesale by a DC list.
 fn list_merge_key(field: &str) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "env" | "volumes" | "racks" | "additionalVolumes" | "pvcs" => Some("name"),
+        "containers" | "initContainers" | "env" | "volumes" | "racks" | "additionalVolumes"
+        | "pvcs" => Some("name"),
         "ports" => Some("containerPort"),
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
@@ -22,7 +23,14 @@ fn list_merge_key(field: &str) -> Option<&'static str> {
 fn is_plain_bool(field: &str) -> bool {
     matches!(
         field,
-        "analyticsEnabled" | "graphEnabled" | "searchEnabled" | "stdin" | "stdinOnce" | "tty" | "readOnly" | "skipSecretValidation"
+        "analyticsEnabled"
+            | "graphEnabled"
+            | "searchEnabled"
+            | "stdin"
+            | "stdinOnce"
+            | "tty"
+            | "readOnly"
+            | "skipSecretValidation"
     )
 }
 
@@ -54,13 +62,25 @@ fn is_zero(v: &Value, ctx: Ctx<'_>) -> bool {
 /// Merges `dc` over `cluster` (DC wins) with upstream's rules.
 #[must_use]
 pub fn merge(cluster: &Value, dc: &Value) -> Value {
-    merge_in(cluster, dc, Ctx { field: "", free: false, volume: false })
+    merge_in(
+        cluster,
+        dc,
+        Ctx {
+            field: "",
+            free: false,
+            volume: false,
+        },
+    )
 }
 
 fn merge_in(cluster: &Value, dc: &Value, ctx: Ctx<'_>) -> Value {
     match (cluster, dc) {
         (c, d) if is_zero(d, ctx) => {
-            if c.is_null() { d.clone() } else { c.clone() }
+            if c.is_null() {
+                d.clone()
+            } else {
+                c.clone()
+            }
         }
         (Value::Null, d) => d.clone(),
         (Value::Object(c), Value::Object(d)) => Value::Object(merge_objects(c, d, ctx)),
@@ -72,7 +92,11 @@ fn merge_in(cluster: &Value, dc: &Value, ctx: Ctx<'_>) -> Value {
     }
 }
 
-fn merge_objects(c: &Map<String, Value>, d: &Map<String, Value>, ctx: Ctx<'_>) -> Map<String, Value> {
+fn merge_objects(
+    c: &Map<String, Value>,
+    d: &Map<String, Value>,
+    ctx: Ctx<'_>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     // A Volume's source is a one-of: a DC source replaces the cluster's entirely.
     let dc_has_source = ctx.volume && d.keys().any(|k| is_volume_source_key(k));
@@ -110,11 +134,17 @@ fn merge_objects(c: &Map<String, Value>, d: &Map<String, Value>, ctx: Ctx<'_>) -
 
 fn merge_keyed(c: &[Value], d: &[Value], key: &str, ctx: Ctx<'_>) -> Vec<Value> {
     let key_of = |v: &Value| v.get(key).cloned();
-    let elem_ctx = Ctx { field: ctx.field, free: false, volume: ctx.volume };
+    let elem_ctx = Ctx {
+        field: ctx.field,
+        free: false,
+        volume: ctx.volume,
+    };
     let mut out: Vec<Value> = Vec::with_capacity(c.len() + d.len());
     for cv in c {
         let k = key_of(cv);
-        let matching = k.as_ref().and_then(|k| d.iter().find(|dv| key_of(dv).as_ref() == Some(k)));
+        let matching = k
+            .as_ref()
+            .and_then(|k| d.iter().find(|dv| key_of(dv).as_ref() == Some(k)));
         out.push(match matching {
             Some(dv) => merge_in(cv, dv, elem_ctx),
             None => cv.clone(),
@@ -122,7 +152,9 @@ fn merge_keyed(c: &[Value], d: &[Value], key: &str, ctx: Ctx<'_>) -> Vec<Value> 
     }
     for dv in d {
         let k = key_of(dv);
-        let in_cluster = k.as_ref().is_some_and(|k| c.iter().any(|cv| key_of(cv).as_ref() == Some(k)));
+        let in_cluster = k
+            .as_ref()
+            .is_some_and(|k| c.iter().any(|cv| key_of(cv).as_ref() == Some(k)));
         if !in_cluster {
             out.push(dv.clone());
         }
@@ -155,11 +187,16 @@ pub fn merge_telemetry(cluster: &Value, dc: &Value) -> Value {
             out_vector.insert("components".to_string(), Value::Object(comps));
         }
         let (ct, dt) = (vector(cluster, "config"), vector(dc, "config"));
-        if let (Some(Value::String(ct)), Some(Value::String(dt))) = (&ct, &dt) {
-            if !ct.is_empty() && !dt.is_empty() {
-                let joined = format!("{}\n{}", ct.trim_end_matches('\n'), dt.trim_start_matches('\n'));
-                out_vector.insert("config".to_string(), Value::String(joined));
-            }
+        if let (Some(Value::String(ct)), Some(Value::String(dt))) = (&ct, &dt)
+            && !ct.is_empty()
+            && !dt.is_empty()
+        {
+            let joined = format!(
+                "{}\n{}",
+                ct.trim_end_matches('\n'),
+                dt.trim_start_matches('\n')
+            );
+            out_vector.insert("config".to_string(), Value::String(joined));
         }
     }
     merged
@@ -177,7 +214,10 @@ mod tests {
         let c = json!({"config": {"cassandraYaml": {"concurrent_reads": 8}, "jvmOptions": {"heap_max_size": "512Mi"}}});
         let d = json!({"config": {"cassandraYaml": {"concurrent_writes": 8}, "jvmOptions": {"heap_max_size": "1024Mi"}}});
         let m = merge(&c, &d);
-        assert_eq!(m["config"]["cassandraYaml"], json!({"concurrent_reads": 8, "concurrent_writes": 8}));
+        assert_eq!(
+            m["config"]["cassandraYaml"],
+            json!({"concurrent_reads": 8, "concurrent_writes": 8})
+        );
         assert_eq!(m["config"]["jvmOptions"]["heap_max_size"], "1024Mi");
     }
 
@@ -185,7 +225,10 @@ mod tests {
     fn racks_merge_by_name_cluster_order_first() {
         let c = json!({"racks": [{"name": "rack1"}]});
         let d = json!({"racks": [{"name": "rack1"}, {"name": "rack2"}, {"name": "rack3"}]});
-        assert_eq!(merge(&c, &d)["racks"], json!([{"name": "rack1"}, {"name": "rack2"}, {"name": "rack3"}]));
+        assert_eq!(
+            merge(&c, &d)["racks"],
+            json!([{"name": "rack1"}, {"name": "rack2"}, {"name": "rack3"}])
+        );
     }
 
     #[test]
@@ -201,9 +244,18 @@ mod tests {
         let m = merge(&c, &d);
         let cass = &m["containers"][0];
         assert_eq!(cass["image"], "dc-image");
-        assert_eq!(cass["resources"], json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}));
-        assert_eq!(cass["env"], json!([{"name": "ENV1", "value": "dc"}, {"name": "ENV2", "value": "cluster"}, {"name": "ENV3", "value": "dc"}]));
-        assert_eq!(cass["volumeMounts"], json!([{"name": "dc-volume-mount", "mountPath": "/volume-mount1"}]));
+        assert_eq!(
+            cass["resources"],
+            json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}})
+        );
+        assert_eq!(
+            cass["env"],
+            json!([{"name": "ENV1", "value": "dc"}, {"name": "ENV2", "value": "cluster"}, {"name": "ENV3", "value": "dc"}])
+        );
+        assert_eq!(
+            cass["volumeMounts"],
+            json!([{"name": "dc-volume-mount", "mountPath": "/volume-mount1"}])
+        );
     }
 
     #[test]
@@ -215,10 +267,16 @@ mod tests {
             "pvcs": [{"name": "test-pvc", "mountPath": "/dc"}, {"name": "test-pvc3", "mountPath": "/dc3"}],
             "volumes": [{"name": "test-volume", "hostPath": {"path": "/dc"}}, {"name": "test-volume2", "emptyDir": {}}]}});
         let m = merge(&c, &d);
-        assert_eq!(m["extraVolumes"]["pvcs"], json!([
-            {"name": "test-pvc", "mountPath": "/dc"}, {"name": "test-pvc2", "mountPath": "/cluster2"}, {"name": "test-pvc3", "mountPath": "/dc3"}]));
-        assert_eq!(m["extraVolumes"]["volumes"], json!([
-            {"name": "test-volume", "hostPath": {"path": "/dc"}}, {"name": "test-volume2", "emptyDir": {}}]));
+        assert_eq!(
+            m["extraVolumes"]["pvcs"],
+            json!([
+            {"name": "test-pvc", "mountPath": "/dc"}, {"name": "test-pvc2", "mountPath": "/cluster2"}, {"name": "test-pvc3", "mountPath": "/dc3"}])
+        );
+        assert_eq!(
+            m["extraVolumes"]["volumes"],
+            json!([
+            {"name": "test-volume", "hostPath": {"path": "/dc"}}, {"name": "test-volume2", "emptyDir": {}}])
+        );
     }
 
     #[test]
@@ -229,14 +287,18 @@ mod tests {
                        "config": {"cassandraYaml": {"a": false, "n": 0}}});
         let m = merge(&c, &d);
         assert_eq!(m["networking"]["hostNetwork"], false);
-        assert_eq!(m["dseWorkloads"], json!({"analyticsEnabled": true, "graphEnabled": true}));
+        assert_eq!(
+            m["dseWorkloads"],
+            json!({"analyticsEnabled": true, "graphEnabled": true})
+        );
         assert_eq!(m["serverVersion"], "4.0.1");
         assert_eq!(m["config"]["cassandraYaml"], json!({"a": true, "n": 5}));
     }
 
     #[test]
     fn other_lists_are_replaced_even_by_an_empty_dc_list() {
-        let c = json!({"tolerations": [{"key": "a"}], "config": {"cassandraYaml": {"seeds": [1, 2]}}});
+        let c =
+            json!({"tolerations": [{"key": "a"}], "config": {"cassandraYaml": {"seeds": [1, 2]}}});
         let d = json!({"tolerations": [], "config": {"cassandraYaml": {"seeds": [3]}}});
         let m = merge(&c, &d);
         assert_eq!(m["tolerations"], json!([]));
@@ -247,7 +309,10 @@ mod tests {
     fn env_value_from_on_the_dc_side_wins() {
         let c = json!({"env": [{"name": "X", "value": "v"}]});
         let d = json!({"env": [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "a"}}}]});
-        assert_eq!(merge(&c, &d)["env"], json!([{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "a"}}}]));
+        assert_eq!(
+            merge(&c, &d)["env"],
+            json!([{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "a"}}}])
+        );
     }
 
     #[test]
@@ -255,8 +320,14 @@ mod tests {
         let c = json!({"vector": {"enabled": true, "config": "[api]\nenabled = true\n\n", "components": {"sinks": [{"name": "a"}]}}});
         let d = json!({"vector": {"config": "\ndata_dir = /var/lib/vector-big", "components": {"sinks": [{"name": "b"}]}}});
         let m = merge_telemetry(&c, &d);
-        assert_eq!(m["vector"]["config"], "[api]\nenabled = true\ndata_dir = /var/lib/vector-big");
-        assert_eq!(m["vector"]["components"]["sinks"], json!([{"name": "a"}, {"name": "b"}]));
+        assert_eq!(
+            m["vector"]["config"],
+            "[api]\nenabled = true\ndata_dir = /var/lib/vector-big"
+        );
+        assert_eq!(
+            m["vector"]["components"]["sinks"],
+            json!([{"name": "a"}, {"name": "b"}])
+        );
         assert_eq!(m["vector"]["enabled"], true);
     }
 }

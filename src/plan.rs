@@ -8,9 +8,13 @@ use serde_json::Value;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::load::{Doc, Inputs};
 use crate::merge::{merge, merge_telemetry};
-use crate::model::cluster::{CassandraClusterTemplate, DatacenterOptions, DatacenterTemplate, K8ssandraCluster};
+use crate::model::cluster::{
+    CassandraClusterTemplate, DatacenterOptions, DatacenterTemplate, K8ssandraCluster,
+};
 use crate::model::server::{ServerType, ServerVersion};
-use crate::render::names::{cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label};
+use crate::render::names::{
+    cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label,
+};
 use crate::yaml::Seg;
 
 /// Default context for datacenters without `k8sContext`.
@@ -102,7 +106,12 @@ impl DcPlan<'_> {
 /// `spec.cassandra.datacenters[i].<rest...>`.
 #[must_use]
 pub fn dc_path(index: usize, rest: &[&str]) -> Vec<Seg> {
-    let mut p = vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key("datacenters".into()), Seg::Index(index)];
+    let mut p = vec![
+        Seg::Key("spec".into()),
+        Seg::Key("cassandra".into()),
+        Seg::Key("datacenters".into()),
+        Seg::Index(index),
+    ];
     p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
     p
 }
@@ -116,18 +125,33 @@ fn cassandra_path(rest: &[&str]) -> Vec<Seg> {
 /// Resolves all clusters. Problems are appended to `diags`; clusters with errors are still
 /// returned when a plan could be made, so that later checks can report more problems.
 #[must_use]
-pub fn plan<'a>(inputs: &'a Inputs, settings: &Settings, diags: &mut Vec<Diagnostic>) -> Vec<ClusterPlan<'a>> {
-    let contexts: BTreeSet<&str> = inputs.client_configs.iter().map(|c| c.value.context.as_str()).collect();
+pub fn plan<'a>(
+    inputs: &'a Inputs,
+    settings: &Settings,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ClusterPlan<'a>> {
+    let contexts: BTreeSet<&str> = inputs
+        .client_configs
+        .iter()
+        .map(|c| c.value.context.as_str())
+        .collect();
     check_client_configs(inputs, diags);
     check_context_name(&settings.control_plane_context, inputs, diags);
     let mut seen: BTreeMap<(String, String), &Doc<K8ssandraCluster>> = BTreeMap::new();
     let mut plans = Vec::new();
     for doc in &inputs.clusters {
-        let Some(p) = plan_cluster(doc, settings, &contexts, diags) else { continue };
+        let Some(p) = plan_cluster(doc, settings, &contexts, diags) else {
+            continue;
+        };
         if let Some(first) = seen.insert((p.namespace.clone(), p.name.clone()), doc) {
             diags.push(doc.error(
                 vec![Seg::Key("metadata".into()), Seg::Key("name".into())],
-                format!("K8ssandraCluster {}/{} is defined twice (also in {})", p.namespace, p.name, first.origin.file.display()),
+                format!(
+                    "K8ssandraCluster {}/{} is defined twice (also in {})",
+                    p.namespace,
+                    p.name,
+                    first.origin.file.display()
+                ),
             ));
             continue;
         }
@@ -141,7 +165,12 @@ fn check_client_configs(inputs: &Inputs, diags: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<&str, &Doc<crate::model::config::ClientConfig>> = BTreeMap::new();
     for cc in &inputs.client_configs {
         let ctx = cc.value.context.as_str();
-        let path = if cc.node.get("spec").and_then(|s| s.get("contextName")).is_some() {
+        let path = if cc
+            .node
+            .get("spec")
+            .and_then(|s| s.get("contextName"))
+            .is_some()
+        {
             vec![Seg::Key("spec".into()), Seg::Key("contextName".into())]
         } else {
             vec![Seg::Key("metadata".into()), Seg::Key("name".into())]
@@ -152,7 +181,13 @@ fn check_client_configs(inputs: &Inputs, diags: &mut Vec<Diagnostic>) {
             )));
         }
         if let Some(first) = seen.insert(ctx, cc) {
-            diags.push(cc.error(path, format!("context {ctx:?} is declared twice (also in {})", first.origin.file.display())));
+            diags.push(cc.error(
+                path,
+                format!(
+                    "context {ctx:?} is declared twice (also in {})",
+                    first.origin.file.display()
+                ),
+            ));
         }
     }
 }
@@ -188,7 +223,11 @@ fn plan_cluster<'a>(
         )));
         return None;
     }
-    let namespace = if kc.metadata.namespace.is_empty() { settings.default_namespace.clone() } else { kc.metadata.namespace.clone() };
+    let namespace = if kc.metadata.namespace.is_empty() {
+        settings.default_namespace.clone()
+    } else {
+        kc.metadata.namespace.clone()
+    };
     if !is_dns1123_label(&namespace) {
         diags.push(doc.error(
             vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
@@ -197,19 +236,32 @@ fn plan_cluster<'a>(
         return None;
     }
     let Some(cassandra) = kc.spec.cassandra.as_ref() else {
-        diags.push(doc.warning(vec![Seg::Key("spec".into())], "no spec.cassandra: upstream renders nothing for this cluster, and neither do we"));
+        diags.push(doc.warning(
+            vec![Seg::Key("spec".into())],
+            "no spec.cassandra: upstream renders nothing for this cluster, and neither do we",
+        ));
         return None;
     };
     let Some(server_type) = ServerType::parse(&cassandra.server_type) else {
-        diags.push(doc.error(cassandra_path(&["serverType"]), "serverType must be one of cassandra, dse, hcd"));
+        diags.push(doc.error(
+            cassandra_path(&["serverType"]),
+            "serverType must be one of cassandra, dse, hcd",
+        ));
         return None;
     };
-    let cass_cluster_name = if cassandra.cluster_name.is_empty() { name.clone() } else { cassandra.cluster_name.clone() };
+    let cass_cluster_name = if cassandra.cluster_name.is_empty() {
+        name.clone()
+    } else {
+        cassandra.cluster_name.clone()
+    };
     let sanitized_name = cleanup_for_kubernetes(&cass_cluster_name);
     if sanitized_name.is_empty() {
-        diags.push(doc.error(cassandra_path(&["clusterName"]), format!(
-            "cluster name {cass_cluster_name:?} has no characters usable in a Kubernetes name"
-        )));
+        diags.push(doc.error(
+            cassandra_path(&["clusterName"]),
+            format!(
+                "cluster name {cass_cluster_name:?} has no characters usable in a Kubernetes name"
+            ),
+        ));
         return None;
     }
 
@@ -222,10 +274,16 @@ fn plan_cluster<'a>(
         }
     }
     if cassandra.options.contains_key("jmxInitContainerImage") {
-        diags.push(doc.warning(cassandra_path(&["jmxInitContainerImage"]), "jmxInitContainerImage is deprecated and ignored"));
+        diags.push(doc.warning(
+            cassandra_path(&["jmxInitContainerImage"]),
+            "jmxInitContainerImage is deprecated and ignored",
+        ));
     }
     if cassandra.datacenters.is_empty() {
-        diags.push(doc.error(cassandra_path(&["datacenters"]), "at least one datacenter is required"));
+        diags.push(doc.error(
+            cassandra_path(&["datacenters"]),
+            "at least one datacenter is required",
+        ));
         return None;
     }
 
@@ -239,17 +297,37 @@ fn plan_cluster<'a>(
     for (index, dc) in cassandra.datacenters.iter().enumerate() {
         let before = diags.len();
         if let Some(first) = names.insert(&dc.name, index) {
-            diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
-                "datacenter {:?} is defined twice (also at datacenters[{first}])", dc.name
-            )));
+            diags.push(doc.error(
+                dc_path(index, &["metadata", "name"]),
+                format!(
+                    "datacenter {:?} is defined twice (also at datacenters[{first}])",
+                    dc.name
+                ),
+            ));
         }
-        if let Some(p) = plan_dc(doc, cassandra, &cluster_options, &cluster_meta, dc, index, &namespace, server_type, &sanitized_name, settings, contexts, diags) {
+        if let Some(p) = plan_dc(
+            doc,
+            cassandra,
+            &cluster_options,
+            &cluster_meta,
+            dc,
+            index,
+            &namespace,
+            server_type,
+            &sanitized_name,
+            settings,
+            contexts,
+            diags,
+        ) {
             if let Some(first) = cass_names.insert(p.cass_dc_name.clone(), index) {
                 diags.push(doc.error(dc_path(index, &["datacenterName"]), format!(
                     "Cassandra datacenter name {:?} is used twice (also by datacenters[{first}])", p.cass_dc_name
                 )));
             }
-            if diags[before..].iter().all(|d| d.severity != crate::diagnostic::Severity::Error) {
+            if diags[before..]
+                .iter()
+                .all(|d| d.severity != crate::diagnostic::Severity::Error)
+            {
                 dcs.push(p);
                 continue;
             }
@@ -260,7 +338,17 @@ fn plan_cluster<'a>(
         return None;
     }
     let priority = priority_order(&dcs);
-    Some(ClusterPlan { doc, cassandra, name, namespace, cass_cluster_name, sanitized_name, server_type, dcs, priority })
+    Some(ClusterPlan {
+        doc,
+        cassandra,
+        name,
+        namespace,
+        cass_cluster_name,
+        sanitized_name,
+        server_type,
+        dcs,
+        priority,
+    })
 }
 
 /// Rollout priority (upstream `dcUpgradePriority`): analytics 3, search 1, everything else 2;
@@ -280,12 +368,21 @@ fn priority_order(dcs: &[DcPlan<'_>]) -> Vec<usize> {
 /// them (spec §1.6). Defaults only fill fields whose parent object exists, so a datacenter that
 /// has any `jvmOptions` gets `gc: G1GC`, which then wins over a cluster-level `gc`, as upstream.
 fn apply_crd_defaults(options: &mut Value) {
-    if let Some(Value::Object(jvm)) = options.get_mut("config").and_then(|c| c.get_mut("jvmOptions")) {
-        jvm.entry("gc").or_insert_with(|| Value::String("G1GC".into()));
+    if let Some(Value::Object(jvm)) = options
+        .get_mut("config")
+        .and_then(|c| c.get_mut("jvmOptions"))
+    {
+        jvm.entry("gc")
+            .or_insert_with(|| Value::String("G1GC".into()));
     }
-    if let Some(Value::Array(relabels)) = options.get_mut("telemetry").and_then(|t| t.get_mut("cassandra")).and_then(|c| c.get_mut("relabels")) {
+    if let Some(Value::Array(relabels)) = options
+        .get_mut("telemetry")
+        .and_then(|t| t.get_mut("cassandra"))
+        .and_then(|c| c.get_mut("relabels"))
+    {
         for r in relabels.iter_mut().filter_map(Value::as_object_mut) {
-            r.entry("action").or_insert_with(|| Value::String("replace".into()));
+            r.entry("action")
+                .or_insert_with(|| Value::String("replace".into()));
         }
     }
 }
@@ -325,22 +422,49 @@ fn plan_dc<'a>(
             dc.name
         )));
     }
-    let namespace = if dc.namespace.is_empty() { kc_namespace.to_string() } else { dc.namespace.clone() };
+    let namespace = if dc.namespace.is_empty() {
+        kc_namespace.to_string()
+    } else {
+        dc.namespace.clone()
+    };
     if !is_dns1123_label(&namespace) {
-        diags.push(doc.error(dc_path(index, &["metadata", "namespace"]), format!("namespace {namespace:?} is not a valid DNS label")));
+        diags.push(doc.error(
+            dc_path(index, &["metadata", "namespace"]),
+            format!("namespace {namespace:?} is not a valid DNS label"),
+        ));
     }
     // Webhook rule 2 (ours: declared by a ClientConfig).
     let context = if dc.k8s_context.is_empty() {
         settings.control_plane_context.clone()
     } else {
-        if !contexts.contains(dc.k8s_context.as_str()) && dc.k8s_context != settings.control_plane_context {
-            let hint = did_you_mean(&dc.k8s_context, contexts.iter().copied().chain([settings.control_plane_context.as_str()]));
-            let declared = if contexts.is_empty() { "no ClientConfig declares any context".to_string() } else {
-                format!("declared: {}", contexts.iter().copied().collect::<Vec<_>>().join(", "))
+        if !contexts.contains(dc.k8s_context.as_str())
+            && dc.k8s_context != settings.control_plane_context
+        {
+            let hint = did_you_mean(
+                &dc.k8s_context,
+                contexts
+                    .iter()
+                    .copied()
+                    .chain([settings.control_plane_context.as_str()]),
+            );
+            let declared = if contexts.is_empty() {
+                "no ClientConfig declares any context".to_string()
+            } else {
+                format!(
+                    "declared: {}",
+                    contexts.iter().copied().collect::<Vec<_>>().join(", ")
+                )
             };
-            diags.push(doc.error(dc_path(index, &["k8sContext"]), format!(
-                "unknown k8sContext {:?}: no ClientConfig declares it ({declared})", dc.k8s_context
-            )).with_hint(hint));
+            diags.push(
+                doc.error(
+                    dc_path(index, &["k8sContext"]),
+                    format!(
+                        "unknown k8sContext {:?}: no ClientConfig declares it ({declared})",
+                        dc.k8s_context
+                    ),
+                )
+                .with_hint(hint),
+            );
         }
         dc.k8s_context.clone()
     };
@@ -349,8 +473,15 @@ fn plan_dc<'a>(
     }
     for ignored in ["rebuild", "jmxInitContainerImage"] {
         if dc.options.contains_key(ignored) {
-            let why = if ignored == "rebuild" { "only spec.cassandra.rebuild is read" } else { "it is deprecated" };
-            diags.push(doc.warning(dc_path(index, &[ignored]), format!("{ignored} is ignored by k8ssandra-operator at datacenter level ({why})")));
+            let why = if ignored == "rebuild" {
+                "only spec.cassandra.rebuild is read"
+            } else {
+                "it is deprecated"
+            };
+            diags.push(doc.warning(
+                dc_path(index, &[ignored]),
+                format!("{ignored} is ignored by k8ssandra-operator at datacenter level ({why})"),
+            ));
         }
     }
 
@@ -371,15 +502,18 @@ fn plan_dc<'a>(
         cluster_options.get("telemetry").unwrap_or(&Value::Null),
         dc.options.get("telemetry").unwrap_or(&Value::Null),
     );
-    if let Value::Object(m) = &mut merged {
-        if !telemetry.is_null() {
-            m.insert("telemetry".to_string(), telemetry.clone());
-        }
+    if let Value::Object(m) = &mut merged
+        && !telemetry.is_null()
+    {
+        m.insert("telemetry".to_string(), telemetry.clone());
     }
     let options: DatacenterOptions = match serde_json::from_value(merged.clone()) {
         Ok(o) => o,
         Err(e) => {
-            diags.push(doc.error(dc_path(index, &[]), format!("cannot merge datacenter options: {e}")));
+            diags.push(doc.error(
+                dc_path(index, &[]),
+                format!("cannot merge datacenter options: {e}"),
+            ));
             return None;
         }
     };
@@ -387,32 +521,62 @@ fn plan_dc<'a>(
 
     // DCConfigIncomplete and webhook rule 3.
     let version = if options.server_version.is_empty() {
-        diags.push(doc.error(dc_path(index, &[]), "serverVersion must be set at cluster level or on this datacenter"));
+        diags.push(doc.error(
+            dc_path(index, &[]),
+            "serverVersion must be set at cluster level or on this datacenter",
+        ));
         None
     } else {
         let v = ServerVersion::parse(&options.server_version);
         if v.is_none() {
-            let at = if dc.options.contains_key("serverVersion") { dc_path(index, &["serverVersion"]) } else { cassandra_path(&["serverVersion"]) };
-            diags.push(doc.error(at, format!("serverVersion {:?} is not a semantic version (major.minor.patch)", options.server_version)));
+            let at = if dc.options.contains_key("serverVersion") {
+                dc_path(index, &["serverVersion"])
+            } else {
+                cassandra_path(&["serverVersion"])
+            };
+            diags.push(doc.error(
+                at,
+                format!(
+                    "serverVersion {:?} is not a semantic version (major.minor.patch)",
+                    options.server_version
+                ),
+            ));
         }
         v
     };
     if options.storage_config.is_none() {
-        diags.push(doc.error(dc_path(index, &[]), "storageConfig must be defined at cluster level or dc level"));
+        diags.push(doc.error(
+            dc_path(index, &[]),
+            "storageConfig must be defined at cluster level or dc level",
+        ));
     }
     // Webhook rule 4: only the DC's own fields count.
-    if dc.options.get("softPodAntiAffinity") == Some(&Value::Bool(true)) && !dc.options.contains_key("resources") {
-        diags.push(doc.error(dc_path(index, &["softPodAntiAffinity"]), "softPodAntiAffinity requires resources to be set on the datacenter"));
+    if dc.options.get("softPodAntiAffinity") == Some(&Value::Bool(true))
+        && !dc.options.contains_key("resources")
+    {
+        diags.push(doc.error(
+            dc_path(index, &["softPodAntiAffinity"]),
+            "softPodAntiAffinity requires resources to be set on the datacenter",
+        ));
     }
     // Webhook rule 8: StatefulSet names.
     let racks: Vec<String> = options
         .racks
         .as_ref()
         .filter(|r| !r.is_empty())
-        .map(|r| r.iter().filter_map(|r| r.get("name").and_then(Value::as_str)).map(str::to_string).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| r.get("name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_else(|| vec!["default".to_string()]);
     for rack in &racks {
-        let sts = format!("{sanitized_name}-{}-{}-sts", cleanup_for_kubernetes(&dc.name), cleanup_subdomain(rack));
+        let sts = format!(
+            "{sanitized_name}-{}-{}-sts",
+            cleanup_for_kubernetes(&dc.name),
+            cleanup_subdomain(rack)
+        );
         if sts.len() > 60 {
             diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
                 "StatefulSet name {sts:?} would be {} characters, more than 60: shorten the cluster, datacenter or rack name",
@@ -421,13 +585,35 @@ fn plan_dc<'a>(
         }
     }
     let _ = server_type;
-    if diags.len() > err_count && diags[err_count..].iter().any(|d| d.severity == crate::diagnostic::Severity::Error) {
+    if diags.len() > err_count
+        && diags[err_count..]
+            .iter()
+            .any(|d| d.severity == crate::diagnostic::Severity::Error)
+    {
         return None;
     }
     let version = version?;
-    let cass_dc_name = if options.datacenter_name.is_empty() { dc.name.clone() } else { options.datacenter_name.clone() };
-    let config = options.config.clone().unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-    Some(DcPlan { index, template: dc, context, namespace, options, config, meta, telemetry, version, cass_dc_name })
+    let cass_dc_name = if options.datacenter_name.is_empty() {
+        dc.name.clone()
+    } else {
+        options.datacenter_name.clone()
+    };
+    let config = options
+        .config
+        .clone()
+        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    Some(DcPlan {
+        index,
+        template: dc,
+        context,
+        namespace,
+        options,
+        config,
+        meta,
+        telemetry,
+        version,
+        cass_dc_name,
+    })
 }
 
 /// Two datacenters that would be written to the same object in one cluster are an error.
@@ -435,8 +621,14 @@ fn check_collisions(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<(&str, &str, &str), (&str, &str)> = BTreeMap::new();
     for p in plans {
         for dc in &p.dcs {
-            let key = (dc.context.as_str(), dc.namespace.as_str(), dc.template.name.as_str());
-            if let Some((other_ns, other)) = seen.insert(key, (p.namespace.as_str(), p.name.as_str())) {
+            let key = (
+                dc.context.as_str(),
+                dc.namespace.as_str(),
+                dc.template.name.as_str(),
+            );
+            if let Some((other_ns, other)) =
+                seen.insert(key, (p.namespace.as_str(), p.name.as_str()))
+            {
                 diags.push(p.doc.error(dc.path(&["metadata", "name"]), format!(
                     "CassandraDatacenter {}/{} in context {} is also rendered by K8ssandraCluster {other_ns}/{other}",
                     dc.namespace, dc.template.name, dc.context

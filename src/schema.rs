@@ -1927,3 +1927,101 @@ mod tests {
         assert!(clusters >= 55, "clusters checked: {clusters}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Defaulting
+
+/// Applies the CRD's OpenAPI defaults to `value`, which sits at `path` in a document of `kind`
+/// (`path` names object properties; `"[]"` steps into list items). As in the API server, a
+/// default only fills a missing field of an object that exists, and defaults inside a default
+/// are applied too. Components call this after merging their cluster- and datacenter-level
+/// templates, so that a default never wins over a value the user set at the other level
+/// (quirk 3). Returns `false` when `path` does not exist in the schema.
+pub fn apply_defaults(kind: InputKind, path: &[&str], value: &mut Json) -> bool {
+    let schema = Schema::get(kind);
+    let mut def = schema.root();
+    for seg in path {
+        let next = if *seg == "[]" {
+            def.items
+        } else {
+            def.prop(seg)
+        };
+        match next {
+            Some(i) => def = schema.def(i),
+            None => return false,
+        }
+    }
+    default_into(schema, def, value);
+    true
+}
+
+fn default_into(schema: &Schema, def: &Def, value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            for (name, child) in &def.properties {
+                let child_def = schema.def(*child);
+                if !map.contains_key(&**name)
+                    && let Some(d) = &child_def.default
+                {
+                    map.insert(name.to_string(), d.clone());
+                }
+                if let Some(v) = map.get_mut(&**name) {
+                    default_into(schema, child_def, v);
+                }
+            }
+            if let Some(Additional::Schema(i)) = &def.additional_properties {
+                let child_def = schema.def(*i);
+                for v in map.values_mut() {
+                    default_into(schema, child_def, v);
+                }
+            }
+        }
+        Json::Array(items) => {
+            if let Some(i) = def.items {
+                let item_def = schema.def(i);
+                for v in items {
+                    default_into(schema, item_def, v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_only_missing_fields_of_existing_objects() {
+        let mut reaper =
+            serde_json::json!({"keyspace": "mine", "autoScheduling": {"enabled": true}});
+        assert!(apply_defaults(
+            InputKind::K8ssandraCluster,
+            &["spec", "reaper"],
+            &mut reaper
+        ));
+        assert_eq!(reaper["keyspace"], "mine");
+        assert_eq!(reaper["deploymentMode"], "PER_DC");
+        assert_eq!(reaper["heapSize"], "2Gi");
+        assert_eq!(reaper["httpManagement"]["enabled"], true);
+        assert_eq!(reaper["autoScheduling"]["repairType"], "AUTO");
+        assert!(
+            reaper.get("containerImage").is_none(),
+            "no default for an absent parent object"
+        );
+        let mut dcs =
+            serde_json::json!([{"metadata": {"name": "dc1"}, "size": 1, "stargate": {"size": 2}}]);
+        assert!(apply_defaults(
+            InputKind::K8ssandraCluster,
+            &["spec", "cassandra", "datacenters"],
+            &mut dcs
+        ));
+        assert_eq!(dcs[0]["stargate"]["heapSize"], "256Mi");
+        assert!(!apply_defaults(
+            InputKind::K8ssandraCluster,
+            &["spec", "nope"],
+            &mut dcs
+        ));
+    }
+}

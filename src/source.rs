@@ -34,7 +34,11 @@ pub struct Discovery<'a> {
 /// gave it, except for `.`.
 #[must_use]
 pub fn display_path(repo: &Path, rel: &str) -> PathBuf {
-    if repo == Path::new(".") || repo.as_os_str().is_empty() { PathBuf::from(rel) } else { repo.join(rel) }
+    if repo == Path::new(".") || repo.as_os_str().is_empty() {
+        PathBuf::from(rel)
+    } else {
+        repo.join(rel)
+    }
 }
 
 /// Walks the repository in sorted order honouring `.gitignore`, and reads every `*.yaml`/`*.yml`
@@ -46,9 +50,15 @@ pub fn display_path(repo: &Path, rel: &str) -> PathBuf {
 pub fn discover(d: &Discovery<'_>) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), std::io::Error> {
     let root = fs::canonicalize(d.repo)?;
     if !root.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a directory",
+        ));
     }
-    let skip = d.output_dir.map(|o| absolutize(o)).map(|o| fs::canonicalize(&o).unwrap_or(o));
+    let skip = d
+        .output_dir
+        .map(absolutize)
+        .map(|o| fs::canonicalize(&o).unwrap_or(o));
     let mut walker = ignore::WalkBuilder::new(&root);
     walker
         .hidden(true)
@@ -75,9 +85,14 @@ pub fn discover(d: &Discovery<'_>) -> Result<(Vec<SourceFile>, Vec<Diagnostic>),
             continue;
         }
         let rel = path.strip_prefix(&root).unwrap_or(path);
-        let rel_path = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel_path = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         let shown = display_path(d.repo, &rel_path);
-        let file_diag = |msg: String| Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg);
+        let file_diag =
+            |msg: String| Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg);
 
         let ft = entry.file_type();
         let real = if ft.is_some_and(|t| t.is_symlink()) {
@@ -107,7 +122,11 @@ pub fn discover(d: &Discovery<'_>) -> Result<(Vec<SourceFile>, Vec<Diagnostic>),
         };
         match read_limited(&real) {
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => files.push(SourceFile { rel_path, display_path: shown, text }),
+                Ok(text) => files.push(SourceFile {
+                    rel_path,
+                    display_path: shown,
+                    text,
+                }),
                 Err(e) => {
                     let bytes = e.as_bytes();
                     let at = e.utf8_error().valid_up_to();
@@ -130,7 +149,13 @@ pub fn discover(d: &Discovery<'_>) -> Result<(Vec<SourceFile>, Vec<Diagnostic>),
 }
 
 fn absolutize(p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map(|c| c.join(p)).unwrap_or_else(|_| p.to_path_buf()) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
 }
 
 enum ReadError {
@@ -146,7 +171,9 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // Read one byte past the limit so a file that grows while we read is still caught.
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
@@ -156,7 +183,16 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
 /// 1-based line and column of the position right after `prefix`.
 fn position_of(prefix: &[u8]) -> Pos {
     let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = prefix.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&prefix[line_start..]).chars().count() + 1;
-    Pos { line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+    let line_start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&prefix[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    }
 }

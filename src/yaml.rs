@@ -79,7 +79,8 @@ pub fn path_string(path: &[Seg]) -> String {
         match seg {
             Seg::Key(k) => {
                 let plain = !k.is_empty()
-                    && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
                 if plain {
                     if !out.is_empty() {
                         out.push('.');
@@ -108,7 +109,10 @@ impl Node {
     /// The value of `key`, if this is a mapping that has it.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
     }
 
     /// The string value, if this is a string.
@@ -159,7 +163,11 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
+            Value::Map(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -231,7 +239,10 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<Value>::deserialize(d)?;
-        Ok(Node { value: spanned.value, pos: to_pos(spanned.referenced) })
+        Ok(Node {
+            value: spanned.value,
+            pos: to_pos(spanned.referenced),
+        })
     }
 }
 
@@ -327,7 +338,13 @@ impl<'de> Deserialize<'de> for Value {
                     if entries.iter().any(|(k, _)| k.name == name) {
                         return Err(de::Error::custom(format!("duplicate mapping key {name:?}")));
                     }
-                    entries.push((Key { name, pos: to_pos(key.referenced) }, value));
+                    entries.push((
+                        Key {
+                            name,
+                            pos: to_pos(key.referenced),
+                        },
+                        value,
+                    ));
                 }
                 Ok(Value::Map(entries))
             }
@@ -347,7 +364,13 @@ mod tests {
         let b = docs[0].get("a").unwrap().get("b").unwrap();
         assert_eq!(b.pos, Pos { line: 2, column: 6 });
         let path = [Seg::Key("a".into()), Seg::Key("b".into()), Seg::Index(1)];
-        assert_eq!(docs[0].locate(&path), Pos { line: 2, column: 10 });
+        assert_eq!(
+            docs[0].locate(&path),
+            Pos {
+                line: 2,
+                column: 10
+            }
+        );
         assert_eq!(docs[1].to_json(), serde_json::json!({"c": true}));
     }
 
@@ -372,8 +395,18 @@ mod tests {
 
     #[test]
     fn paths_print_like_kubectl() {
-        let p = [Seg::Key("metadata".into()), Seg::Key("labels".into()), Seg::Key("app.kubernetes.io/name".into())];
-        assert_eq!(path_string(&p), r#"metadata.labels["app.kubernetes.io/name"]"#);
-        assert_eq!(path_string(&[Seg::Key("spec".into()), Seg::Index(2)]), "spec[2]");
+        let p = [
+            Seg::Key("metadata".into()),
+            Seg::Key("labels".into()),
+            Seg::Key("app.kubernetes.io/name".into()),
+        ];
+        assert_eq!(
+            path_string(&p),
+            r#"metadata.labels["app.kubernetes.io/name"]"#
+        );
+        assert_eq!(
+            path_string(&[Seg::Key("spec".into()), Seg::Index(2)]),
+            "spec[2]"
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::harness::{TempDir, assert_valid_manifests, run_in, shared};
 /// Encryption stores with internal secrets: the operator embeds keystore passwords read at run
 /// time in plain text; see docs/deviations.md ("Refused").
 const OFFLINE_ENCRYPTION: &str = "cannot be rendered offline";
-/// Stargate, Reaper, Medusa, ServiceMonitor and Vector objects are the components stage, not
+/// Stargate, Medusa, ServiceMonitor and Vector objects are the components stage, not
 /// rendered yet; such clusters are refused rather than rendered without them. Each entry here
 /// must move to the rendering side as the components land.
 const PENDING_COMPONENTS: &str = "is not rendered yet by k8ssandra-gitops";
@@ -18,28 +18,23 @@ const PENDING_COMPONENTS: &str = "is not rendered yet by k8ssandra-gitops";
 /// Fixtures that must not render, with the text their error must contain.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[
     // Invalid upstream manifests (the corpus README marks them as negative cases).
-    ("config-samples-k8ssandracluster.yaml", "spec.foo: unknown field"),
-    ("samples-k8ssandra-single-kind-medusa.yaml", "storageSecretRef: expected object"),
-    ("add-dc.yaml", PENDING_COMPONENTS),
+    (
+        "config-samples-k8ssandracluster.yaml",
+        "spec.foo: unknown field",
+    ),
+    (
+        "samples-k8ssandra-single-kind-medusa.yaml",
+        "storageSecretRef: expected object",
+    ),
+    // Not renderable (yet), by reason.
     ("docs-monitor-prometheus-grafana.yaml", PENDING_COMPONENTS),
-    ("enc-mgmt-2-k8s.yaml", PENDING_COMPONENTS),
-    ("enc-mgmt-k8s.yaml", PENDING_COMPONENTS),
-    ("jmx-reap-cass.yaml", PENDING_COMPONENTS),
-    ("jmx-reap-dse.yaml", PENDING_COMPONENTS),
-    ("jmx-reap-gke.yaml", PENDING_COMPONENTS),
-    ("jmx-reap-reaper-http-enc.yaml", PENDING_COMPONENTS),
-    ("multi-dc-auth.yaml", PENDING_COMPONENTS),
     ("multi-dc-cluster-scope.yaml", PENDING_COMPONENTS),
     ("multi-dc-encryption-medusa.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-reaper.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-medusa.yaml", PENDING_COMPONENTS),
-    ("multi-dc-reaper.yaml", PENDING_COMPONENTS),
     ("multi-dc-stargate.yaml", PENDING_COMPONENTS),
     ("multi-dc.yaml", PENDING_COMPONENTS),
-    ("reaper-control-plane-same-names.yaml", PENDING_COMPONENTS),
-    ("reaper-control-plane.yaml", PENDING_COMPONENTS),
-    ("remove-dc.yaml", PENDING_COMPONENTS),
     ("samples-k8ssandra-multi-kind.yaml", PENDING_COMPONENTS),
     ("samples-k8ssandra-single-kind.yaml", PENDING_COMPONENTS),
     ("single-dc-dse-medusa.yaml", PENDING_COMPONENTS),
@@ -49,18 +44,24 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("single-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
     ("single-dc-mgmt-auth.yaml", PENDING_COMPONENTS),
     ("single-dc-multi-cluster-medusa.yaml", PENDING_COMPONENTS),
-    ("single-dc-reaper.yaml", PENDING_COMPONENTS),
     ("single-dc.yaml", PENDING_COMPONENTS),
     ("stargate-jwt.yaml", PENDING_COMPONENTS),
     ("stargate-reaper-http.yaml", PENDING_COMPONENTS),
-    ("stop-dc.yaml", PENDING_COMPONENTS),
 ];
 
 /// Every `k8sContext: X` value in a manifest, to declare a ClientConfig for each.
 fn contexts(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("k8sContext:"))
-        .map(|v| v.split('#').next().unwrap_or_default().trim().trim_matches('"').trim_matches('\'').to_string())
+        .map(|v| {
+            v.split('#')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .trim_matches('"')
+                .trim_matches('\'')
+                .to_string()
+        })
         .filter(|v| !v.is_empty())
         .collect()
 }
@@ -68,7 +69,11 @@ fn contexts(text: &str) -> BTreeSet<String> {
 #[test]
 fn every_upstream_manifest_renders_and_validates_or_fails_as_documented() {
     let dir = shared().join("conformance/k8ssandra-operator");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect();
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
     files.sort();
     assert_eq!(files.len(), 53, "the corpus README promises 53 manifests");
     let work = TempDir::new("conformance");
@@ -90,14 +95,20 @@ fn every_upstream_manifest_renders_and_validates_or_fails_as_documented() {
         match EXPECTED_FAILURES.iter().find(|(f, _)| *f == name) {
             Some((_, needle)) => {
                 if run.code != 1 || !run.stderr.contains(needle) {
-                    surprises.push(format!("{name}: expected failure containing {needle:?}, got exit {}:\n{}", run.code, run.stderr));
+                    surprises.push(format!(
+                        "{name}: expected failure containing {needle:?}, got exit {}:\n{}",
+                        run.code, run.stderr
+                    ));
                 }
             }
             None => {
                 if run.code == 0 {
                     rendered.push(out);
                 } else {
-                    surprises.push(format!("{name}: expected to render, got exit {}:\n{}", run.code, run.stderr));
+                    surprises.push(format!(
+                        "{name}: expected to render, got exit {}:\n{}",
+                        run.code, run.stderr
+                    ));
                 }
             }
         }

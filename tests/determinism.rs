@@ -4,7 +4,11 @@ use std::fs;
 
 use crate::harness::{TempDir, copy_dir, read_tree, root, run_env};
 
-fn render(repo: &std::path::Path, out: &std::path::Path, env: &[(&str, &str)]) -> Vec<(String, String)> {
+fn render(
+    repo: &std::path::Path,
+    out: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let run = run_env(repo, &["render", ".", "-o", out.to_str().unwrap()], env);
     assert_eq!(run.code, 0, "{}", run.stderr);
     read_tree(out)
@@ -30,7 +34,15 @@ fn rendering_twice_renaming_and_reordering_inputs_and_changing_tz_and_lang_give_
         fs::write(b.path().join(format!("zz/nested/{i}-ctx.yml")), d).unwrap();
     }
     fs::copy(fixture.join("cluster.yaml"), b.path().join("AAA.yaml")).unwrap();
-    let moved = render(b.path(), &out.path().join("3"), &[("TZ", "Pacific/Kiritimati"), ("LANG", "tr_TR.UTF-8"), ("LC_ALL", "tr_TR.UTF-8")]);
+    let moved = render(
+        b.path(),
+        &out.path().join("3"),
+        &[
+            ("TZ", "Pacific/Kiritimati"),
+            ("LANG", "tr_TR.UTF-8"),
+            ("LC_ALL", "tr_TR.UTF-8"),
+        ],
+    );
     assert_eq!(first, moved);
     assert!(first.len() > 5);
 }

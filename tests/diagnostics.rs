@@ -6,7 +6,10 @@ use crate::harness::{TempDir, copy_dir, root, run_in};
 
 #[test]
 fn every_invalid_fixture_reports_all_problems_and_writes_nothing() {
-    let mut cases: Vec<_> = fs::read_dir(root().join("fixtures/invalid")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<_> = fs::read_dir(root().join("fixtures/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     assert!(cases.len() >= 10);
     for case in cases {
@@ -18,8 +21,14 @@ fn every_invalid_fixture_reports_all_problems_and_writes_nothing() {
         insta::assert_snapshot!(format!("invalid__{name}"), validate.stderr);
         let render = run_in(tmp.path(), &["render"]);
         assert_eq!(render.code, 1, "{name}");
-        assert_eq!(render.stderr, validate.stderr, "{name}: render and validate report the same problems");
-        assert!(!tmp.path().join("rendered").exists(), "{name}: render wrote output despite errors");
+        assert_eq!(
+            render.stderr, validate.stderr,
+            "{name}: render and validate report the same problems"
+        );
+        assert!(
+            !tmp.path().join("rendered").exists(),
+            "{name}: render wrote output despite errors"
+        );
     }
 }
 
@@ -29,7 +38,11 @@ const CLUSTER: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster
 fn non_utf8_input_is_refused_with_its_position() {
     let tmp = TempDir::new("utf8");
     fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
-    fs::write(tmp.path().join("latin1.yaml"), b"kind: ConfigMap\nmetadata:\n  name: caf\xe9\n").unwrap();
+    fs::write(
+        tmp.path().join("latin1.yaml"),
+        b"kind: ConfigMap\nmetadata:\n  name: caf\xe9\n",
+    )
+    .unwrap();
     let run = run_in(tmp.path(), &["validate"]);
     assert_eq!(run.code, 1);
     assert_eq!(
@@ -46,12 +59,22 @@ fn symlinks_out_of_the_repository_are_refused_and_inside_ones_followed() {
     let tmp = TempDir::new("symlink");
     fs::create_dir(tmp.path().join("specs")).unwrap();
     fs::write(tmp.path().join("specs/real.yaml"), CLUSTER).unwrap();
-    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), tmp.path().join("leak.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        tmp.path().join("leak.yaml"),
+    )
+    .unwrap();
     let run = run_in(tmp.path(), &["validate"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let first = run.stderr.lines().next().unwrap();
-    assert!(first.starts_with("leak.yaml:0:0: error: symlink points outside the repository (to "), "{first}");
-    assert!(first.ends_with("secret.yaml); refusing to read it"), "{first}");
+    assert!(
+        first.starts_with("leak.yaml:0:0: error: symlink points outside the repository (to "),
+        "{first}"
+    );
+    assert!(
+        first.ends_with("secret.yaml); refusing to read it"),
+        "{first}"
+    );
 
     fs::remove_file(tmp.path().join("leak.yaml")).unwrap();
     std::os::unix::fs::symlink("specs/real.yaml", tmp.path().join("alias.yaml")).unwrap();
@@ -59,7 +82,12 @@ fn symlinks_out_of_the_repository_are_refused_and_inside_ones_followed() {
     // The same cluster read twice through a link inside the repository is a duplicate, which
     // proves the link was followed.
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("K8ssandraCluster default/demo is defined twice"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("K8ssandraCluster default/demo is defined twice"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -80,7 +108,14 @@ fn oversized_files_are_refused_without_being_parsed() {
 fn usage_errors_exit_2() {
     let tmp = TempDir::new("usage");
     assert_eq!(run_in(tmp.path(), &["render", "--stdout"]).code, 2);
-    assert_eq!(run_in(tmp.path(), &["render", "--check", "--stdout", "--context", "x"]).code, 2);
+    assert_eq!(
+        run_in(
+            tmp.path(),
+            &["render", "--check", "--stdout", "--context", "x"]
+        )
+        .code,
+        2
+    );
     assert_eq!(run_in(tmp.path(), &["frobnicate"]).code, 2);
 }
 
@@ -88,17 +123,27 @@ fn usage_errors_exit_2() {
 fn an_empty_stream_is_an_error_never_an_empty_success() {
     let tmp = TempDir::new("empty");
     fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
-    let run = run_in(tmp.path(), &["render", "--context", "control-plan", "--stdout"]);
+    let run = run_in(
+        tmp.path(),
+        &["render", "--context", "control-plan", "--stdout"],
+    );
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
         "error: context \"control-plan\" has no objects to render (contexts with objects: control-plane) (did you mean \"control-plane\"?); refusing to print an empty stream\n"
     );
-    let ok = run_in(tmp.path(), &["render", "--context", "control-plane", "--stdout"]);
+    let ok = run_in(
+        tmp.path(),
+        &["render", "--context", "control-plane", "--stdout"],
+    );
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert!(ok.stdout.starts_with("---\napiVersion: "));
-    assert_eq!(ok.stdout.matches("\n---\n").count() + 1, 2, "one CassandraDatacenter and one ConfigMap");
+    assert_eq!(
+        ok.stdout.matches("\n---\n").count() + 1,
+        2,
+        "one CassandraDatacenter and one ConfigMap"
+    );
 }
 
 #[test]
@@ -106,5 +151,32 @@ fn a_missing_repository_is_reported() {
     let tmp = TempDir::new("missing");
     let run = run_in(tmp.path(), &["validate", "nope"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("error: failed to read repository nope: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: failed to read repository nope: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn other_kinds_are_ignored_and_listed_with_verbose() {
+    let tmp = TempDir::new("verbose");
+    fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
+    fs::write(
+        tmp.path().join("other.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n---\n# just a comment\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: y}\n",
+    )
+    .unwrap();
+    let quiet = run_in(tmp.path(), &["validate"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert_eq!(
+        quiet.stderr,
+        "ok: 1 K8ssandraCluster, 2 objects for 1 context\n"
+    );
+    let verbose = run_in(tmp.path(), &["validate", "--verbose"]);
+    assert_eq!(
+        verbose.stderr,
+        "other.yaml: document 0 ignored (v1/Secret)\nother.yaml: document 1 ignored (argoproj.io/v1alpha1/Application)\nok: 1 K8ssandraCluster, 2 objects for 1 context\n"
+    );
 }

@@ -10,8 +10,13 @@ pub fn root() -> PathBuf {
 
 /// `../shared` next to the checkout: upstream schemas, validator, conformance corpus.
 pub fn shared() -> PathBuf {
-    let p = std::env::var_os("K8SSANDRA_GITOPS_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
-    assert!(p.join("tools/validate-manifests").is_file(), "shared corpus not found at {} (set K8SSANDRA_GITOPS_SHARED)", p.display());
+    let p = std::env::var_os("K8SSANDRA_GITOPS_SHARED")
+        .map_or_else(|| root().join("../shared"), PathBuf::from);
+    assert!(
+        p.join("tools/validate-manifests").is_file(),
+        "shared corpus not found at {} (set K8SSANDRA_GITOPS_SHARED)",
+        p.display()
+    );
     p
 }
 
@@ -96,7 +101,11 @@ pub fn read_tree(dir: &Path) -> Vec<(String, String)> {
             if p.is_dir() {
                 walk(base, &p, out);
             } else {
-                let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = p
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push((rel, std::fs::read_to_string(&p).unwrap()));
             }
         }
@@ -111,12 +120,16 @@ pub fn read_tree(dir: &Path) -> Vec<(String, String)> {
 
 /// The tree as one text for a snapshot.
 pub fn tree_text(dir: &Path) -> String {
-    read_tree(dir).into_iter().map(|(p, c)| format!("=== {p}\n{c}")).collect()
+    read_tree(dir)
+        .into_iter()
+        .map(|(p, c)| format!("=== {p}\n{c}"))
+        .collect()
 }
 
 /// Runs `validate-manifests` (strict upstream schemas) on the given paths and asserts success.
 pub fn assert_valid_manifests(paths: &[&Path], extra: &[&str]) {
-    let python = std::env::var_os("VALIDATE_MANIFESTS_PYTHON").map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
+    let python = std::env::var_os("VALIDATE_MANIFESTS_PYTHON")
+        .map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
     assert!(
         python.exists(),
         "{} missing: run scripts/test (it creates the validator's virtualenv)",
@@ -130,6 +143,13 @@ pub fn assert_valid_manifests(paths: &[&Path], extra: &[&str]) {
         .output()
         .expect("validator runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "validate-manifests failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains(" passed, 0 failed"), "unexpected validator output: {text}");
+    assert!(
+        out.status.success(),
+        "validate-manifests failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(" passed, 0 failed"),
+        "unexpected validator output: {text}"
+    );
 }

@@ -6,7 +6,10 @@ use crate::harness::{TempDir, assert_valid_manifests, root, run_in, tree_text};
 #[test]
 fn every_render_fixture_matches_its_snapshot_and_validates() {
     let out = TempDir::new("fixtures");
-    let mut cases: Vec<_> = std::fs::read_dir(root().join("fixtures/render")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(root().join("fixtures/render"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     assert!(cases.len() >= 19, "fixtures missing");
     let mut dirs = Vec::new();

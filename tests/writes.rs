@@ -7,7 +7,10 @@ use crate::harness::{TempDir, copy_dir, read_tree, root, run_in};
 
 fn repo() -> TempDir {
     let t = TempDir::new("writes");
-    copy_dir(&root().join("fixtures/render/multi-dc-three-contexts"), t.path());
+    copy_dir(
+        &root().join("fixtures/render/multi-dc-three-contexts"),
+        t.path(),
+    );
     t
 }
 
@@ -16,12 +19,30 @@ fn rerendering_an_unchanged_repo_writes_nothing() {
     let t = repo();
     let first = run_in(t.path(), &["render"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stderr.contains(": 7 written, 0 pruned, 0 unchanged"), "{}", first.stderr);
-    let mtime = |p: &str| fs::metadata(t.path().join("rendered").join(p)).unwrap().modified().unwrap();
+    assert!(
+        first.stderr.contains(": 9 written, 0 pruned, 0 unchanged"),
+        "{}",
+        first.stderr
+    );
+    let mtime = |p: &str| {
+        fs::metadata(t.path().join("rendered").join(p))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
     let before = mtime("east/cassandra/global/cassandradatacenter-us-east.yaml");
     let second = run_in(t.path(), &["render"]);
-    assert!(second.stderr.ends_with(": 0 written, 0 pruned, 7 unchanged\n"), "{}", second.stderr);
-    assert_eq!(before, mtime("east/cassandra/global/cassandradatacenter-us-east.yaml"));
+    assert!(
+        second
+            .stderr
+            .ends_with(": 0 written, 0 pruned, 9 unchanged\n"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        before,
+        mtime("east/cassandra/global/cassandradatacenter-us-east.yaml")
+    );
 }
 
 #[test]
@@ -29,19 +50,41 @@ fn check_reports_drift_as_a_unified_diff_and_passes_once_rendered() {
     let t = repo();
     let missing = run_in(t.path(), &["render", "--check"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stdout.contains("--- /dev/null\n+++ b/east/kustomization.yaml\n"), "{}", missing.stdout);
+    assert!(
+        missing
+            .stdout
+            .contains("--- /dev/null\n+++ b/east/kustomization.yaml\n"),
+        "{}",
+        missing.stdout
+    );
     assert_eq!(run_in(t.path(), &["render"]).code, 0);
     let ok = run_in(t.path(), &["render", "--check"]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
     assert_eq!(ok.stdout, "");
 
     let spec = t.path().join("cluster.yaml");
-    fs::write(&spec, fs::read_to_string(&spec).unwrap().replace("size: 2", "size: 4")).unwrap();
+    fs::write(
+        &spec,
+        fs::read_to_string(&spec)
+            .unwrap()
+            .replace("size: 2", "size: 4"),
+    )
+    .unwrap();
     let drift = run_in(t.path(), &["render", "--check"]);
     assert_eq!(drift.code, 1);
     assert!(drift.stdout.contains("--- a/west/cassandra-west/global/cassandradatacenter-us-west.yaml\n+++ b/west/cassandra-west/global/cassandradatacenter-us-west.yaml\n"), "{}", drift.stdout);
-    assert!(drift.stdout.contains("\n-  size: 2\n+  size: 4\n"), "{}", drift.stdout);
-    assert_eq!(drift.stderr, format!("error: {} is out of date (1 file differ); run `k8ssandra-gitops render` and commit the result\n", std::path::Path::new("./rendered").display()));
+    assert!(
+        drift.stdout.contains("\n-  size: 2\n+  size: 4\n"),
+        "{}",
+        drift.stdout
+    );
+    assert_eq!(
+        drift.stderr,
+        format!(
+            "error: {} is out of date (1 file differ); run `k8ssandra-gitops render` and commit the result\n",
+            std::path::Path::new("./rendered").display()
+        )
+    );
 }
 
 #[test]
@@ -55,14 +98,29 @@ fn stale_owned_files_are_pruned_and_foreign_files_kept() {
     // Drop the eu datacenter: its whole context disappears.
     let spec = t.path().join("cluster.yaml");
     let text = fs::read_to_string(&spec).unwrap();
-    let cut = text.find("      - metadata:\n          name: eu-central").unwrap();
+    let cut = text
+        .find("      - metadata:\n          name: eu-central")
+        .unwrap();
     fs::write(&spec, &text[..cut]).unwrap();
     let run = run_in(t.path(), &["render"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("0 written, 3 pruned") || run.stderr.contains("1 written, 3 pruned"), "{}", run.stderr);
-    assert!(!out.join("eu").exists(), "the emptied context directory is removed");
-    assert_eq!(fs::read_to_string(out.join("east/README.md")).unwrap(), "mine\n");
-    assert_eq!(fs::read_to_string(out.join("notes/todo.yaml")).unwrap(), "x: 1\n");
+    assert!(
+        run.stderr.contains("0 written, 3 pruned") || run.stderr.contains("1 written, 3 pruned"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !out.join("eu").exists(),
+        "the emptied context directory is removed"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("east/README.md")).unwrap(),
+        "mine\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("notes/todo.yaml")).unwrap(),
+        "x: 1\n"
+    );
 }
 
 #[test]
@@ -71,7 +129,13 @@ fn invalid_input_leaves_an_existing_tree_exactly_as_it_was() {
     assert_eq!(run_in(t.path(), &["render"]).code, 0);
     let before = read_tree(&t.path().join("rendered"));
     let spec = t.path().join("cluster.yaml");
-    fs::write(&spec, fs::read_to_string(&spec).unwrap().replace("k8sContext: west", "k8sContext: wast")).unwrap();
+    fs::write(
+        &spec,
+        fs::read_to_string(&spec)
+            .unwrap()
+            .replace("k8sContext: west", "k8sContext: wast"),
+    )
+    .unwrap();
     let run = run_in(t.path(), &["render"]);
     assert_eq!(run.code, 1);
     assert_eq!(before, read_tree(&t.path().join("rendered")));
@@ -87,7 +151,10 @@ fn a_tampered_record_cannot_make_the_writer_delete_outside_the_output() {
     text.push_str("../victim.txt\n/etc/hostname\n");
     fs::write(&record, text).unwrap();
     assert_eq!(run_in(t.path(), &["render"]).code, 0);
-    assert_eq!(fs::read_to_string(t.path().join("victim.txt")).unwrap(), "keep\n");
+    assert_eq!(
+        fs::read_to_string(t.path().join("victim.txt")).unwrap(),
+        "keep\n"
+    );
 }
 
 #[cfg(unix)]
@@ -99,7 +166,12 @@ fn symlinks_inside_the_output_directory_are_not_written_through() {
     std::os::unix::fs::symlink(elsewhere.path(), t.path().join("rendered/east")).unwrap();
     let run = run_in(t.path(), &["render"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("error: refusing to write through symlink "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: refusing to write through symlink "),
+        "{}",
+        run.stderr
+    );
     assert!(fs::read_dir(elsewhere.path()).unwrap().next().is_none());
 }
 
@@ -108,9 +180,17 @@ fn the_output_directory_of_render_config_is_never_read_as_input() {
     let t = repo();
     fs::write(t.path().join("render.yaml"), "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  outputDir: deploy/out\n").unwrap();
     assert_eq!(run_in(t.path(), &["render"]).code, 0);
-    assert!(t.path().join("deploy/out/east/kustomization.yaml").is_file());
+    assert!(
+        t.path()
+            .join("deploy/out/east/kustomization.yaml")
+            .is_file()
+    );
     // A K8ssandraCluster copy inside the output would be a duplicate if it were read.
-    fs::copy(t.path().join("cluster.yaml"), t.path().join("deploy/out/copy.yaml")).unwrap();
+    fs::copy(
+        t.path().join("cluster.yaml"),
+        t.path().join("deploy/out/copy.yaml"),
+    )
+    .unwrap();
     let check = run_in(t.path(), &["render", "--check"]);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
 }

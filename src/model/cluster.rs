@@ -123,8 +123,14 @@ pub const CLUSTER_ONLY_KEYS: &[&str] = &[
 ];
 
 /// Keys of a datacenter template that are not DatacenterOptions.
-pub const DC_ONLY_KEYS: &[&str] =
-    &["metadata", "k8sContext", "size", "stopped", "stargate", "perNodeConfigMapRef"];
+pub const DC_ONLY_KEYS: &[&str] = &[
+    "metadata",
+    "k8sContext",
+    "size",
+    "stopped",
+    "stargate",
+    "perNodeConfigMapRef",
+];
 
 impl<'de> Deserialize<'de> for CassandraClusterTemplate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -159,9 +165,11 @@ impl<'de> Deserialize<'de> for CassandraClusterTemplate {
                 only.insert((*key).to_string(), v);
             }
         }
-        let c: ClusterOnly = serde_json::from_value(Value::Object(only)).map_err(serde::de::Error::custom)?;
+        let c: ClusterOnly =
+            serde_json::from_value(Value::Object(only)).map_err(serde::de::Error::custom)?;
         // Type-check the options now so errors surface at parse time, not at merge time.
-        DatacenterOptions::deserialize(Value::Object(all.clone())).map_err(serde::de::Error::custom)?;
+        DatacenterOptions::deserialize(Value::Object(all.clone()))
+            .map_err(serde::de::Error::custom)?;
         Ok(Self {
             meta: c.metadata,
             superuser_secret_name: c.superuser_secret_ref.name,
@@ -230,9 +238,11 @@ impl<'de> Deserialize<'de> for DatacenterTemplate {
                 only.insert((*key).to_string(), v);
             }
         }
-        let c: DcOnly = serde_json::from_value(Value::Object(only)).map_err(serde::de::Error::custom)?;
+        let c: DcOnly =
+            serde_json::from_value(Value::Object(only)).map_err(serde::de::Error::custom)?;
         let named: Named = serde_json::from_value(c.metadata.clone()).unwrap_or_default();
-        DatacenterOptions::deserialize(Value::Object(all.clone())).map_err(serde::de::Error::custom)?;
+        DatacenterOptions::deserialize(Value::Object(all.clone()))
+            .map_err(serde::de::Error::custom)?;
         Ok(Self {
             name: named.name,
             namespace: named.namespace,

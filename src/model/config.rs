@@ -21,7 +21,12 @@ impl ClientConfig {
     /// Reads the fields we use from a schema-checked document.
     #[must_use]
     pub fn from_node(doc: &Node) -> Self {
-        let name = doc.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or_default().to_string();
+        let name = doc
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string();
         let context = doc
             .get("spec")
             .and_then(|s| s.get("contextName"))
@@ -84,10 +89,17 @@ enum Shape {
     Any,
 }
 
-const STORE_REF: Shape = Shape::Map(&[("kind", Shape::Enum(&["SecretStore", "ClusterSecretStore"])), ("name", Shape::Str)]);
-const EXTERNAL_SECRETS: Shape = Shape::Map(&[("storeRef", STORE_REF), ("remoteKeyPrefix", Shape::Str)]);
+const STORE_REF: Shape = Shape::Map(&[
+    ("kind", Shape::Enum(&["SecretStore", "ClusterSecretStore"])),
+    ("name", Shape::Str),
+]);
+const EXTERNAL_SECRETS: Shape =
+    Shape::Map(&[("storeRef", STORE_REF), ("remoteKeyPrefix", Shape::Str)]);
 const SECRETS: Shape = Shape::Map(&[
-    ("backend", Shape::Enum(&["external", "externalSecrets", "replicate"])),
+    (
+        "backend",
+        Shape::Enum(&["external", "externalSecrets", "replicate"]),
+    ),
     ("externalSecrets", EXTERNAL_SECRETS),
 ]);
 const SPEC: Shape = Shape::Map(&[
@@ -96,9 +108,18 @@ const SPEC: Shape = Shape::Map(&[
     ("defaultNamespace", Shape::Str),
     ("secrets", SECRETS),
 ]);
-const METADATA: Shape = Shape::Map(&[("name", Shape::Str), ("namespace", Shape::Str), ("labels", Shape::Any), ("annotations", Shape::Any)]);
-const DOCUMENT: Shape =
-    Shape::Map(&[("apiVersion", Shape::Str), ("kind", Shape::Str), ("metadata", METADATA), ("spec", SPEC)]);
+const METADATA: Shape = Shape::Map(&[
+    ("name", Shape::Str),
+    ("namespace", Shape::Str),
+    ("labels", Shape::Any),
+    ("annotations", Shape::Any),
+]);
+const DOCUMENT: Shape = Shape::Map(&[
+    ("apiVersion", Shape::Str),
+    ("kind", Shape::Str),
+    ("metadata", METADATA),
+    ("spec", SPEC),
+]);
 
 /// A problem in a RenderConfig: path, message, hint.
 pub type ShapeIssue = (Vec<Seg>, String, Option<String>);
@@ -118,7 +139,14 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
         (Shape::Enum(allowed), Value::Str(s)) => {
             if !allowed.contains(&s.as_str()) {
                 let hint = did_you_mean(s, allowed.iter().copied());
-                out.push((path.clone(), format!("unsupported value {s:?}: must be one of {}", allowed.join(", ")), hint));
+                out.push((
+                    path.clone(),
+                    format!(
+                        "unsupported value {s:?}: must be one of {}",
+                        allowed.join(", ")
+                    ),
+                    hint,
+                ));
             }
         }
         (Shape::Map(fields), Value::Map(entries)) => {
@@ -135,7 +163,9 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
             }
         }
         (Shape::Map(_), _) => out.push((path.clone(), "expected a mapping".to_string(), None)),
-        (Shape::Str | Shape::Enum(_), _) => out.push((path.clone(), "expected a string".to_string(), None)),
+        (Shape::Str | Shape::Enum(_), _) => {
+            out.push((path.clone(), "expected a string".to_string(), None))
+        }
     }
 }
 
@@ -150,7 +180,10 @@ mod tests {
         )
         .unwrap()[0];
         let issues = check_render_config(doc);
-        let printed: Vec<String> = issues.iter().map(|(p, m, h)| format!("{} {m} {h:?}", crate::yaml::path_string(p))).collect();
+        let printed: Vec<String> = issues
+            .iter()
+            .map(|(p, m, h)| format!("{} {m} {h:?}", crate::yaml::path_string(p)))
+            .collect();
         assert_eq!(
             printed,
             [

@@ -81,8 +81,9 @@ impl ServerVersion {
             None => (rest, ""),
         };
         let ident_ok = |part: &str| {
-            part.split('.')
-                .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            part.split('.').all(|id| {
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
         };
         if (!pre.is_empty() && !ident_ok(pre)) || (!build.is_empty() && !ident_ok(build)) {
             return None;
@@ -93,7 +94,10 @@ impl ServerVersion {
         let mut nums = core.split('.');
         let mut next = || -> Option<u64> {
             let n = nums.next()?;
-            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0')) {
+            if n.is_empty()
+                || !n.bytes().all(|b| b.is_ascii_digit())
+                || (n.len() > 1 && n.starts_with('0'))
+            {
                 return None;
             }
             n.parse().ok()
@@ -102,7 +106,13 @@ impl ServerVersion {
         if nums.next().is_some() {
             return None;
         }
-        Some(Self { major, minor, patch, pre: pre.to_string(), build: build.to_string() })
+        Some(Self {
+            major,
+            minor,
+            patch,
+            pre: pre.to_string(),
+            build: build.to_string(),
+        })
     }
 
     /// Compares only major.minor.patch and pre-release presence, as semver constraints do.
@@ -143,7 +153,10 @@ mod tests {
     #[test]
     fn versions_parse_and_normalize_like_semver() {
         assert_eq!(ServerVersion::parse("4.1.3").unwrap().to_string(), "4.1.3");
-        assert_eq!(ServerVersion::parse("v6.8.25").unwrap().to_string(), "6.8.25");
+        assert_eq!(
+            ServerVersion::parse("v6.8.25").unwrap().to_string(),
+            "6.8.25"
+        );
         assert_eq!(ServerVersion::parse("5.0.0-beta1").unwrap().pre, "beta1");
         assert!(ServerVersion::parse("4.1").is_none());
         assert!(ServerVersion::parse("4.01.0").is_none());

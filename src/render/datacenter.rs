@@ -47,9 +47,15 @@ pub const PER_NODE_CONFIG_HASH_ANNOTATION: &str = "k8ssandra.io/per-node-config-
 #[must_use]
 pub fn cleaned_up_by_labels(plan: &ClusterPlan<'_>) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("k8ssandra.io/cleaned-up-by".into(), "k8ssandracluster-controller".into());
+    m.insert(
+        "k8ssandra.io/cleaned-up-by".into(),
+        "k8ssandracluster-controller".into(),
+    );
     m.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
-    m.insert("k8ssandra.io/cluster-namespace".into(), plan.namespace.clone().into());
+    m.insert(
+        "k8ssandra.io/cluster-namespace".into(),
+        plan.namespace.clone().into(),
+    );
     m
 }
 
@@ -70,7 +76,11 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
         Ok(r) => r,
         Err(msg) => {
             diags.push(plan.doc.error(
-                vec![Seg::Key("metadata".into()), Seg::Key("annotations".into()), Seg::Key(INITIAL_SYSTEM_REPLICATION_ANNOTATION.into())],
+                vec![
+                    Seg::Key("metadata".into()),
+                    Seg::Key("annotations".into()),
+                    Seg::Key(INITIAL_SYSTEM_REPLICATION_ANNOTATION.into()),
+                ],
                 msg,
             ));
             // Go on with the computed value, only to report the other problems too.
@@ -84,7 +94,10 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             Err(d) => diags.push(d),
         }
     }
-    if diags[before..].iter().any(|d| d.severity == crate::diagnostic::Severity::Error) {
+    if diags[before..]
+        .iter()
+        .any(|d| d.severity == crate::diagnostic::Severity::Error)
+    {
         return Vec::new();
     }
 
@@ -113,7 +126,11 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                 if let Some(cm) = extra {
                     objs.push(cm);
                 }
-                out.extend(objs.into_iter().map(|object| Manifest { context: dc.context.clone(), cluster: plan.name.clone(), object }));
+                out.extend(objs.into_iter().map(|object| Manifest {
+                    context: dc.context.clone(),
+                    cluster: plan.name.clone(),
+                    object,
+                }));
             }
             Err(msg) => diags.push(plan.doc.error(dc.path(&[]), msg)),
         }
@@ -133,15 +150,18 @@ impl DcConfig {
     }
 }
 
-/// Features that belong to the components stage (Stargate, Reaper, Medusa, telemetry
+/// Features that belong to the components stage (Stargate, Medusa, telemetry
 /// integrations). Until they are rendered, refusing is the only safe answer: silently leaving
 /// them out would deploy a cluster without what the spec asked for.
 fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
     let spec = &plan.doc.value.spec;
     let mut refuse = |path: Vec<Seg>, what: &str| {
-        diags.push(plan.doc.error(path, format!("{what} is not rendered yet by k8ssandra-gitops (planned: Stargate, Reaper, Medusa and telemetry components)")));
+        diags.push(plan.doc.error(path, format!("{what} is not rendered yet by k8ssandra-gitops (planned with the Stargate, Medusa and telemetry components)")));
     };
-    for (field, value, what) in [("stargate", &spec.stargate, "Stargate"), ("reaper", &spec.reaper, "Reaper"), ("medusa", &spec.medusa, "Medusa")] {
+    for (field, value, what) in [
+        ("stargate", &spec.stargate, "Stargate"),
+        ("medusa", &spec.medusa, "Medusa"),
+    ] {
         if value.is_some() {
             refuse(vec![Seg::Key("spec".into()), Seg::Key(field.into())], what);
         }
@@ -150,12 +170,21 @@ fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
         if dc.template.stargate.is_some() {
             refuse(dc.path(&["stargate"]), "Stargate");
         }
-        for (key, what) in [("prometheus", "Prometheus telemetry (ServiceMonitor)"), ("vector", "Vector telemetry")] {
+        for (key, what) in [
+            ("prometheus", "Prometheus telemetry (ServiceMonitor)"),
+            ("vector", "Vector telemetry"),
+        ] {
             if dc.telemetry.get(key).and_then(|p| p.get("enabled")) == Some(&Value::Bool(true)) {
                 let path = if dc.template.options.contains_key("telemetry") {
                     dc.path(&["telemetry", key, "enabled"])
                 } else {
-                    vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key("telemetry".into()), Seg::Key(key.into()), Seg::Key("enabled".into())]
+                    vec![
+                        Seg::Key("spec".into()),
+                        Seg::Key("cassandra".into()),
+                        Seg::Key("telemetry".into()),
+                        Seg::Key(key.into()),
+                        Seg::Key("enabled".into()),
+                    ]
                 };
                 refuse(path, what);
             }
@@ -164,8 +193,17 @@ fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
 }
 
 /// The replication map behind the system replication JVM option (spec §2.7).
-fn system_replication(plan: &ClusterPlan<'_>, honour_annotation: bool) -> Result<BTreeMap<String, i64>, String> {
-    let annotation = plan.doc.value.metadata.annotations.get(INITIAL_SYSTEM_REPLICATION_ANNOTATION).filter(|_| honour_annotation);
+fn system_replication(
+    plan: &ClusterPlan<'_>,
+    honour_annotation: bool,
+) -> Result<BTreeMap<String, i64>, String> {
+    let annotation = plan
+        .doc
+        .value
+        .metadata
+        .annotations
+        .get(INITIAL_SYSTEM_REPLICATION_ANNOTATION)
+        .filter(|_| honour_annotation);
     if let Some(text) = annotation {
         if let Ok(map) = serde_json::from_str::<BTreeMap<String, i64>>(text) {
             return Ok(map);
@@ -185,7 +223,10 @@ fn system_replication(plan: &ClusterPlan<'_>, honour_annotation: bool) -> Result
     // Only the first DC in spec order: Cassandra 4.1 cannot reference DCs that do not exist yet.
     let first = &plan.dcs[0];
     let mut map = BTreeMap::new();
-    map.insert(first.cass_dc_name.clone(), i64::from(first.template.size.min(3)));
+    map.insert(
+        first.cass_dc_name.clone(),
+        i64::from(first.template.size.min(3)),
+    );
     for ext in &plan.doc.value.spec.external_datacenters {
         map.insert(ext.clone(), 3);
     }
@@ -224,7 +265,9 @@ fn put_if_absent(map: &mut Value, path: &str, v: Value) {
             }
             return;
         }
-        let entry = m.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = m
+            .entry((*part).to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !entry.is_object() {
             if !entry.is_null() {
                 return; // PutMapNested refuses to overwrite a non-map value
@@ -237,15 +280,19 @@ fn put_if_absent(map: &mut Value, path: &str, v: Value) {
 
 /// `addOptionIfMissing`: prepend to `jvmOptions.additionalOptions` unless present.
 fn add_option_if_missing(config: &mut Value, option: &str) {
-    let jvm = obj(obj(config).entry("jvmOptions").or_insert_with(|| Value::Object(Map::new())));
-    let list = jvm.entry("additionalOptions").or_insert_with(|| Value::Array(Vec::new()));
+    let jvm = obj(obj(config)
+        .entry("jvmOptions")
+        .or_insert_with(|| Value::Object(Map::new())));
+    let list = jvm
+        .entry("additionalOptions")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if !list.is_array() {
         *list = Value::Array(Vec::new());
     }
-    if let Value::Array(items) = list {
-        if !items.iter().any(|i| i.as_str() == Some(option)) {
-            items.insert(0, Value::String(option.to_string()));
-        }
+    if let Value::Array(items) = list
+        && !items.iter().any(|i| i.as_str() == Some(option))
+    {
+        items.insert(0, Value::String(option.to_string()));
     }
 }
 
@@ -258,14 +305,25 @@ fn yaml_get<'v>(config: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// Finds (or appends) a container by name in `podTemplateSpec.spec.<list>`.
-fn container_mut<'m>(pod: &'m mut Map<String, Value>, list: &str, name: &str) -> &'m mut Map<String, Value> {
-    let spec = obj(pod.entry("spec").or_insert_with(|| Value::Object(Map::new())));
+fn container_mut<'m>(
+    pod: &'m mut Map<String, Value>,
+    list: &str,
+    name: &str,
+) -> &'m mut Map<String, Value> {
+    let spec = obj(pod
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Map::new())));
     let items = spec.entry(list).or_insert_with(|| Value::Array(Vec::new()));
     if !items.is_array() {
         *items = Value::Array(Vec::new());
     }
-    let Value::Array(items) = items else { unreachable!("just made an array") };
-    let idx = match items.iter().position(|c| c.get("name").and_then(Value::as_str) == Some(name)) {
+    let Value::Array(items) = items else {
+        unreachable!("just made an array")
+    };
+    let idx = match items
+        .iter()
+        .position(|c| c.get("name").and_then(Value::as_str) == Some(name))
+    {
         Some(i) => i,
         None => {
             items.push(json!({ "name": name }));
@@ -276,14 +334,21 @@ fn container_mut<'m>(pod: &'m mut Map<String, Value>, list: &str, name: &str) ->
 }
 
 fn push_env(container: &mut Map<String, Value>, name: &str, value: &str) {
-    let env = container.entry("env").or_insert_with(|| Value::Array(Vec::new()));
+    let env = container
+        .entry("env")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(items) = env {
         items.push(json!({ "name": name, "value": value }));
     }
 }
 
 /// Phase A for one DC (upstream `Coalesce` + `createDatacenterConfigs`).
-fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replication: &BTreeMap<String, i64>) -> Result<DcConfig, Diagnostic> {
+fn phase_a(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    first_in_spec: bool,
+    replication: &BTreeMap<String, i64>,
+) -> Result<DcConfig, Diagnostic> {
     let spec = &plan.doc.value.spec;
     let o = &dc.options;
     let err = |path: &[&str], msg: String| plan.doc.error(dc.path(path), msg);
@@ -293,7 +358,10 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
     let pods_meta = dc.meta.get("pods").cloned().unwrap_or(Value::Null);
     let mut pod_meta = Map::new();
     for key in ["labels", "annotations"] {
-        if let Some(v) = pods_meta.get(key).filter(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+        if let Some(v) = pods_meta
+            .get(key)
+            .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+        {
             pod_meta.insert(key.into(), v.clone());
         }
     }
@@ -305,7 +373,10 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
         pod_spec.insert("securityContext".into(), sc.clone());
     }
     if !o.pod_priority_class_name.is_empty() {
-        pod_spec.insert("priorityClassName".into(), o.pod_priority_class_name.clone().into());
+        pod_spec.insert(
+            "priorityClassName".into(),
+            o.pod_priority_class_name.clone().into(),
+        );
     }
     if let Some(c) = o.containers.as_ref().filter(|c| !c.is_empty()) {
         pod_spec.insert("containers".into(), Value::Array(c.clone()));
@@ -317,13 +388,17 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
     if let Some(extra) = &o.extra_volumes {
         if !extra.pvcs.is_empty() {
             let sc = obj(&mut storage_config);
-            let av = sc.entry("additionalVolumes").or_insert_with(|| Value::Array(Vec::new()));
+            let av = sc
+                .entry("additionalVolumes")
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(items) = av {
                 items.extend(extra.pvcs.iter().cloned());
             }
         }
         if !extra.volumes.is_empty() {
-            let vols = pod_spec.entry("volumes").or_insert_with(|| Value::Array(Vec::new()));
+            let vols = pod_spec
+                .entry("volumes")
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(items) = vols {
                 items.extend(extra.volumes.iter().cloned());
             }
@@ -332,7 +407,8 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
     pod.insert("spec".into(), Value::Object(pod_spec));
     container_mut(&mut pod, "containers", "cassandra");
 
-    let mcac_enabled = dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
+    let mcac_enabled =
+        dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
     let mut config = dc.config.clone();
     let external = spec.external_secrets();
 
@@ -341,9 +417,14 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
     let client_enc = plan.cassandra.client_encryption_stores.is_some()
         && yaml_get(&config, "client_encryption_options/enabled") == Some(&Value::Bool(true));
     let server_enc = plan.cassandra.server_encryption_stores.is_some()
-        && yaml_get(&config, "server_encryption_options/internode_encryption").is_some_and(|v| !v.is_null() && v != "none");
+        && yaml_get(&config, "server_encryption_options/internode_encryption")
+            .is_some_and(|v| !v.is_null() && v != "none");
     if (client_enc || server_enc) && !external {
-        let which = if client_enc { "clientEncryptionStores" } else { "serverEncryptionStores" };
+        let which = if client_enc {
+            "clientEncryptionStores"
+        } else {
+            "serverEncryptionStores"
+        };
         return Err(plan.doc.error(
             vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key(which.into())],
             "encryption stores with internal secrets cannot be rendered offline: k8ssandra-operator reads the keystore passwords from Secrets at run time and writes them in plain text into the CassandraDatacenter config; use secretsProvider: external and set the store paths and passwords in cassandraYaml yourself".to_string(),
@@ -351,18 +432,38 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
     }
     if client_enc {
         add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl=true");
-        add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl.need.client.auth=true");
+        add_option_if_missing(
+            &mut config,
+            "-Dcom.sun.management.jmxremote.ssl.need.client.auth=true",
+        );
     }
 
     // Auth (spec §2.6).
     let auth = spec.auth_enabled();
-    let cy = obj(&mut config).entry("cassandraYaml").or_insert_with(|| Value::Object(Map::new())).clone();
+    let cy = obj(&mut config)
+        .entry("cassandraYaml")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .clone();
     let mut cy = cy;
     if auth && plan.server_type == ServerType::Dse {
-        put_if_absent(&mut cy, "authenticator", "com.datastax.bdp.cassandra.auth.DseAuthenticator".into());
-        put_if_absent(&mut cy, "authorizer", "com.datastax.bdp.cassandra.auth.DseAuthorizer".into());
-        put_if_absent(&mut cy, "role_manager", "com.datastax.bdp.cassandra.auth.DseRoleManager".into());
-        let dy = obj(&mut config).entry("dseYaml").or_insert_with(|| Value::Object(Map::new()));
+        put_if_absent(
+            &mut cy,
+            "authenticator",
+            "com.datastax.bdp.cassandra.auth.DseAuthenticator".into(),
+        );
+        put_if_absent(
+            &mut cy,
+            "authorizer",
+            "com.datastax.bdp.cassandra.auth.DseAuthorizer".into(),
+        );
+        put_if_absent(
+            &mut cy,
+            "role_manager",
+            "com.datastax.bdp.cassandra.auth.DseRoleManager".into(),
+        );
+        let dy = obj(&mut config)
+            .entry("dseYaml")
+            .or_insert_with(|| Value::Object(Map::new()));
         put_if_absent(dy, "authentication_options/enabled", "true".into());
         put_if_absent(dy, "authorization_options/enabled", "true".into());
         put_if_absent(dy, "role_management_options/mode", "internal".into());
@@ -384,18 +485,36 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
         .unwrap_or(true);
     let reaper_requires_jmx = reaper.is_some() && !reaper_http;
     if reaper_requires_jmx {
-        add_option_if_missing(&mut config, &format!("-Dcom.sun.management.jmxremote.authenticate={auth}"));
+        add_option_if_missing(
+            &mut config,
+            &format!("-Dcom.sun.management.jmxremote.authenticate={auth}"),
+        );
         if auth && !external {
-            add_option_if_missing(&mut config, "-Dcassandra.jmx.remote.login.config=CassandraLogin");
-            add_option_if_missing(&mut config, "-Djava.security.auth.login.config=$CASSANDRA_HOME/conf/cassandra-jaas.config");
-            add_option_if_missing(&mut config, "-Dcassandra.jmx.authorizer=org.apache.cassandra.auth.jmx.AuthorizationProxy");
+            add_option_if_missing(
+                &mut config,
+                "-Dcassandra.jmx.remote.login.config=CassandraLogin",
+            );
+            add_option_if_missing(
+                &mut config,
+                "-Djava.security.auth.login.config=$CASSANDRA_HOME/conf/cassandra-jaas.config",
+            );
+            add_option_if_missing(
+                &mut config,
+                "-Dcassandra.jmx.authorizer=org.apache.cassandra.auth.jmx.AuthorizationProxy",
+            );
         }
     }
 
     // System replication, first DC in spec order only (spec §2.7).
     if plan.server_type.is_cassandra_like() && first_in_spec {
-        let pairs: Vec<String> = replication.iter().map(|(dc, rf)| format!("{dc}:{rf}")).collect();
-        add_option_if_missing(&mut config, &format!("{SYSTEM_REPLICATION_OPTION}={}", pairs.join(",")));
+        let pairs: Vec<String> = replication
+            .iter()
+            .map(|(dc, rf)| format!("{dc}:{rf}"))
+            .collect();
+        add_option_if_missing(
+            &mut config,
+            &format!("{SYSTEM_REPLICATION_OPTION}={}", pairs.join(",")),
+        );
     }
     if plan.server_type.is_cassandra_like() && dc.version.major != 3 {
         add_option_if_missing(&mut config, ALLOW_ALTER_RF);
@@ -404,10 +523,18 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
     // Reaper wiring into the DC (spec §2.1 step 8).
     let mut users = Vec::new();
     if let Some(r) = reaper {
-        let reaper_ref = r.get("reaperRef").and_then(|x| x.get("name")).and_then(Value::as_str).unwrap_or_default();
+        let reaper_ref = r
+            .get("reaperRef")
+            .and_then(|x| x.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if reaper_ref.is_empty() {
             if !reaper_http {
-                push_env(container_mut(&mut pod, "containers", "cassandra"), "LOCAL_JMX", "no");
+                push_env(
+                    container_mut(&mut pod, "containers", "cassandra"),
+                    "LOCAL_JMX",
+                    "no",
+                );
             }
             if auth && !external {
                 let name = r
@@ -415,7 +542,10 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
                     .and_then(|x| x.get("name"))
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty())
-                    .map_or_else(|| format!("{}-reaper", cleanup_for_kubernetes(&plan.cass_cluster_name)), str::to_string);
+                    .map_or_else(
+                        || format!("{}-reaper", cleanup_for_kubernetes(&plan.cass_cluster_name)),
+                        str::to_string,
+                    );
                 users.push(json!({ "secretName": name, "superuser": true }));
             }
         }
@@ -423,23 +553,44 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
 
     // MCAC (spec §2.1 steps 9-10).
     if mcac_enabled {
-        let filters = dc.telemetry.get("mcac").and_then(|m| m.get("metricFilters")).and_then(Value::as_array);
+        let filters = dc
+            .telemetry
+            .get("mcac")
+            .and_then(|m| m.get("metricFilters"))
+            .and_then(Value::as_array);
         let value = match filters {
-            Some(list) => list.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
+            Some(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
             None => DEFAULT_MCAC_FILTERS.join(" "),
         };
-        push_env(container_mut(&mut pod, "containers", "cassandra"), "METRIC_FILTERS", &value);
+        push_env(
+            container_mut(&mut pod, "containers", "cassandra"),
+            "METRIC_FILTERS",
+            &value,
+        );
     } else if plan.server_type == ServerType::Cassandra && !new_metrics_endpoint(&dc.version) {
-        return Err(err(&[], format!(
-            "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
-            dc.version
-        )));
+        return Err(err(
+            &[],
+            format!(
+                "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
+                dc.version
+            ),
+        ));
     }
 
     // num_tokens, start_rpc, deprecated heap options, smart token allocation (steps 12-14).
     let major3_cassandra = plan.server_type == ServerType::Cassandra && dc.version.major == 3;
-    let cy = obj(&mut config).get_mut("cassandraYaml").expect("inserted above");
-    put_if_absent(cy, "num_tokens", json!(if major3_cassandra { 256 } else { 16 }));
+    let cy = obj(&mut config)
+        .get_mut("cassandraYaml")
+        .expect("inserted above");
+    put_if_absent(
+        cy,
+        "num_tokens",
+        json!(if major3_cassandra { 256 } else { 16 }),
+    );
     if major3_cassandra {
         put_if_absent(cy, "start_rpc", json!(false));
     }
@@ -466,7 +617,13 @@ fn phase_a(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, first_in_spec: bool, replica
         m.insert(SKIP_USER_CREATION.into(), "true".into());
         m
     });
-    Ok(DcConfig { config, pod_template: pod, users, storage_config, annotations_override })
+    Ok(DcConfig {
+        config,
+        pod_template: pod,
+        users,
+        storage_config,
+        annotations_override,
+    })
 }
 
 /// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
@@ -475,40 +632,77 @@ fn new_metrics_endpoint(v: &crate::model::server::ServerVersion) -> bool {
 }
 
 /// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap.
-fn per_node_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tokens_by_pod: Option<&BTreeMap<String, Vec<String>>>, cfg: &mut DcConfig) -> Option<Value> {
+fn per_node_config(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    tokens_by_pod: Option<&BTreeMap<String, Vec<String>>>,
+    cfg: &mut DcConfig,
+) -> Option<Value> {
     let user_cm = &dc.template.per_node_config_map;
     let (cm_name, data, object) = if !user_cm.is_empty() {
         (user_cm.clone(), None, None)
     } else {
         let tokens = tokens_by_pod.filter(|t| !t.is_empty())?;
-        let name = tokens::per_node_config_map_name(cleanup_for_kubernetes, &plan.cass_cluster_name, &dc.cass_dc_name);
+        let name = tokens::per_node_config_map_name(
+            cleanup_for_kubernetes,
+            &plan.cass_cluster_name,
+            &dc.cass_dc_name,
+        );
         let data = tokens::per_node_config_data(tokens);
         let mut labels = base_labels("cassandra");
         labels.extend(string_pairs(&cleaned_up_by_labels(plan)));
-        let object = config_map(name.clone(), dc.namespace.clone(), labels, BTreeMap::new(), data.clone());
+        let object = config_map(
+            name.clone(),
+            dc.namespace.clone(),
+            labels,
+            BTreeMap::new(),
+            data.clone(),
+        );
         (name, Some(data), Some(object))
     };
-    let hash = data.map_or_else(|| format!("configmap:{cm_name}"), |d| content_hash(&serde_json::to_value(d).unwrap_or_default()));
+    // The hash rolls the pods when the tokens change. A user-provided ConfigMap is not in the
+    // repository, so there is nothing to hash offline (docs/deviations.md).
+    let hash = data.map(|d| content_hash(&serde_json::to_value(d).unwrap_or_default()));
     let image = if dc.options.per_node_config_init_container_image.is_empty() {
         tokens::DEFAULT_PER_NODE_IMAGE.to_string()
     } else {
         dc.options.per_node_config_init_container_image.clone()
     };
     // The per-node init container runs after server-config-init, which must exist first.
-    container_mut(&mut cfg.pod_template, "initContainers", "server-config-init");
+    container_mut(
+        &mut cfg.pod_template,
+        "initContainers",
+        "server-config-init",
+    );
     let init = tokens::per_node_init_container(&image);
-    let spec = obj(cfg.pod_template.entry("spec").or_insert_with(|| Value::Object(Map::new())));
-    if let Value::Array(items) = spec.entry("initContainers").or_insert_with(|| Value::Array(Vec::new())) {
+    let spec = obj(cfg
+        .pod_template
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Map::new())));
+    if let Value::Array(items) = spec
+        .entry("initContainers")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
         items.retain(|c| c.get("name").and_then(Value::as_str) != Some("per-node-config"));
         items.push(init);
     }
-    if let Value::Array(items) = spec.entry("volumes").or_insert_with(|| Value::Array(Vec::new())) {
+    if let Value::Array(items) = spec
+        .entry("volumes")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
         items.retain(|v| v.get("name").and_then(Value::as_str) != Some("per-node-config"));
         items.push(tokens::per_node_volume(&cm_name));
     }
-    let meta = obj(cfg.pod_template.entry("metadata").or_insert_with(|| Value::Object(Map::new())));
-    let ann = obj(meta.entry("annotations").or_insert_with(|| Value::Object(Map::new())));
-    ann.insert(PER_NODE_CONFIG_HASH_ANNOTATION.into(), hash.into());
+    if let Some(hash) = hash {
+        let meta = obj(cfg
+            .pod_template
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new())));
+        let ann = obj(meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new())));
+        ann.insert(PER_NODE_CONFIG_HASH_ANNOTATION.into(), hash.into());
+    }
     object
 }
 
@@ -521,15 +715,26 @@ pub fn content_hash(v: &Value) -> String {
 }
 
 fn string_pairs(m: &Map<String, Value>) -> BTreeMap<String, String> {
-    m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()
+    m.iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
 }
 
 /// `app.kubernetes.io/{name,part-of,component}` as the operator sets them on its objects.
 fn base_labels(component: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), "k8ssandra-operator".to_string()),
-        ("app.kubernetes.io/part-of".to_string(), "k8ssandra".to_string()),
-        ("app.kubernetes.io/component".to_string(), component.to_string()),
+        (
+            "app.kubernetes.io/name".to_string(),
+            "k8ssandra-operator".to_string(),
+        ),
+        (
+            "app.kubernetes.io/part-of".to_string(),
+            "k8ssandra".to_string(),
+        ),
+        (
+            "app.kubernetes.io/component".to_string(),
+            component.to_string(),
+        ),
     ])
 }
 
@@ -562,12 +767,24 @@ fn string_map(v: Option<&Value>) -> Map<String, Value> {
 }
 
 /// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.
-fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_pos: usize) -> Result<Vec<Value>, String> {
+fn new_datacenter(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    cfg: DcConfig,
+    prio_pos: usize,
+) -> Result<Vec<Value>, String> {
     let spec = &plan.doc.value.spec;
     let o = &dc.options;
-    let DcConfig { config, mut pod_template, users, mut storage_config, annotations_override } = cfg;
+    let DcConfig {
+        config,
+        mut pod_template,
+        users,
+        mut storage_config,
+        annotations_override,
+    } = cfg;
 
-    let config_json = build_config(&config, plan.server_type, &dc.version).map_err(|e| format!("config: {e}"))?;
+    let config_json =
+        build_config(&config, plan.server_type, &dc.version).map_err(|e| format!("config: {e}"))?;
 
     // Labels: base, then merged meta labels, then cluster-level labels on top.
     let mut labels = Map::new();
@@ -576,7 +793,8 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
     labels.insert("app.kubernetes.io/component".into(), "cassandra".into());
     labels.extend(cleaned_up_by_labels(plan));
     labels.extend(string_map(dc.meta.get("labels")));
-    let mut annotations = annotations_override.unwrap_or_else(|| string_map(dc.meta.get("annotations")));
+    let mut annotations =
+        annotations_override.unwrap_or_else(|| string_map(dc.meta.get("annotations")));
     if prio_pos > 0 {
         annotations.insert(SKIP_USER_CREATION.into(), "true".into());
     }
@@ -586,19 +804,31 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
     // MANAGEMENT_API_HEAP_SIZE, then MGMT_API_DISABLE_MCAC (spec §2.9 env order).
     if let Some(heap) = &o.mgmt_api_heap {
         let q = Quantity::from_json(heap).map_err(|e| format!("mgmtAPIHeap: {e}"))?;
-        push_env(container_mut(&mut pod_template, "containers", "cassandra"), "MANAGEMENT_API_HEAP_SIZE", &q.value_ceil().to_string());
+        push_env(
+            container_mut(&mut pod_template, "containers", "cassandra"),
+            "MANAGEMENT_API_HEAP_SIZE",
+            &q.value_ceil().to_string(),
+        );
     }
-    let mcac_enabled = dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
+    let mcac_enabled =
+        dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
     if !mcac_enabled {
-        push_env(container_mut(&mut pod_template, "containers", "cassandra"), "MGMT_API_DISABLE_MCAC", "true");
+        push_env(
+            container_mut(&mut pod_template, "containers", "cassandra"),
+            "MGMT_API_DISABLE_MCAC",
+            "true",
+        );
     }
 
     // Metrics agent ConfigMap and its additional volume (created for every DC).
     let agent_name = metrics_agent_configmap_name(&plan.cass_cluster_name, &dc.cass_dc_name);
-    let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra")).map_err(|e| format!("telemetry.cassandra: {e}"))?;
+    let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra"))
+        .map_err(|e| format!("telemetry.cassandra: {e}"))?;
     {
         let sc = obj(&mut storage_config);
-        let av = sc.entry("additionalVolumes").or_insert_with(|| Value::Array(Vec::new()));
+        let av = sc
+            .entry("additionalVolumes")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(items) = av {
             items.push(json!({
                 "name": "metrics-agent-config",
@@ -673,10 +903,16 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
         s.insert("cdc".into(), cdc.clone());
     }
     if let Some(w) = &o.dse_workloads {
-        s.insert("dseWorkloads".into(), serde_json::to_value(w).unwrap_or_default());
+        s.insert(
+            "dseWorkloads".into(),
+            serde_json::to_value(w).unwrap_or_default(),
+        );
     }
     if !o.service_account.is_empty() {
-        s.insert("serviceAccountName".into(), o.service_account.clone().into());
+        s.insert(
+            "serviceAccountName".into(),
+            o.service_account.clone().into(),
+        );
     }
     if let Some(b) = o.read_only_root_filesystem {
         s.insert("readOnlyRootFilesystem".into(), json!(b));
@@ -696,11 +932,14 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
     if let Some(a) = dc.meta.get("commonAnnotations").filter(|v| v.is_object()) {
         s.insert("additionalAnnotations".into(), a.clone());
     }
-    s.insert("additionalServiceConfig".into(), additional_service_config(plan, dc));
-    if let Some(t) = &o.tolerations {
-        if !t.is_empty() {
-            s.insert("tolerations".into(), Value::Array(t.clone()));
-        }
+    s.insert(
+        "additionalServiceConfig".into(),
+        additional_service_config(plan, dc),
+    );
+    if let Some(t) = &o.tolerations
+        && !t.is_empty()
+    {
+        s.insert("tolerations".into(), Value::Array(t.clone()));
     }
     if !o.datacenter_name.is_empty() {
         s.insert("datacenterName".into(), o.datacenter_name.clone().into());
@@ -713,6 +952,8 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
     if !annotations.is_empty() {
         metadata.insert("annotations".into(), Value::Object(annotations));
     }
+    let mut s = Value::Object(s);
+    stringify_quantities(&mut s, false);
     let cassdc = json!({
         "apiVersion": "cassandra.datastax.com/v1beta1",
         "kind": "CassandraDatacenter",
@@ -724,7 +965,8 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
     for (k, v) in string_pairs(&string_map(plan.cassandra.meta.get("commonLabels"))) {
         cm_labels.entry(k).or_insert(v);
     }
-    let common_annotations = string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
+    let common_annotations =
+        string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
     let agent_cm = config_map(
         agent_name,
         dc.namespace.clone(),
@@ -733,6 +975,34 @@ fn new_datacenter(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, cfg: DcConfig, prio_p
         BTreeMap::from([("metrics-collector.yaml".to_string(), agent_yaml)]),
     );
     Ok(vec![cassdc, agent_cm])
+}
+
+/// Kubernetes stores resource quantities as strings (`cpu: 1` comes back as `cpu: "1"`); write
+/// them that way so that a GitOps diff against the live object stays quiet.
+fn stringify_quantities(v: &mut Value, in_resource_list: bool) {
+    match v {
+        Value::Object(m) if in_resource_list => {
+            for child in m.values_mut() {
+                if let Value::Number(n) = child {
+                    *child = Value::String(n.to_string());
+                }
+            }
+        }
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if k == "cassandraYaml" || k == "config" {
+                    continue; // free-form Cassandra settings keep their types
+                }
+                let list =
+                    matches!(k.as_str(), "requests" | "limits" | "capacity") && child.is_object();
+                stringify_quantities(child, list);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| stringify_quantities(i, false)),
+        _ => {}
+    }
 }
 
 /// `additionalServiceConfig` from merged `metadata.services`; the all-pods service always gets the
@@ -749,16 +1019,29 @@ fn additional_service_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Value {
     ] {
         let src = services.and_then(|s| s.get(from));
         let mut add = Map::new();
-        if let Some(l) = src.and_then(|s| s.get("labels")).and_then(Value::as_object).filter(|m| !m.is_empty()) {
+        if let Some(l) = src
+            .and_then(|s| s.get("labels"))
+            .and_then(Value::as_object)
+            .filter(|m| !m.is_empty())
+        {
             add.insert("additionalLabels".into(), Value::Object(l.clone()));
         }
-        if let Some(a) = src.and_then(|s| s.get("annotations")).and_then(Value::as_object).filter(|m| !m.is_empty()) {
+        if let Some(a) = src
+            .and_then(|s| s.get("annotations"))
+            .and_then(Value::as_object)
+            .filter(|m| !m.is_empty())
+        {
             add.insert("additionalAnnotations".into(), Value::Object(a.clone()));
         }
         if to == "allpodsService" {
-            let labels = obj(add.entry("additionalLabels").or_insert_with(|| Value::Object(Map::new())));
+            let labels = obj(add
+                .entry("additionalLabels")
+                .or_insert_with(|| Value::Object(Map::new())));
             labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
-            labels.insert("k8ssandra.io/cluster-namespace".into(), plan.namespace.clone().into());
+            labels.insert(
+                "k8ssandra.io/cluster-namespace".into(),
+                plan.namespace.clone().into(),
+            );
         }
         if !add.is_empty() {
             out.insert(to.into(), Value::Object(add));

@@ -4,6 +4,7 @@ pub mod config;
 pub mod datacenter;
 pub mod metrics_agent;
 pub mod names;
+pub mod reaper;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -78,7 +79,16 @@ pub type Rendered = BTreeMap<String, Vec<Manifest>>;
 pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendered {
     let mut out: Rendered = BTreeMap::new();
     for plan in plans {
-        for m in datacenter::render_cluster(plan, diags) {
+        let before = diags.len();
+        let mut objects = datacenter::render_cluster(plan, diags);
+        objects.extend(reaper::render(plan, diags));
+        if diags[before..]
+            .iter()
+            .any(|d| d.severity == crate::diagnostic::Severity::Error)
+        {
+            continue;
+        }
+        for m in objects {
             out.entry(m.context.clone()).or_default().push(m);
         }
     }

@@ -1,0 +1,1265 @@
+//! The `Reaper` object (`reaper.k8ssandra.io/v1alpha1`) the control plane creates next to each
+//! datacenter (spec components §2.1, control-plane §2.11 and §4.6). The data-plane Reaper
+//! controller turns it into a Deployment (or StatefulSet) and a Service; that layer is not ours.
+//!
+//! Upstream builds the object from the Go `ReaperClusterTemplate` and sends its JSON encoding.
+//! We start from the template as written plus the CRD defaults and reproduce what that encoding
+//! keeps: zero-valued `omitempty` fields of the Reaper types are dropped (so that the Reaper CRD
+//! defaults them again, as upstream), empty non-pointer structs are left out (deviations: "Empty
+//! objects..."), and the `ReaperClusterTemplate`-only fields (`deploymentMode`, `reaperRef`) are
+//! not part of a Reaper spec. Nested Kubernetes types (probes, affinity, resources, ...) are kept
+//! as written; quantities keep their text (numbers become strings), not Go's canonical form.
+//!
+//! Decisions (spec `quirks.md`):
+//! - #2: `httpManagement.enabled` is always written, `false` included; upstream loses `false`
+//!   (plain bool with `omitempty`) and the Reaper CRD turns it back into `true`.
+//! - #5: each Reaper is paired with its own datacenter by name (upstream pairs spec order with
+//!   rollout-priority order by index).
+//! - #10: no `k8ssandra.io/resource-hash` annotation.
+//! - `skipSchemaMigration: true` whenever some datacenter of the cluster is `stopped`. Upstream
+//!   requires the K8ssandraCluster condition `CassandraInitialized=True` too, but that condition is
+//!   set (in memory, never cleared) as soon as every datacenter passed its readiness gate, which is
+//!   before any Reaper is created or updated; so at the moment upstream writes a Reaper the
+//!   condition always holds, and "some DC stopped" is the whole rule, decidable offline.
+
+use serde_json::{Map, Value, json};
+
+use super::Manifest;
+use super::datacenter::cleaned_up_by_labels;
+use super::names::cleanup_for_kubernetes;
+use crate::diagnostic::Diagnostic;
+use crate::plan::{ClusterPlan, DcPlan};
+use crate::quantity::Quantity;
+use crate::schema::{InputKind, apply_defaults};
+use crate::yaml::Seg;
+
+/// `apiVersion` of the Reaper object.
+pub const API_VERSION: &str = "reaper.k8ssandra.io/v1alpha1";
+/// Pod annotation read by the operator's secret-injection webhook.
+pub const INJECT_SECRET_ANNOTATION: &str = "k8ssandra.io/inject-secret";
+/// Containers of the Reaper pod that get the credentials mounted.
+const REAPER_CONTAINERS: [&str; 2] = ["reaper", "reaper-schema-init"];
+/// Where injected credentials are mounted (`/etc/secrets/<secret>`).
+const CREDENTIALS_MOUNT_PATH: &str = "/etc/secrets";
+/// Longest Reaper name whose Service `<name>-service` is still a DNS-1035 label.
+const MAX_NAME_LEN: usize = 63 - "-service".len();
+
+/// Objects of this component for one cluster, in any order (the caller sorts), each with the
+/// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
+pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let Some(raw) = plan.doc.value.spec.reaper.as_ref() else {
+        return Vec::new();
+    };
+    let Some(raw_map) = raw.as_object() else {
+        return Vec::new(); // the schema check already reported it
+    };
+    let mut defaulted = raw.clone();
+    apply_defaults(
+        InputKind::K8ssandraCluster,
+        &["spec", "reaper"],
+        &mut defaulted,
+    );
+    let Value::Object(tpl) = defaulted else {
+        return Vec::new();
+    };
+
+    let before = diags.len();
+    validate(plan, &tpl, diags);
+    warn_ignored(plan, raw_map, &tpl, diags);
+    if diags[before..]
+        .iter()
+        .any(|d| d.severity == crate::diagnostic::Severity::Error)
+    {
+        return Vec::new();
+    }
+
+    // `reaperRef` set: the control plane creates no Reaper object; it registers the cluster with
+    // the referenced Reaper through its REST API at run time, which nothing does offline.
+    let reaper_ref = str_at(&tpl, &["reaperRef", "name"]);
+    if !reaper_ref.is_empty() {
+        diags.push(plan.doc.warning(
+            reaper_path(&["reaperRef", "name"]),
+            format!("no Reaper object is rendered for reaperRef; k8ssandra-operator would also register this cluster with Reaper {reaper_ref:?} through its REST API at run time, which k8ssandra-gitops does not do: add the cluster in that Reaper yourself"),
+        ));
+        return Vec::new();
+    }
+
+    let single = str_at(&tpl, &["deploymentMode"]) == "SINGLE";
+    let single_dc = plan
+        .dcs
+        .iter()
+        .find(|d| !d.template.stopped)
+        .map(|d| d.template.name.as_str());
+    let mut out = Vec::new();
+    for dc in &plan.dcs {
+        if dc.template.stopped || (single && single_dc != Some(dc.template.name.as_str())) {
+            continue;
+        }
+        match new_reaper(plan, dc, &tpl) {
+            Ok(object) => out.push(Manifest {
+                context: dc.context.clone(),
+                cluster: plan.name.clone(),
+                object,
+            }),
+            Err(d) => diags.push(*d),
+        }
+    }
+    out
+}
+
+/// `DefaultResourceName`: `CleanupForKubernetes(<cluster name>-<DatacenterName()>-reaper)`.
+#[must_use]
+pub fn reaper_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
+    cleanup_for_kubernetes(&format!(
+        "{}-{}-reaper",
+        plan.cass_cluster_name, dc.cass_dc_name
+    ))
+}
+
+/// `DefaultUserSecretName`: `<CleanupForKubernetes(cluster name)>-reaper`.
+#[must_use]
+pub fn default_user_secret_name(plan: &ClusterPlan<'_>) -> String {
+    format!("{}-reaper", cleanup_for_kubernetes(&plan.cass_cluster_name))
+}
+
+/// `DefaultUiSecretName`: `<CleanupForKubernetes(cluster name)>-reaper-ui`.
+#[must_use]
+pub fn default_ui_secret_name(plan: &ClusterPlan<'_>) -> String {
+    format!(
+        "{}-reaper-ui",
+        cleanup_for_kubernetes(&plan.cass_cluster_name)
+    )
+}
+
+/// `NewReaper` for one datacenter.
+fn new_reaper(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    tpl: &Map<String, Value>,
+) -> Result<Value, Box<Diagnostic>> {
+    let kc = &plan.doc.value.spec;
+    let name = reaper_name(plan, dc);
+    if name.len() > MAX_NAME_LEN {
+        let at = if dc.template.options.contains_key("datacenterName") {
+            dc.path(&["datacenterName"])
+        } else {
+            dc.path(&["metadata", "name"])
+        };
+        return Err(Box::new(plan.doc.error(at, format!(
+            "Reaper name {name:?} has {} characters; its Service {name}-service would exceed 63: shorten the cluster or datacenter name",
+            name.len()
+        ))));
+    }
+
+    let mut spec = go_encode_template(tpl);
+    let template_meta = spec
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+
+    // Object metadata: operator labels, cleaned-up-by labels, then the template's labels win.
+    let mut labels = Map::new();
+    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
+    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
+    labels.insert("app.kubernetes.io/component".into(), "reaper".into());
+    labels.insert(
+        "app.kubernetes.io/managed-by".into(),
+        "k8ssandra-operator".into(),
+    );
+    labels.extend(cleaned_up_by_labels(plan));
+    labels.extend(string_map(template_meta.get("labels")));
+    let annotations = string_map(template_meta.get("annotations"));
+
+    let secrets_provider = kc
+        .secrets_provider
+        .clone()
+        .unwrap_or_else(|| "internal".to_string());
+    spec.insert("secretsProvider".into(), secrets_provider.into());
+    spec.insert(
+        "datacenterRef".into(),
+        json!({ "name": dc.template.name, "namespace": dc.namespace }),
+    );
+    let availability =
+        if str_at(tpl, &["deploymentMode"]) == "SINGLE" || plan.cassandra.datacenters.len() == 1 {
+            "ALL"
+        } else {
+            "EACH"
+        };
+    spec.insert("datacenterAvailability".into(), availability.into());
+    if let Some(stores) = plan
+        .cassandra
+        .client_encryption_stores
+        .as_ref()
+        .filter(|v| !v.is_null())
+    {
+        spec.insert("clientEncryptionStores".into(), stores.clone());
+    }
+
+    // The template's own metadata, then the secret injection, then Cassandra's common metadata.
+    let mut meta = template_meta;
+    if kc.auth_enabled() && !kc.external_secrets() {
+        let cql = match str_at(&spec, &["cassandraUserSecretRef", "name"]) {
+            "" => default_user_secret_name(plan),
+            n => n.to_string(),
+        };
+        spec.insert("cassandraUserSecretRef".into(), json!({ "name": cql }));
+        // `jmxUserSecretRef` is deprecated: upstream deliberately gives it no default.
+        if tpl.get("uiUserSecretRef").is_none_or(Value::is_null) {
+            spec.insert(
+                "uiUserSecretRef".into(),
+                json!({ "name": default_ui_secret_name(plan) }),
+            );
+        }
+        let ui = str_at(&spec, &["uiUserSecretRef", "name"]).to_string();
+        let pods = obj_entry(&mut meta, "pods");
+        let pod_annotations = obj_entry(pods, "annotations");
+        let existing = pod_annotations
+            .get(INJECT_SECRET_ANNOTATION)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut entries = match existing.as_deref().map(parse_injections).transpose() {
+            Ok(e) => e.unwrap_or_default(),
+            Err(why) => {
+                return Err(Box::new(plan.doc.error(
+                    reaper_path(&["metadata", "pods", "annotations", INJECT_SECRET_ANNOTATION]),
+                    format!(
+                        "cannot add the Reaper credentials to {INJECT_SECRET_ANNOTATION}: {why}"
+                    ),
+                )));
+            }
+        };
+        add_injection(&mut entries, &cql);
+        if !ui.is_empty() {
+            add_injection(&mut entries, &ui);
+        }
+        pod_annotations.insert(
+            INJECT_SECRET_ANNOTATION.into(),
+            encode_injections(&entries).into(),
+        );
+    }
+    if spec.get("skipSchemaMigration") != Some(&Value::Bool(true))
+        && plan.dcs.iter().any(|d| d.template.stopped)
+    {
+        spec.insert("skipSchemaMigration".into(), true.into());
+    }
+    merge_common_meta(&mut meta, &plan.cassandra.meta);
+    // Always present, as upstream: whether `spec.metadata` exists at all changes the labels of
+    // the Service the Reaper controller creates.
+    spec.insert("metadata".into(), Value::Object(prune_empty(meta)));
+
+    let mut spec = Value::Object(spec);
+    stringify_quantities(&mut spec, false);
+
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), name.into());
+    metadata.insert("namespace".into(), dc.namespace.clone().into());
+    metadata.insert("labels".into(), Value::Object(labels));
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    Ok(json!({
+        "apiVersion": API_VERSION,
+        "kind": "Reaper",
+        "metadata": metadata,
+        "spec": spec,
+    }))
+}
+
+/// Kubernetes quantities are strings once stored (`cpu: 1` reads back as `"1"`, and Go's encoder
+/// writes every `Quantity` as a string): write numbers in resource lists and `heapSize` that way,
+/// as the CassandraDatacenter renderer does, so that a GitOps diff stays quiet.
+fn stringify_quantities(v: &mut Value, in_resource_list: bool) {
+    match v {
+        Value::Object(m) if in_resource_list => {
+            for child in m.values_mut() {
+                if let Value::Number(n) = child {
+                    *child = Value::String(n.to_string());
+                }
+            }
+        }
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if k == "heapSize"
+                    && let Value::Number(n) = child
+                {
+                    *child = Value::String(n.to_string());
+                    continue;
+                }
+                let list =
+                    matches!(k.as_str(), "requests" | "limits" | "capacity") && child.is_object();
+                stringify_quantities(child, list);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| stringify_quantities(i, false)),
+        _ => {}
+    }
+}
+
+/// The template as Go's JSON encoder would write the `ReaperTemplate` part of it (see the
+/// module documentation), with `httpManagement.enabled` always explicit (quirk #2).
+fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
+    let mut spec = Map::new();
+    for (key, value) in tpl {
+        if value.is_null() {
+            continue;
+        }
+        let kept = match key.as_str() {
+            // ReaperClusterTemplate only: not part of a Reaper spec.
+            "deploymentMode" | "reaperRef" => None,
+            "storageType" | "keyspace" | "secretsProvider" | "ServiceAccountName" => {
+                Some(value.clone()).filter(|v| v.as_str() != Some(""))
+            }
+            "skipSchemaMigration" => Some(value.clone()).filter(|v| v.as_bool() == Some(true)),
+            "tolerations" | "additionalEnvVars" => {
+                Some(value.clone()).filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+            }
+            // Non-pointer structs: zero members dropped, nothing left → left out.
+            "cassandraUserSecretRef" | "jmxUserSecretRef" | "autoScheduling" => {
+                Some(drop_zero_members(value))
+                    .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+            }
+            // Pointers: kept even when empty (their presence means something).
+            "uiUserSecretRef" | "containerImage" | "initContainerImage" | "encryption" => {
+                Some(drop_zero_members(value))
+            }
+            "httpManagement" => {
+                let mut h = Map::new();
+                let enabled = value
+                    .get("enabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                h.insert("enabled".into(), enabled.into());
+                if let Some(k) = value.get("keystores").filter(|k| !k.is_null()) {
+                    h.insert("keystores".into(), drop_zero_members(k));
+                }
+                Some(Value::Object(h))
+            }
+            _ => Some(value.clone()),
+        };
+        if let Some(v) = kept {
+            spec.insert(key.clone(), v);
+        }
+    }
+    // CRD default: present unless the user wrote something the schema rejected.
+    spec.entry("httpManagement")
+        .or_insert_with(|| json!({ "enabled": true }));
+    spec
+}
+
+/// Drops `""`, `false`, `0`, `null` and empty lists from the first level of an object: the
+/// `omitempty` members of the small Reaper structs (`AutoScheduling`, `LocalObjectReference`,
+/// `Image`, `ReaperEncryption`).
+fn drop_zero_members(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, x)| !is_zero(x))
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(_) => false,
+    }
+}
+
+/// `transformCassandraClusterMeta` + `goalesce.MustDeepMerge`: `spec.cassandra.metadata`
+/// `commonLabels` go to labels, commonLabels, pods.labels and service.labels (the same four for
+/// `commonAnnotations`), and win over the template's own values, except that an empty value never
+/// replaces a non-empty one (goalesce keeps the other side of a zero value).
+fn merge_common_meta(meta: &mut Map<String, Value>, cassandra_meta: &Value) {
+    for (source, key) in [
+        ("commonLabels", "labels"),
+        ("commonAnnotations", "annotations"),
+    ] {
+        let common = string_map(cassandra_meta.get(source));
+        if common.is_empty() {
+            continue;
+        }
+        merge_strings(obj_entry(meta, key), &common);
+        merge_strings(obj_entry(meta, source), &common);
+        merge_strings(obj_entry(obj_entry(meta, "pods"), key), &common);
+        merge_strings(obj_entry(obj_entry(meta, "service"), key), &common);
+    }
+}
+
+fn merge_strings(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        match into.get(k) {
+            Some(Value::String(old)) if !old.is_empty() && v.as_str() == Some("") => {}
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// Removes empty maps below the top level (Go drops empty maps; `pods`/`service` are structs
+/// that carry nothing when empty).
+fn prune_empty(meta: Map<String, Value>) -> Map<String, Value> {
+    meta.into_iter()
+        .filter_map(|(k, v)| match v {
+            Value::Object(m) => {
+                let m = prune_empty(m);
+                (!m.is_empty()).then(|| (k, Value::Object(m)))
+            }
+            Value::Null => None,
+            other => Some((k, other)),
+        })
+        .collect()
+}
+
+/// One entry of the `k8ssandra.io/inject-secret` list (`SecretInjection`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Injection {
+    name: String,
+    path: String,
+    containers: Vec<String>,
+}
+
+/// Reads an existing annotation value the way `json.Unmarshal` into `[]SecretInjection` does:
+/// `null` is an empty list, member names match case-insensitively, unknown members are ignored.
+fn parse_injections(text: &str) -> Result<Vec<Injection>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let items = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err("expected a JSON list of {name, path, containers}".into()),
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let mut e = Injection {
+            name: String::new(),
+            path: String::new(),
+            containers: Vec::new(),
+        };
+        let fields = match item {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
+            _ => return Err(format!("entry {i} is not an object")),
+        };
+        for field in ["name", "path", "containers"] {
+            // Go prefers an exact match, then any case-insensitive one (the last one wins).
+            let value = fields.get(field).or_else(|| {
+                fields
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(field))
+                    .map(|(_, v)| v)
+                    .next_back()
+            });
+            match (field, value) {
+                (_, None | Some(Value::Null)) => {}
+                ("name", Some(Value::String(s))) => e.name.clone_from(s),
+                ("path", Some(Value::String(s))) => e.path.clone_from(s),
+                ("containers", Some(Value::Array(cs))) => {
+                    for c in cs {
+                        match c {
+                            Value::String(s) => e.containers.push(s.clone()),
+                            Value::Null => e.containers.push(String::new()),
+                            _ => return Err(format!("entry {i}: containers must be strings")),
+                        }
+                    }
+                }
+                _ => return Err(format!("entry {i}: {field} has the wrong type")),
+            }
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// `AddInjectionAnnotation`: appends the secret unless an entry with that name exists.
+fn add_injection(entries: &mut Vec<Injection>, secret: &str) {
+    if entries.iter().any(|e| e.name == secret) {
+        return;
+    }
+    entries.push(Injection {
+        name: secret.to_string(),
+        path: format!("{CREDENTIALS_MOUNT_PATH}/{secret}"),
+        containers: REAPER_CONTAINERS.iter().map(|c| (*c).to_string()).collect(),
+    });
+}
+
+/// `json.Marshal([]SecretInjection)`: compact, members in the order name, path, containers
+/// (omitted when empty), `<`, `>`, `&`, U+2028 and U+2029 escaped as Go does.
+fn encode_injections(entries: &[Injection]) -> String {
+    let items: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let mut m = Map::new();
+            m.insert("name".into(), e.name.clone().into());
+            m.insert("path".into(), e.path.clone().into());
+            if !e.containers.is_empty() {
+                m.insert("containers".into(), json!(e.containers));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    go_html_escape(&Value::Array(items).to_string())
+}
+
+fn go_html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The validating webhook's Reaper rules (control-plane §6.1 rule 7).
+fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Diagnostic>) {
+    if str_at(tpl, &["storageType"]) != "local" {
+        return;
+    }
+    let raw = plan.doc.value.spec.reaper.as_ref();
+    let written = |key: &str| raw.and_then(|r| r.get(key)).is_some();
+    let storage_type_path = if written("storageType") {
+        reaper_path(&["storageType"])
+    } else {
+        reaper_path(&[])
+    };
+    match tpl.get("storageConfig").filter(|v| !v.is_null()) {
+        None => diags.push(plan.doc.error(
+            storage_type_path.clone(),
+            "storageType local requires storageConfig (a PersistentVolumeClaim spec with accessModes and resources.requests.storage)",
+        )),
+        Some(sc) => {
+            if sc.get("accessModes").is_none_or(Value::is_null) {
+                diags.push(plan.doc.error(
+                    reaper_path(&["storageConfig"]),
+                    "storageType local requires storageConfig.accessModes",
+                ));
+            }
+            let requests = sc
+                .get("resources")
+                .and_then(|r| r.get("requests"))
+                .filter(|r| !r.is_null());
+            match requests {
+                None => diags.push(plan.doc.error(
+                    reaper_path(&["storageConfig"]),
+                    "storageType local requires storageConfig.resources.requests.storage",
+                )),
+                Some(req) => {
+                    let zero = req
+                        .get("storage")
+                        .is_none_or(|q| Quantity::from_json(q).is_ok_and(|q| q.is_zero()));
+                    if zero {
+                        let at = if req.get("storage").is_some() {
+                            reaper_path(&["storageConfig", "resources", "requests", "storage"])
+                        } else {
+                            reaper_path(&["storageConfig", "resources", "requests"])
+                        };
+                        diags.push(plan.doc.error(
+                            at,
+                            "storageType local requires a non-zero storageConfig.resources.requests.storage",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if str_at(tpl, &["deploymentMode"]) == "PER_DC" {
+        let (at, how) = if written("deploymentMode") {
+            (reaper_path(&["deploymentMode"]), "")
+        } else {
+            (storage_type_path, " (deploymentMode defaults to PER_DC)")
+        };
+        diags.push(plan.doc.error(at, format!(
+            "storageType local cannot be used with deploymentMode PER_DC{how}: one Reaper per datacenter needs the shared cassandra storage; use deploymentMode SINGLE or storageType cassandra"
+        )));
+    }
+}
+
+/// Warnings for template fields upstream accepts but does not use.
+fn warn_ignored(
+    plan: &ClusterPlan<'_>,
+    raw: &Map<String, Value>,
+    tpl: &Map<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (key, why) in [
+        (
+            "jmxUserSecretRef",
+            "JMX authentication uses the CQL role of cassandraUserSecretRef",
+        ),
+        (
+            "initContainerImage",
+            "the schema init container uses the main containerImage",
+        ),
+    ] {
+        if raw.contains_key(key) {
+            diags.push(plan.doc.warning(
+                reaper_path(&[key]),
+                format!("{key} is deprecated and ignored by the Reaper controller ({why}); it is copied into the Reaper object unchanged, as k8ssandra-operator does"),
+            ));
+        }
+    }
+    let effective = plan
+        .doc
+        .value
+        .spec
+        .secrets_provider
+        .as_deref()
+        .unwrap_or("internal");
+    if let Some(Value::String(sp)) = raw.get("secretsProvider")
+        && sp != effective
+    {
+        diags.push(plan.doc.warning(
+            reaper_path(&["secretsProvider"]),
+            format!("reaper secretsProvider {sp:?} is ignored: the Reaper objects get the cluster's spec.secretsProvider ({effective:?})"),
+        ));
+    }
+    if str_at(tpl, &["deploymentMode"]) == "CONTROL_PLANE"
+        && str_at(tpl, &["reaperRef", "name"]).is_empty()
+    {
+        let at = reaper_path(&["deploymentMode"]);
+        diags.push(plan.doc.warning(at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
+    }
+    if plan.doc.value.spec.auth_enabled()
+        && !plan.doc.value.spec.external_secrets()
+        && str_at(tpl, &["reaperRef", "name"]).is_empty()
+        && plan
+            .cassandra
+            .meta
+            .get("commonAnnotations")
+            .and_then(|a| a.get(INJECT_SECRET_ANNOTATION))
+            .is_some()
+    {
+        diags.push(plan.doc.warning(
+            vec![
+                Seg::Key("spec".into()),
+                Seg::Key("cassandra".into()),
+                Seg::Key("metadata".into()),
+                Seg::Key("commonAnnotations".into()),
+                Seg::Key(INJECT_SECRET_ANNOTATION.into()),
+            ],
+            "this common annotation replaces the Reaper pods' own k8ssandra.io/inject-secret (as in k8ssandra-operator), so the Reaper credentials are not mounted unless it lists them",
+        ));
+    }
+}
+
+/// `spec.reaper.<rest...>`.
+fn reaper_path(rest: &[&str]) -> Vec<Seg> {
+    let mut p = vec![Seg::Key("spec".into()), Seg::Key("reaper".into())];
+    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    p
+}
+
+/// The string at `path`, or `""`.
+fn str_at<'v>(m: &'v Map<String, Value>, path: &[&str]) -> &'v str {
+    let Some((first, rest)) = path.split_first() else {
+        return "";
+    };
+    let mut v = m.get(*first);
+    for p in rest {
+        v = v.and_then(|x| x.get(*p));
+    }
+    v.and_then(Value::as_str).unwrap_or_default()
+}
+
+fn string_map(v: Option<&Value>) -> Map<String, Value> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, x)| x.is_string())
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The object under `key`, created (or replacing a non-object) when needed.
+fn obj_entry<'m>(m: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
+    let slot = m
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    match slot {
+        Value::Object(o) => o,
+        _ => unreachable!("just made an object"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Severity;
+    use crate::source::SourceFile;
+
+    const HEAD: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\n";
+    const CONTEXTS: &str = "---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: east}\n---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: west}\n";
+
+    fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
+        let text = format!("{HEAD}{yaml}{CONTEXTS}");
+        let files = vec![SourceFile {
+            rel_path: "c.yaml".into(),
+            display_path: "c.yaml".into(),
+            text,
+        }];
+        let (inputs, mut diags) = crate::load::load(&files);
+        let settings = crate::plan::Settings::from_inputs(&inputs);
+        let plans = crate::plan::plan(&inputs, &settings, &mut diags);
+        assert_eq!(plans.len(), 1, "{diags:#?}");
+        let out = render(&plans[0], &mut diags);
+        (out, diags)
+    }
+
+    fn ok(yaml: &str) -> Vec<Manifest> {
+        let (out, diags) = run(yaml);
+        assert!(diags.is_empty(), "{diags:#?}");
+        out
+    }
+
+    fn errors(diags: &[Diagnostic]) -> Vec<String> {
+        diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
+            .collect()
+    }
+
+    fn warnings(diags: &[Diagnostic]) -> Vec<String> {
+        diags
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(|d| crate::yaml::path_string(&d.path))
+            .collect()
+    }
+
+    fn by_name<'m>(out: &'m [Manifest], name: &str) -> &'m Manifest {
+        out.iter().find(|m| m.name() == name).unwrap_or_else(|| {
+            panic!(
+                "no {name} in {:?}",
+                out.iter().map(Manifest::name).collect::<Vec<_>>()
+            )
+        })
+    }
+
+    const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
+
+    fn cluster(name: &str, reaper: &str, dcs: &str) -> String {
+        format!(
+            "metadata: {{name: {name}, namespace: ns}}\nspec:\n{reaper}  cassandra:\n    serverVersion: 4.1.8\n{STORAGE}    datacenters:\n{dcs}"
+        )
+    }
+
+    const ONE_DC: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n";
+    const TWO_DCS: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n    - metadata: {name: dc2}\n      k8sContext: west\n      size: 3\n";
+
+    /// Golden fact 31 (controllers/k8ssandra/auth_test.go): kc `cluster1`, dc1, `reaper: {}`,
+    /// auth on → Reaper `cluster1-dc1-reaper` whose CQL secret is `cluster1-reaper`.
+    #[test]
+    fn golden_default_secrets_and_injection() {
+        let out = ok(&cluster("cluster1", "  reaper: {}\n", ONE_DC));
+        assert_eq!(out.len(), 1);
+        let r = &out[0];
+        assert_eq!(r.context, "east");
+        assert_eq!(r.cluster, "cluster1");
+        assert_eq!(r.kind(), "Reaper");
+        assert_eq!(r.object["apiVersion"], "reaper.k8ssandra.io/v1alpha1");
+        assert_eq!(r.name(), "cluster1-dc1-reaper");
+        assert_eq!(r.namespace(), "ns");
+        let spec = &r.object["spec"];
+        assert_eq!(
+            spec["cassandraUserSecretRef"],
+            json!({"name": "cluster1-reaper"})
+        );
+        assert_eq!(
+            spec["uiUserSecretRef"],
+            json!({"name": "cluster1-reaper-ui"})
+        );
+        assert_eq!(
+            spec["metadata"]["pods"]["annotations"][INJECT_SECRET_ANNOTATION],
+            r#"[{"name":"cluster1-reaper","path":"/etc/secrets/cluster1-reaper","containers":["reaper","reaper-schema-init"]},{"name":"cluster1-reaper-ui","path":"/etc/secrets/cluster1-reaper-ui","containers":["reaper","reaper-schema-init"]}]"#
+        );
+        assert_eq!(
+            spec["datacenterRef"],
+            json!({"name": "dc1", "namespace": "ns"})
+        );
+        assert_eq!(spec["datacenterAvailability"], "ALL");
+        assert_eq!(spec["secretsProvider"], "internal");
+        // CRD defaults (components §0.5), as the Go encoder keeps them.
+        assert_eq!(spec["keyspace"], "reaper_db");
+        assert_eq!(spec["storageType"], "cassandra");
+        assert_eq!(spec["heapSize"], "2Gi");
+        assert_eq!(spec["ServiceAccountName"], "default");
+        assert_eq!(spec["httpManagement"], json!({"enabled": true}));
+        // CRD defaults fill `autoScheduling` only when it is written; Go's empty struct is
+        // left out (deviations: empty objects).
+        assert!(spec.get("autoScheduling").is_none());
+        assert!(
+            spec.get("deploymentMode").is_none(),
+            "not a Reaper spec field"
+        );
+        assert!(spec.get("skipSchemaMigration").is_none());
+        assert!(spec.get("jmxUserSecretRef").is_none());
+        // Labels (components §2.1): operator labels + CleanedUpBy; no hash annotation (quirk 10).
+        assert_eq!(
+            r.object["metadata"]["labels"],
+            json!({
+                "app.kubernetes.io/name": "k8ssandra-operator",
+                "app.kubernetes.io/part-of": "k8ssandra",
+                "app.kubernetes.io/component": "reaper",
+                "app.kubernetes.io/managed-by": "k8ssandra-operator",
+                "k8ssandra.io/cleaned-up-by": "k8ssandracluster-controller",
+                "k8ssandra.io/cluster-name": "cluster1",
+                "k8ssandra.io/cluster-namespace": "ns",
+            })
+        );
+        assert!(r.object["metadata"].get("annotations").is_none());
+    }
+
+    /// Upstream `Test_computeReaperDcAvailability`: one DC → ALL, PER_DC with two → EACH,
+    /// SINGLE with two → ALL.
+    #[test]
+    fn datacenter_availability() {
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    deploymentMode: PER_DC\n",
+            TWO_DCS,
+        ));
+        assert_eq!(out.len(), 2);
+        for m in &out {
+            assert_eq!(m.object["spec"]["datacenterAvailability"], "EACH");
+        }
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    deploymentMode: SINGLE\n",
+            TWO_DCS,
+        ));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].object["spec"]["datacenterAvailability"], "ALL");
+    }
+
+    /// Upstream `Test_transformCassandraClusterMeta` + the deep merge in `NewReaper`: Cassandra's
+    /// commonLabels/commonAnnotations go to labels, commonLabels, pods and service, and win.
+    #[test]
+    fn common_meta_is_forwarded_and_wins() {
+        let yaml = cluster(
+            "test",
+            "  reaper:\n    metadata:\n      labels: {own: x, testLabel: mine}\n      annotations: {a: b}\n      pods: {labels: {p: q}}\n",
+            ONE_DC,
+        )
+        .replace(
+            "    serverVersion: 4.1.8\n",
+            "    serverVersion: 4.1.8\n    metadata:\n      commonLabels: {testLabel: testValue}\n      commonAnnotations: {testAnnotation: testValue}\n",
+        );
+        let out = ok(&yaml);
+        let meta = &out[0].object["spec"]["metadata"];
+        assert_eq!(
+            meta["labels"],
+            json!({"own": "x", "testLabel": "testValue"})
+        );
+        assert_eq!(
+            meta["annotations"],
+            json!({"a": "b", "testAnnotation": "testValue"})
+        );
+        assert_eq!(meta["commonLabels"], json!({"testLabel": "testValue"}));
+        assert_eq!(
+            meta["commonAnnotations"],
+            json!({"testAnnotation": "testValue"})
+        );
+        assert_eq!(
+            meta["pods"]["labels"],
+            json!({"p": "q", "testLabel": "testValue"})
+        );
+        assert_eq!(meta["pods"]["annotations"]["testAnnotation"], "testValue");
+        assert!(meta["pods"]["annotations"][INJECT_SECRET_ANNOTATION].is_string());
+        assert_eq!(
+            meta["service"],
+            json!({"labels": {"testLabel": "testValue"}, "annotations": {"testAnnotation": "testValue"}})
+        );
+        // The object's own metadata: template labels/annotations only, not the common ones.
+        let labels = &out[0].object["metadata"]["labels"];
+        assert_eq!(labels["own"], "x");
+        assert_eq!(labels["testLabel"], "mine");
+        assert_eq!(out[0].object["metadata"]["annotations"], json!({"a": "b"}));
+    }
+
+    /// goalesce never lets a zero value win: an empty common label keeps the template's value.
+    #[test]
+    fn empty_common_value_does_not_override() {
+        let yaml = cluster(
+            "test",
+            "  auth: false\n  reaper:\n    metadata: {labels: {a: x}}\n",
+            ONE_DC,
+        )
+        .replace(
+            "    serverVersion: 4.1.8\n",
+            "    serverVersion: 4.1.8\n    metadata:\n      commonLabels: {a: \"\", b: \"\"}\n",
+        );
+        let out = ok(&yaml);
+        assert_eq!(
+            out[0].object["spec"]["metadata"]["labels"],
+            json!({"a": "x", "b": ""})
+        );
+    }
+
+    /// Without auth and without common metadata, `spec.metadata` is still written (upstream
+    /// always sends it; its absence would change the Reaper Service labels).
+    #[test]
+    fn metadata_always_present() {
+        let out = ok(&cluster("test", "  auth: false\n  reaper: {}\n", ONE_DC));
+        let spec = &out[0].object["spec"];
+        assert_eq!(spec["metadata"], json!({}));
+        assert!(spec.get("cassandraUserSecretRef").is_none());
+        assert!(spec.get("uiUserSecretRef").is_none());
+    }
+
+    /// control-plane §4.6 / components §2.1: no Reaper for a stopped DC; SINGLE goes to the first
+    /// non-stopped DC; with a stopped DC every Reaper skips schema migration.
+    #[test]
+    fn stopped_datacenters() {
+        let dcs = TWO_DCS.replacen("      size: 3\n", "      size: 3\n      stopped: true\n", 1);
+        let out = ok(&cluster("test", "  reaper: {}\n", &dcs));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].name(), "test-dc2-reaper");
+        assert_eq!(out[0].context, "west");
+        assert_eq!(out[0].object["spec"]["skipSchemaMigration"], true);
+        assert_eq!(out[0].object["spec"]["datacenterAvailability"], "EACH");
+
+        let out = ok(&cluster(
+            "test",
+            "  reaper: {deploymentMode: SINGLE}\n",
+            &dcs,
+        ));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].name(), "test-dc2-reaper");
+
+        let out = ok(&cluster(
+            "test",
+            "  reaper: {deploymentMode: SINGLE}\n",
+            TWO_DCS,
+        ));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].name(), "test-dc1-reaper");
+        assert!(out[0].object["spec"].get("skipSchemaMigration").is_none());
+
+        let all = TWO_DCS.replace("      size: 3\n", "      size: 3\n      stopped: true\n");
+        assert!(ok(&cluster("test", "  reaper: {}\n", &all)).is_empty());
+    }
+
+    /// `reaperRef` set ⇒ no Reaper object (components §2.1), whatever the mode.
+    #[test]
+    fn reaper_ref_means_no_reaper() {
+        let (out, diags) = run(&cluster(
+            "test",
+            "  reaper:\n    reaperRef: {name: reaper1}\n    uiUserSecretRef: {name: reaper-ui-secret}\n",
+            TWO_DCS,
+        ));
+        assert!(out.is_empty());
+        assert_eq!(warnings(&diags), ["spec.reaper.reaperRef.name"]);
+    }
+
+    /// Quirk #2: a disabled HTTP management is written explicitly.
+    #[test]
+    fn quirk2_http_management_disabled_is_explicit() {
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    httpManagement: {enabled: false}\n",
+            ONE_DC,
+        ));
+        assert_eq!(
+            out[0].object["spec"]["httpManagement"],
+            json!({"enabled": false})
+        );
+        let yaml = crate::emit::object_to_yaml(&out[0].object);
+        assert!(
+            yaml.contains("  httpManagement:\n    enabled: false\n"),
+            "{yaml}"
+        );
+    }
+
+    /// Quirk #5: with DSE workloads the rollout order (analytics first) differs from spec
+    /// order; each Reaper still references its own DC and goes to its context.
+    #[test]
+    fn quirk5_pairs_by_name() {
+        let yaml = format!(
+            "metadata: {{name: test, namespace: ns}}\nspec:\n  reaper: {{}}\n  cassandra:\n    serverType: dse\n    serverVersion: 6.8.25\n{STORAGE}    datacenters:\n    - metadata: {{name: dc1}}\n      k8sContext: east\n      size: 3\n    - metadata: {{name: dc2}}\n      k8sContext: west\n      size: 3\n      dseWorkloads: {{analyticsEnabled: true}}\n"
+        );
+        let (out, diags) = run(&yaml);
+        assert!(errors(&diags).is_empty(), "{diags:#?}");
+        let r2 = by_name(&out, "test-dc2-reaper");
+        assert_eq!(r2.context, "west");
+        assert_eq!(r2.object["spec"]["datacenterRef"]["name"], "dc2");
+        let r1 = by_name(&out, "test-dc1-reaper");
+        assert_eq!(r1.context, "east");
+        assert_eq!(r1.object["spec"]["datacenterRef"]["name"], "dc1");
+    }
+
+    /// Conformance `multi-dc-encryption-reaper.yaml`: clusterName override and datacenterName
+    /// drive the name (sanitized), user secrets are kept, client stores are copied.
+    #[test]
+    fn names_and_user_secrets() {
+        let yaml = "metadata: {name: test, namespace: ns}\nspec:\n  secretsProvider: external\n  reaper:\n    keyspace: reaper_ks\n    cassandraUserSecretRef: {name: reaper-cql-secret}\n    uiUserSecretRef: {name: reaper-ui-secret}\n    autoScheduling: {enabled: false}\n    heapSize: 256Mi\n  cassandra:\n    clusterName: E2E Test Cluster\n    serverVersion: 4.1.8\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n    clientEncryptionStores:\n      keystoreSecretRef: {name: client-encryption-stores}\n      truststoreSecretRef: {name: client-encryption-stores}\n    datacenters:\n    - metadata: {name: dc1}\n      k8sContext: east\n      size: 2\n    - metadata: {name: dc2}\n      k8sContext: west\n      size: 2\n      datacenterName: real-dc2\n";
+        let out = ok(yaml);
+        let r = by_name(&out, "e2etestcluster-real-dc2-reaper");
+        let spec = &r.object["spec"];
+        assert_eq!(
+            spec["datacenterRef"],
+            json!({"name": "dc2", "namespace": "ns"})
+        );
+        assert_eq!(spec["keyspace"], "reaper_ks");
+        assert_eq!(spec["heapSize"], "256Mi");
+        assert_eq!(spec["secretsProvider"], "external");
+        assert_eq!(
+            spec["cassandraUserSecretRef"],
+            json!({"name": "reaper-cql-secret"})
+        );
+        assert_eq!(spec["uiUserSecretRef"], json!({"name": "reaper-ui-secret"}));
+        assert_eq!(
+            spec["clientEncryptionStores"]["keystoreSecretRef"]["name"],
+            "client-encryption-stores"
+        );
+        // External secrets: no injection annotation.
+        assert_eq!(spec["metadata"], json!({}));
+        // `enabled: false` is dropped like Go's omitempty; the rest are CRD defaults.
+        assert!(spec["autoScheduling"].get("enabled").is_none());
+        assert!(
+            by_name(&out, "e2etestcluster-dc1-reaper").object["spec"]["datacenterRef"]["name"]
+                == "dc1"
+        );
+    }
+
+    /// An explicit empty `uiUserSecretRef` turns the UI authentication off: no default, no
+    /// injection of a UI secret.
+    #[test]
+    fn empty_ui_secret_disables_ui_auth() {
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    uiUserSecretRef: {name: \"\"}\n",
+            ONE_DC,
+        ));
+        let spec = &out[0].object["spec"];
+        assert_eq!(spec["uiUserSecretRef"], json!({}));
+        assert_eq!(
+            spec["metadata"]["pods"]["annotations"][INJECT_SECRET_ANNOTATION],
+            r#"[{"name":"test-reaper","path":"/etc/secrets/test-reaper","containers":["reaper","reaper-schema-init"]}]"#
+        );
+    }
+
+    /// An existing inject-secret annotation is extended, not replaced; a secret already listed
+    /// is not added twice; invalid JSON is an error.
+    #[test]
+    fn existing_injection_annotation() {
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    cassandraUserSecretRef: {name: mine}\n    uiUserSecretRef: {name: mine}\n    metadata:\n      pods:\n        annotations:\n          k8ssandra.io/inject-secret: '[{\"Name\": \"x&y\", \"path\": \"/p\", \"extra\": 1}]'\n",
+            ONE_DC,
+        ));
+        assert_eq!(
+            out[0].object["spec"]["metadata"]["pods"]["annotations"][INJECT_SECRET_ANNOTATION],
+            r#"[{"name":"x\u0026y","path":"/p"},{"name":"mine","path":"/etc/secrets/mine","containers":["reaper","reaper-schema-init"]}]"#
+        );
+        let (out, diags) = run(&cluster(
+            "test",
+            "  reaper:\n    metadata:\n      pods:\n        annotations:\n          k8ssandra.io/inject-secret: 'nope'\n",
+            ONE_DC,
+        ));
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("spec.reaper.metadata.pods.annotations"),
+            "{e:?}"
+        );
+    }
+
+    /// Webhook rule 7 (golden fact 33): local storage needs a storage claim, and not PER_DC
+    /// (the CRD default).
+    #[test]
+    fn local_storage_rules() {
+        let (out, diags) = run(&cluster("test", "  reaper: {storageType: local}\n", ONE_DC));
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains("requires storageConfig")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("PER_DC (deploymentMode defaults")),
+            "{e:?}"
+        );
+
+        let (_, diags) = run(&cluster(
+            "test",
+            "  reaper:\n    storageType: local\n    deploymentMode: SINGLE\n    storageConfig:\n      resources: {requests: {storage: \"0\"}}\n",
+            ONE_DC,
+        ));
+        let e = errors(&diags);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with("spec.reaper.storageConfig: ") && e[0].contains("accessModes"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with("spec.reaper.storageConfig.resources.requests.storage: "),
+            "{e:?}"
+        );
+
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    storageType: local\n    deploymentMode: SINGLE\n    storageConfig:\n      accessModes: [ReadWriteOnce]\n      resources: {requests: {storage: 1Gi}}\n",
+            TWO_DCS,
+        ));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].object["spec"]["storageType"], "local");
+        assert_eq!(
+            out[0].object["spec"]["storageConfig"]["accessModes"],
+            json!(["ReadWriteOnce"])
+        );
+    }
+
+    /// Deprecated and ignored fields: copied as upstream does, with a warning; the template's
+    /// `secretsProvider` is overridden by the cluster's.
+    #[test]
+    fn deprecated_and_ignored_fields_warn() {
+        let (out, diags) = run(&cluster(
+            "test",
+            "  reaper:\n    jmxUserSecretRef: {name: jmx}\n    initContainerImage: {name: old}\n    secretsProvider: external\n    deploymentMode: CONTROL_PLANE\n",
+            TWO_DCS,
+        ));
+        assert!(errors(&diags).is_empty(), "{diags:#?}");
+        assert_eq!(
+            warnings(&diags),
+            [
+                "spec.reaper.jmxUserSecretRef",
+                "spec.reaper.initContainerImage",
+                "spec.reaper.secretsProvider",
+                "spec.reaper.deploymentMode"
+            ]
+        );
+        assert_eq!(out.len(), 2, "CONTROL_PLANE: one per DC, as PER_DC");
+        let spec = &out[0].object["spec"];
+        assert_eq!(spec["jmxUserSecretRef"], json!({"name": "jmx"}));
+        assert_eq!(
+            spec["initContainerImage"],
+            json!({"name": "old", "tag": "latest"})
+        );
+        assert_eq!(spec["secretsProvider"], "internal");
+        assert_eq!(spec["datacenterAvailability"], "EACH");
+    }
+
+    /// Go's encoder drops zero-valued `omitempty` members, so the Reaper CRD defaults them
+    /// again instead of the controller reading `""`.
+    #[test]
+    fn zero_values_are_dropped_like_go() {
+        let out = ok(&cluster(
+            "test",
+            "  auth: false\n  reaper:\n    keyspace: \"\"\n    skipSchemaMigration: false\n    tolerations: []\n    cassandraUserSecretRef: {name: \"\"}\n    containerImage: {registry: \"\", name: reaper}\n",
+            ONE_DC,
+        ));
+        let spec = out[0].object["spec"].as_object().unwrap();
+        for k in [
+            "keyspace",
+            "skipSchemaMigration",
+            "tolerations",
+            "cassandraUserSecretRef",
+        ] {
+            assert!(!spec.contains_key(k), "{k}");
+        }
+        assert_eq!(
+            spec["containerImage"],
+            json!({"name": "reaper", "tag": "latest"})
+        );
+    }
+
+    /// Numeric quantities are written as strings, as the API server stores them.
+    #[test]
+    fn quantities_as_strings() {
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    heapSize: 1073741824\n    resources: {requests: {cpu: 1, memory: 1Gi}, limits: {cpu: 2}}\n",
+            ONE_DC,
+        ));
+        let spec = &out[0].object["spec"];
+        assert_eq!(spec["heapSize"], "1073741824");
+        assert_eq!(
+            spec["resources"],
+            json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2"}})
+        );
+    }
+
+    /// A Reaper name whose Service name would not be a DNS label is refused. The StatefulSet
+    /// name rule caps it at exactly 55 characters for object names; only a longer
+    /// `datacenterName` can go beyond.
+    #[test]
+    fn overlong_name() {
+        let long = "a".repeat(44);
+        let out = ok(&cluster(&long, "  reaper: {}\n", ONE_DC));
+        assert_eq!(out[0].name().len(), MAX_NAME_LEN);
+        let dc = ONE_DC.replace(
+            "      size: 3\n",
+            "      size: 3\n      datacenterName: a-long-dc-name\n",
+        );
+        let (out, diags) = run(&cluster(&long, "  reaper: {}\n", &dc));
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("spec.cassandra.datacenters[0].datacenterName: Reaper name"),
+            "{e:?}"
+        );
+    }
+
+    /// The golden example: the `autoScheduling` CRD defaults once the object is written.
+    #[test]
+    fn auto_scheduling_defaults() {
+        let out = ok(&cluster(
+            "test",
+            "  reaper:\n    autoScheduling: {enabled: true}\n",
+            ONE_DC,
+        ));
+        assert_eq!(
+            out[0].object["spec"]["autoScheduling"],
+            json!({"enabled": true, "repairType": "AUTO", "percentUnrepairedThreshold": 10, "initialDelayPeriod": "PT15S",
+                   "periodBetweenPolls": "PT10M", "timeBeforeFirstSchedule": "PT5M", "scheduleSpreadPeriod": "PT6H"})
+        );
+    }
+
+    /// Writes rendered objects for the strict validator when REAPER_VALIDATE_DIR is set.
+    #[test]
+    fn write_for_validation() {
+        let Ok(dir) = std::env::var("REAPER_VALIDATE_DIR") else {
+            return;
+        };
+        let cases = [
+            cluster("cluster1", "  reaper: {}\n", ONE_DC),
+            cluster("test", "  reaper:\n    httpManagement: {enabled: false, keystores: {name: ks}}\n    uiUserSecretRef: {name: \"\"}\n    metadata: {labels: {a: b}, annotations: {c: d}, commonLabels: {e: f}}\n", TWO_DCS)
+                .replace("    serverVersion: 4.1.8\n", "    serverVersion: 4.1.8\n    metadata:\n      commonLabels: {xx: yy}\n      commonAnnotations: {z: w}\n"),
+            cluster("local", "  reaper:\n    storageType: local\n    deploymentMode: SINGLE\n    jmxUserSecretRef: {name: jmx}\n    initContainerImage: {name: old}\n    autoScheduling: {enabled: true, excludedKeyspaces: [a]}\n    encryption: {serverCertName: s}\n    storageConfig:\n      accessModes: [ReadWriteOnce]\n      resources: {requests: {storage: 1Gi}}\n", &TWO_DCS.replace("      size: 3\n", "      size: 3\n      stopped: true\n").replacen("      stopped: true\n", "", 1)),
+            "metadata: {name: enc, namespace: ns}\nspec:\n  secretsProvider: external\n  reaper: {keyspace: ks, heapSize: 256Mi}\n  cassandra:\n    clusterName: E2E Test Cluster\n    serverVersion: 4.1.8\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n    clientEncryptionStores:\n      keystoreSecretRef: {name: c}\n      truststoreSecretRef: {name: c}\n    datacenters:\n    - metadata: {name: dc1}\n      k8sContext: east\n      size: 2\n    - metadata: {name: dc2, namespace: other}\n      k8sContext: west\n      size: 2\n      datacenterName: real-dc2\n".to_string(),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            let (out, diags) = run(case);
+            assert!(errors(&diags).is_empty(), "{diags:#?}");
+            for m in out {
+                let path = std::path::Path::new(&dir).join(format!("{i}-{}.yaml", m.name()));
+                std::fs::write(path, crate::emit::object_to_yaml(&m.object)).unwrap();
+            }
+        }
+    }
+}
