@@ -953,7 +953,7 @@ fn new_datacenter(
         metadata.insert("annotations".into(), Value::Object(annotations));
     }
     let mut s = Value::Object(s);
-    stringify_quantities(&mut s, false);
+    super::stringify_quantities(&mut s, &[], &["cassandraYaml", "config"]);
     let cassdc = json!({
         "apiVersion": "cassandra.datastax.com/v1beta1",
         "kind": "CassandraDatacenter",
@@ -975,34 +975,6 @@ fn new_datacenter(
         BTreeMap::from([("metrics-collector.yaml".to_string(), agent_yaml)]),
     );
     Ok(vec![cassdc, agent_cm])
-}
-
-/// Kubernetes stores resource quantities as strings (`cpu: 1` comes back as `cpu: "1"`); write
-/// them that way so that a GitOps diff against the live object stays quiet.
-fn stringify_quantities(v: &mut Value, in_resource_list: bool) {
-    match v {
-        Value::Object(m) if in_resource_list => {
-            for child in m.values_mut() {
-                if let Value::Number(n) = child {
-                    *child = Value::String(n.to_string());
-                }
-            }
-        }
-        Value::Object(m) => {
-            for (k, child) in m.iter_mut() {
-                if k == "cassandraYaml" || k == "config" {
-                    continue; // free-form Cassandra settings keep their types
-                }
-                let list =
-                    matches!(k.as_str(), "requests" | "limits" | "capacity") && child.is_object();
-                stringify_quantities(child, list);
-            }
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|i| stringify_quantities(i, false)),
-        _ => {}
-    }
 }
 
 /// `additionalServiceConfig` from merged `metadata.services`; the all-pods service always gets the

@@ -97,3 +97,43 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
     }
     out
 }
+
+/// Kubernetes stores resource quantities as strings (`cpu: 1` reads back as `"1"`, and Go's
+/// encoder writes every `Quantity` as a string). Numbers in resource lists (`requests`,
+/// `limits`, `capacity`) and in the named scalar quantity fields are written that way, so that
+/// a GitOps diff against the live object stays quiet. Subtrees under `skip` (free-form Cassandra
+/// settings) keep their types.
+pub(crate) fn stringify_quantities(v: &mut Value, scalar_keys: &[&str], skip: &[&str]) {
+    fn walk(v: &mut Value, in_list: bool, scalar_keys: &[&str], skip: &[&str]) {
+        match v {
+            Value::Object(m) if in_list => {
+                for child in m.values_mut() {
+                    if let Value::Number(n) = child {
+                        *child = Value::String(n.to_string());
+                    }
+                }
+            }
+            Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    if skip.contains(&k.as_str()) {
+                        continue;
+                    }
+                    if scalar_keys.contains(&k.as_str())
+                        && let Value::Number(n) = child
+                    {
+                        *child = Value::String(n.to_string());
+                        continue;
+                    }
+                    let list = matches!(k.as_str(), "requests" | "limits" | "capacity")
+                        && child.is_object();
+                    walk(child, list, scalar_keys, skip);
+                }
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|i| walk(i, false, scalar_keys, skip)),
+            _ => {}
+        }
+    }
+    walk(v, false, scalar_keys, skip);
+}

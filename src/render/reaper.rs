@@ -249,7 +249,7 @@ fn new_reaper(
     spec.insert("metadata".into(), Value::Object(prune_empty(meta)));
 
     let mut spec = Value::Object(spec);
-    stringify_quantities(&mut spec, false);
+    super::stringify_quantities(&mut spec, &["heapSize"], &[]);
 
     let mut metadata = Map::new();
     metadata.insert("name".into(), name.into());
@@ -264,38 +264,6 @@ fn new_reaper(
         "metadata": metadata,
         "spec": spec,
     }))
-}
-
-/// Kubernetes quantities are strings once stored (`cpu: 1` reads back as `"1"`, and Go's encoder
-/// writes every `Quantity` as a string): write numbers in resource lists and `heapSize` that way,
-/// as the CassandraDatacenter renderer does, so that a GitOps diff stays quiet.
-fn stringify_quantities(v: &mut Value, in_resource_list: bool) {
-    match v {
-        Value::Object(m) if in_resource_list => {
-            for child in m.values_mut() {
-                if let Value::Number(n) = child {
-                    *child = Value::String(n.to_string());
-                }
-            }
-        }
-        Value::Object(m) => {
-            for (k, child) in m.iter_mut() {
-                if k == "heapSize"
-                    && let Value::Number(n) = child
-                {
-                    *child = Value::String(n.to_string());
-                    continue;
-                }
-                let list =
-                    matches!(k.as_str(), "requests" | "limits" | "capacity") && child.is_object();
-                stringify_quantities(child, list);
-            }
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|i| stringify_quantities(i, false)),
-        _ => {}
-    }
 }
 
 /// The template as Go's JSON encoder would write the `ReaperTemplate` part of it (see the
