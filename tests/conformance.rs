@@ -10,7 +10,7 @@ use crate::harness::{TempDir, assert_valid_manifests, run_in, shared};
 /// Encryption stores with internal secrets: the operator embeds keystore passwords read at run
 /// time in plain text; see docs/deviations.md ("Refused").
 const OFFLINE_ENCRYPTION: &str = "cannot be rendered offline";
-/// Stargate, Medusa, ServiceMonitor and Vector objects are the components stage, not
+/// Stargate, Medusa and Vector objects are the components stage, not
 /// rendered yet; such clusters are refused rather than rendered without them. Each entry here
 /// must move to the rendering side as the components land.
 const PENDING_COMPONENTS: &str = "is not rendered yet by k8ssandra-gitops";

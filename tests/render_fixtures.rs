@@ -11,7 +11,7 @@ fn every_render_fixture_matches_its_snapshot_and_validates() {
         .map(|e| e.unwrap().path())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 19, "fixtures missing");
+    assert!(cases.len() >= 21, "fixtures missing");
     let mut dirs = Vec::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();

@@ -170,10 +170,7 @@ fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
         if dc.template.stargate.is_some() {
             refuse(dc.path(&["stargate"]), "Stargate");
         }
-        for (key, what) in [
-            ("prometheus", "Prometheus telemetry (ServiceMonitor)"),
-            ("vector", "Vector telemetry"),
-        ] {
+        for (key, what) in [("vector", "Vector telemetry")] {
             if dc.telemetry.get(key).and_then(|p| p.get("enabled")) == Some(&Value::Bool(true)) {
                 let path = if dc.template.options.contains_key("telemetry") {
                     dc.path(&["telemetry", key, "enabled"])
