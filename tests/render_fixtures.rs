@@ -11,14 +11,26 @@ fn every_render_fixture_matches_its_snapshot_and_validates() {
         .map(|e| e.unwrap().path())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 21, "fixtures missing");
+    assert!(cases.len() >= 22, "fixtures missing");
     let mut dirs = Vec::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let dest = out.path().join(&name);
         let run = run_in(case, &["render", ".", "-o", dest.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
-        insta::assert_snapshot!(format!("render__{name}"), tree_text(&dest));
+        // Warnings are part of the result: keep them in the reviewed snapshot.
+        let warnings: String = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains(": warning: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = if warnings.is_empty() {
+            tree_text(&dest)
+        } else {
+            format!("=== (stderr warnings)\n{warnings}{}", tree_text(&dest))
+        };
+        insta::assert_snapshot!(format!("render__{name}"), text);
         dirs.push(dest);
     }
     let paths: Vec<&std::path::Path> = dirs.iter().map(std::path::PathBuf::as_path).collect();
