@@ -40,8 +40,6 @@ pub const DEFAULT_MCAC_FILTERS: [&str; 14] = [
     "allow:org.apache.cassandra.metrics.table.coordinator",
     "allow:org.apache.cassandra.metrics.table.dropped_mutations",
 ];
-/// Annotation with our content hash of the per-node ConfigMap (rolls pods when tokens change).
-pub const PER_NODE_CONFIG_HASH_ANNOTATION: &str = "k8ssandra.io/per-node-config-hash";
 
 /// Labels the control plane puts on everything it creates for a cluster (`CleanedUpByLabels`).
 #[must_use]
@@ -114,7 +112,21 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             has_per_node_config_map_ref: !dc.template.per_node_config_map.is_empty(),
         })
         .collect();
-    let initial_tokens = tokens::compute_initial_tokens(&plan.sanitized_name, &token_dcs);
+    let initial_tokens =
+        match tokens::try_compute_initial_tokens(&plan.cass_cluster_name, &token_dcs) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(plan.doc.error(
+                    vec![
+                        Seg::Key("spec".into()),
+                        Seg::Key("cassandra".into()),
+                        Seg::Key("datacenters".into()),
+                    ],
+                    format!("cannot compute initial tokens: {e}"),
+                ));
+                return Vec::new();
+            }
+        };
 
     let mut out = Vec::new();
     for (prio_pos, &i) in plan.priority.iter().enumerate() {
@@ -661,45 +673,11 @@ fn per_node_config(
     // repository, so there is nothing to hash offline (docs/deviations.md).
     let hash = data.map(|d| content_hash(&serde_json::to_value(d).unwrap_or_default()));
     let image = if dc.options.per_node_config_init_container_image.is_empty() {
-        tokens::DEFAULT_PER_NODE_IMAGE.to_string()
+        tokens::DEFAULT_PER_NODE_IMAGE
     } else {
-        dc.options.per_node_config_init_container_image.clone()
+        dc.options.per_node_config_init_container_image.as_str()
     };
-    // The per-node init container runs after server-config-init, which must exist first.
-    container_mut(
-        &mut cfg.pod_template,
-        "initContainers",
-        "server-config-init",
-    );
-    let init = tokens::per_node_init_container(&image);
-    let spec = obj(cfg
-        .pod_template
-        .entry("spec")
-        .or_insert_with(|| Value::Object(Map::new())));
-    if let Value::Array(items) = spec
-        .entry("initContainers")
-        .or_insert_with(|| Value::Array(Vec::new()))
-    {
-        items.retain(|c| c.get("name").and_then(Value::as_str) != Some("per-node-config"));
-        items.push(init);
-    }
-    if let Value::Array(items) = spec
-        .entry("volumes")
-        .or_insert_with(|| Value::Array(Vec::new()))
-    {
-        items.retain(|v| v.get("name").and_then(Value::as_str) != Some("per-node-config"));
-        items.push(tokens::per_node_volume(&cm_name));
-    }
-    if let Some(hash) = hash {
-        let meta = obj(cfg
-            .pod_template
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new())));
-        let ann = obj(meta
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Map::new())));
-        ann.insert(PER_NODE_CONFIG_HASH_ANNOTATION.into(), hash.into());
-    }
+    tokens::mount_per_node_config(&mut cfg.pod_template, image, &cm_name, hash.as_deref());
     object
 }
 
