@@ -28,6 +28,8 @@ pub mod quantity;
 pub mod render;
 pub mod schema;
 pub mod source;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod yaml;
 
 use std::path::{Component, Path, PathBuf};

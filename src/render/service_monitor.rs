@@ -588,25 +588,11 @@ fn mcac_relabelings() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
 
-    const HEAD: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\n";
-    const CONTEXTS: &str = "---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: east}\n---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: west}\n";
     const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
 
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        let text = format!("{HEAD}{yaml}{CONTEXTS}");
-        let files = vec![SourceFile {
-            rel_path: "c.yaml".into(),
-            display_path: "c.yaml".into(),
-            text,
-        }];
-        let (inputs, mut diags) = crate::load::load(&files);
-        let settings = crate::plan::Settings::from_inputs(&inputs);
-        let plans = crate::plan::plan(&inputs, &settings, &mut diags);
-        assert_eq!(plans.len(), 1, "{diags:#?}");
-        let out = render(&plans[0], &mut diags);
-        (out, diags)
+        crate::testing::render_one(yaml, render)
     }
 
     fn ok(yaml: &str) -> Vec<Manifest> {
