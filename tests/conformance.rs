@@ -10,7 +10,7 @@ use crate::harness::{TempDir, assert_valid_manifests, run_in, shared};
 /// Encryption stores with internal secrets: the operator embeds keystore passwords read at run
 /// time in plain text; see docs/deviations.md ("Refused").
 const OFFLINE_ENCRYPTION: &str = "cannot be rendered offline";
-/// Stargate, Medusa and Vector objects are the components stage, not
+/// Medusa and Vector objects are the components stage, not
 /// rendered yet; such clusters are refused rather than rendered without them. Each entry here
 /// must move to the rendering side as the components land.
 const PENDING_COMPONENTS: &str = "is not rendered yet by k8ssandra-gitops";
@@ -27,16 +27,12 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
         "storageSecretRef: expected object",
     ),
     // Not renderable (yet), by reason.
-    ("docs-monitor-prometheus-grafana.yaml", PENDING_COMPONENTS),
     ("multi-dc-cluster-scope.yaml", PENDING_COMPONENTS),
     ("multi-dc-encryption-medusa.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-reaper.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-medusa.yaml", PENDING_COMPONENTS),
-    ("multi-dc-stargate.yaml", PENDING_COMPONENTS),
     ("multi-dc.yaml", PENDING_COMPONENTS),
-    ("samples-k8ssandra-multi-kind.yaml", PENDING_COMPONENTS),
-    ("samples-k8ssandra-single-kind.yaml", PENDING_COMPONENTS),
     ("single-dc-dse-medusa.yaml", PENDING_COMPONENTS),
     ("single-dc-dse-search.yaml", PENDING_COMPONENTS),
     ("single-dc-encryption-medusa.yaml", OFFLINE_ENCRYPTION),
@@ -45,8 +41,6 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("single-dc-mgmt-auth.yaml", PENDING_COMPONENTS),
     ("single-dc-multi-cluster-medusa.yaml", PENDING_COMPONENTS),
     ("single-dc.yaml", PENDING_COMPONENTS),
-    ("stargate-jwt.yaml", PENDING_COMPONENTS),
-    ("stargate-reaper-http.yaml", PENDING_COMPONENTS),
 ];
 
 /// Every `k8sContext: X` value in a manifest, to declare a ClientConfig for each.

@@ -162,26 +162,21 @@ impl DcConfig {
     }
 }
 
-/// Features that belong to the components stage (Stargate, Medusa, telemetry
+/// Features that belong to the components stage (Medusa, Vector
 /// integrations). Until they are rendered, refusing is the only safe answer: silently leaving
 /// them out would deploy a cluster without what the spec asked for.
 fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
     let spec = &plan.doc.value.spec;
     let mut refuse = |path: Vec<Seg>, what: &str| {
-        diags.push(plan.doc.error(path, format!("{what} is not rendered yet by k8ssandra-gitops (planned with the Stargate, Medusa and telemetry components)")));
+        diags.push(plan.doc.error(path, format!("{what} is not rendered yet by k8ssandra-gitops (planned with the Medusa and Vector components)")));
     };
-    for (field, value, what) in [
-        ("stargate", &spec.stargate, "Stargate"),
-        ("medusa", &spec.medusa, "Medusa"),
-    ] {
-        if value.is_some() {
-            refuse(vec![Seg::Key("spec".into()), Seg::Key(field.into())], what);
-        }
+    if spec.medusa.is_some() {
+        refuse(
+            vec![Seg::Key("spec".into()), Seg::Key("medusa".into())],
+            "Medusa",
+        );
     }
     for dc in &plan.dcs {
-        if dc.template.stargate.is_some() {
-            refuse(dc.path(&["stargate"]), "Stargate");
-        }
         for (key, what) in [("vector", "Vector telemetry")] {
             if dc.telemetry.get(key).and_then(|p| p.get("enabled")) == Some(&Value::Bool(true)) {
                 let path = if dc.template.options.contains_key("telemetry") {

@@ -6,6 +6,7 @@ pub mod metrics_agent;
 pub mod names;
 pub mod reaper;
 pub mod service_monitor;
+pub mod stargate;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -84,6 +85,7 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
         let mut objects = datacenter::render_cluster(plan, diags);
         objects.extend(reaper::render(plan, diags));
         objects.extend(service_monitor::render(plan, diags));
+        objects.extend(stargate::render(plan, diags));
         if diags[before..]
             .iter()
             .any(|d| d.severity == crate::diagnostic::Severity::Error)

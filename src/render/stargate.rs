@@ -1,0 +1,965 @@
+//! The `Stargate` object (`stargate.k8ssandra.io/v1alpha1`) the control plane creates next to
+//! each datacenter (spec components §1.1, control-plane §2.11 and §4.6). The data-plane Stargate
+//! controller turns it into Deployments, a Service and ConfigMaps; that layer is not ours.
+//!
+//! The template of a datacenter is its own `stargate` block merged over the cluster-level
+//! `spec.stargate` (goalesce rules, the datacenter wins); no template at either level means no
+//! Stargate, and a `stopped` datacenter gets none either. Stargate is deprecated upstream: every
+//! use of either block gets the webhook's deprecation warning.
+//!
+//! Upstream builds the object from the Go `StargateDatacenterTemplate` and sends its JSON
+//! encoding. We start from the templates as written and reproduce what that encoding keeps:
+//! zero-valued `omitempty` members are dropped (so the Stargate CRD defaults them again, as
+//! upstream), `nodeSelector: {}` and `tolerations: []` disappear (so the controller falls back to
+//! the datacenter's node selector, as upstream), and empty non-pointer structs (`metadata.pods`,
+//! `metadata.service`) are left out (deviations: "Empty objects..."). Nested Kubernetes types
+//! are kept as written; quantities keep their text (numbers become strings).
+//!
+//! `cassandraEncryption` is always written. Its stores are copied, as upstream, only when client
+//! or server encryption is on and secrets are internal; the datacenter renderer refuses exactly
+//! that combination (the passwords would have to be read from Secrets at run time), so in
+//! practice it is always `{}` today.
+//!
+//! Decisions (spec `quirks.md`):
+//! - #3: the cluster- and datacenter-level templates are merged first and the CRD defaults are
+//!   applied to the result, so a default never beats a value set at the cluster level.
+//! - #5: each Stargate is paired with its own datacenter by name.
+//! - #10: no `k8ssandra.io/resource-hash` annotation.
+//! - #11: the datacenter's tolerations are not copied (reproduced), with a warning.
+//!
+//! Reproduced with a warning (not decided by `quirks.md`): a datacenter-level
+//! `allowStargateOnDataNodes: false` cannot override a cluster-level `true` (plain Go bool: false
+//! is "unset" for the merge); a Stargate rack whose name matches no rack of the datacenter is
+//! ignored by the Stargate controller; a Stargate rack that leaves `heapSize`, `serviceAccount` or
+//! `containerImage` unset gets the CRD default there, which wins over the datacenter-level value
+//! in the Stargate controller's rack merge.
+
+use serde_json::{Map, Value, json};
+
+use super::Manifest;
+use super::datacenter::cleaned_up_by_labels;
+use super::names::cleanup_for_kubernetes;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::merge::merge;
+use crate::plan::{ClusterPlan, DcPlan};
+use crate::schema::{InputKind, apply_defaults};
+use crate::yaml::Seg;
+
+/// `apiVersion` of the Stargate object.
+pub const API_VERSION: &str = "stargate.k8ssandra.io/v1alpha1";
+/// Schema path of a datacenter-level Stargate template in a K8ssandraCluster.
+const DC_TEMPLATE_PATH: [&str; 5] = ["spec", "cassandra", "datacenters", "[]", "stargate"];
+/// Longest Kubernetes label value (Deployment names are copied into a pod label).
+const MAX_LABEL_LEN: usize = 63;
+/// Rack-level fields whose CRD default beats the datacenter-level value in the Stargate
+/// controller's rack merge.
+const RACK_DEFAULTED: [&str; 3] = ["heapSize", "serviceAccount", "containerImage"];
+
+/// Objects of this component for one cluster, in any order (the caller sorts), each with the
+/// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
+pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let cluster_tpl = present(plan.doc.value.spec.stargate.as_ref());
+    if cluster_tpl.is_some() {
+        diags.push(plan.doc.warning(
+            vec![Seg::Key("spec".into()), Seg::Key("stargate".into())],
+            deprecation("stargate"),
+        ));
+    }
+    let mut out = Vec::new();
+    for dc in &plan.dcs {
+        let dc_tpl = present(dc.template.stargate.as_ref());
+        if dc_tpl.is_some() {
+            diags.push(plan.doc.warning(
+                dc.path(&["stargate"]),
+                deprecation("cassandra.datacenters.stargate"),
+            ));
+        }
+        let Some(merged) = merge_templates(cluster_tpl, dc_tpl) else {
+            continue;
+        };
+        if dc.template.stopped {
+            continue;
+        }
+        let mut defaulted = Value::Object(merged.clone());
+        apply_defaults(
+            InputKind::K8ssandraCluster,
+            &DC_TEMPLATE_PATH,
+            &mut defaulted,
+        );
+        let Value::Object(tpl) = defaulted else {
+            continue;
+        };
+        let before = diags.len();
+        check(plan, dc, cluster_tpl, dc_tpl, &merged, &tpl, diags);
+        if diags[before..]
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+        {
+            continue;
+        }
+        out.push(Manifest {
+            context: dc.context.clone(),
+            cluster: plan.name.clone(),
+            object: new_stargate(plan, dc, &tpl),
+        });
+    }
+    out
+}
+
+/// `stargate.ResourceName`: `CleanupForKubernetes(<cluster name>-<DatacenterName()>-stargate)`.
+#[must_use]
+pub fn stargate_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
+    cleanup_for_kubernetes(&format!(
+        "{}-{}-stargate",
+        plan.cass_cluster_name, dc.cass_dc_name
+    ))
+}
+
+/// `stargate.ServiceName`: `CleanupForKubernetes(<cluster name>-<DatacenterName()>-stargate-service)`.
+#[must_use]
+pub fn service_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
+    cleanup_for_kubernetes(&format!(
+        "{}-{}-stargate-service",
+        plan.cass_cluster_name, dc.cass_dc_name
+    ))
+}
+
+/// `stargate.DeploymentName`:
+/// `CleanupForKubernetes(<cluster name>-<DatacenterName()>-<rack>-stargate-deployment)`.
+#[must_use]
+pub fn deployment_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, rack: &str) -> String {
+    cleanup_for_kubernetes(&format!(
+        "{}-{}-{rack}-stargate-deployment",
+        plan.cass_cluster_name, dc.cass_dc_name
+    ))
+}
+
+/// The webhook's warning text (`deprecatedWarning`).
+fn deprecation(field: &str) -> String {
+    format!(
+        "K8ssandraCluster is using deprecated field '{field}': Stargate support is deprecated and will be removed in a future release"
+    )
+}
+
+/// A template that is there: `null` (a nil pointer in Go) counts as absent; a non-object was
+/// already reported by the schema check.
+fn present(v: Option<&Value>) -> Option<&Map<String, Value>> {
+    v.and_then(Value::as_object)
+}
+
+/// `StargateDatacenterTemplate.MergeWith`, on the templates as written (quirk #3: the CRD
+/// defaults come after). A datacenter-level `allowStargateOnDataNodes: false` is the zero value
+/// of a plain Go bool, which goalesce never lets override.
+fn merge_templates(
+    cluster: Option<&Map<String, Value>>,
+    dc: Option<&Map<String, Value>>,
+) -> Option<Map<String, Value>> {
+    match (cluster, dc) {
+        (None, None) => None,
+        (Some(c), None) => Some(c.clone()),
+        (None, Some(d)) => Some(d.clone()),
+        (Some(c), Some(d)) => {
+            let mut d = d.clone();
+            if d.get("allowStargateOnDataNodes") == Some(&Value::Bool(false)) {
+                d.remove("allowStargateOnDataNodes");
+            }
+            match merge(&Value::Object(c.clone()), &Value::Object(d)) {
+                Value::Object(m) => Some(m),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Checks that need the datacenter: object names the Stargate controller derives, and the
+/// reproduced upstream behaviours worth a warning.
+fn check(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    cluster_tpl: Option<&Map<String, Value>>,
+    dc_tpl: Option<&Map<String, Value>>,
+    merged: &Map<String, Value>,
+    tpl: &Map<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let name_at = if dc.template.options.contains_key("datacenterName") {
+        dc.path(&["datacenterName"])
+    } else {
+        dc.path(&["metadata", "name"])
+    };
+    let service = service_name(plan, dc);
+    if service.len() > MAX_LABEL_LEN {
+        diags.push(plan.doc.error(name_at.clone(), format!(
+            "the Stargate Service name {service:?} would have {} characters, more than 63: shorten the cluster or datacenter name",
+            service.len()
+        )));
+    }
+    // One Deployment per datacenter rack that gets replicas; its name is also a pod label value.
+    let racks: Vec<String> = dc
+        .options
+        .racks
+        .as_ref()
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| r.get("name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["default".to_string()]);
+    let size = tpl
+        .get("size")
+        .and_then(Value::as_u64)
+        .and_then(|s| usize::try_from(s).ok())
+        .unwrap_or(1);
+    for rack in racks.iter().take(size) {
+        let deployment = deployment_name(plan, dc, rack);
+        if deployment.len() > MAX_LABEL_LEN {
+            diags.push(plan.doc.error(name_at.clone(), format!(
+                "the Stargate Deployment name {deployment:?} (rack {rack:?}) would have {} characters, more than 63, and the Stargate controller copies it into a pod label: shorten the cluster, datacenter or rack name",
+                deployment.len()
+            )));
+        }
+    }
+
+    let cluster_allows =
+        cluster_tpl.and_then(|c| c.get("allowStargateOnDataNodes")) == Some(&Value::Bool(true));
+    if cluster_allows
+        && dc_tpl.and_then(|d| d.get("allowStargateOnDataNodes")) == Some(&Value::Bool(false))
+    {
+        diags.push(plan.doc.warning(
+            dc.path(&["stargate", "allowStargateOnDataNodes"]),
+            "allowStargateOnDataNodes: false does not override the cluster-level true (k8ssandra-operator merges it as a plain bool, where false means unset); Stargate pods may still run on data nodes",
+        ));
+    }
+    if dc
+        .options
+        .tolerations
+        .as_ref()
+        .is_some_and(|t| !t.is_empty())
+        && tpl
+            .get("tolerations")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+    {
+        let at = if dc_tpl.is_some() {
+            dc.path(&["stargate"])
+        } else {
+            vec![Seg::Key("spec".into()), Seg::Key("stargate".into())]
+        };
+        diags.push(plan.doc.warning(
+            at,
+            "the Stargate pods do not get the datacenter's tolerations (k8ssandra-operator does not copy them); set stargate.tolerations if they must run on the same tainted nodes",
+        ));
+    }
+
+    let Some(stargate_racks) = dc_tpl
+        .and_then(|d| d.get("racks"))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    for (i, rack) in stargate_racks.iter().enumerate() {
+        let Some(rack) = rack.as_object() else {
+            continue;
+        };
+        let mut at = dc.path(&["stargate", "racks"]);
+        at.push(Seg::Index(i));
+        let name = rack.get("name").and_then(Value::as_str).unwrap_or_default();
+        if !racks.iter().any(|r| r == name) {
+            let mut at = at.clone();
+            at.push(Seg::Key("name".into()));
+            diags.push(plan.doc.warning(at, format!(
+                "Stargate rack {name:?} matches no rack of the datacenter ({}): the Stargate controller ignores it",
+                racks.join(", ")
+            )));
+        }
+        let mut defaulted = Value::Object(rack.clone());
+        let mut rack_path = DC_TEMPLATE_PATH.to_vec();
+        rack_path.extend(["racks", "[]"]);
+        apply_defaults(InputKind::K8ssandraCluster, &rack_path, &mut defaulted);
+        for field in RACK_DEFAULTED {
+            let (Some(dc_value), Some(default)) = (merged.get(field), defaulted.get(field)) else {
+                continue;
+            };
+            if rack.contains_key(field) || dc_value.is_null() || dc_value == default {
+                continue;
+            }
+            let mut at = at.clone();
+            at.push(Seg::Key(field.into()));
+            diags.push(plan.doc.warning(at, format!(
+                "this rack does not set {field}: the CRD default {} fills it and, in the Stargate controller's rack merge, takes precedence over the datacenter-level {field} {}{}; repeat the value on the rack",
+                default,
+                dc_value,
+                if field == "containerImage" { " (field by field)" } else { "" }
+            )));
+        }
+    }
+}
+
+/// `NewStargate` for one datacenter.
+fn new_stargate(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tpl: &Map<String, Value>) -> Value {
+    let kc = &plan.doc.value.spec;
+    let mut spec = go_encode_template(tpl);
+    let template_meta = spec.get("metadata").and_then(Value::as_object);
+
+    let mut labels = Map::new();
+    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
+    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
+    labels.insert("app.kubernetes.io/component".into(), "stargate".into());
+    labels.extend(cleaned_up_by_labels(plan));
+    labels.extend(string_map(template_meta.and_then(|m| m.get("labels"))));
+    let annotations = string_map(template_meta.and_then(|m| m.get("annotations")));
+
+    let secrets_provider = kc
+        .secrets_provider
+        .clone()
+        .unwrap_or_else(|| "internal".to_string());
+    let external = secrets_provider == "external";
+    spec.insert("secretsProvider".into(), secrets_provider.into());
+    spec.insert("datacenterRef".into(), json!({ "name": dc.template.name }));
+    spec.insert("auth".into(), kc.auth_enabled().into());
+    spec.insert(
+        "cassandraEncryption".into(),
+        Value::Object(cassandra_encryption(plan, dc, external)),
+    );
+
+    let mut spec = Value::Object(spec);
+    super::stringify_quantities(&mut spec, &["heapSize"], &[]);
+
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), stargate_name(plan, dc).into());
+    metadata.insert("namespace".into(), dc.namespace.clone().into());
+    metadata.insert("labels".into(), Value::Object(labels));
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    json!({
+        "apiVersion": API_VERSION,
+        "kind": "Stargate",
+        "metadata": metadata,
+        "spec": spec,
+    })
+}
+
+/// `CassandraEncryption`: the cluster's stores, for the kinds of encryption the datacenter's
+/// merged `cassandraYaml` turns on, unless secrets are external.
+fn cassandra_encryption(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    external: bool,
+) -> Map<String, Value> {
+    let mut enc = Map::new();
+    if external {
+        return enc;
+    }
+    let yaml = |path: &[&str]| {
+        path.iter()
+            .try_fold(dc.config.get("cassandraYaml")?, |v, p| v.get(*p))
+    };
+    let stores = |v: &Option<Value>| v.as_ref().filter(|s| s.is_object()).cloned();
+    if yaml(&["client_encryption_options", "enabled"]) == Some(&Value::Bool(true))
+        && let Some(s) = stores(&plan.cassandra.client_encryption_stores)
+    {
+        enc.insert("clientEncryptionStores".into(), s);
+    }
+    if yaml(&["server_encryption_options", "internode_encryption"])
+        .is_some_and(|v| !v.is_null() && v.as_str() != Some("none"))
+        && let Some(s) = stores(&plan.cassandra.server_encryption_stores)
+    {
+        enc.insert("serverEncryptionStores".into(), s);
+    }
+    enc
+}
+
+/// The merged, defaulted template as Go's JSON encoder writes a `StargateDatacenterTemplate`
+/// (see the module documentation).
+fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = go_encode_fields(tpl);
+    if let Some(Value::Array(racks)) = out.get_mut("racks") {
+        for rack in racks.iter_mut() {
+            if let Value::Object(r) = rack {
+                *r = go_encode_fields(r);
+            }
+        }
+    }
+    out
+}
+
+/// The `StargateTemplate` members (shared by the datacenter template and its racks).
+fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in tpl {
+        if value.is_null() {
+            continue;
+        }
+        let kept = match key.as_str() {
+            "allowStargateOnDataNodes" => Some(value.clone()).filter(|v| v.as_bool() == Some(true)),
+            "secretsProvider" | "name" => Some(value.clone()).filter(|v| v.as_str() != Some("")),
+            "nodeSelector" => {
+                Some(value.clone()).filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+            }
+            "tolerations" | "racks" => {
+                Some(value.clone()).filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+            }
+            "containerImage" => {
+                let mut image = drop_zero_members(value);
+                if let Some(Value::Object(m)) = Some(&mut image)
+                    && let Some(secret) = m.get("pullSecretRef").map(drop_zero_members)
+                {
+                    m.insert("pullSecretRef".into(), secret);
+                }
+                Some(image)
+            }
+            "cassandraConfigMapRef" | "authOptions" => Some(drop_zero_members(value)),
+            "metadata" => Some(Value::Object(prune_empty(
+                value.as_object().cloned().unwrap_or_default(),
+            ))),
+            _ => Some(value.clone()),
+        };
+        if let Some(v) = kept {
+            out.insert(key.clone(), v);
+        }
+    }
+    out
+}
+
+/// Drops `""`, `false`, `0`, `null` and empty lists from the first level of an object: the
+/// `omitempty` members of the small structs (`Image`, `LocalObjectReference`, `AuthOptions`).
+fn drop_zero_members(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, x)| !is_zero(x))
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(_) => false,
+    }
+}
+
+/// Removes empty maps below the top level (Go drops empty maps; `pods`/`service` are structs
+/// that carry nothing when empty).
+fn prune_empty(meta: Map<String, Value>) -> Map<String, Value> {
+    meta.into_iter()
+        .filter_map(|(k, v)| match v {
+            Value::Object(m) => {
+                let m = prune_empty(m);
+                (!m.is_empty()).then(|| (k, Value::Object(m)))
+            }
+            Value::Null => None,
+            other => Some((k, other)),
+        })
+        .collect()
+}
+
+fn string_map(v: Option<&Value>) -> Map<String, Value> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, x)| x.is_string())
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
+        crate::testing::render_one(yaml, render)
+    }
+
+    fn errors(diags: &[Diagnostic]) -> Vec<String> {
+        diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
+            .collect()
+    }
+
+    fn warnings(diags: &[Diagnostic]) -> Vec<String> {
+        diags
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(|d| crate::yaml::path_string(&d.path))
+            .collect()
+    }
+
+    /// Renders, expecting no errors and exactly the given warning paths.
+    fn ok(yaml: &str, expected_warnings: &[&str]) -> Vec<Manifest> {
+        let (out, diags) = run(yaml);
+        assert!(errors(&diags).is_empty(), "{diags:#?}");
+        assert_eq!(warnings(&diags), expected_warnings, "{diags:#?}");
+        out
+    }
+
+    fn by_name<'m>(out: &'m [Manifest], name: &str) -> &'m Manifest {
+        out.iter().find(|m| m.name() == name).unwrap_or_else(|| {
+            panic!(
+                "no {name} in {:?}",
+                out.iter().map(Manifest::name).collect::<Vec<_>>()
+            )
+        })
+    }
+
+    const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
+
+    fn cluster(name: &str, top: &str, dcs: &str) -> String {
+        format!(
+            "metadata: {{name: {name}, namespace: ns}}\nspec:\n{top}  cassandra:\n    serverVersion: 4.1.8\n{STORAGE}    datacenters:\n{dcs}"
+        )
+    }
+
+    const DC1: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n";
+    const DC2: &str = "    - metadata: {name: dc2}\n      k8sContext: west\n      size: 3\n";
+    const DEPRECATED_DC0: &str = "spec.cassandra.datacenters[0].stargate";
+
+    /// The schema paths used for defaulting exist (a typo would silently default nothing).
+    #[test]
+    fn default_paths_exist() {
+        let mut v = json!({});
+        assert!(apply_defaults(
+            InputKind::K8ssandraCluster,
+            &DC_TEMPLATE_PATH,
+            &mut v
+        ));
+        assert_eq!(v["heapSize"], "256Mi");
+        let mut rack = DC_TEMPLATE_PATH.to_vec();
+        rack.extend(["racks", "[]"]);
+        let mut v = json!({"name": "r1"});
+        assert!(apply_defaults(InputKind::K8ssandraCluster, &rack, &mut v));
+        assert_eq!(v["serviceAccount"], "default");
+    }
+
+    /// Upstream fixture `stargate-jwt`: name, place, labels, forced fields, CRD defaults, and Go's
+    /// omitempty dropping `allowStargateOnDataNodes: false`.
+    #[test]
+    fn single_dc_golden() {
+        let dc = format!(
+            "{DC1}      stargate:\n        size: 1\n        heapSize: 384Mi\n        authOptions:\n          apiAuthMethod: JWT\n          providerUrl: http://keycloak-stargate-service:8080/realms/stargate/protocol/openid-connect/certs\n        cassandraConfigMapRef:\n          name: cassandra-config\n"
+        );
+        let out = ok(&cluster("cluster1", "", &dc), &[DEPRECATED_DC0]);
+        assert_eq!(out.len(), 1);
+        let s = &out[0];
+        assert_eq!(s.context, "east");
+        assert_eq!(s.cluster, "cluster1");
+        assert_eq!(s.object["apiVersion"], "stargate.k8ssandra.io/v1alpha1");
+        assert_eq!(s.kind(), "Stargate");
+        assert_eq!(s.name(), "cluster1-dc1-stargate");
+        assert_eq!(s.namespace(), "ns");
+        assert_eq!(
+            s.object["metadata"]["labels"],
+            json!({
+                "app.kubernetes.io/name": "k8ssandra-operator",
+                "app.kubernetes.io/part-of": "k8ssandra",
+                "app.kubernetes.io/component": "stargate",
+                "k8ssandra.io/cleaned-up-by": "k8ssandracluster-controller",
+                "k8ssandra.io/cluster-name": "cluster1",
+                "k8ssandra.io/cluster-namespace": "ns",
+            })
+        );
+        assert!(s.object["metadata"].get("annotations").is_none());
+        assert_eq!(
+            s.object["spec"],
+            json!({
+                "size": 1,
+                "heapSize": "384Mi",
+                "serviceAccount": "default",
+                "containerImage": {"repository": "stargateio", "tag": "v1.0.77"},
+                "authOptions": {
+                    "apiAuthMethod": "JWT",
+                    "providerUrl": "http://keycloak-stargate-service:8080/realms/stargate/protocol/openid-connect/certs"
+                },
+                "cassandraConfigMapRef": {"name": "cassandra-config"},
+                "secretsProvider": "internal",
+                "datacenterRef": {"name": "dc1"},
+                "auth": true,
+                "cassandraEncryption": {},
+            })
+        );
+    }
+
+    /// Upstream `testStargateDatacenterTemplateMerge` ("Non-nil dc with non-nil cluster"): the
+    /// DC wins field by field, maps merge, lists are atomic, size from the DC, racks kept.
+    #[test]
+    fn merge_golden() {
+        let top = "  stargate:\n    size: 20\n    containerImage: {repository: repo2, name: img2}\n    serviceAccount: sa2\n    heapSize: 256Mi\n    nodeSelector: {k2: v2a, k3: v3}\n    tolerations: [{key: k2, value: v2}]\n    affinity:\n      podAffinity:\n        requiredDuringSchedulingIgnoredDuringExecution:\n        - labelSelector: {matchExpressions: [{key: k2, operator: In, values: [v2]}]}\n          topologyKey: k2\n      podAntiAffinity:\n        requiredDuringSchedulingIgnoredDuringExecution:\n        - labelSelector: {matchExpressions: [{key: k2, operator: In, values: [v2]}]}\n          topologyKey: k2\n";
+        let dc = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n      racks: [{name: rack1}]\n      stargate:\n        size: 10\n        containerImage: {registry: reg1, name: img1}\n        heapSize: 512Mi\n        nodeSelector: {k1: v1, k2: v2}\n        tolerations: [{key: k1, value: v1}]\n        affinity:\n          podAffinity:\n            requiredDuringSchedulingIgnoredDuringExecution:\n            - labelSelector: {matchExpressions: [{key: k1, operator: In, values: [v1]}]}\n              topologyKey: k1\n        racks: [{name: rack1, heapSize: 512Mi}]\n";
+        // The rack leaves serviceAccount and containerImage to the CRD defaults (warned about).
+        let out = ok(
+            &cluster("c", top, dc),
+            &[
+                "spec.stargate",
+                DEPRECATED_DC0,
+                "spec.cassandra.datacenters[0].stargate.racks[0].serviceAccount",
+                "spec.cassandra.datacenters[0].stargate.racks[0].containerImage",
+            ],
+        );
+        let spec = &out[0].object["spec"];
+        assert_eq!(spec["size"], 10);
+        assert_eq!(spec["heapSize"], "512Mi");
+        assert_eq!(spec["serviceAccount"], "sa2");
+        let image = &spec["containerImage"];
+        assert_eq!(
+            (&image["registry"], &image["repository"], &image["name"]),
+            (&json!("reg1"), &json!("repo2"), &json!("img1"))
+        );
+        assert_eq!(
+            spec["nodeSelector"],
+            json!({"k1": "v1", "k2": "v2", "k3": "v3"})
+        );
+        assert_eq!(spec["tolerations"], json!([{"key": "k1", "value": "v1"}]));
+        assert_eq!(
+            spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
+            "k1"
+        );
+        assert_eq!(
+            spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                [0]["topologyKey"],
+            "k2"
+        );
+        assert_eq!(spec["racks"][0]["name"], "rack1");
+        assert_eq!(spec["racks"][0]["heapSize"], "512Mi");
+    }
+
+    /// Quirk #3: CRD defaults are applied after the merge, so a DC-level block does not bring
+    /// `heapSize: 256Mi`, `serviceAccount: default` or the default image over the cluster's.
+    #[test]
+    fn quirk3_defaults_after_merge() {
+        let top = "  stargate:\n    size: 1\n    heapSize: 1Gi\n    serviceAccount: sg\n    containerImage: {repository: myrepo, tag: v2}\n";
+        let dc = format!("{DC1}      stargate: {{size: 2}}\n");
+        let out = ok(&cluster("c", top, &dc), &["spec.stargate", DEPRECATED_DC0]);
+        let spec = &out[0].object["spec"];
+        assert_eq!(spec["size"], 2);
+        assert_eq!(spec["heapSize"], "1Gi");
+        assert_eq!(spec["serviceAccount"], "sg");
+        assert_eq!(
+            spec["containerImage"],
+            json!({"repository": "myrepo", "tag": "v2"})
+        );
+
+        // Cluster level only: every DC gets one, defaults filled in.
+        let out = ok(
+            &cluster("c", "  stargate: {size: 1}\n", &format!("{DC1}{DC2}")),
+            &["spec.stargate"],
+        );
+        assert_eq!(out.len(), 2);
+        let spec = &by_name(&out, "c-dc2-stargate").object["spec"];
+        assert_eq!(spec["heapSize"], "256Mi");
+        assert_eq!(spec["serviceAccount"], "default");
+        assert_eq!(spec["datacenterRef"], json!({"name": "dc2"}));
+        assert!(spec.get("racks").is_none());
+    }
+
+    /// Control-plane §4.6: no Stargate for a stopped DC; the deprecation warning still applies.
+    #[test]
+    fn stopped_dc_has_no_stargate() {
+        let dcs = format!("{DC1}      stopped: true\n      stargate: {{size: 1}}\n{DC2}");
+        let out = ok(
+            &cluster("c", "  stargate: {size: 1}\n", &dcs),
+            &["spec.stargate", DEPRECATED_DC0],
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].name(), "c-dc2-stargate");
+    }
+
+    /// No template at either level: nothing, silently.
+    #[test]
+    fn no_template_no_stargate() {
+        let (out, diags) = run(&cluster("c", "", &format!("{DC1}{DC2}")));
+        assert!(out.is_empty());
+        assert!(diags.is_empty(), "{diags:#?}");
+        let (out, diags) = run(&cluster("c", "  stargate: null\n", DC1));
+        assert!(out.is_empty());
+        assert!(diags.is_empty(), "{diags:#?}");
+    }
+
+    /// Deprecation warnings (webhook `ValidateDeprecatedFieldUsage`): one per use, at the field.
+    #[test]
+    fn deprecation_warnings() {
+        let dcs = format!("{DC1}{DC2}      stargate: {{size: 1}}\n");
+        let (_, diags) = run(&cluster("c", "  stargate: {size: 1}\n", &dcs));
+        assert_eq!(
+            warnings(&diags),
+            ["spec.stargate", "spec.cassandra.datacenters[1].stargate"]
+        );
+        assert!(
+            diags[0]
+                .message
+                .starts_with("K8ssandraCluster is using deprecated field 'stargate'"),
+            "{diags:#?}"
+        );
+        assert!(
+            diags[1].message.starts_with(
+                "K8ssandraCluster is using deprecated field 'cassandra.datacenters.stargate'"
+            ),
+            "{diags:#?}"
+        );
+    }
+
+    /// Quirk #5: with DSE workloads the rollout order (analytics first) differs from spec
+    /// order; each Stargate still gets its own DC's template, reference and context.
+    #[test]
+    fn quirk5_pairs_by_name() {
+        let yaml = format!(
+            "metadata: {{name: test, namespace: ns}}\nspec:\n  cassandra:\n    serverType: dse\n    serverVersion: 6.8.25\n{STORAGE}    datacenters:\n    - metadata: {{name: dc1}}\n      k8sContext: east\n      size: 3\n      stargate: {{size: 1, heapSize: 1Gi}}\n    - metadata: {{name: dc2}}\n      k8sContext: west\n      size: 3\n      dseWorkloads: {{analyticsEnabled: true}}\n      stargate: {{size: 2, heapSize: 2Gi}}\n"
+        );
+        let out = ok(
+            &yaml,
+            &[DEPRECATED_DC0, "spec.cassandra.datacenters[1].stargate"],
+        );
+        let s2 = by_name(&out, "test-dc2-stargate");
+        assert_eq!(s2.context, "west");
+        assert_eq!(s2.object["spec"]["datacenterRef"]["name"], "dc2");
+        assert_eq!(s2.object["spec"]["heapSize"], "2Gi");
+        assert_eq!(s2.object["spec"]["size"], 2);
+        let s1 = by_name(&out, "test-dc1-stargate");
+        assert_eq!(s1.context, "east");
+        assert_eq!(s1.object["spec"]["datacenterRef"]["name"], "dc1");
+        assert_eq!(s1.object["spec"]["heapSize"], "1Gi");
+    }
+
+    /// Quirk #11 (reproduced): the DC's tolerations are not copied into the Stargate spec; a
+    /// warning says so. Stargate's own tolerations are kept.
+    #[test]
+    fn quirk11_tolerations_not_copied() {
+        let dc = format!(
+            "{DC1}      tolerations: [{{key: dedicated, operator: Equal, value: cassandra, effect: NoSchedule}}]\n      stargate: {{size: 1}}\n"
+        );
+        let (out, diags) = run(&cluster("c", "", &dc));
+        assert!(out[0].object["spec"].get("tolerations").is_none());
+        assert_eq!(warnings(&diags), [DEPRECATED_DC0, DEPRECATED_DC0]);
+        assert!(diags[1].message.contains("tolerations"), "{diags:#?}");
+
+        let dc = format!(
+            "{DC1}      tolerations: [{{key: a, operator: Exists}}]\n      stargate: {{size: 1, tolerations: [{{key: b, operator: Exists}}]}}\n"
+        );
+        let out = ok(&cluster("c", "", &dc), &[DEPRECATED_DC0]);
+        assert_eq!(
+            out[0].object["spec"]["tolerations"],
+            json!([{"key": "b", "operator": "Exists"}])
+        );
+    }
+
+    /// Upstream fixture `multi-dc-stargate`: the name uses the unsanitized cluster name and
+    /// `DatacenterName()` and is then cleaned up; `datacenterRef` is the object name. Its
+    /// Stargate rack `rack3` matches no DC rack and is ignored by the Stargate controller.
+    #[test]
+    fn names_and_unknown_rack() {
+        let yaml = "metadata: {name: test, namespace: ns}\nspec:\n  cassandra:\n    clusterName: E2E Test Cluster\n    serverVersion: 3.11.14\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 5Gi}}\n    datacenters:\n    - metadata: {name: dc2}\n      k8sContext: west\n      size: 2\n      datacenterName: real-dc2\n      racks: [{name: rack1}, {name: rack2}]\n      stargate:\n        size: 1\n        heapSize: 384Mi\n        racks:\n        - name: rack3\n          heapSize: 384Mi\n          affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: topology.kubernetes.io/zone, operator: In, values: [region2-zone3]}]}]}}}\n";
+        let out = ok(
+            yaml,
+            &[
+                DEPRECATED_DC0,
+                "spec.cassandra.datacenters[0].stargate.racks[0].name",
+            ],
+        );
+        let s = &out[0];
+        assert_eq!(s.name(), "e2etestcluster-real-dc2-stargate");
+        assert_eq!(s.object["spec"]["datacenterRef"], json!({"name": "dc2"}));
+        assert_eq!(s.object["spec"]["racks"][0]["name"], "rack3");
+    }
+
+    /// `auth` is the K8ssandraCluster's; `secretsProvider` is forced to the cluster's whatever
+    /// the template says.
+    #[test]
+    fn auth_and_secrets_provider() {
+        let dc = format!("{DC1}      stargate: {{size: 1, secretsProvider: internal}}\n");
+        let out = ok(
+            &cluster("c", "  auth: false\n  secretsProvider: external\n", &dc),
+            &[DEPRECATED_DC0],
+        );
+        assert_eq!(out[0].object["spec"]["auth"], false);
+        assert_eq!(out[0].object["spec"]["secretsProvider"], "external");
+    }
+
+    /// `NewStargate`: stores are copied when the DC config turns encryption on and secrets are
+    /// internal (the datacenter renderer refuses that case today), never with external secrets.
+    #[test]
+    fn encryption_stores() {
+        let yaml = |provider: &str| {
+            format!(
+                "metadata: {{name: c, namespace: ns}}\nspec:\n  secretsProvider: {provider}\n  cassandra:\n    serverVersion: 4.1.8\n{STORAGE}    config:\n      cassandraYaml:\n        server_encryption_options: {{internode_encryption: all}}\n        client_encryption_options: {{enabled: true}}\n    serverEncryptionStores:\n      keystoreSecretRef: {{name: server-encryption-stores}}\n      truststoreSecretRef: {{name: server-encryption-stores}}\n    clientEncryptionStores:\n      keystoreSecretRef: {{name: client-encryption-stores}}\n      truststoreSecretRef: {{name: client-encryption-stores}}\n    datacenters:\n{DC1}      stargate: {{size: 1}}\n"
+            )
+        };
+        let out = ok(&yaml("external"), &[DEPRECATED_DC0]);
+        assert_eq!(out[0].object["spec"]["cassandraEncryption"], json!({}));
+        let out = ok(&yaml("internal"), &[DEPRECATED_DC0]);
+        let enc = &out[0].object["spec"]["cassandraEncryption"];
+        assert_eq!(
+            enc["clientEncryptionStores"]["keystoreSecretRef"]["name"],
+            "client-encryption-stores"
+        );
+        assert_eq!(
+            enc["serverEncryptionStores"]["truststoreSecretRef"]["name"],
+            "server-encryption-stores"
+        );
+    }
+
+    /// Template metadata: labels merged over the operator's, annotations copied; the template
+    /// itself keeps its metadata for the Stargate controller.
+    #[test]
+    fn template_metadata() {
+        let top = "  stargate:\n    size: 1\n    metadata:\n      labels: {team: a, app.kubernetes.io/part-of: mine}\n      annotations: {note: x}\n      pods: {labels: {p: q}}\n      service: {}\n";
+        let out = ok(&cluster("c", top, DC1), &["spec.stargate"]);
+        let m = &out[0].object["metadata"];
+        assert_eq!(m["labels"]["team"], "a");
+        assert_eq!(m["labels"]["app.kubernetes.io/part-of"], "mine");
+        assert_eq!(m["annotations"], json!({"note": "x"}));
+        assert_eq!(
+            out[0].object["spec"]["metadata"],
+            json!({"labels": {"team": "a", "app.kubernetes.io/part-of": "mine"}, "annotations": {"note": "x"}, "pods": {"labels": {"p": "q"}}})
+        );
+    }
+
+    /// goalesce: a DC-level `false` for a plain bool is "unset" and loses to the cluster's
+    /// `true` (reproduced, with a warning); `false` alone is dropped like Go's omitempty.
+    #[test]
+    fn allow_on_data_nodes_false_does_not_override() {
+        let dc = format!("{DC1}      stargate: {{size: 1, allowStargateOnDataNodes: false}}\n");
+        let out = ok(
+            &cluster(
+                "c",
+                "  stargate: {size: 1, allowStargateOnDataNodes: true}\n",
+                &dc,
+            ),
+            &[
+                "spec.stargate",
+                DEPRECATED_DC0,
+                "spec.cassandra.datacenters[0].stargate.allowStargateOnDataNodes",
+            ],
+        );
+        assert_eq!(out[0].object["spec"]["allowStargateOnDataNodes"], true);
+        let out = ok(&cluster("c", "", &dc), &[DEPRECATED_DC0]);
+        assert!(
+            out[0].object["spec"]
+                .get("allowStargateOnDataNodes")
+                .is_none()
+        );
+    }
+
+    /// Go's omitempty: empty node selector, tolerations and zero auth options disappear.
+    #[test]
+    fn zero_values_dropped_like_go() {
+        let dc = format!(
+            "{DC1}      stargate:\n        size: 1\n        nodeSelector: {{}}\n        tolerations: []\n        authOptions: {{providerUrl: \"\"}}\n        containerImage: {{registry: \"\", name: sg}}\n"
+        );
+        let out = ok(&cluster("c", "", &dc), &[DEPRECATED_DC0]);
+        let spec = out[0].object["spec"].as_object().unwrap();
+        assert!(!spec.contains_key("nodeSelector"));
+        assert!(!spec.contains_key("tolerations"));
+        assert_eq!(spec["authOptions"], json!({"apiAuthMethod": "Table"}));
+        assert_eq!(
+            spec["containerImage"],
+            json!({"name": "sg", "tag": "latest"})
+        );
+    }
+
+    /// A rack that leaves heapSize unset gets the CRD default, which beats the DC value in the
+    /// Stargate controller's rack merge: warned about.
+    #[test]
+    fn rack_default_shadows_dc_value() {
+        let dc = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n      racks: [{name: r1}, {name: r2}]\n      stargate:\n        size: 2\n        heapSize: 1Gi\n        racks: [{name: r1, serviceAccount: default}, {name: r2, heapSize: 1Gi, serviceAccount: default}]\n";
+        let out = ok(
+            &cluster("c", "", dc),
+            &[
+                DEPRECATED_DC0,
+                "spec.cassandra.datacenters[0].stargate.racks[0].heapSize",
+            ],
+        );
+        // The rack as the API server would store it anyway.
+        assert_eq!(out[0].object["spec"]["racks"][0]["heapSize"], "256Mi");
+    }
+
+    /// Numeric quantities are written as strings.
+    #[test]
+    fn quantities_as_strings() {
+        let dc = format!(
+            "{DC1}      stargate: {{size: 1, heapSize: 536870912, resources: {{requests: {{cpu: 1}}}}}}\n"
+        );
+        let out = ok(&cluster("c", "", &dc), &[DEPRECATED_DC0]);
+        assert_eq!(out[0].object["spec"]["heapSize"], "536870912");
+        assert_eq!(
+            out[0].object["spec"]["resources"],
+            json!({"requests": {"cpu": "1"}})
+        );
+    }
+
+    /// Names the Stargate controller derives must fit: the Service name is a DNS label, each
+    /// Deployment name a label value.
+    #[test]
+    fn overlong_names() {
+        let long = "a".repeat(40);
+        let dc = format!("{DC1}      stargate: {{size: 1}}\n");
+        let (out, diags) = run(&cluster(&long, "", &dc));
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with(
+                "spec.cassandra.datacenters[0].metadata.name: the Stargate Deployment name"
+            ),
+            "{e:?}"
+        );
+        let dc = format!(
+            "{DC1}      datacenterName: a-very-long-datacenter-name-x\n      stargate: {{size: 1}}\n"
+        );
+        let (out, diags) = run(&cluster(&"b".repeat(20), "", &dc));
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("Service name"), "{e:?}");
+        // Only racks that get replicas have a Deployment.
+        let dc = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n      racks: [{name: r1}, {name: a-very-long-rack-name-indeed}]\n      stargate: {size: 1}\n";
+        let out = ok(&cluster(&"c".repeat(20), "", dc), &[DEPRECATED_DC0]);
+        assert_eq!(out.len(), 1);
+        let (out, diags) = run(&cluster(
+            &"c".repeat(20),
+            "",
+            &dc.replace("{size: 1}", "{size: 2}"),
+        ));
+        assert!(out.is_empty());
+        assert!(errors(&diags)[0].contains("a-very-long-rack-name-indeed"));
+    }
+
+    /// Writes rendered objects for the strict validator when STARGATE_VALIDATE_DIR is set.
+    #[test]
+    fn write_for_validation() {
+        let Ok(dir) = std::env::var("STARGATE_VALIDATE_DIR") else {
+            return;
+        };
+        let full = "  stargate:\n    size: 2\n    heapSize: 1Gi\n    serviceAccount: sg\n    containerImage: {registry: r, repository: myrepo, name: sg, tag: v2, pullPolicy: Always, pullSecretRef: {name: pull}}\n    resources: {requests: {cpu: 1, memory: 2Gi}}\n    nodeSelector: {a: b}\n    tolerations: [{key: k, operator: Exists}]\n    allowStargateOnDataNodes: true\n    cassandraConfigMapRef: {name: cm}\n    livenessProbe: {initialDelaySeconds: 100, periodSeconds: 10}\n    readinessProbe: {initialDelaySeconds: 100}\n    authOptions: {apiAuthMethod: JWT, providerUrl: 'http://x', tokenTtlSeconds: 60}\n    telemetry: {prometheus: {enabled: true}}\n    metadata: {labels: {a: b}, annotations: {c: d}, commonLabels: {e: f}, pods: {labels: {g: h}}, service: {annotations: {i: j}}}\n";
+        let cases = [
+            cluster("cluster1", "", &format!("{DC1}      stargate: {{size: 1}}\n")),
+            cluster(
+                "full",
+                full,
+                "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n      racks: [{name: r1}, {name: r2}]\n      stargate:\n        size: 3\n        racks: [{name: r1, heapSize: 2Gi, affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: z, operator: In, values: [a]}]}]}}}}]\n    - metadata: {name: dc2, namespace: other}\n      k8sContext: west\n      size: 3\n      datacenterName: Real_DC2\n",
+            ),
+            "metadata: {name: enc, namespace: ns}\nspec:\n  auth: false\n  cassandra:\n    clusterName: E2E Test Cluster\n    serverVersion: 4.1.8\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n    config:\n      cassandraYaml:\n        server_encryption_options: {internode_encryption: all}\n        client_encryption_options: {enabled: true}\n    serverEncryptionStores:\n      keystoreSecretRef: {name: s}\n      truststoreSecretRef: {name: s}\n    clientEncryptionStores:\n      keystoreSecretRef: {name: c, key: k}\n      truststoreSecretRef: {name: c}\n      keystorePasswordSecretRef: {name: p, key: k}\n    datacenters:\n    - metadata: {name: dc1}\n      k8sContext: east\n      size: 2\n      stargate: {size: 1}\n".to_string(),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            let (out, diags) = run(case);
+            assert!(errors(&diags).is_empty(), "{diags:#?}");
+            assert!(!out.is_empty());
+            for m in out {
+                let path = std::path::Path::new(&dir).join(format!("{i}-{}.yaml", m.name()));
+                std::fs::write(path, crate::emit::object_to_yaml(&m.object)).unwrap();
+            }
+        }
+    }
+}
