@@ -96,10 +96,30 @@ pub struct DcPlan<'a> {
 }
 
 impl DcPlan<'_> {
+    /// The rack names cass-operator will use: the merged racks, or one rack `default`.
+    #[must_use]
+    pub fn racks(&self) -> Vec<String> {
+        effective_racks(&self.options)
+    }
+
     /// Path of this DC template in the K8ssandraCluster document.
     #[must_use]
     pub fn path(&self, rest: &[&str]) -> Vec<Seg> {
         dc_path(self.index, rest)
+    }
+}
+
+fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
+    let named: Vec<String> = options
+        .racks
+        .iter()
+        .flatten()
+        .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    if options.racks.as_ref().is_some_and(|r| !r.is_empty()) {
+        named
+    } else {
+        vec!["default".to_string()]
     }
 }
 
@@ -560,17 +580,7 @@ fn plan_dc<'a>(
         ));
     }
     // Webhook rule 8: StatefulSet names.
-    let racks: Vec<String> = options
-        .racks
-        .as_ref()
-        .filter(|r| !r.is_empty())
-        .map(|r| {
-            r.iter()
-                .filter_map(|r| r.get("name").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_else(|| vec!["default".to_string()]);
+    let racks = effective_racks(&options);
     for rack in &racks {
         let sts = format!(
             "{sanitized_name}-{}-{}-sts",

@@ -286,12 +286,12 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
             }
             // Non-pointer structs: zero members dropped, nothing left → left out.
             "cassandraUserSecretRef" | "jmxUserSecretRef" | "autoScheduling" => {
-                Some(drop_zero_members(value))
+                Some(super::drop_zero_members(value))
                     .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
             }
             // Pointers: kept even when empty (their presence means something).
             "uiUserSecretRef" | "containerImage" | "initContainerImage" | "encryption" => {
-                Some(drop_zero_members(value))
+                Some(super::drop_zero_members(value))
             }
             "httpManagement" => {
                 let mut h = Map::new();
@@ -301,7 +301,7 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
                     .unwrap_or(false);
                 h.insert("enabled".into(), enabled.into());
                 if let Some(k) = value.get("keystores").filter(|k| !k.is_null()) {
-                    h.insert("keystores".into(), drop_zero_members(k));
+                    h.insert("keystores".into(), super::drop_zero_members(k));
                 }
                 Some(Value::Object(h))
             }
@@ -315,32 +315,6 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
     spec.entry("httpManagement")
         .or_insert_with(|| json!({ "enabled": true }));
     spec
-}
-
-/// Drops `""`, `false`, `0`, `null` and empty lists from the first level of an object: the
-/// `omitempty` members of the small Reaper structs (`AutoScheduling`, `LocalObjectReference`,
-/// `Image`, `ReaperEncryption`).
-fn drop_zero_members(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, x)| !is_zero(x))
-                .map(|(k, x)| (k.clone(), x.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(_) => false,
-    }
 }
 
 /// `transformCassandraClusterMeta` + `goalesce.MustDeepMerge`: `spec.cassandra.metadata`

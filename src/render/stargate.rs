@@ -195,18 +195,7 @@ fn check(
         )));
     }
     // One Deployment per datacenter rack that gets replicas; its name is also a pod label value.
-    let racks: Vec<String> = dc
-        .options
-        .racks
-        .as_ref()
-        .filter(|r| !r.is_empty())
-        .map(|r| {
-            r.iter()
-                .filter_map(|r| r.get("name").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_else(|| vec!["default".to_string()]);
+    let racks = dc.racks();
     let size = tpl
         .get("size")
         .and_then(Value::as_u64)
@@ -403,15 +392,15 @@ fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
                 Some(value.clone()).filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
             }
             "containerImage" => {
-                let mut image = drop_zero_members(value);
+                let mut image = super::drop_zero_members(value);
                 if let Some(Value::Object(m)) = Some(&mut image)
-                    && let Some(secret) = m.get("pullSecretRef").map(drop_zero_members)
+                    && let Some(secret) = m.get("pullSecretRef").map(super::drop_zero_members)
                 {
                     m.insert("pullSecretRef".into(), secret);
                 }
                 Some(image)
             }
-            "cassandraConfigMapRef" | "authOptions" => Some(drop_zero_members(value)),
+            "cassandraConfigMapRef" | "authOptions" => Some(super::drop_zero_members(value)),
             "metadata" => Some(Value::Object(prune_empty(
                 value.as_object().cloned().unwrap_or_default(),
             ))),
@@ -422,31 +411,6 @@ fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     out
-}
-
-/// Drops `""`, `false`, `0`, `null` and empty lists from the first level of an object: the
-/// `omitempty` members of the small structs (`Image`, `LocalObjectReference`, `AuthOptions`).
-fn drop_zero_members(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, x)| !is_zero(x))
-                .map(|(k, x)| (k.clone(), x.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(_) => false,
-    }
 }
 
 /// Removes empty maps below the top level (Go drops empty maps; `pods`/`service` are structs
