@@ -64,6 +64,9 @@ pub struct Inputs {
     pub render_config: Option<Doc<RenderConfigSpec>>,
     /// Documents of other kinds: `(file, index, "apiVersion/kind")`, for `--verbose`.
     pub ignored: Vec<(PathBuf, usize, String)>,
+    /// The ignored documents themselves (same order as `ignored`): components pick up the ones
+    /// they route or copy (Medusa schedules, CassandraTasks, SOPS-encrypted Secrets).
+    pub others: Vec<Doc<()>>,
     /// Fields that failed the schema check, as `(file, path)`. Documents with schema problems
     /// are still typed and planned when possible, so that every other problem is reported in
     /// the same run; later findings about these fields (or below them) would only repeat the
@@ -127,9 +130,16 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
     let (api_version, kind) = (text("apiVersion"), text("kind"));
     let Some((_, expected_version)) = KNOWN.iter().find(|(k, _)| *k == kind) else {
         if node.as_map().is_some() {
-            inputs
-                .ignored
-                .push((origin.file, origin.index, format!("{api_version}/{kind}")));
+            inputs.ignored.push((
+                origin.file.clone(),
+                origin.index,
+                format!("{api_version}/{kind}"),
+            ));
+            inputs.others.push(Doc {
+                value: (),
+                node,
+                origin,
+            });
         }
         return;
     };
@@ -148,10 +158,11 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
         } else {
             // Same kind name in another API group: not ours.
             inputs.ignored.push((
-                doc.origin.file,
+                doc.origin.file.clone(),
                 doc.origin.index,
                 format!("{api_version}/{kind}"),
             ));
+            inputs.others.push(doc);
         }
         return;
     }
