@@ -65,10 +65,11 @@ fn example_repo() -> TempDir {
 }
 
 /// The function's config as kustomize reads it: our kind, an exec function running the
-/// built binary.
-fn function_config(context: &str, path: Option<&str>) -> String {
+/// built binary, found on PATH as in the README (`on_path`) or named by its absolute path.
+fn function_config(context: &str, path: Option<&str>, on_path: bool) -> String {
+    let exec = if on_path { "k8ssandra-gitops" } else { BIN };
     let mut text = format!(
-        "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderFunction\nmetadata:\n  name: render-{context}\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: {BIN}\n        args: [krm]\nspec:\n  context: {context}\n"
+        "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderFunction\nmetadata:\n  name: render-{context}\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: {exec}\n        args: [krm]\nspec:\n  context: {context}\n"
     );
     if let Some(p) = path {
         text.push_str(&format!("  path: {p}\n"));
@@ -92,6 +93,7 @@ fn build(kustomize: &Path, dir: &Path) -> Build {
     let out = Command::new(kustomize)
         .args(["build", "--enable-alpha-plugins", "--enable-exec"])
         .arg(dir)
+        .env("PATH", path_with_binary())
         .stdin(Stdio::null())
         .output()
         .expect("kustomize runs");
@@ -100,6 +102,15 @@ fn build(kustomize: &Path, dir: &Path) -> Build {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// PATH with the directory of the binary under test first.
+fn path_with_binary() -> String {
+    format!(
+        "{}:{}",
+        Path::new(BIN).parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 type Key = (String, String, String, String);
@@ -168,7 +179,7 @@ fn kustomize_generator_builds_what_render_streams() {
         write(
             repo.path(),
             &format!("{dir}/render.yaml"),
-            &function_config(context, Some("../..")),
+            &function_config(context, Some("../.."), true),
         );
     }
     for context in CONTEXTS {
@@ -205,7 +216,7 @@ fn kustomize_transformer_renders_resources_given_as_items() {
     write(
         repo.path(),
         "render.yaml",
-        &function_config("us-east-1", None),
+        &function_config("us-east-1", None, false),
     );
     let b = build(&kustomize, repo.path());
     assert!(b.ok, "kustomize failed:\n{}", b.stderr);
@@ -233,7 +244,7 @@ fn kustomize_shows_the_functions_error_and_fails() {
     write(
         repo.path(),
         "deploy/render.yaml",
-        &function_config("us-east-1", Some("..")),
+        &function_config("us-east-1", Some(".."), true),
     );
     let b = build(&kustomize, &repo.path().join("deploy"));
     assert!(
@@ -263,7 +274,7 @@ fn kustomize_shows_the_functions_error_and_fails() {
     write(
         repo.path(),
         "deploy/render.yaml",
-        &function_config("us-east-1", None),
+        &function_config("us-east-1", None, true),
     );
     let b = build(&kustomize, &repo.path().join("deploy"));
     assert!(!b.ok);
