@@ -758,6 +758,41 @@ mod tests {
     }
 
     #[test]
+    fn warnings_are_results_and_do_not_fail() {
+        let cluster = CLUSTER.replace("SIZE", "3").replace(
+            "      serverVersion:",
+            "      jmxInitContainerImage: {name: busybox}\n      serverVersion:",
+        );
+        let r = run(&list(
+            &format!("{cluster}{CONTEXT_ITEMS}"),
+            &our_config("{context: east}"),
+        ));
+        assert!(!r.failed, "{:?}", r.messages);
+        let out = output(&r);
+        assert!(
+            out["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["kind"] == "CassandraDatacenter")
+        );
+        let results = out["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1, "{results:#?}");
+        assert_eq!(results[0]["severity"], "warning");
+        assert_eq!(
+            results[0]["field"]["path"],
+            "spec.cassandra.jmxInitContainerImage"
+        );
+        assert_eq!(results[0]["file"]["path"], "clusters/demo.yaml");
+        assert_eq!(r.messages.len(), 1);
+        assert!(
+            r.messages[0].contains(": warning: spec.cassandra.jmxInitContainerImage: "),
+            "{}",
+            r.messages[0]
+        );
+    }
+
+    #[test]
     fn a_config_map_function_config_works_like_ours() {
         let items = format!("{}{CONTEXT_ITEMS}", CLUSTER.replace("SIZE", "1"));
         let ours = run(&list(&items, &our_config("{context: east}")));
