@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::harness::{TempDir, root, run_in};
+use crate::harness::{TempDir, assert_valid_manifests, root, run_in};
 
 /// The kustomize binary installed by `scripts/test` (or `$KUSTOMIZE`). Without it the tests
 /// are skipped, unless `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is set (as `scripts/test` does).
@@ -182,9 +182,14 @@ fn kustomize_generator_builds_what_render_streams() {
             &function_config(context, Some("../.."), true),
         );
     }
+    let out_dir = TempDir::new("krm-built");
     for context in CONTEXTS {
         let b = build(&kustomize, &repo.path().join("deploy").join(context));
         assert!(b.ok, "{context}: kustomize failed:\n{}", b.stderr);
+        // What kustomize hands to kubectl passes the strict upstream schemas.
+        let built = out_dir.path().join(format!("{context}.yaml"));
+        fs::write(&built, &b.stdout).unwrap();
+        assert_valid_manifests(&[&built], &[]);
         let kustomized = parse(&b.stdout);
         let rendered = render_stdout(repo.path(), context);
         // kustomize re-sorts: same objects, and here a different order (ConfigMaps are
