@@ -15,9 +15,9 @@
 //!   directory), exactly as `render` reads it.
 //! - The output items are the rendered objects of the context, each annotated with the path
 //!   `render` would write it to inside the context's directory (`config.kubernetes.io/path` and
-//!   its `internal.` twin, which kyaml requires to agree), so that `kpt`/`kustomize fn` sinks lay
-//!   files out as `render` does. Kustomize removes these annotations from `kustomize build`
-//!   output.
+//!   its `internal.` twin, which kyaml requires to agree), so that KRM sinks writing to another
+//!   directory lay files out as `render` does. Kustomize removes these annotations from
+//!   `kustomize build` output.
 //! - Problems become `results` (severity, message, resourceRef, field, file) and the function
 //!   fails (the caller exits non-zero); the items are then returned unchanged. The same results
 //!   are also given as text lines for stderr, since kustomize shows only stderr.
