@@ -290,8 +290,8 @@ pub fn run(input: &str) -> Response {
     let (rendered, diags, real_positions) = if let Some(path) = &config.path {
         if !ours.is_empty() {
             let f = Finding::error(format!(
-                "{} is set, and the items also hold {} K8ssandraCluster/ClientConfig/RenderConfig document{}: give the repository in one place",
-                format_args!("{}.path", config.section),
+                "{}.path is set, and the items also hold {} K8ssandraCluster/ClientConfig/RenderConfig document{}: give the repository in one place",
+                config.section,
                 ours.len(),
                 if ours.len() == 1 { "" } else { "s" }
             ))
