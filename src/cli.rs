@@ -24,6 +24,8 @@ enum Command {
     Render(RenderArgs),
     /// Run every check without writing anything.
     Validate(CommonArgs),
+    /// Run as a KRM function: a ResourceList on stdin, the rendered context's objects on stdout.
+    Krm,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +66,29 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate(&args),
         Command::Render(args) => render(&args),
+        Command::Krm => krm(),
+    }
+}
+
+fn krm() -> ExitCode {
+    let mut input = String::new();
+    if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input) {
+        eprintln!("error: cannot read the ResourceList from stdin: {e}");
+        return ExitCode::from(FAILURE);
+    }
+    let response = k8ssandra_gitops::krm::run(&input);
+    let mut err = std::io::stderr().lock();
+    for line in &response.messages {
+        let _ = writeln!(err, "{line}");
+    }
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(response.resource_list.as_bytes())
+        .and_then(|()| out.flush());
+    if response.failed || written.is_err() {
+        ExitCode::from(FAILURE)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

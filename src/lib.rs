@@ -19,6 +19,7 @@
 
 pub mod diagnostic;
 pub mod emit;
+pub mod krm;
 pub mod load;
 pub mod merge;
 pub mod model;

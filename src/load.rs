@@ -120,6 +120,27 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
     (inputs, diags)
 }
 
+/// Loads documents that are already parsed, each with where it came from (the items of a KRM
+/// `ResourceList`, which arrive as one stream rather than as files).
+#[must_use]
+pub fn load_documents(docs: Vec<(Node, Origin)>) -> (Inputs, Vec<Diagnostic>) {
+    let mut inputs = Inputs::default();
+    let mut diags = Vec::new();
+    for (node, origin) in docs {
+        load_document(node, origin, &mut inputs, &mut diags);
+    }
+    (inputs, diags)
+}
+
+/// Whether a document of this `apiVersion` and `kind` is one we read: a known kind in its API
+/// group (any version: a wrong version is reported, not ignored).
+#[must_use]
+pub fn is_input(api_version: &str, kind: &str) -> bool {
+    KNOWN.iter().any(|(k, expected)| {
+        *k == kind && api_version.split('/').next() == expected.split('/').next()
+    })
+}
+
 fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
     let text = |k: &str| {
         node.get(k)

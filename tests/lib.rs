@@ -5,5 +5,7 @@ mod determinism;
 mod diagnostics;
 mod examples;
 mod harness;
+mod krm;
+mod precommit;
 mod render_fixtures;
 mod writes;
