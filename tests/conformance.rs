@@ -32,15 +32,12 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("multi-dc-encryption-reaper.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-medusa.yaml", PENDING_COMPONENTS),
-    ("multi-dc.yaml", PENDING_COMPONENTS),
     ("single-dc-dse-medusa.yaml", PENDING_COMPONENTS),
     ("single-dc-dse-search.yaml", PENDING_COMPONENTS),
     ("single-dc-encryption-medusa.yaml", OFFLINE_ENCRYPTION),
     ("single-dc-encryption-reaper.yaml", OFFLINE_ENCRYPTION),
     ("single-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
-    ("single-dc-mgmt-auth.yaml", PENDING_COMPONENTS),
     ("single-dc-multi-cluster-medusa.yaml", PENDING_COMPONENTS),
-    ("single-dc.yaml", PENDING_COMPONENTS),
 ];
 
 /// Every `k8sContext: X` value in a manifest, to declare a ClientConfig for each.

@@ -12,6 +12,7 @@ use super::config::build_config;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::names::cleanup_for_kubernetes;
 use super::tokens::{self, TokenDc};
+use super::vector;
 use crate::diagnostic::Diagnostic;
 use crate::model::server::ServerType;
 use crate::plan::{ClusterPlan, DcPlan};
@@ -64,6 +65,8 @@ struct DcConfig {
     users: Vec<Value>,
     storage_config: Value,
     annotations_override: Option<Map<String, Value>>,
+    /// `vector.toml` when the Vector agent is enabled.
+    vector_toml: Option<String>,
 }
 
 /// Renders all objects of one K8ssandraCluster.
@@ -158,41 +161,28 @@ impl DcConfig {
             users: self.users.clone(),
             storage_config: self.storage_config.clone(),
             annotations_override: self.annotations_override.clone(),
+            vector_toml: self.vector_toml.clone(),
         }
     }
 }
 
-/// Features that belong to the components stage (Medusa, Vector
-/// integrations). Until they are rendered, refusing is the only safe answer: silently leaving
+/// Features that belong to the components stage (Medusa). Until they are rendered, refusing is the only safe answer: silently leaving
 /// them out would deploy a cluster without what the spec asked for.
 fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
     let spec = &plan.doc.value.spec;
     let mut refuse = |path: Vec<Seg>, what: &str| {
-        diags.push(plan.doc.error(path, format!("{what} is not rendered yet by k8ssandra-gitops (planned with the Medusa and Vector components)")));
+        diags.push(plan.doc.error(
+            path,
+            format!(
+                "{what} is not rendered yet by k8ssandra-gitops (planned with the Medusa component)"
+            ),
+        ));
     };
     if spec.medusa.is_some() {
         refuse(
             vec![Seg::Key("spec".into()), Seg::Key("medusa".into())],
             "Medusa",
         );
-    }
-    for dc in &plan.dcs {
-        for (key, what) in [("vector", "Vector telemetry")] {
-            if dc.telemetry.get(key).and_then(|p| p.get("enabled")) == Some(&Value::Bool(true)) {
-                let path = if dc.template.options.contains_key("telemetry") {
-                    dc.path(&["telemetry", key, "enabled"])
-                } else {
-                    vec![
-                        Seg::Key("spec".into()),
-                        Seg::Key("cassandra".into()),
-                        Seg::Key("telemetry".into()),
-                        Seg::Key(key.into()),
-                        Seg::Key("enabled".into()),
-                    ]
-                };
-                refuse(path, what);
-            }
-        }
     }
 }
 
@@ -585,6 +575,29 @@ fn phase_a(
         ));
     }
 
+    // Vector agent (step 11): keep a user-declared logger container, append one otherwise.
+    let vector_toml = if vector::enabled(&dc.telemetry) {
+        let toml = vector::vector_toml(&dc.telemetry, mcac_enabled).map_err(|e| {
+            plan.doc
+                .error(telemetry_path(dc, &e.path), e.message.clone())
+        })?;
+        let cm = vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name);
+        let sc = obj(&mut storage_config);
+        let av = sc
+            .entry("additionalVolumes")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = av {
+            items.push(vector::additional_volume(&cm));
+        }
+        let logger = container_mut(&mut pod, "containers", vector::LOGGER_CONTAINER);
+        if let Some(image) = vector::image(&dc.telemetry) {
+            logger.insert("image".into(), image.into());
+        }
+        Some(toml)
+    } else {
+        None
+    };
+
     // num_tokens, start_rpc, deprecated heap options, smart token allocation (steps 12-14).
     let major3_cassandra = plan.server_type == ServerType::Cassandra && dc.version.major == 3;
     let cy = obj(&mut config)
@@ -627,7 +640,24 @@ fn phase_a(
         users,
         storage_config,
         annotations_override,
+        vector_toml,
     })
+}
+
+/// Where a merged telemetry field comes from: the datacenter when it sets `telemetry`, else
+/// the cluster level.
+fn telemetry_path(dc: &DcPlan<'_>, rest: &[&str]) -> Vec<Seg> {
+    let mut path = if dc.template.options.contains_key("telemetry") {
+        dc.path(&["telemetry"])
+    } else {
+        vec![
+            Seg::Key("spec".into()),
+            Seg::Key("cassandra".into()),
+            Seg::Key("telemetry".into()),
+        ]
+    };
+    path.extend(rest.iter().map(|k| Seg::Key((*k).into())));
+    path
 }
 
 /// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
@@ -751,6 +781,7 @@ fn new_datacenter(
         users,
         mut storage_config,
         annotations_override,
+        vector_toml,
     } = cfg;
 
     let config_json =
@@ -862,8 +893,14 @@ fn new_datacenter(
             .filter(|r| r.get("limits").is_some() || r.get("requests").is_some())
             .cloned()
     };
-    if let Some(r) = find("containers", "server-system-logger") {
+    // The user's logger container resources win over Vector's (`NewDatacenter`).
+    if let Some(r) = find("containers", vector::LOGGER_CONTAINER) {
         s.insert("systemLoggerResources".into(), r);
+    } else if vector_toml.is_some() {
+        s.insert(
+            "systemLoggerResources".into(),
+            vector::logger_resources(&dc.telemetry),
+        );
     }
     if let Some(r) = find("initContainers", "server-config-init") {
         s.insert("configBuilderResources".into(), r);
@@ -937,14 +974,25 @@ fn new_datacenter(
     }
     let common_annotations =
         string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
-    let agent_cm = config_map(
+    let mut objects = vec![cassdc];
+    // The Vector ConfigMap gets the same labels and annotations as the metrics agent's.
+    if let Some(toml) = vector_toml {
+        objects.push(config_map(
+            vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name),
+            dc.namespace.clone(),
+            cm_labels.clone(),
+            common_annotations.clone(),
+            BTreeMap::from([("vector.toml".to_string(), toml)]),
+        ));
+    }
+    objects.push(config_map(
         agent_name,
         dc.namespace.clone(),
         cm_labels,
         common_annotations,
         BTreeMap::from([("metrics-collector.yaml".to_string(), agent_yaml)]),
-    );
-    Ok(vec![cassdc, agent_cm])
+    ));
+    Ok(objects)
 }
 
 /// `additionalServiceConfig` from merged `metadata.services`; the all-pods service always gets the

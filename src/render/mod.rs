@@ -1,6 +1,7 @@
 //! Render stage: plans → Kubernetes objects, grouped by target context.
 
 pub mod config;
+pub mod config_hash;
 pub mod datacenter;
 pub mod metrics_agent;
 pub mod names;
@@ -8,6 +9,7 @@ pub mod reaper;
 pub mod service_monitor;
 pub mod stargate;
 pub mod tokens;
+pub mod vector;
 
 use std::collections::BTreeMap;
 
@@ -86,6 +88,7 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
         objects.extend(reaper::render(plan, diags));
         objects.extend(service_monitor::render(plan, diags));
         objects.extend(stargate::render(plan, diags));
+        config_hash::annotate(&mut objects);
         if diags[before..]
             .iter()
             .any(|d| d.severity == crate::diagnostic::Severity::Error)
