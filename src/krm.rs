@@ -617,6 +617,10 @@ mod tests {
 - apiVersion: config.k8ssandra.io/v1beta1
   kind: ClientConfig
   metadata: {name: west}
+- apiVersion: gitops.k8ssandra.io/v1alpha1
+  kind: RenderConfig
+  metadata: {name: default}
+  spec: {secrets: {backend: external}}
 ";
     const UNRELATED: &str = "
 - apiVersion: v1
@@ -701,7 +705,7 @@ mod tests {
         // Apart from the placement annotations, the objects are what the file pipeline
         // renders from the same documents written as a file without tool annotations.
         let file_text = format!(
-            "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata: {{name: demo, namespace: db}}\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        storageClassName: standard\n        resources: {{requests: {{storage: 5Gi}}}}\n    datacenters:\n    - metadata: {{name: dc1}}\n      k8sContext: east\n      size: 3\n{}",
+            "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata: {{name: demo, namespace: db}}\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        storageClassName: standard\n        resources: {{requests: {{storage: 5Gi}}}}\n    datacenters:\n    - metadata: {{name: dc1}}\n      k8sContext: east\n      size: 3\n{}---\napiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {{name: default}}\nspec: {{secrets: {{backend: external}}}}\n",
             crate::testing::CONTEXTS
         );
         let files = [SourceFile {

@@ -150,12 +150,35 @@ pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcom
 /// problems found so far; rendering is skipped when any of them is an error.
 #[must_use]
 pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
+    // RenderConfig `secrets.backend: external` means what `secretsProvider: external` means on
+    // each K8ssandraCluster: the user provides the Secrets, the datacenters only reference them.
+    let forced;
+    let inputs = if render::credentials::Backend::from_inputs(inputs)
+        == Some(render::credentials::Backend::External)
+    {
+        let mut all_external = inputs.clone();
+        for c in &mut all_external.clusters {
+            c.value.spec.secrets_provider = Some("external".into());
+        }
+        forced = all_external;
+        &forced
+    } else {
+        inputs
+    };
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; the rendered objects are dropped whenever anything is an error.
     let settings = plan::Settings::from_inputs(inputs);
     let mut later = Vec::new();
     let plans = plan::plan(inputs, &settings, &mut later);
     let mut rendered = render::render(&plans, &mut later);
+    let credentials =
+        render::credentials::render(&plans, inputs, &settings.control_plane_context, &mut later);
+    for m in credentials {
+        rendered.entry(m.context.clone()).or_default().push(m);
+    }
+    for list in rendered.values_mut() {
+        list.sort_by_key(render::Manifest::rel_path);
+    }
     diags.extend(
         later
             .into_iter()

@@ -67,6 +67,9 @@ pub struct Inputs {
     /// The ignored documents themselves (same order as `ignored`): components pick up the ones
     /// they route or copy (Medusa schedules, CassandraTasks, SOPS-encrypted Secrets).
     pub others: Vec<Doc<()>>,
+    /// Text of every file that holds exactly one document, a `Secret`, by repository-relative
+    /// path: SOPS-encrypted Secrets are copied byte for byte.
+    pub secret_files: std::collections::BTreeMap<String, String>,
     /// Fields that failed the schema check, as `(file, path)`. Documents with schema problems
     /// are still typed and planned when possible, so that every other problem is reported in
     /// the same run; later findings about these fields (or below them) would only repeat the
@@ -108,6 +111,13 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
                 continue;
             }
         };
+        if let [only] = docs.as_slice()
+            && only.get("kind").and_then(Node::as_str) == Some("Secret")
+        {
+            inputs
+                .secret_files
+                .insert(file.rel_path.clone(), file.text.clone());
+        }
         for (index, node) in docs.into_iter().enumerate() {
             let origin = Origin {
                 file: file.display_path.clone(),

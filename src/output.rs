@@ -10,7 +10,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-use crate::emit::object_to_yaml;
 use crate::render::Rendered;
 
 /// Name of the record of owned files, kept at the top of the output directory.
@@ -31,7 +30,7 @@ pub fn build_tree(rendered: &Rendered) -> Tree {
         for m in manifests {
             let rel = m.rel_path();
             let inside = rel[context.len() + 1..].to_string();
-            tree.insert(rel, object_to_yaml(&m.object).into_bytes());
+            tree.insert(rel, m.text().into_bytes());
             resources.push(inside);
         }
         resources.sort();
@@ -62,7 +61,7 @@ pub fn stream(rendered: &Rendered, context: &str) -> String {
     let mut out = String::new();
     for m in rendered.get(context).into_iter().flatten() {
         out.push_str("---\n");
-        out.push_str(&object_to_yaml(&m.object));
+        out.push_str(&m.text());
     }
     out
 }

@@ -81,6 +81,8 @@ fn every_upstream_manifest_renders_and_validates_or_fails_as_documented() {
             clients.push_str(&format!("---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata:\n  name: {ctx}\nspec:\n  kubeConfigSecret:\n    name: {ctx}\n"));
         }
         fs::write(repo.join("clientconfigs.yaml"), clients).unwrap();
+        // The credentials the control plane would generate come from a secret store.
+        fs::write(repo.join("render-config.yaml"), "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  secrets:\n    backend: externalSecrets\n    externalSecrets:\n      storeRef: {kind: ClusterSecretStore, name: vault}\n").unwrap();
         let out = repo.join("rendered");
         let run = run_in(&repo, &["render", ".", "-o", out.to_str().unwrap()]);
         match EXPECTED_FAILURES.iter().find(|(f, _)| *f == name) {
@@ -94,6 +96,7 @@ fn every_upstream_manifest_renders_and_validates_or_fails_as_documented() {
             }
             None => {
                 if run.code == 0 {
+                    crate::plaintext_secrets::assert_no_plaintext_secrets(&out);
                     rendered.push(out);
                 } else {
                     surprises.push(format!(

@@ -34,6 +34,11 @@ fn rendering_twice_renaming_and_reordering_inputs_and_changing_tz_and_lang_give_
         fs::write(b.path().join(format!("zz/nested/{i}-ctx.yml")), d).unwrap();
     }
     fs::copy(fixture.join("cluster.yaml"), b.path().join("AAA.yaml")).unwrap();
+    fs::copy(
+        fixture.join("render-config.yaml"),
+        b.path().join("zz/render.yml"),
+    )
+    .unwrap();
     let moved = render(
         b.path(),
         &out.path().join("3"),

@@ -32,7 +32,7 @@ fn every_invalid_fixture_reports_all_problems_and_writes_nothing() {
     }
 }
 
-const CLUSTER: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata:\n  name: demo\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources:\n          requests:\n            storage: 1Gi\n    datacenters:\n    - metadata:\n        name: dc1\n      size: 1\n";
+const CLUSTER: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata:\n  name: demo\nspec:\n  secretsProvider: external\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources:\n          requests:\n            storage: 1Gi\n    datacenters:\n    - metadata:\n        name: dc1\n      size: 1\n";
 
 #[test]
 fn non_utf8_input_is_refused_with_its_position() {

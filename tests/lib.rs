@@ -6,6 +6,7 @@ mod diagnostics;
 mod examples;
 mod harness;
 mod krm;
+mod plaintext_secrets;
 mod precommit;
 mod render_fixtures;
 mod writes;

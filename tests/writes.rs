@@ -20,7 +20,7 @@ fn rerendering_an_unchanged_repo_writes_nothing() {
     let first = run_in(t.path(), &["render"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(
-        first.stderr.contains(": 9 written, 0 pruned, 0 unchanged"),
+        first.stderr.contains(": 12 written, 0 pruned, 0 unchanged"),
         "{}",
         first.stderr
     );
@@ -35,7 +35,7 @@ fn rerendering_an_unchanged_repo_writes_nothing() {
     assert!(
         second
             .stderr
-            .ends_with(": 0 written, 0 pruned, 9 unchanged\n"),
+            .ends_with(": 0 written, 0 pruned, 12 unchanged\n"),
         "{}",
         second.stderr
     );
@@ -105,7 +105,7 @@ fn stale_owned_files_are_pruned_and_foreign_files_kept() {
     let run = run_in(t.path(), &["render"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("0 written, 3 pruned") || run.stderr.contains("1 written, 3 pruned"),
+        run.stderr.contains("0 written, 4 pruned") || run.stderr.contains("1 written, 4 pruned"),
         "{}",
         run.stderr
     );
@@ -178,7 +178,7 @@ fn symlinks_inside_the_output_directory_are_not_written_through() {
 #[test]
 fn the_output_directory_of_render_config_is_never_read_as_input() {
     let t = repo();
-    fs::write(t.path().join("render.yaml"), "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  outputDir: deploy/out\n").unwrap();
+    fs::write(t.path().join("render-config.yaml"), "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  outputDir: deploy/out\n  secrets: {backend: external}\n").unwrap();
     assert_eq!(run_in(t.path(), &["render"]).code, 0);
     assert!(
         t.path()

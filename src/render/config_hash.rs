@@ -221,6 +221,7 @@ spec:
                 o["metadata"] = serde_json::json!({"name": "dc1", "namespace": "db"});
                 o
             },
+            raw: None,
         }];
         annotate(&mut objects);
         assert!(

@@ -145,6 +145,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     context: dc.context.clone(),
                     cluster: plan.name.clone(),
                     object,
+                    raw: None,
                 }));
             }
             Err(msg) => diags.push(plan.doc.error(dc.path(&[]), msg)),

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod config_hash;
+pub mod credentials;
 pub mod datacenter;
 pub mod metrics_agent;
 pub mod names;
@@ -27,9 +28,32 @@ pub struct Manifest {
     pub cluster: String,
     /// The whole object (apiVersion, kind, metadata, spec...).
     pub object: Value,
+    /// Exact bytes to write instead of serialising `object` (a SOPS-encrypted Secret, whose
+    /// MAC covers its values in document order).
+    pub raw: Option<String>,
 }
 
 impl Manifest {
+    /// A manifest serialised from its object.
+    #[must_use]
+    pub fn new(context: String, cluster: String, object: Value) -> Self {
+        Self {
+            context,
+            cluster,
+            object,
+            raw: None,
+        }
+    }
+
+    /// The file content: the raw text when there is one, else the canonical YAML.
+    #[must_use]
+    pub fn text(&self) -> String {
+        match &self.raw {
+            Some(raw) => raw.clone(),
+            None => crate::emit::object_to_yaml(&self.object),
+        }
+    }
+
     fn field(&self, path: &[&str]) -> &str {
         let mut v = &self.object;
         for p in path {

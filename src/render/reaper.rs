@@ -100,6 +100,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                 context: dc.context.clone(),
                 cluster: plan.name.clone(),
                 object,
+                raw: None,
             }),
             Err(d) => diags.push(*d),
         }

@@ -86,6 +86,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             context: dc.context.clone(),
             cluster: plan.name.clone(),
             object: service_monitor(plan, dc, labels),
+            raw: None,
         });
     }
     out

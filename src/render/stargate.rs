@@ -101,6 +101,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             context: dc.context.clone(),
             cluster: plan.name.clone(),
             object: new_stargate(plan, dc, &tpl),
+            raw: None,
         });
     }
     out

@@ -1,0 +1,588 @@
+//! Credentials (DESIGN.md "Secrets", control-plane §3, components §5.3, quirk 7).
+//!
+//! The control plane generates the superuser, Reaper and Medusa credentials with random
+//! passwords in its own namespace and replicates them into every cluster that runs a datacenter.
+//! Nothing random can come out of a deterministic renderer, and nothing secret may be written
+//! to Git in plain text, so RenderConfig `spec.secrets.backend` says where they come from:
+//!
+//! - `external` (or `secretsProvider: external` on the K8ssandraCluster): the user provides them;
+//!   the datacenter is rendered as upstream renders it for external secrets (references only).
+//! - `externalSecrets`: one `ExternalSecret` per needed Secret in every context and namespace
+//!   that needs it, all reading the same remote key, so every cluster gets the same value.
+//! - `replicate`: the user commits each Secret once, encrypted with SOPS, and it is copied byte
+//!   for byte into every context that needs it (SOPS's MAC covers every value in document
+//!   order, so re-serialising the document or changing its namespace would break decryption).
+//!
+//! Where a Secret is needed: every context and namespace holding a datacenter of the cluster
+//! (upstream's ReplicatedSecret targets). Without a control plane nothing reads the source copy,
+//! so none is rendered into the control-plane context unless a datacenter runs there.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use super::Manifest;
+use super::names::cleanup_for_kubernetes;
+use crate::diagnostic::Diagnostic;
+use crate::load::{Doc, Inputs};
+use crate::plan::ClusterPlan;
+use crate::yaml::Seg;
+
+/// The label the control plane puts on the credentials it generates and replicates.
+pub const REPLICATED_BY_LABEL: &str = "k8ssandra.io/replicated-by";
+/// The label replicated copies carry: `<kc namespace>.<kc name>` of the ReplicatedSecret.
+pub const REPLICATED_SECRET_NAME_LABEL: &str = "k8ssandra.io/replicated-secret-name";
+
+/// The secrets backends, as written in RenderConfig.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The user creates the Secrets; references only.
+    External,
+    /// ExternalSecret objects reading one remote key per Secret.
+    ExternalSecrets,
+    /// SOPS-encrypted Secrets from the repository, copied unchanged.
+    Replicate,
+}
+
+impl Backend {
+    /// The backend chosen in RenderConfig, if any.
+    #[must_use]
+    pub fn from_inputs(inputs: &Inputs) -> Option<Self> {
+        let backend = inputs
+            .render_config
+            .as_ref()?
+            .value
+            .secrets
+            .as_ref()?
+            .backend
+            .as_deref()?;
+        match backend {
+            "external" => Some(Self::External),
+            "externalSecrets" => Some(Self::ExternalSecrets),
+            "replicate" => Some(Self::Replicate),
+            _ => None,
+        }
+    }
+}
+
+/// What a credential is for (shown in errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Purpose {
+    /// The Cassandra superuser.
+    Superuser,
+    /// Reaper's CQL role.
+    ReaperCql,
+    /// Reaper's web UI login.
+    ReaperUi,
+    /// Medusa's CQL role.
+    MedusaCql,
+    /// Medusa's object-storage credentials (user-named).
+    MedusaStorage,
+}
+
+impl Purpose {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Superuser => "the superuser credentials",
+            Self::ReaperCql => "Reaper's CQL credentials",
+            Self::ReaperUi => "Reaper's UI credentials",
+            Self::MedusaCql => "Medusa's CQL credentials",
+            Self::MedusaStorage => "Medusa's storage credentials",
+        }
+    }
+
+    /// Generated credentials have `username`/`password`; the storage Secret has whatever keys
+    /// its provider needs, so it is copied whole.
+    fn has_user_and_password(self) -> bool {
+        self != Self::MedusaStorage
+    }
+}
+
+/// One Secret a cluster needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needed {
+    /// Secret name.
+    pub name: String,
+    /// What it is for.
+    pub purpose: Purpose,
+}
+
+/// Every Secret the control plane would generate or replicate for this cluster (control-plane
+/// §3.1–3.2, components §2.3, §3.1, quirk 7), in a fixed order. Empty with external secrets.
+#[must_use]
+pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
+    let spec = &plan.doc.value.spec;
+    if spec.external_secrets() {
+        return Vec::new();
+    }
+    let str_at = |v: &Value, path: &[&str]| -> Option<String> {
+        let mut cur = v;
+        for p in path {
+            cur = cur.get(*p)?;
+        }
+        cur.as_str().map(str::to_string)
+    };
+    let mut out = vec![Needed {
+        name: if plan.cassandra.superuser_secret_name.is_empty() {
+            format!("{}-superuser", plan.sanitized_name)
+        } else {
+            plan.cassandra.superuser_secret_name.clone()
+        },
+        purpose: Purpose::Superuser,
+    }];
+    let cleaned = cleanup_for_kubernetes(&plan.cass_cluster_name);
+    if let Some(reaper) = spec.reaper.as_ref().filter(|r| r.is_object())
+        && str_at(reaper, &["reaperRef", "name"])
+            .unwrap_or_default()
+            .is_empty()
+        && spec.auth_enabled()
+    {
+        let cql = str_at(reaper, &["cassandraUserSecretRef", "name"])
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("{cleaned}-reaper"));
+        out.push(Needed {
+            name: cql,
+            purpose: Purpose::ReaperCql,
+        });
+        // Only an explicitly empty uiUserSecretRef turns UI authentication off.
+        let ui = match reaper.get("uiUserSecretRef").filter(|v| !v.is_null()) {
+            None => Some(format!("{cleaned}-reaper-ui")),
+            Some(r) => str_at(r, &["name"]).filter(|n| !n.is_empty()),
+        };
+        if let Some(ui) = ui {
+            out.push(Needed {
+                name: ui,
+                purpose: Purpose::ReaperUi,
+            });
+        }
+    }
+    if let Some(medusa) = spec.medusa.as_ref().filter(|m| m.is_object()) {
+        let cql = str_at(medusa, &["cassandraUserSecretRef", "name"])
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("{}-medusa", plan.sanitized_name));
+        out.push(Needed {
+            name: cql,
+            purpose: Purpose::MedusaCql,
+        });
+        if let Some(storage) = str_at(medusa, &["storageProperties", "storageSecretRef", "name"])
+            .filter(|n| !n.is_empty())
+        {
+            out.push(Needed {
+                name: storage,
+                purpose: Purpose::MedusaStorage,
+            });
+        }
+    }
+    // A name used for two purposes is one Secret.
+    let mut seen = BTreeSet::new();
+    out.retain(|n| seen.insert(n.name.clone()));
+    out
+}
+
+/// `(context, namespace)` of every datacenter of the cluster, sorted.
+fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
+    plan.dcs
+        .iter()
+        .map(|dc| (dc.context.clone(), dc.namespace.clone()))
+        .collect()
+}
+
+/// Renders the credentials of every planned cluster with the repository's backend, and checks
+/// the Secrets committed to the repository (plaintext ones are refused whatever the backend).
+pub fn render(
+    plans: &[ClusterPlan<'_>],
+    inputs: &Inputs,
+    control_plane_context: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Manifest> {
+    let committed = committed_secrets(inputs, diags);
+    let backend = Backend::from_inputs(inputs);
+    if backend == Some(Backend::ExternalSecrets)
+        && let Some(rc) = &inputs.render_config
+    {
+        let store_named = rc
+            .value
+            .secrets
+            .as_ref()
+            .and_then(|s| s.external_secrets.as_ref())
+            .and_then(|e| e.store_ref.as_ref())
+            .and_then(|r| r.name.as_deref())
+            .is_some_and(|n| !n.is_empty());
+        if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
+            diags.push(
+                rc.error(
+                    ["spec", "secrets"].iter().map(|k| Seg::Key((*k).into())).collect(),
+                    "the externalSecrets backend needs the secret store to read from: set spec.secrets.externalSecrets.storeRef.name (and kind: SecretStore or ClusterSecretStore, default ClusterSecretStore)",
+                )
+                .with_hint(Some("spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}".into())),
+            );
+            return Vec::new();
+        }
+    }
+    let mut out = Vec::new();
+    // (context, namespace, name) → the cluster and remote key that rendered it first.
+    let mut placed: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
+    for plan in plans {
+        let needed = needed(plan);
+        if needed.is_empty() {
+            continue;
+        }
+        let backend = match backend {
+            None => {
+                diags.push(no_backend_error(plan, &needed));
+                continue;
+            }
+            // Rendered as external secrets by the datacenter stage (see `effective_inputs`).
+            Some(Backend::External) => continue,
+            Some(b) => b,
+        };
+        for (context, namespace) in locations(plan) {
+            for n in &needed {
+                let remote_key = remote_key(inputs, &plan.namespace, &n.name);
+                let key = (context.clone(), namespace.clone(), n.name.clone());
+                if let Some((other, other_key)) = placed.get(&key) {
+                    // The same Secret from the same remote key (or the same committed file)
+                    // serves both clusters; a different remote key under one name cannot.
+                    if backend == Backend::ExternalSecrets && *other_key != remote_key {
+                        diags.push(plan.doc.error(
+                            vec![Seg::Key("metadata".into())],
+                            format!(
+                                "Secret {:?} in context {context:?}, namespace {namespace:?} is also needed by K8ssandraCluster {other:?}, which reads it from remote key {other_key:?}, not {remote_key:?}: give the two clusters distinct secret names",
+                                n.name
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                let object = match backend {
+                    Backend::ExternalSecrets => Some((
+                        external_secret(
+                            plan,
+                            inputs,
+                            n,
+                            &namespace,
+                            &remote_key,
+                            &context,
+                            control_plane_context,
+                        ),
+                        None,
+                    )),
+                    Backend::Replicate => {
+                        match committed
+                            .iter()
+                            .find(|s| s.name == n.name && s.namespace == namespace)
+                        {
+                            Some(s) => Some((s.object.clone(), Some(s.text.clone()))),
+                            None => {
+                                diags.push(missing_replicated_error(plan, n, &context, &namespace));
+                                None
+                            }
+                        }
+                    }
+                    Backend::External => None,
+                };
+                if let Some((object, raw)) = object {
+                    placed.insert(key, (plan.name.clone(), remote_key));
+                    out.push(Manifest {
+                        context: context.clone(),
+                        cluster: plan.name.clone(),
+                        object,
+                        raw,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The remote key of a credential: `<remoteKeyPrefix><K8ssandraCluster namespace>/<name>`.
+fn remote_key(inputs: &Inputs, kc_namespace: &str, name: &str) -> String {
+    let prefix = inputs
+        .render_config
+        .as_ref()
+        .and_then(|rc| rc.value.secrets.as_ref())
+        .and_then(|s| s.external_secrets.as_ref())
+        .and_then(|e| e.remote_key_prefix.clone())
+        .unwrap_or_default();
+    format!("{prefix}{kc_namespace}/{name}")
+}
+
+/// Labels of a credential Secret: the ReplicatedBy labels plus Cassandra `commonLabels` as
+/// defaults; copies outside the control plane's own namespace also carry the label the
+/// ReplicatedSecret controller adds.
+fn secret_labels(
+    plan: &ClusterPlan<'_>,
+    context: &str,
+    namespace: &str,
+    control_plane_context: &str,
+) -> Map<String, Value> {
+    let mut labels = Map::new();
+    if let Some(Value::Object(common)) = plan.cassandra.meta.get("commonLabels") {
+        for (k, v) in common {
+            labels.insert(k.clone(), v.clone());
+        }
+    }
+    labels.insert(
+        REPLICATED_BY_LABEL.into(),
+        "k8ssandracluster-controller".into(),
+    );
+    labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
+    labels.insert(
+        "k8ssandra.io/cluster-namespace".into(),
+        plan.namespace.clone().into(),
+    );
+    if context != control_plane_context || namespace != plan.namespace {
+        labels.insert(
+            REPLICATED_SECRET_NAME_LABEL.into(),
+            format!("{}.{}", plan.namespace, plan.name).into(),
+        );
+    }
+    labels
+}
+
+fn external_secret(
+    plan: &ClusterPlan<'_>,
+    inputs: &Inputs,
+    needed: &Needed,
+    namespace: &str,
+    remote_key: &str,
+    context: &str,
+    control_plane_context: &str,
+) -> Value {
+    let store = inputs
+        .render_config
+        .as_ref()
+        .and_then(|rc| rc.value.secrets.as_ref())
+        .and_then(|s| s.external_secrets.as_ref())
+        .and_then(|e| e.store_ref.as_ref());
+    let store_kind = store
+        .and_then(|s| s.kind.clone())
+        .unwrap_or_else(|| "ClusterSecretStore".into());
+    let store_name = store.and_then(|s| s.name.clone()).unwrap_or_default();
+    let labels = secret_labels(plan, context, namespace, control_plane_context);
+    let mut template_meta = Map::new();
+    template_meta.insert("labels".into(), Value::Object(labels.clone()));
+    if let Some(Value::Object(a)) = plan.cassandra.meta.get("commonAnnotations")
+        && !a.is_empty()
+    {
+        template_meta.insert("annotations".into(), Value::Object(a.clone()));
+    }
+    let mut spec = Map::new();
+    spec.insert(
+        "secretStoreRef".into(),
+        json!({"kind": store_kind, "name": store_name}),
+    );
+    spec.insert("refreshInterval".into(), "1h".into());
+    spec.insert(
+        "target".into(),
+        json!({
+            "name": needed.name,
+            "creationPolicy": "Owner",
+            "template": {"type": "Opaque", "metadata": template_meta},
+        }),
+    );
+    if needed.purpose.has_user_and_password() {
+        spec.insert(
+            "data".into(),
+            json!([
+                {"secretKey": "username", "remoteRef": {"key": remote_key, "property": "username"}},
+                {"secretKey": "password", "remoteRef": {"key": remote_key, "property": "password"}},
+            ]),
+        );
+    } else {
+        spec.insert("dataFrom".into(), json!([{"extract": {"key": remote_key}}]));
+    }
+    let mut meta_labels = Map::new();
+    meta_labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
+    meta_labels.insert(
+        "k8ssandra.io/cluster-namespace".into(),
+        plan.namespace.clone().into(),
+    );
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": needed.name, "namespace": namespace, "labels": meta_labels},
+        "spec": spec,
+    })
+}
+
+fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
+    let names: Vec<String> = needed
+        .iter()
+        .map(|n| format!("{} ({})", n.name, n.purpose.describe()))
+        .collect();
+    plan.doc
+        .error(
+            vec![Seg::Key("spec".into())],
+            format!(
+                "K8ssandraCluster {:?} needs credentials that k8ssandra-operator would generate at run time: {}; choose where they come from with RenderConfig spec.secrets.backend: external (you create these Secrets in every cluster; datacenters reference them only), externalSecrets (an ExternalSecret per cluster reads them from your secret store), or replicate (commit each Secret once, encrypted with SOPS, and it is copied to every cluster)",
+                plan.name,
+                names.join(", ")
+            ),
+        )
+        .with_hint(Some(
+            "add a RenderConfig: `apiVersion: gitops.k8ssandra.io/v1alpha1`, `kind: RenderConfig`, `spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}`".into(),
+        ))
+}
+
+fn missing_replicated_error(
+    plan: &ClusterPlan<'_>,
+    needed: &Needed,
+    context: &str,
+    namespace: &str,
+) -> Diagnostic {
+    plan.doc
+        .error(
+            vec![Seg::Key("spec".into())],
+            format!(
+                "Secret {:?} ({}) is needed in namespace {namespace:?} of context {context:?}, but the repository has no SOPS-encrypted Secret with that name and namespace (secrets backend replicate)",
+                needed.name,
+                needed.purpose.describe()
+            ),
+        )
+        .with_hint(Some(format!(
+            "commit it once per namespace, as the only document of its file, then encrypt it in place: `kubectl create secret generic {name} -n {namespace} --from-literal=username={name} --from-literal=password=... --dry-run=client -o yaml > {name}.sops.yaml && sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place {name}.sops.yaml`",
+            name = needed.name
+        )))
+}
+
+/// A SOPS-encrypted Secret committed to the repository.
+#[derive(Debug, Clone)]
+struct CommittedSecret {
+    name: String,
+    namespace: String,
+    object: Value,
+    /// The whole file, which is this one document: copied byte for byte.
+    text: String,
+}
+
+/// The Secrets in the repository. Plaintext ones are refused; encrypted ones must be alone in
+/// their file (so the copy can be the exact bytes the SOPS MAC was computed over) and name
+/// their namespace (the copy cannot change it).
+fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<CommittedSecret> {
+    let mut out = Vec::new();
+    for doc in &inputs.others {
+        let node = &doc.node;
+        let text = |k: &str| node.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        if text("kind") != "Secret" || text("apiVersion") != "v1" {
+            continue;
+        }
+        let object = node.to_json();
+        let has_sops = object.get("sops").is_some_and(Value::is_object);
+        let carries_data = ["data", "stringData"].iter().any(|k| {
+            object
+                .get(*k)
+                .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+        });
+        if !has_sops {
+            if carries_data {
+                diags.push(secret_error(
+                    doc,
+                    Vec::new(),
+                    "plaintext Secret in the repository: credentials must never be committed unencrypted; encrypt it with SOPS (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`) or use the externalSecrets backend",
+                ));
+            }
+            continue;
+        }
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let Some(namespace) = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
+            diags.push(secret_error(
+                doc,
+                vec![Seg::Key("metadata".into())],
+                "a SOPS-encrypted Secret must set metadata.namespace: it is copied unchanged (SOPS's MAC covers it), so the renderer cannot set it",
+            ));
+            continue;
+        };
+        let Some(file_text) = inputs.secret_files.get(&doc.origin.rel_path) else {
+            diags.push(secret_error(
+                doc,
+                Vec::new(),
+                "a SOPS-encrypted Secret must be the only document in its file, so that it can be copied byte for byte",
+            ));
+            continue;
+        };
+        out.push(CommittedSecret {
+            name,
+            namespace: namespace.to_string(),
+            object,
+            text: file_text.clone(),
+        });
+    }
+    out
+}
+
+fn secret_error(doc: &Doc<()>, path: Vec<Seg>, message: &str) -> Diagnostic {
+    doc.error(path, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::render_one;
+
+    fn needed_of(yaml: &str) -> Vec<(String, Purpose)> {
+        let mut got = Vec::new();
+        let (_, diags) = render_one(yaml, |plan, _| {
+            got = needed(plan)
+                .into_iter()
+                .map(|n| (n.name, n.purpose))
+                .collect();
+            Vec::new()
+        });
+        assert!(diags.is_empty(), "{diags:#?}");
+        got
+    }
+
+    const BASE: &str = "metadata: {name: Demo, namespace: db}\nspec:\n  cassandra:\n    clusterName: My Cluster\n    serverVersion: 4.1.5\n    storageConfig: {cassandraDataVolumeClaimSpec: {storageClassName: standard}}\n    datacenters: [{metadata: {name: dc1}, size: 1}]\n";
+
+    #[test]
+    fn superuser_always_and_named_after_the_sanitized_cluster_name() {
+        let base = BASE.replace("name: Demo", "name: demo");
+        assert_eq!(
+            needed_of(&base),
+            [("mycluster-superuser".to_string(), Purpose::Superuser)]
+        );
+        // Even with auth off (control-plane §3.1).
+        let off = base.replace("spec:\n", "spec:\n  auth: false\n");
+        assert_eq!(needed_of(&off).len(), 1);
+        // And none with secretsProvider external.
+        let ext = base.replace("spec:\n", "spec:\n  secretsProvider: external\n");
+        assert!(needed_of(&ext).is_empty());
+    }
+
+    #[test]
+    fn reaper_and_medusa_credentials() {
+        let base = BASE.replace("name: Demo", "name: demo");
+        let with = format!(
+            "{base}  reaper: {{}}\n  medusa:\n    storageProperties:\n      storageProvider: s3\n      bucketName: b\n      storageSecretRef: {{name: s3-creds}}\n"
+        );
+        assert_eq!(
+            needed_of(&with),
+            [
+                ("mycluster-superuser".to_string(), Purpose::Superuser),
+                ("mycluster-reaper".to_string(), Purpose::ReaperCql),
+                ("mycluster-reaper-ui".to_string(), Purpose::ReaperUi),
+                ("mycluster-medusa".to_string(), Purpose::MedusaCql),
+                ("s3-creds".to_string(), Purpose::MedusaStorage),
+            ]
+        );
+        // UI auth off by an explicitly empty ref; no Reaper credentials without auth or with
+        // a reaperRef.
+        let ui_off = format!("{base}  reaper: {{uiUserSecretRef: {{}}}}\n");
+        assert_eq!(needed_of(&ui_off).len(), 2);
+        let no_auth =
+            format!("{base}  reaper: {{}}\n").replace("spec:\n", "spec:\n  auth: false\n");
+        assert_eq!(needed_of(&no_auth).len(), 1);
+        let reaper_ref = format!("{base}  reaper: {{reaperRef: {{name: central}}}}\n");
+        assert_eq!(needed_of(&reaper_ref).len(), 1);
+    }
+}
