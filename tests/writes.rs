@@ -20,7 +20,7 @@ fn rerendering_an_unchanged_repo_writes_nothing() {
     let first = run_in(t.path(), &["render"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(
-        first.stderr.contains(": 12 written, 0 pruned, 0 unchanged"),
+        first.stderr.contains(": 15 written, 0 pruned, 0 unchanged"),
         "{}",
         first.stderr
     );
@@ -35,7 +35,7 @@ fn rerendering_an_unchanged_repo_writes_nothing() {
     assert!(
         second
             .stderr
-            .ends_with(": 0 written, 0 pruned, 12 unchanged\n"),
+            .ends_with(": 0 written, 0 pruned, 15 unchanged\n"),
         "{}",
         second.stderr
     );
@@ -81,7 +81,7 @@ fn check_reports_drift_as_a_unified_diff_and_passes_once_rendered() {
     assert_eq!(
         drift.stderr,
         format!(
-            "error: {} is out of date (1 file differ); run `k8ssandra-gitops render` and commit the result\n",
+            "error: {} is out of date (9 files differ); run `k8ssandra-gitops render` and commit the result\n",
             std::path::Path::new("./rendered").display()
         )
     );

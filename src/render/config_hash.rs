@@ -98,7 +98,7 @@ pub fn annotate(objects: &mut [Manifest]) {
 
 /// Names of the ConfigMaps a CassandraDatacenter mounts: pod volumes (plain and projected) and
 /// `storageConfig.additionalVolumes`.
-fn mounted_config_maps(dc: &Value) -> Vec<String> {
+pub(crate) fn mounted_config_maps(dc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let mut from_source = |source: &Value| {
         if let Some(n) = source.pointer("/configMap/name").and_then(Value::as_str) {

@@ -402,7 +402,13 @@ fn external_secret(
     json!({
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
-        "metadata": {"name": needed.name, "namespace": namespace, "labels": meta_labels},
+        "metadata": {
+            "name": needed.name,
+            "namespace": namespace,
+            "labels": meta_labels,
+            // Before any datacenter: cass-operator would otherwise create its own superuser.
+            "annotations": {super::multidc::SYNC_WAVE: super::multidc::CREDENTIALS_WAVE.to_string()},
+        },
         "spec": spec,
     })
 }

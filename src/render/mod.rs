@@ -5,6 +5,7 @@ pub mod config_hash;
 pub mod credentials;
 pub mod datacenter;
 pub mod metrics_agent;
+pub mod multidc;
 pub mod names;
 pub mod reaper;
 pub mod service_monitor;
@@ -112,7 +113,9 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
         objects.extend(reaper::render(plan, diags));
         objects.extend(service_monitor::render(plan, diags));
         objects.extend(stargate::render(plan, diags));
+        objects.extend(multidc::render(plan, diags));
         config_hash::annotate(&mut objects);
+        multidc::annotate(plan, &mut objects);
         if diags[before..]
             .iter()
             .any(|d| d.severity == crate::diagnostic::Severity::Error)

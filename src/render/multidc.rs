@@ -1,0 +1,943 @@
+//! Multi-datacenter operations (control-plane §4), expressed as objects a GitOps tool applies in
+//! order instead of a controller's reconcile loop:
+//!
+//! - rollout order: Argo CD sync waves within a context follow the datacenter priority order
+//!   ([`annotate`]); across contexts, ApplicationSet RollingSync / Flux `dependsOn` do it;
+//! - the `<dc>-rebuild` CassandraTask for every datacenter after the first (§4.3), kept by
+//!   cass-operator once finished (`ttlSecondsAfterFinished: 0`) so it never runs twice;
+//! - keyspace replication (§4.2) as an idempotent Job per context whose name carries a hash of
+//!   its content, so a changed replication re-runs it and an unchanged spec never does;
+//! - the additional-seed EndpointSlices for static `additionalSeeds` (§4.5);
+//! - safety: CassandraDatacenters are never pruned or deleted by Argo CD or Flux.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Manifest;
+use super::names::{clean_label_value, cleanup_for_kubernetes};
+use crate::diagnostic::Diagnostic;
+use crate::model::server::ServerType;
+use crate::plan::{ClusterPlan, DcPlan};
+use crate::yaml::Seg;
+
+/// Argo CD sync-wave annotation.
+pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+/// Argo CD per-object sync options.
+pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// Flux's per-object prune switch (annotation or label).
+pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+/// The label the operator puts on rebuild tasks: the DC size, to know when all nodes are done.
+pub const REBUILD_NODES_LABEL: &str = "k8ssandra.io/rebuild-nodes";
+/// Wave of credentials: before everything, so cass-operator never generates its own superuser.
+pub const CREDENTIALS_WAVE: i64 = -10;
+
+/// Waves, per datacenter at priority position `p`: its ConfigMaps, EndpointSlices and the
+/// CassandraDatacenter at `10p`; the context's replication Job at `10p + 2` of the last
+/// datacenter in that context; the rebuild task at `10p + 3`; Stargate, Reaper, ServiceMonitors
+/// and routed tasks at `10p + 5` of the last datacenter in the context (upstream deploys them
+/// once every datacenter is ready).
+fn dc_wave(p: usize) -> i64 {
+    i64::try_from(p).unwrap_or(i64::MAX / 20) * 10
+}
+
+/// The objects of this module for one cluster.
+pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let mut out = Vec::new();
+    out.extend(rebuild_tasks(plan, diags));
+    out.extend(replication_jobs(plan, diags));
+    out.extend(seed_slices(plan, diags));
+    out
+}
+
+fn manifest(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, object: Value) -> Manifest {
+    Manifest::new(dc.context.clone(), plan.name.clone(), object)
+}
+
+/// Cluster-level `spec.cassandra.rebuild` (the DC-level field is ignored upstream, quirk 9).
+fn rebuild_settings(plan: &ClusterPlan<'_>) -> (Option<String>, Option<i64>) {
+    let rebuild = plan.cassandra.options.get("rebuild");
+    let source = rebuild
+        .and_then(|r| r.get("sourceDc"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            plan.doc
+                .value
+                .metadata
+                .annotations
+                .get("k8ssandra.io/rebuild-src-dc")
+                .filter(|s| !s.is_empty())
+                .cloned()
+        });
+    // nil → unset; 0 → no limit (MaxInt); n → n.
+    let max = rebuild
+        .and_then(|r| r.get("maxConcurrentRebuilds"))
+        .and_then(Value::as_i64)
+        .map(|n| if n == 0 { i64::MAX } else { n });
+    (source, max)
+}
+
+/// `<dc>-rebuild` for every datacenter after the first in priority order (§4.3). A stopped
+/// datacenter cannot join an existing cluster upstream, so it gets none.
+fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let (source, max_concurrent) = rebuild_settings(plan);
+    let mut out = Vec::new();
+    for (p, &i) in plan.priority.iter().enumerate().skip(1) {
+        let dc = &plan.dcs[i];
+        if dc.template.stopped {
+            continue;
+        }
+        // Ready by then: the datacenters before this one in priority order, listed in spec order.
+        let ready: Vec<&DcPlan<'_>> = plan
+            .dcs
+            .iter()
+            .filter(|d| plan.priority[..p].contains(&d.index) && !d.template.stopped)
+            .collect();
+        let src = match &source {
+            Some(s) if *s == dc.cass_dc_name => {
+                diags.push(plan.doc.error(
+                    rebuild_path(),
+                    format!(
+                        "rebuild source datacenter {s:?} is also a datacenter to rebuild ({}); the first datacenter in rollout order must be the source",
+                        dc.template.name
+                    ),
+                ));
+                continue;
+            }
+            Some(s) => {
+                if !ready.iter().any(|d| d.cass_dc_name == *s) {
+                    diags.push(plan.doc.error(
+                        rebuild_path(),
+                        format!(
+                            "rebuild source datacenter {s:?} is not a running datacenter that comes before {} in rollout order ({})",
+                            dc.template.name,
+                            ready.iter().map(|d| d.cass_dc_name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+                s.clone()
+            }
+            // Upstream compares the Cassandra DC name with the target's object name here.
+            None => match ready.iter().find(|d| d.cass_dc_name != dc.template.name) {
+                Some(d) => d.cass_dc_name.clone(),
+                None => continue,
+            },
+        };
+        let mut spec = json!({
+            "datacenter": {"name": dc.template.name, "namespace": dc.namespace},
+            "jobs": [{
+                "name": format!("{}-rebuild", dc.template.name),
+                "command": "rebuild",
+                "args": {"source_datacenter": src},
+            }],
+            "ttlSecondsAfterFinished": 0,
+        });
+        if let Some(m) = max_concurrent {
+            spec["maxConcurrentPods"] = json!(m);
+        }
+        let mut labels = super::datacenter::cleaned_up_by_labels(plan);
+        labels.insert(
+            REBUILD_NODES_LABEL.into(),
+            dc.template.size.to_string().into(),
+        );
+        out.push(manifest(
+            plan,
+            dc,
+            json!({
+                "apiVersion": "control.k8ssandra.io/v1alpha1",
+                "kind": "CassandraTask",
+                "metadata": {
+                    "name": format!("{}-rebuild", dc.template.name),
+                    "namespace": dc.namespace,
+                    "labels": labels,
+                },
+                "spec": spec,
+            }),
+        ));
+    }
+    out
+}
+
+fn rebuild_path() -> Vec<Seg> {
+    ["spec", "cassandra", "rebuild", "sourceDc"]
+        .iter()
+        .map(|k| Seg::Key((*k).into()))
+        .collect()
+}
+
+/// The image cass-operator runs the `cassandra` container with (control-plane §7.1): it has
+/// cqlsh, which the replication Job uses.
+fn server_image(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
+    if !dc.options.server_image.is_empty() {
+        return dc.options.server_image.clone();
+    }
+    match plan.server_type {
+        ServerType::Dse => format!("docker.io/datastax/dse-mgmtapi-6_8:{}-ubi", dc.version),
+        ServerType::Hcd => format!("docker.io/datastax/hcd:{}-ubi", dc.version),
+        ServerType::Cassandra => {
+            format!("docker.io/k8ssandra/cass-management-api:{}-ubi", dc.version)
+        }
+    }
+}
+
+/// One keyspace and its desired replication per Cassandra DC name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyspaceReplication {
+    keyspace: String,
+    /// Create the keyspace first when missing (Reaper's and Stargate's, as upstream ensures).
+    create: bool,
+    /// Add to the current replication instead of replacing it (user keyspaces).
+    merge: bool,
+    factors: Vec<(String, i64)>,
+}
+
+/// What the replication Job sets (§4.2), the same in every context.
+fn replication_plan(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
+    let spec = &plan.doc.value.spec;
+    let mut system: Vec<(String, i64)> = plan
+        .dcs
+        .iter()
+        .filter(|d| !d.template.stopped)
+        .map(|d| {
+            (
+                d.cass_dc_name.clone(),
+                i64::from(d.template.size.clamp(0, 3)),
+            )
+        })
+        .collect();
+    system.extend(spec.external_datacenters.iter().map(|d| (d.clone(), 3)));
+    let mut keyspaces = vec!["system_auth", "system_distributed", "system_traces"];
+    if plan.server_type == ServerType::Dse {
+        keyspaces.extend(["dse_leases", "dse_perf", "dse_security"]);
+    }
+    let mut out: Vec<KeyspaceReplication> = keyspaces
+        .into_iter()
+        .map(|k| KeyspaceReplication {
+            keyspace: k.into(),
+            create: false,
+            merge: false,
+            factors: system.clone(),
+        })
+        .collect();
+    let stargate = spec.stargate.as_ref().is_some_and(|s| !s.is_null())
+        || plan.dcs.iter().any(|d| d.template.stargate.is_some());
+    if stargate {
+        out.push(KeyspaceReplication {
+            keyspace: "data_endpoint_auth".into(),
+            create: true,
+            merge: false,
+            factors: system.clone(),
+        });
+    }
+    if let Some(reaper) = spec.reaper.as_ref().filter(|r| r.is_object()) {
+        let reaper_ref = reaper
+            .pointer("/reaperRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let storage = reaper
+            .get("storageType")
+            .and_then(Value::as_str)
+            .unwrap_or("cassandra");
+        if reaper_ref.is_empty() && storage == "cassandra" {
+            let ks = reaper
+                .get("keyspace")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("reaper_db");
+            out.push(KeyspaceReplication {
+                keyspace: ks.into(),
+                create: true,
+                merge: false,
+                factors: system.clone(),
+            });
+        }
+    }
+    out.extend(user_keyspaces(plan));
+    out
+}
+
+/// `k8ssandra.io/dc-replication`: `{"<dc>": {"<keyspace>": rf}}` (§4.7); rf 0 skips. Invalid
+/// JSON was reported by the plan stage; here it simply yields nothing.
+fn user_keyspaces(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
+    let Some(text) = plan
+        .doc
+        .value
+        .metadata
+        .annotations
+        .get("k8ssandra.io/dc-replication")
+    else {
+        return Vec::new();
+    };
+    let Ok(Value::Object(by_dc)) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let mut by_keyspace: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for (dc, keyspaces) in &by_dc {
+        for (ks, rf) in keyspaces.as_object().into_iter().flatten() {
+            if let Some(rf) = rf.as_i64().filter(|rf| *rf > 0) {
+                by_keyspace
+                    .entry(ks.clone())
+                    .or_default()
+                    .push((dc.clone(), rf));
+            }
+        }
+    }
+    by_keyspace
+        .into_iter()
+        .map(|(keyspace, factors)| KeyspaceReplication {
+            keyspace,
+            create: false,
+            merge: true,
+            factors,
+        })
+        .collect()
+}
+
+/// Single-quoted for `sh`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The Job's script: replication is set only for datacenters that have joined the ring (a
+/// later context's Job completes it), never removes a datacenter, and is safe to re-run.
+fn replication_script(keyspaces: &[KeyspaceReplication]) -> String {
+    let mut s = String::from(
+        "set -eu\n\
+         cq() { cqlsh \"$CASSANDRA_HOST\" 9042 ${CQL_USERNAME:+-u \"$CQL_USERNAME\" -p \"$CQL_PASSWORD\"} \"$@\"; }\n\
+         # Retry until the datacenter accepts CQL (it may still be starting).\n\
+         n=0; until live=$(cq -e 'SELECT data_center FROM system.local; SELECT data_center FROM system.peers;'); do\n\
+         \x20 n=$((n+1)); [ $n -lt 60 ] || exit 1; sleep 10\n\
+         done\n\
+         joined() { printf '%s\\n' \"$live\" | sed 's/^ *//; s/ *$//' | grep -Fxq \"$1\"; }\n\
+         # set KEYSPACE CREATE MERGE DC:RF...: NetworkTopologyStrategy for the joined DCs.\n\
+         set_replication() {\n\
+         \x20 ks=$1; create=$2; merge=$3; shift 3; opts=''\n\
+         \x20 for pair in \"$@\"; do dc=${pair%:*}; rf=${pair##*:}\n\
+         \x20   if joined \"$dc\"; then opts=\"$opts, '$dc': $rf\"; fi\n\
+         \x20 done\n\
+         \x20 [ -n \"$opts\" ] || return 0\n\
+         \x20 if [ \"$create\" = yes ]; then\n\
+         \x20   cq -e \"CREATE KEYSPACE IF NOT EXISTS \\\"$ks\\\" WITH replication = {'class': 'NetworkTopologyStrategy'$opts};\"\n\
+         \x20 fi\n\
+         \x20 if [ \"$merge\" = yes ]; then\n\
+         \x20   current=$(cq -e \"SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '$ks';\" | grep -o \"{.*}\" | head -n 1)\n\
+         \x20   [ -n \"$current\" ] || { echo \"keyspace $ks does not exist\" >&2; return 1; }\n\
+         \x20   merged=${current%\\}}\n\
+         \x20   for pair in \"$@\"; do dc=${pair%:*}; rf=${pair##*:}\n\
+         \x20     case \"$current\" in *\"'$dc'\"*) ;; *) if joined \"$dc\"; then merged=\"$merged, '$dc': '$rf'\"; fi ;; esac\n\
+         \x20   done\n\
+         \x20   cq -e \"ALTER KEYSPACE \\\"$ks\\\" WITH replication = $merged};\"\n\
+         \x20 else\n\
+         \x20   cq -e \"ALTER KEYSPACE \\\"$ks\\\" WITH replication = {'class': 'NetworkTopologyStrategy'$opts};\"\n\
+         \x20 fi\n\
+         }\n",
+    );
+    for k in keyspaces {
+        let _ = write!(
+            s,
+            "set_replication {} {} {}",
+            sh_quote(&k.keyspace),
+            if k.create { "yes" } else { "no" },
+            if k.merge { "yes" } else { "no" },
+        );
+        for (dc, rf) in &k.factors {
+            let _ = write!(s, " {}", sh_quote(&format!("{dc}:{rf}")));
+        }
+        s.push('\n');
+    }
+    if keyspaces.iter().any(|k| k.keyspace == "data_endpoint_auth") {
+        s.push_str(
+            "cq -e 'CREATE TABLE IF NOT EXISTS \"data_endpoint_auth\".\"token\" (auth_token uuid PRIMARY KEY, username text, created_timestamp int);'\n",
+        );
+    }
+    s
+}
+
+/// Names that go into the script (keyspaces, DC names) are restricted to what needs no
+/// quoting in CQL, `sh` or `grep`.
+fn script_safe(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// `<cleaned cluster name>-<LabelResourceName>-service`: the datacenter's CQL service.
+fn dc_service(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
+    format!(
+        "{}-{}-service",
+        cleanup_for_kubernetes(&plan.cass_cluster_name),
+        cleanup_for_kubernetes(&dc.template.name)
+    )
+}
+
+/// One replication Job per context when the cluster has more than one datacenter.
+fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let spec = &plan.doc.value.spec;
+    let running = plan.dcs.iter().filter(|d| !d.template.stopped).count();
+    if running + spec.external_datacenters.len() < 2 {
+        return Vec::new();
+    }
+    let keyspaces = replication_plan(plan);
+    let unsafe_names: Vec<&str> = keyspaces
+        .iter()
+        .flat_map(|k| {
+            std::iter::once(k.keyspace.as_str()).chain(k.factors.iter().map(|(d, _)| d.as_str()))
+        })
+        .filter(|n| !script_safe(n))
+        .collect();
+    if !unsafe_names.is_empty() {
+        diags.push(plan.doc.error(
+            vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())],
+            format!(
+                "cannot render the keyspace replication Job: {} {} characters other than letters, digits, '_', '-' and '.'",
+                unsafe_names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "),
+                if unsafe_names.len() == 1 { "has" } else { "have" }
+            ),
+        ));
+        return Vec::new();
+    }
+    let script = replication_script(&keyspaces);
+    // The last running datacenter of each context in priority order is the contact point.
+    let mut last_by_context: BTreeMap<&str, &DcPlan<'_>> = BTreeMap::new();
+    for &i in &plan.priority {
+        let dc = &plan.dcs[i];
+        if !dc.template.stopped {
+            last_by_context.insert(&dc.context, dc);
+        }
+    }
+    let superuser = if plan.cassandra.superuser_secret_name.is_empty() {
+        format!("{}-superuser", plan.sanitized_name)
+    } else {
+        plan.cassandra.superuser_secret_name.clone()
+    };
+    let mut out = Vec::new();
+    for dc in last_by_context.values() {
+        let host = format!("{}.{}", dc_service(plan, dc), dc.namespace);
+        let mut env = vec![json!({"name": "CASSANDRA_HOST", "value": host})];
+        if spec.auth_enabled() {
+            for (var, key) in [("CQL_USERNAME", "username"), ("CQL_PASSWORD", "password")] {
+                env.push(json!({"name": var, "valueFrom": {"secretKeyRef": {"name": superuser, "key": key}}}));
+            }
+        }
+        let image = server_image(plan, dc);
+        let container = json!({
+            "name": "replication",
+            "image": image,
+            "command": ["/bin/sh", "-c", script],
+            "env": env,
+            "securityContext": {"allowPrivilegeEscalation": false},
+        });
+        let digest = Sha256::digest(crate::emit::value_to_yaml(&container).as_bytes());
+        let hash: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+        let name = format!(
+            "{}-replication-{hash}",
+            truncate(
+                &plan.sanitized_name,
+                63 - "-replication-".len() - hash.len()
+            )
+        );
+        let mut labels = super::datacenter::cleaned_up_by_labels(plan);
+        labels.insert(
+            "app.kubernetes.io/component".into(),
+            "keyspace-replication".into(),
+        );
+        out.push(manifest(
+            plan,
+            dc,
+            json!({
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {"name": name, "namespace": dc.namespace, "labels": labels},
+                "spec": {
+                    "backoffLimit": 6,
+                    "template": {
+                        "metadata": {"labels": {"app.kubernetes.io/component": "keyspace-replication"}},
+                        "spec": {"restartPolicy": "OnFailure", "containers": [container]},
+                    },
+                },
+            }),
+        ));
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let t: String = s.chars().take(max).collect();
+    t.trim_end_matches('-').to_string()
+}
+
+/// Static `additionalSeeds` → `<kc>-<additional seed service>-ipv4|-ipv6` per datacenter
+/// (§4.5). Only slices with addresses are rendered (an endpoint needs at least one); the
+/// seeds of the other datacenters are runtime data, added by the reporter's seed sync.
+fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let seeds = &plan.cassandra.additional_seeds;
+    if seeds.is_empty() {
+        return Vec::new();
+    }
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    for (i, seed) in seeds.iter().enumerate() {
+        match seed.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => v4.push(seed.clone()),
+            Ok(std::net::IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_some() => v4.push(seed.clone()),
+            Ok(std::net::IpAddr::V6(_)) => v6.push(seed.clone()),
+            Err(_) => diags.push(plan.doc.warning(
+                vec![
+                    Seg::Key("spec".into()),
+                    Seg::Key("cassandra".into()),
+                    Seg::Key("additionalSeeds".into()),
+                    Seg::Index(i),
+                ],
+                format!("additional seed {seed:?} is not an IP address and is ignored, as k8ssandra-operator ignores host names"),
+            )),
+        }
+    }
+    let mut out = Vec::new();
+    for dc in &plan.dcs {
+        let service = format!(
+            "{}-{}-additional-seed-service",
+            cleanup_for_kubernetes(&plan.cass_cluster_name),
+            cleanup_for_kubernetes(&dc.template.name)
+        );
+        let mut labels = Map::new();
+        labels.insert(
+            "cassandra.datastax.com/cluster".into(),
+            clean_label_value(&plan.cass_cluster_name).into(),
+        );
+        labels.insert(
+            "cassandra.datastax.com/datacenter".into(),
+            clean_label_value(&dc.template.name).into(),
+        );
+        labels.insert(
+            "app.kubernetes.io/managed-by".into(),
+            "cass-operator".into(),
+        );
+        labels.insert("app.kubernetes.io/name".into(), "cassandra".into());
+        labels.insert(
+            "app.kubernetes.io/version".into(),
+            dc.version.to_string().into(),
+        );
+        labels.insert(
+            "app.kubernetes.io/instance".into(),
+            format!("cassandra-{}", clean_label_value(&plan.cass_cluster_name)).into(),
+        );
+        labels.insert(
+            "app.kubernetes.io/created-by".into(),
+            "cass-operator".into(),
+        );
+        if let Some(Value::Object(common)) = dc.meta.get("commonLabels") {
+            for (k, v) in common {
+                if let Some(v) = v.as_str() {
+                    labels.insert(k.clone(), clean_label_value(v).into());
+                }
+            }
+        }
+        labels.insert("kubernetes.io/service-name".into(), service.clone().into());
+        labels.insert(
+            "endpointslice.kubernetes.io/managed-by".into(),
+            "k8ssandra-operator".into(),
+        );
+        let annotations = dc
+            .meta
+            .get("commonAnnotations")
+            .filter(|a| a.as_object().is_some_and(|m| !m.is_empty()))
+            .cloned();
+        for (family, addresses) in [("IPv4", &v4), ("IPv6", &v6)] {
+            if addresses.is_empty() {
+                continue;
+            }
+            let mut metadata = json!({
+                "name": format!("{}-{service}-{}", plan.name, family.to_ascii_lowercase()),
+                "namespace": dc.namespace,
+                "labels": labels,
+            });
+            if let Some(a) = &annotations {
+                metadata["annotations"] = a.clone();
+            }
+            out.push(manifest(
+                plan,
+                dc,
+                json!({
+                    "apiVersion": "discovery.k8s.io/v1",
+                    "kind": "EndpointSlice",
+                    "metadata": metadata,
+                    "addressType": family,
+                    "endpoints": [{"addresses": addresses}],
+                }),
+            ));
+        }
+    }
+    out
+}
+
+/// Sync waves and safety options on one cluster's objects (see [`dc_wave`] for the scheme).
+pub fn annotate(plan: &ClusterPlan<'_>, objects: &mut [Manifest]) {
+    // (context, namespace, DC object name) → priority position.
+    let position: BTreeMap<(&str, &str, &str), usize> = plan
+        .priority
+        .iter()
+        .enumerate()
+        .map(|(p, &i)| {
+            let dc = &plan.dcs[i];
+            (
+                (
+                    dc.context.as_str(),
+                    dc.namespace.as_str(),
+                    dc.template.name.as_str(),
+                ),
+                p,
+            )
+        })
+        .collect();
+    let mut last_in_context: BTreeMap<&str, usize> = BTreeMap::new();
+    for (p, &i) in plan.priority.iter().enumerate() {
+        last_in_context.insert(plan.dcs[i].context.as_str(), p);
+    }
+    // ConfigMaps belong to the first DC (in priority order) that mounts them.
+    let mut config_map_owner: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for m in objects.iter().filter(|m| m.kind() == "CassandraDatacenter") {
+        let Some(&p) = position.get(&(m.context.as_str(), m.namespace(), m.name())) else {
+            continue;
+        };
+        for name in super::config_hash::mounted_config_maps(&m.object) {
+            let key = (m.context.clone(), m.namespace().to_string(), name);
+            let e = config_map_owner.entry(key).or_insert(p);
+            *e = (*e).min(p);
+        }
+    }
+    for m in objects.iter_mut() {
+        let last = last_in_context
+            .get(m.context.as_str())
+            .copied()
+            .unwrap_or(0);
+        let dc_of = |name: &str| {
+            position
+                .get(&(m.context.as_str(), m.namespace(), name))
+                .copied()
+        };
+        let str_at = |p: &str| {
+            m.object
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let wave = match m.kind() {
+            "ExternalSecret" | "Secret" => CREDENTIALS_WAVE,
+            "CassandraDatacenter" => dc_wave(dc_of(m.name()).unwrap_or(0)),
+            "ConfigMap" => dc_wave(
+                config_map_owner
+                    .get(&(
+                        m.context.clone(),
+                        m.namespace().to_string(),
+                        m.name().to_string(),
+                    ))
+                    .copied()
+                    .unwrap_or(0),
+            ),
+            "EndpointSlice" => dc_wave(
+                dc_of(str_at(
+                    "/metadata/labels/cassandra.datastax.com~1datacenter",
+                ))
+                .unwrap_or(0),
+            ),
+            "Job" => dc_wave(last) + 2,
+            "CassandraTask"
+                if m.object
+                    .pointer("/metadata/labels")
+                    .and_then(|l| l.get(REBUILD_NODES_LABEL))
+                    .is_some() =>
+            {
+                dc_wave(dc_of(str_at("/spec/datacenter/name")).unwrap_or(last)) + 3
+            }
+            _ => dc_wave(last) + 5,
+        };
+        let protect = m.raw.is_none() && m.kind() == "CassandraDatacenter";
+        let Some(meta) = m.object.get_mut("metadata").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Some(annotations) = annotations.as_object_mut() else {
+            continue;
+        };
+        annotations.insert(SYNC_WAVE.into(), wave.to_string().into());
+        if protect {
+            annotations.insert(SYNC_OPTIONS.into(), "Prune=false,Delete=false".into());
+            annotations.insert(FLUX_PRUNE.into(), "disabled".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::render_one;
+
+    const THREE: &str = "metadata: {name: global, namespace: db}
+spec:
+  reaper: {}
+  cassandra:
+    serverVersion: 4.1.5
+    storageConfig: {cassandraDataVolumeClaimSpec: {storageClassName: standard}}
+    additionalSeeds: [10.0.0.1, 'fd00::1', seed.example.com]
+    datacenters:
+    - {metadata: {name: dc1}, k8sContext: east, size: 3}
+    - {metadata: {name: dc2}, k8sContext: west, size: 1}
+    - {metadata: {name: dc3}, k8sContext: west, size: 5, datacenterName: DC3}
+";
+
+    fn objects(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
+        render_one(yaml, |plan, diags| {
+            let mut all = super::super::datacenter::render_cluster(plan, diags);
+            all.extend(render(plan, diags));
+            annotate(plan, &mut all);
+            all
+        })
+    }
+
+    fn find<'a>(all: &'a [Manifest], kind: &str, name: &str) -> &'a Value {
+        &all.iter()
+            .find(|m| m.kind() == kind && m.name() == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{kind}/{name} in {:?}",
+                    all.iter()
+                        .map(|m| format!("{}/{}", m.kind(), m.name()))
+                        .collect::<Vec<_>>()
+                )
+            })
+            .object
+    }
+
+    #[test]
+    fn every_dc_after_the_first_gets_a_rebuild_task_from_the_first() {
+        let (all, diags) = objects(THREE);
+        assert_eq!(diags.len(), 1, "{diags:#?}"); // the host-name seed warning
+        assert!(all.iter().all(|m| m.name() != "dc1-rebuild"));
+        let t = find(&all, "CassandraTask", "dc3-rebuild");
+        assert_eq!(t["spec"]["jobs"][0]["args"]["source_datacenter"], "dc1");
+        assert_eq!(t["spec"]["jobs"][0]["command"], "rebuild");
+        assert_eq!(t["spec"]["ttlSecondsAfterFinished"], 0);
+        assert_eq!(
+            t["spec"]["datacenter"],
+            json!({"name": "dc3", "namespace": "db"})
+        );
+        assert_eq!(t["metadata"]["labels"][REBUILD_NODES_LABEL], "5");
+        assert!(t["spec"].get("maxConcurrentPods").is_none());
+    }
+
+    #[test]
+    fn source_dc_and_max_concurrency_from_the_cluster_rebuild_settings() {
+        let yaml = THREE.replace(
+            "    additionalSeeds",
+            "    rebuild: {sourceDc: dc2, maxConcurrentRebuilds: 0}\n    additionalSeeds",
+        );
+        let (all, diags) = objects(&yaml);
+        // dc2 cannot rebuild from itself.
+        assert!(diags.iter().any(|d| {
+            d.message
+                .contains("\"dc2\" is also a datacenter to rebuild")
+        }));
+        let t = find(&all, "CassandraTask", "dc3-rebuild");
+        assert_eq!(t["spec"]["jobs"][0]["args"]["source_datacenter"], "dc2");
+        assert_eq!(t["spec"]["maxConcurrentPods"], json!(i64::MAX));
+    }
+
+    #[test]
+    fn replication_job_per_context_with_min3_per_dc_and_stable_hashed_names() {
+        let (all, _) = objects(THREE);
+        let jobs: Vec<&Manifest> = all.iter().filter(|m| m.kind() == "Job").collect();
+        assert_eq!(jobs.len(), 2, "one per context");
+        let west = jobs.iter().find(|m| m.context == "west").unwrap();
+        let c = &west.object["spec"]["template"]["spec"]["containers"][0];
+        // Contact point: the last DC of the context in priority order.
+        assert_eq!(c["env"][0]["value"], "global-dc3-service.db");
+        assert_eq!(
+            c["env"][1]["valueFrom"]["secretKeyRef"]["name"],
+            "global-superuser"
+        );
+        assert_eq!(
+            c["image"],
+            "docker.io/k8ssandra/cass-management-api:4.1.5-ubi"
+        );
+        let script = c["command"][2].as_str().unwrap();
+        assert!(
+            script.contains("set_replication 'system_auth' no no 'dc1:3' 'dc2:1' 'DC3:3'\n"),
+            "{script}"
+        );
+        assert!(script.contains("set_replication 'reaper_db' yes no 'dc1:3' 'dc2:1' 'DC3:3'\n"));
+        // Same content → same name; a size change → a new Job name.
+        let (again, _) = objects(THREE);
+        let name = |all: &[Manifest]| {
+            all.iter()
+                .find(|m| m.kind() == "Job" && m.context == "west")
+                .unwrap()
+                .name()
+                .to_string()
+        };
+        assert_eq!(name(&all), name(&again));
+        assert!(name(&all).starts_with("global-replication-"));
+        let (bigger, _) = objects(&THREE.replace("size: 1}", "size: 3}"));
+        assert_ne!(name(&all), name(&bigger));
+        // Waves: dc2 (p1) at 10, dc3 (p2) at 20, the west Job after dc3, rebuilds after their DC.
+        let wave =
+            |kind: &str, n: &str| find(&all, kind, n)["metadata"]["annotations"][SYNC_WAVE].clone();
+        assert_eq!(wave("CassandraDatacenter", "dc1"), "0");
+        assert_eq!(wave("CassandraDatacenter", "dc3"), "20");
+        assert_eq!(wave("CassandraTask", "dc2-rebuild"), "13");
+        assert_eq!(wave("CassandraTask", "dc3-rebuild"), "23");
+        assert_eq!(west.object["metadata"]["annotations"][SYNC_WAVE], "22");
+        let dc = find(&all, "CassandraDatacenter", "dc1");
+        assert_eq!(
+            dc["metadata"]["annotations"][SYNC_OPTIONS],
+            "Prune=false,Delete=false"
+        );
+        assert_eq!(dc["metadata"]["annotations"][FLUX_PRUNE], "disabled");
+    }
+
+    #[test]
+    fn single_dc_clusters_need_no_job_or_rebuild() {
+        let one = "metadata: {name: solo}\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig: {cassandraDataVolumeClaimSpec: {storageClassName: standard}}\n    datacenters: [{metadata: {name: dc1}, size: 3}]\n";
+        let (all, diags) = objects(one);
+        assert!(diags.is_empty(), "{diags:#?}");
+        assert!(all.iter().all(|m| m.kind() != "Job"
+            && m.kind() != "CassandraTask"
+            && m.kind() != "EndpointSlice"));
+    }
+
+    #[test]
+    fn user_keyspaces_merge_into_the_current_replication() {
+        let yaml = THREE.replace(
+            "metadata: {name: global, namespace: db}",
+            "metadata:\n  name: global\n  namespace: db\n  annotations:\n    k8ssandra.io/dc-replication: '{\"dc2\": {\"orders\": 3, \"skip\": 0}}'",
+        );
+        let (all, _) = objects(&yaml);
+        let job = all.iter().find(|m| m.kind() == "Job").unwrap();
+        let script = job.object["spec"]["template"]["spec"]["containers"][0]["command"][2]
+            .as_str()
+            .unwrap();
+        assert!(script.contains("set_replication 'orders' no yes 'dc2:3'\n"));
+        assert!(!script.contains("'skip'"));
+    }
+
+    #[test]
+    fn additional_seeds_split_by_family_with_cass_operator_labels() {
+        let (all, diags) = objects(THREE);
+        assert!(
+            diags[0]
+                .message
+                .contains("\"seed.example.com\" is not an IP address")
+        );
+        let v4 = find(
+            &all,
+            "EndpointSlice",
+            "global-global-dc2-additional-seed-service-ipv4",
+        );
+        assert_eq!(v4["addressType"], "IPv4");
+        assert_eq!(v4["endpoints"], json!([{"addresses": ["10.0.0.1"]}]));
+        assert_eq!(
+            v4["metadata"]["labels"]["kubernetes.io/service-name"],
+            "global-dc2-additional-seed-service"
+        );
+        assert_eq!(
+            v4["metadata"]["labels"]["cassandra.datastax.com/datacenter"],
+            "dc2"
+        );
+        let v6 = find(
+            &all,
+            "EndpointSlice",
+            "global-global-dc2-additional-seed-service-ipv6",
+        );
+        assert_eq!(v6["endpoints"], json!([{"addresses": ["fd00::1"]}]));
+        assert_eq!(v6["metadata"]["annotations"][SYNC_WAVE], "10");
+    }
+
+    /// Runs the real script under `sh` with a stand-in `cqlsh` that answers the DC query with
+    /// `dc1` and `dc2` joined (`DC3` not yet) and the current replication of `orders`, and
+    /// records every statement.
+    #[test]
+    fn the_script_only_names_joined_dcs_and_merges_user_keyspaces() {
+        let dir =
+            std::env::temp_dir().join(format!("k8ssandra-gitops-cqlsh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let fake = dir.join("cqlsh");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nshift 2\n[ \"$1\" = -u ] && shift 4\nstmt=$2\nprintf '%s\\n' \"$stmt\" >> {log}\ncase \"$stmt\" in\n  *system.local*) printf '\\n data_center\\n-------------\\n         dc1\\n\\n(1 rows)\\n data_center\\n-------------\\n         dc2\\n\\n(1 rows)\\n' ;;\n  *system_schema.keyspaces*) printf \" replication\\n---\\n {{'class': 'org.apache.cassandra.locator.NetworkTopologyStrategy', 'dc1': '3'}}\\n\" ;;\nesac\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&fake)
+            .status()
+            .unwrap();
+        let keyspaces = vec![
+            KeyspaceReplication {
+                keyspace: "system_auth".into(),
+                create: false,
+                merge: false,
+                factors: vec![("dc1".into(), 3), ("dc2".into(), 1), ("DC3".into(), 3)],
+            },
+            KeyspaceReplication {
+                keyspace: "reaper_db".into(),
+                create: true,
+                merge: false,
+                factors: vec![("dc1".into(), 3)],
+            },
+            KeyspaceReplication {
+                keyspace: "orders".into(),
+                create: false,
+                merge: true,
+                factors: vec![("dc2".into(), 2), ("DC3".into(), 3)],
+            },
+        ];
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(replication_script(&keyspaces))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("CASSANDRA_HOST", "h")
+            .env("CQL_USERNAME", "u")
+            .env("CQL_PASSWORD", "p")
+            .status()
+            .unwrap();
+        let statements = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(status.success());
+        let lines: Vec<&str> = statements.lines().collect();
+        assert_eq!(
+            lines[1..],
+            [
+                "ALTER KEYSPACE \"system_auth\" WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 1};",
+                "CREATE KEYSPACE IF NOT EXISTS \"reaper_db\" WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3};",
+                "ALTER KEYSPACE \"reaper_db\" WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3};",
+                "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'orders';",
+                "ALTER KEYSPACE \"orders\" WITH replication = {'class': 'org.apache.cassandra.locator.NetworkTopologyStrategy', 'dc1': '3', 'dc2': '2'};",
+            ]
+        );
+    }
+
+    #[test]
+    fn script_quoting() {
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert!(script_safe("DC-1.east_2"));
+        assert!(!script_safe("dc1; rm -rf /"));
+        assert!(!script_safe("o'k"));
+    }
+}
