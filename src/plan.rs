@@ -68,6 +68,9 @@ pub struct ClusterPlan<'a> {
     pub dcs: Vec<DcPlan<'a>>,
     /// Indexes into `dcs` in rollout-priority order.
     pub priority: Vec<usize>,
+    /// The effective Medusa template (CRD defaults, a referenced MedusaConfiguration merged in),
+    /// when the cluster has a valid one.
+    pub medusa: Option<serde_json::Value>,
 }
 
 /// One datacenter, resolved.
@@ -160,9 +163,10 @@ pub fn plan<'a>(
     let mut seen: BTreeMap<(String, String), &Doc<K8ssandraCluster>> = BTreeMap::new();
     let mut plans = Vec::new();
     for doc in &inputs.clusters {
-        let Some(p) = plan_cluster(doc, settings, &contexts, diags) else {
+        let Some(mut p) = plan_cluster(doc, settings, &contexts, diags) else {
             continue;
         };
+        p.medusa = crate::render::medusa::resolve(&p, inputs, diags);
         if let Some(first) = seen.insert((p.namespace.clone(), p.name.clone()), doc) {
             diags.push(doc.error(
                 vec![Seg::Key("metadata".into()), Seg::Key("name".into())],
@@ -368,6 +372,7 @@ fn plan_cluster<'a>(
         server_type,
         dcs,
         priority,
+        medusa: None,
     })
 }
 

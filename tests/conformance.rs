@@ -10,10 +10,9 @@ use crate::harness::{TempDir, assert_valid_manifests, run_in, shared};
 /// Encryption stores with internal secrets: the operator embeds keystore passwords read at run
 /// time in plain text; see docs/deviations.md ("Refused").
 const OFFLINE_ENCRYPTION: &str = "cannot be rendered offline";
-/// Medusa and Vector objects are the components stage, not
-/// rendered yet; such clusters are refused rather than rendered without them. Each entry here
-/// must move to the rendering side as the components land.
-const PENDING_COMPONENTS: &str = "is not rendered yet by k8ssandra-gitops";
+/// A `medusaConfigurationRef` names an object the corpus file does not contain: its storage
+/// settings are read at run time upstream, offline they must be in the repository.
+const MEDUSA_CONFIGURATION_MISSING: &str = "is not in the repository";
 
 /// Fixtures that must not render, with the text their error must contain.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[
@@ -26,18 +25,14 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
         "samples-k8ssandra-single-kind-medusa.yaml",
         "storageSecretRef: expected object",
     ),
-    // Not renderable (yet), by reason.
-    ("multi-dc-cluster-scope.yaml", PENDING_COMPONENTS),
+    // Not renderable offline, by reason.
+    ("multi-dc-cluster-scope.yaml", MEDUSA_CONFIGURATION_MISSING),
     ("multi-dc-encryption-medusa.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-reaper.yaml", OFFLINE_ENCRYPTION),
     ("multi-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
-    ("multi-dc-medusa.yaml", PENDING_COMPONENTS),
-    ("single-dc-dse-medusa.yaml", PENDING_COMPONENTS),
-    ("single-dc-dse-search.yaml", PENDING_COMPONENTS),
     ("single-dc-encryption-medusa.yaml", OFFLINE_ENCRYPTION),
     ("single-dc-encryption-reaper.yaml", OFFLINE_ENCRYPTION),
     ("single-dc-encryption-stargate.yaml", OFFLINE_ENCRYPTION),
-    ("single-dc-multi-cluster-medusa.yaml", PENDING_COMPONENTS),
 ];
 
 /// Every `k8sContext: X` value in a manifest, to declare a ClientConfig for each.

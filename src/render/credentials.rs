@@ -156,7 +156,7 @@ pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
             });
         }
     }
-    if let Some(medusa) = spec.medusa.as_ref().filter(|m| m.is_object()) {
+    if let Some(medusa) = plan.medusa.as_ref() {
         let cql = str_at(medusa, &["cassandraUserSecretRef", "name"])
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("{}-medusa", plan.sanitized_name));

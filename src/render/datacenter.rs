@@ -67,12 +67,13 @@ struct DcConfig {
     annotations_override: Option<Map<String, Value>>,
     /// `vector.toml` when the Vector agent is enabled.
     vector_toml: Option<String>,
+    /// DC annotations added in Phase C (Medusa's gRPC port and client secret).
+    extra_annotations: Map<String, Value>,
 }
 
 /// Renders all objects of one K8ssandraCluster.
 pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
     let before = diags.len();
-    check_not_yet_rendered(plan, diags);
     let replication = match system_replication(plan, true) {
         Ok(r) => r,
         Err(msg) => {
@@ -135,6 +136,20 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
     for (prio_pos, &i) in plan.priority.iter().enumerate() {
         let dc = &plan.dcs[i];
         let mut cfg = configs[i].clone_shallow();
+        // Phase C step 2: Medusa, then the per-node configuration, then Vector's ConfigMap.
+        if let Some(medusa) = &plan.medusa
+            && let Err((path, msg)) = super::medusa::inject(
+                plan,
+                dc,
+                medusa,
+                &mut cfg.pod_template,
+                &mut cfg.users,
+                &mut cfg.extra_annotations,
+            )
+        {
+            diags.push(plan.doc.error(path, msg));
+            continue;
+        }
         let extra = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]), &mut cfg);
         match new_datacenter(plan, dc, cfg, prio_pos) {
             Ok(mut objs) => {
@@ -163,27 +178,8 @@ impl DcConfig {
             storage_config: self.storage_config.clone(),
             annotations_override: self.annotations_override.clone(),
             vector_toml: self.vector_toml.clone(),
+            extra_annotations: self.extra_annotations.clone(),
         }
-    }
-}
-
-/// Features that belong to the components stage (Medusa). Until they are rendered, refusing is the only safe answer: silently leaving
-/// them out would deploy a cluster without what the spec asked for.
-fn check_not_yet_rendered(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
-    let spec = &plan.doc.value.spec;
-    let mut refuse = |path: Vec<Seg>, what: &str| {
-        diags.push(plan.doc.error(
-            path,
-            format!(
-                "{what} is not rendered yet by k8ssandra-gitops (planned with the Medusa component)"
-            ),
-        ));
-    };
-    if spec.medusa.is_some() {
-        refuse(
-            vec![Seg::Key("spec".into()), Seg::Key("medusa".into())],
-            "Medusa",
-        );
     }
 }
 
@@ -642,6 +638,7 @@ fn phase_a(
         storage_config,
         annotations_override,
         vector_toml,
+        extra_annotations: Map::new(),
     })
 }
 
@@ -783,6 +780,7 @@ fn new_datacenter(
         mut storage_config,
         annotations_override,
         vector_toml,
+        extra_annotations,
     } = cfg;
 
     let config_json =
@@ -797,6 +795,7 @@ fn new_datacenter(
     labels.extend(string_map(dc.meta.get("labels")));
     let mut annotations =
         annotations_override.unwrap_or_else(|| string_map(dc.meta.get("annotations")));
+    annotations.extend(extra_annotations);
     if prio_pos > 0 {
         annotations.insert(SKIP_USER_CREATION.into(), "true".into());
     }

@@ -4,6 +4,7 @@ pub mod config;
 pub mod config_hash;
 pub mod credentials;
 pub mod datacenter;
+pub mod medusa;
 pub mod metrics_agent;
 pub mod multidc;
 pub mod names;
@@ -113,6 +114,7 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
         objects.extend(reaper::render(plan, diags));
         objects.extend(service_monitor::render(plan, diags));
         objects.extend(stargate::render(plan, diags));
+        objects.extend(medusa::render(plan, diags));
         objects.extend(multidc::render(plan, diags));
         config_hash::annotate(&mut objects);
         multidc::annotate(plan, &mut objects);

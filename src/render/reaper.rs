@@ -424,6 +424,27 @@ fn parse_injections(text: &str) -> Result<Vec<Injection>, String> {
 }
 
 /// `AddInjectionAnnotation`: appends the secret unless an entry with that name exists.
+/// Adds `secret` (mounted into `containers`) to an inject-secret annotation value, keeping what
+/// is there; returns the new value.
+pub(crate) fn add_secret_injection(
+    existing: Option<&str>,
+    secret: &str,
+    containers: &[&str],
+) -> Result<String, String> {
+    let mut entries = existing
+        .map(parse_injections)
+        .transpose()?
+        .unwrap_or_default();
+    if !entries.iter().any(|e| e.name == secret) {
+        entries.push(Injection {
+            name: secret.to_string(),
+            path: format!("{CREDENTIALS_MOUNT_PATH}/{secret}"),
+            containers: containers.iter().map(|c| (*c).to_string()).collect(),
+        });
+    }
+    Ok(encode_injections(&entries))
+}
+
 fn add_injection(entries: &mut Vec<Injection>, secret: &str) {
     if entries.iter().any(|e| e.name == secret) {
         return;

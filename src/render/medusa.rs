@@ -1,0 +1,1081 @@
+//! Medusa backups (components §3, quirks 4, 6, 7, 8): the effective template (a referenced
+//! MedusaConfiguration merged under the cluster's storage properties), the `medusa.ini`
+//! ConfigMap, what is injected into each CassandraDatacenter, and the purge schedule.
+//!
+//! Routing of the user's own MedusaBackupSchedule/Job/RestoreJob and CassandraTask documents
+//! into the right context lives in [`route`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::Manifest;
+use super::names::cleanup_for_kubernetes;
+use crate::diagnostic::Diagnostic;
+use crate::load::Inputs;
+use crate::plan::{ClusterPlan, DcPlan};
+use crate::schema::{InputKind, apply_defaults};
+use crate::yaml::Seg;
+
+/// The gRPC port Medusa listens on unless `serviceProperties.grpcPort` says otherwise.
+pub const DEFAULT_GRPC_PORT: i64 = 50051;
+/// The Medusa image of k8ssandra-operator's ImageConfig (control-plane §7.1).
+const DEFAULT_IMAGE: (&str, &str, &str, &str) = ("docker.io", "k8ssandra", "medusa", "0.29.1");
+/// DC annotation naming the gRPC port, for the Medusa controllers.
+pub const GRPC_PORT_ANNOTATION: &str = "medusa.k8ssandra.io/grpc-port";
+/// DC annotation naming the gRPC client certificate Secret.
+pub const GRPC_CLIENT_SECRET_ANNOTATION: &str = "medusa.k8ssandra.io/grpc-client-secret-name";
+
+fn medusa_path(rest: &[&str]) -> Vec<Seg> {
+    ["spec", "medusa"]
+        .iter()
+        .chain(rest)
+        .map(|k| Seg::Key((*k).into()))
+        .collect()
+}
+
+fn str_at<'v>(v: &'v Value, path: &[&str]) -> &'v str {
+    let mut cur = v;
+    for p in path {
+        match cur.get(*p) {
+            Some(n) => cur = n,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or_default()
+}
+
+fn int_at(v: &Value, path: &[&str]) -> i64 {
+    let mut cur = v;
+    for p in path {
+        match cur.get(*p) {
+            Some(n) => cur = n,
+            None => return 0,
+        }
+    }
+    cur.as_i64().unwrap_or(0)
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.values().all(is_zero),
+        other => super::is_zero(other),
+    }
+}
+
+/// `MergeWithDefaults`-like merge of storage properties: the cluster's non-zero values win.
+fn merge_under(kc: &Value, base: &Value) -> Value {
+    match (kc, base) {
+        (Value::Object(k), Value::Object(b)) => {
+            let mut out = b.clone();
+            for (key, v) in k {
+                let merged = match out.get(key) {
+                    Some(bv) if v.is_object() && bv.is_object() => merge_under(v, bv),
+                    Some(bv) if is_zero(v) => bv.clone(),
+                    _ => v.clone(),
+                };
+                out.insert(key.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (k, b) if is_zero(k) => b.clone(),
+        (k, _) => k.clone(),
+    }
+}
+
+/// The effective Medusa template of a cluster (CRD defaults applied, a referenced
+/// MedusaConfiguration of the repository merged in), after the webhook's and controller's checks
+/// (§3.1). `None` when the cluster has no Medusa or it is invalid (then `diags` says why).
+#[must_use]
+pub fn resolve(
+    plan: &ClusterPlan<'_>,
+    inputs: &Inputs,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let mut medusa = plan
+        .doc
+        .value
+        .spec
+        .medusa
+        .clone()
+        .filter(Value::is_object)?;
+    apply_defaults(
+        InputKind::K8ssandraCluster,
+        &["spec", "medusa"],
+        &mut medusa,
+    );
+    let before = diags.len();
+    let err = |path: &[&str], msg: String| plan.doc.error(medusa_path(path), msg);
+    let config_ref = str_at(&medusa, &["medusaConfigurationRef", "name"]).to_string();
+    if !config_ref.is_empty() {
+        let r = &medusa["medusaConfigurationRef"];
+        for field in [
+            "apiVersion",
+            "kind",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "fieldPath",
+        ] {
+            if !str_at(r, &[field]).is_empty() {
+                diags.push(err(
+                    &["medusaConfigurationRef", field],
+                    format!("medusaConfigurationRef must only name a MedusaConfiguration in the namespace of the K8ssandraCluster; {field} is not allowed"),
+                ));
+            }
+        }
+        if str_at(&medusa, &["storageProperties", "prefix"]).is_empty() {
+            diags.push(err(
+                &["storageProperties", "prefix"],
+                "storageProperties.prefix is required with medusaConfigurationRef, so that clusters sharing the configuration do not share backups".into(),
+            ));
+        }
+        let found = inputs.others.iter().find(|d| {
+            let n = &d.node;
+            let s = |k: &str, f: &str| {
+                n.get(k)
+                    .and_then(|m| m.get(f))
+                    .and_then(crate::yaml::Node::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            n.get("kind").and_then(crate::yaml::Node::as_str) == Some("MedusaConfiguration")
+                && s("metadata", "name") == config_ref
+                && {
+                    let ns = s("metadata", "namespace");
+                    ns.is_empty() || ns == plan.namespace
+                }
+        });
+        match found {
+            Some(doc) => {
+                let base = doc
+                    .node
+                    .to_json()
+                    .pointer("/spec/storageProperties")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let kc = medusa
+                    .get("storageProperties")
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+                medusa["storageProperties"] = merge_under(&kc, &base);
+            }
+            None => diags.push(err(
+                &["medusaConfigurationRef", "name"],
+                format!(
+                    "MedusaConfiguration {config_ref:?} (namespace {:?}) is not in the repository: k8ssandra-operator reads its storage settings at run time, offline they must be committed next to the K8ssandraCluster",
+                    plan.namespace
+                ),
+            )),
+        }
+    } else {
+        for field in ["storageProvider", "bucketName"] {
+            if str_at(&medusa, &["storageProperties", field]).is_empty() {
+                diags.push(err(
+                    &["storageProperties", field],
+                    format!("storageProperties.{field} is required (or a medusaConfigurationRef)"),
+                ));
+            }
+        }
+    }
+    let sp = &medusa["storageProperties"];
+    if !str_at(sp, &["storageSecretRef", "name"]).is_empty()
+        && str_at(sp, &["credentialsType"]) == "role-based"
+    {
+        diags.push(err(
+            &["storageProperties", "credentialsType"],
+            "storageSecretRef and credentialsType: role-based exclude each other: role-based credentials come from the pod's identity".into(),
+        ));
+    }
+    // Client encryption towards Cassandra needs client certificates for Medusa.
+    let external = plan.doc.value.spec.external_secrets();
+    for dc in &plan.dcs {
+        let enc = dc
+            .config
+            .pointer("/cassandraYaml/client_encryption_options/enabled")
+            == Some(&Value::Bool(true));
+        if enc
+            && medusa
+                .get("clientEncryptionStores")
+                .is_none_or(Value::is_null)
+            && (external || str_at(&medusa, &["certificatesSecretRef", "name"]).is_empty())
+        {
+            diags.push(err(
+                &[],
+                format!(
+                    "datacenter {} enables client encryption: Medusa needs clientEncryptionStores{}",
+                    dc.template.name,
+                    if external { "" } else { " (or the deprecated certificatesSecretRef)" }
+                ),
+            ));
+            break;
+        }
+    }
+    (diags.len() == before).then_some(medusa)
+}
+
+/// `medusa.ini` (components §3.2): starts with a newline, every line indented by four spaces,
+/// sections separated by an empty line, no trailing newline.
+#[must_use]
+pub fn medusa_ini(medusa: &Value, kc_name: &str, mgmt_tls: bool, external_secrets: bool) -> String {
+    let sp = &medusa["storageProperties"];
+    let mut lines: Vec<String> = vec![String::new()];
+    let section = |name: &str, entries: Vec<String>, lines: &mut Vec<String>| {
+        if lines.len() > 1 {
+            lines.push(String::new());
+        }
+        lines.push(format!("[{name}]"));
+        lines.extend(entries);
+    };
+    let mut cassandra = vec!["use_sudo = false".to_string()];
+    let certs = if external_secrets {
+        ""
+    } else {
+        str_at(medusa, &["certificatesSecretRef", "name"])
+    };
+    if !certs.is_empty() {
+        cassandra.extend([
+            "certfile = /etc/certificates/rootca.crt".into(),
+            "usercert = /etc/certificates/client.crt_signed".into(),
+            "userkey = /etc/certificates/client.key".into(),
+        ]);
+    } else if let Some(stores) = medusa
+        .get("clientEncryptionStores")
+        .filter(|v| v.is_object())
+    {
+        for (r, line) in [
+            (
+                "keystoreSecretRef",
+                "certfile = /etc/certificates/certfile/",
+            ),
+            (
+                "truststoreSecretRef",
+                "usercert = /etc/certificates/usercert/",
+            ),
+            (
+                "truststorePasswordSecretRef",
+                "userkey = /etc/certificates/userkey/",
+            ),
+        ] {
+            if stores.get(r).is_some_and(Value::is_object) {
+                cassandra.push(format!("{line}{}", str_at(stores, &[r, "key"])));
+            }
+        }
+    }
+    section("cassandra", cassandra, &mut lines);
+
+    let mut storage = vec![
+        "use_sudo_for_restore = false".to_string(),
+        format!("storage_provider = {}", str_at(sp, &["storageProvider"])),
+        format!("bucket_name = {}", str_at(sp, &["bucketName"])),
+    ];
+    if !str_at(sp, &["storageSecretRef", "name"]).is_empty() {
+        storage.push("key_file = /etc/medusa-secrets/credentials".into());
+    }
+    let prefix = str_at(sp, &["prefix"]);
+    storage.push(format!(
+        "prefix = {}",
+        if prefix.is_empty() { kc_name } else { prefix }
+    ));
+    storage.push(format!(
+        "max_backup_age = {}",
+        int_at(sp, &["maxBackupAge"])
+    ));
+    storage.push(format!(
+        "max_backup_count = {}",
+        int_at(sp, &["maxBackupCount"])
+    ));
+    for (key, field) in [("region", "region"), ("host", "host")] {
+        if !str_at(sp, &[field]).is_empty() {
+            storage.push(format!("{key} = {}", str_at(sp, &[field])));
+        }
+    }
+    if int_at(sp, &["port"]) != 0 {
+        storage.push(format!("port = {}", int_at(sp, &["port"])));
+    }
+    let flag = |b: bool| if b { "True" } else { "False" };
+    storage.push(format!(
+        "secure = {}",
+        flag(sp.get("secure") == Some(&Value::Bool(true)))
+    ));
+    storage.push(format!(
+        "ssl_verify = {}",
+        flag(sp.get("sslVerify") == Some(&Value::Bool(true)))
+    ));
+    if int_at(sp, &["backupGracePeriodInDays"]) != 0 {
+        storage.push(format!(
+            "backup_grace_period_in_days = {}",
+            int_at(sp, &["backupGracePeriodInDays"])
+        ));
+    }
+    for (key, field) in [
+        ("api_profile", "apiProfile"),
+        ("transfer_max_bandwidth", "transferMaxBandwidth"),
+    ] {
+        if !str_at(sp, &[field]).is_empty() {
+            storage.push(format!("{key} = {}", str_at(sp, &[field])));
+        }
+    }
+    storage.push(format!(
+        "concurrent_transfers = {}",
+        match int_at(sp, &["concurrentTransfers"]) {
+            0 => 1,
+            n => n,
+        }
+    ));
+    if int_at(sp, &["multiPartUploadThreshold"]) != 0 {
+        storage.push(format!(
+            "multi_part_upload_threshold = {}",
+            int_at(sp, &["multiPartUploadThreshold"])
+        ));
+    }
+    section("storage", storage, &mut lines);
+
+    let mut grpc = vec!["enabled = 1".to_string()];
+    let port = int_at(medusa, &["serviceProperties", "grpcPort"]);
+    if port != 0 {
+        grpc.push(format!("port = {port}"));
+    }
+    if medusa
+        .pointer("/serviceProperties/encryption")
+        .is_some_and(Value::is_object)
+    {
+        grpc.extend([
+            "ca_cert = /etc/certificates/grpc-server-certs/ca.crt".into(),
+            "tls_cert = /etc/certificates/grpc-server-certs/tls.crt".into(),
+            "tls_key = /etc/certificates/grpc-server-certs/tls.key".into(),
+        ]);
+    }
+    section("grpc", grpc, &mut lines);
+    section("logging", vec!["level = DEBUG".into()], &mut lines);
+    let mut kubernetes = vec!["use_mgmt_api = 1".to_string(), "enabled = 1".to_string()];
+    if mgmt_tls {
+        kubernetes.extend([
+            "cassandra_url = https://127.0.0.1:8080/api/v0/ops/node/snapshots".into(),
+            "ca_cert = /etc/encryption/mgmt/ca.crt".into(),
+            "tls_cert = /etc/encryption/mgmt/tls.crt".into(),
+            "tls_key = /etc/encryption/mgmt/tls.key".into(),
+        ]);
+    } else {
+        kubernetes.push("cassandra_url = http://127.0.0.1:8080/api/v0/ops/node/snapshots".into());
+    }
+    section("kubernetes", kubernetes, &mut lines);
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !l.is_empty() {
+                out.push_str("    ");
+            }
+        }
+        out.push_str(l);
+    }
+    out
+}
+
+/// `<SanitizedName>-medusa`: the ConfigMap, its volume, and the default CQL secret.
+#[must_use]
+pub fn config_map_name(plan: &ClusterPlan<'_>) -> String {
+    format!("{}-medusa", plan.sanitized_name)
+}
+
+/// The Medusa CQL credentials Secret.
+#[must_use]
+pub fn cql_secret_name(plan: &ClusterPlan<'_>, medusa: &Value) -> String {
+    match str_at(medusa, &["cassandraUserSecretRef", "name"]) {
+        "" => format!("{}-medusa", plan.sanitized_name),
+        n => n.to_string(),
+    }
+}
+
+fn mgmt_tls(dc: &DcPlan<'_>) -> Option<String> {
+    dc.options
+        .management_api_auth
+        .as_ref()
+        .and_then(|m| m.get("manual"))
+        .filter(|m| m.is_object())
+        .map(|m| str_at(m, &["clientSecretName"]).to_string())
+}
+
+/// The image of the Medusa containers and its pull policy (`images.Image` overrides applied to
+/// the registry default).
+fn image(medusa: &Value) -> (String, String) {
+    let (mut registry, mut repository, mut name, mut tag) = (
+        DEFAULT_IMAGE.0.to_string(),
+        DEFAULT_IMAGE.1.to_string(),
+        DEFAULT_IMAGE.2.to_string(),
+        DEFAULT_IMAGE.3.to_string(),
+    );
+    let mut pull = "IfNotPresent".to_string();
+    if let Some(img) = medusa.get("containerImage").filter(|v| v.is_object()) {
+        for (field, slot) in [
+            ("registry", &mut registry),
+            ("repository", &mut repository),
+            ("name", &mut name),
+            ("tag", &mut tag),
+            ("pullPolicy", &mut pull),
+        ] {
+            let v = str_at(img, &[field]);
+            if !v.is_empty() {
+                *slot = v.to_string();
+            }
+        }
+    }
+    let path = if repository.is_empty() {
+        name
+    } else {
+        format!("{repository}/{name}")
+    };
+    (format!("{registry}/{path}:{tag}"), pull)
+}
+
+fn env(mode: &str, cql_secret: Option<&str>) -> Value {
+    let mut env = vec![
+        json!({"name": "MEDUSA_MODE", "value": mode}),
+        json!({"name": "MEDUSA_TMP_DIR", "value": "/var/lib/cassandra"}),
+        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
+    ];
+    if let Some(secret) = cql_secret {
+        for (var, key) in [("CQL_USERNAME", "username"), ("CQL_PASSWORD", "password")] {
+            env.push(
+                json!({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}),
+            );
+        }
+    }
+    Value::Array(env)
+}
+
+fn mounts(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, medusa: &Value, external: bool) -> Value {
+    let mut m = vec![
+        json!({"name": "server-config", "mountPath": "/etc/cassandra"}),
+        json!({"name": "server-data", "mountPath": "/var/lib/cassandra"}),
+        json!({"name": config_map_name(plan), "mountPath": "/etc/medusa"}),
+        json!({"name": "podinfo", "mountPath": "/etc/podinfo"}),
+        json!({"name": "medusa-tmp", "mountPath": "/tmp"}),
+    ];
+    if !external && !str_at(medusa, &["certificatesSecretRef", "name"]).is_empty() {
+        m.push(json!({"name": "certificates", "mountPath": "/etc/certificates"}));
+    } else if medusa
+        .get("clientEncryptionStores")
+        .is_some_and(Value::is_object)
+    {
+        for n in ["certfile", "usercert", "userkey"] {
+            m.push(json!({"name": n, "mountPath": format!("/etc/certificates/{n}")}));
+        }
+    }
+    if !str_at(
+        medusa,
+        &["serviceProperties", "encryption", "serverSecretName"],
+    )
+    .is_empty()
+    {
+        m.push(json!({"name": "grpc-server-certs", "mountPath": "/etc/certificates/grpc-server-certs"}));
+    }
+    let storage_secret = str_at(medusa, &["storageProperties", "storageSecretRef", "name"]);
+    if !storage_secret.is_empty() {
+        m.push(json!({"name": storage_secret, "mountPath": "/etc/medusa-secrets"}));
+    }
+    if mgmt_tls(dc).is_some() {
+        m.push(json!({"name": "mgmt-encryption", "mountPath": "/etc/encryption/mgmt"}));
+    }
+    Value::Array(m)
+}
+
+fn resources(medusa: &Value, field: &str) -> Value {
+    medusa
+        .get(field)
+        .filter(|v| v.is_object())
+        .cloned()
+        .unwrap_or_else(
+            || json!({"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"memory": "8Gi"}}),
+        )
+}
+
+/// Merges a user probe over the default; changing the handler is refused (as upstream).
+fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
+    let mut command = vec![
+        "/bin/grpc_health_probe".to_string(),
+        format!("--addr=:{port}"),
+    ];
+    if medusa
+        .pointer("/serviceProperties/encryption")
+        .is_some_and(Value::is_object)
+    {
+        command.extend(
+            [
+                "--tls",
+                "--tls-ca-cert=/etc/certificates/grpc-server-certs/ca.crt",
+                "--tls-client-cert=/etc/certificates/grpc-server-certs/tls.crt",
+                "--tls-client-key=/etc/certificates/grpc-server-certs/tls.key",
+            ]
+            .map(str::to_string),
+        );
+    }
+    let mut p = json!({
+        "exec": {"command": command},
+        "initialDelaySeconds": 10,
+        "timeoutSeconds": 1,
+        "periodSeconds": 10,
+        "successThreshold": 1,
+        "failureThreshold": 10,
+    });
+    if let Some(Value::Object(user)) = medusa.get(field) {
+        for (k, v) in user {
+            if matches!(k.as_str(), "exec" | "httpGet" | "tcpSocket" | "grpc") {
+                if p.get(k) != Some(v) {
+                    return Err(format!(
+                        "{field}.{k}: the probe handler of the medusa container cannot be changed, only its timings"
+                    ));
+                }
+                continue;
+            }
+            if !super::is_zero(v) {
+                p[k.as_str()] = v.clone();
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// Everything Medusa injects into one datacenter (§3.3): `pod` is its pod template, `users` its
+/// CQL users and `annotations` extra DC annotations.
+///
+/// # Errors
+/// A probe whose handler was changed, or an unreadable inject-secret annotation (path, message).
+pub fn inject(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+    medusa: &Value,
+    pod: &mut Map<String, Value>,
+    users: &mut Vec<Value>,
+    annotations: &mut Map<String, Value>,
+) -> Result<(), (Vec<Seg>, String)> {
+    let external = plan.doc.value.spec.external_secrets();
+    let cql = (!external).then(|| cql_secret_name(plan, medusa));
+    let (image, pull) = image(medusa);
+    let security = medusa
+        .get("securityContext")
+        .filter(|v| v.is_object())
+        .cloned();
+    let container = |name: &str, mode: &str, res: &str| {
+        let mut c = Map::new();
+        c.insert("name".into(), name.into());
+        c.insert("image".into(), image.clone().into());
+        c.insert("imagePullPolicy".into(), pull.clone().into());
+        if let Some(s) = &security {
+            c.insert("securityContext".into(), s.clone());
+        }
+        c.insert("env".into(), env(mode, cql.as_deref()));
+        c.insert("volumeMounts".into(), mounts(plan, dc, medusa, external));
+        c.insert("resources".into(), resources(medusa, res));
+        c
+    };
+
+    let spec = pod
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .expect("pod spec is an object");
+    // Init containers: medusa-restore rebuilt in place, or appended after a placeholder
+    // server-config-init that cass-operator completes.
+    let restore = Value::Object(container(
+        "medusa-restore",
+        "RESTORE",
+        "initContainerResources",
+    ));
+    let inits = spec
+        .entry("initContainers")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(items) = inits {
+        let named = |items: &Vec<Value>, n: &str| {
+            items
+                .iter()
+                .position(|c| c.get("name").and_then(Value::as_str) == Some(n))
+        };
+        match named(items, "medusa-restore") {
+            Some(i) => items[i] = restore,
+            None => {
+                if named(items, "server-config-init").is_none() {
+                    items.push(json!({"name": "server-config-init"}));
+                }
+                items.push(restore);
+            }
+        }
+    }
+    let port = match int_at(medusa, &["serviceProperties", "grpcPort"]) {
+        0 => DEFAULT_GRPC_PORT,
+        p => {
+            annotations.insert(GRPC_PORT_ANNOTATION.into(), p.to_string().into());
+            p
+        }
+    };
+    let mut main = container("medusa", "GRPC", "containerResources");
+    main.insert(
+        "ports".into(),
+        json!([{"name": "grpc", "containerPort": port, "protocol": "TCP"}]),
+    );
+    for (field, key) in [
+        ("readinessProbe", "readinessProbe"),
+        ("livenessProbe", "livenessProbe"),
+    ] {
+        let p = probe(medusa, field, port).map_err(|m| (medusa_path(&[field]), m))?;
+        main.insert(key.into(), p);
+    }
+    // Upstream keeps the field order of corev1.Container; ours is sorted on output anyway.
+    let containers = spec
+        .entry("containers")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(items) = containers {
+        match items
+            .iter()
+            .position(|c| c.get("name").and_then(Value::as_str) == Some("medusa"))
+        {
+            Some(i) => items[i] = Value::Object(main),
+            None => items.push(Value::Object(main)),
+        }
+    }
+
+    // Pod volumes, added or replaced by name, in upstream's order.
+    let mut volumes =
+        vec![json!({"name": config_map_name(plan), "configMap": {"name": config_map_name(plan)}})];
+    let storage_secret = str_at(medusa, &["storageProperties", "storageSecretRef", "name"]);
+    if !storage_secret.is_empty() {
+        volumes.push(json!({"name": storage_secret, "secret": {"secretName": storage_secret}}));
+    }
+    volumes.push(json!({"name": "podinfo", "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}));
+    let certs = str_at(medusa, &["certificatesSecretRef", "name"]);
+    if !external && !certs.is_empty() {
+        volumes.push(json!({"name": "certificates", "secret": {"secretName": certs}}));
+    } else if let Some(stores) = medusa
+        .get("clientEncryptionStores")
+        .filter(|v| v.is_object())
+    {
+        for (r, n) in [
+            ("keystoreSecretRef", "certfile"),
+            ("truststoreSecretRef", "usercert"),
+            ("truststorePasswordSecretRef", "userkey"),
+        ] {
+            if stores.get(r).is_some_and(Value::is_object) {
+                volumes.push(
+                    json!({"name": n, "secret": {"secretName": str_at(stores, &[r, "name"])}}),
+                );
+            }
+        }
+    }
+    if let Some(secret) = mgmt_tls(dc) {
+        volumes.push(json!({"name": "mgmt-encryption", "secret": {"secretName": secret}}));
+    }
+    volumes.push(json!({"name": "medusa-tmp", "emptyDir": {}}));
+    let server_certs = str_at(
+        medusa,
+        &["serviceProperties", "encryption", "serverSecretName"],
+    );
+    if !server_certs.is_empty() {
+        volumes.push(json!({"name": "grpc-server-certs", "secret": {"secretName": server_certs}}));
+    }
+    let pod_volumes = spec
+        .entry("volumes")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(items) = pod_volumes {
+        for v in volumes {
+            match items.iter().position(|x| x.get("name") == v.get("name")) {
+                Some(i) => items[i] = v,
+                None => items.push(v),
+            }
+        }
+    }
+
+    let client_secret = str_at(
+        medusa,
+        &["serviceProperties", "encryption", "clientSecretName"],
+    );
+    if !client_secret.is_empty() {
+        annotations.insert(GRPC_CLIENT_SECRET_ANNOTATION.into(), client_secret.into());
+    }
+    if let Some(cql) = &cql {
+        users.push(json!({"secretName": cql, "superuser": true}));
+        // Quirk 6: always on the pod template, not only when pod annotations already exist.
+        let meta = pod
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            let ann = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(ann) = ann.as_object_mut() {
+                let existing = ann
+                    .get(super::reaper::INJECT_SECRET_ANNOTATION)
+                    .and_then(Value::as_str);
+                let value = super::reaper::add_secret_injection(
+                    existing,
+                    cql,
+                    &["medusa", "medusa-restore"],
+                )
+                .map_err(|why| {
+                    (
+                        dc.path(&["metadata", "pods", "annotations"]),
+                        format!(
+                            "cannot add the Medusa credentials to {}: {why}",
+                            super::reaper::INJECT_SECRET_ANNOTATION
+                        ),
+                    )
+                })?;
+                ann.insert(super::reaper::INJECT_SECRET_ANNOTATION.into(), value.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Medusa ConfigMaps (one per namespace with a datacenter, quirk 8 refused) and purge
+/// schedules of one cluster.
+pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    let Some(medusa) = &plan.medusa else {
+        return Vec::new();
+    };
+    let external = plan.doc.value.spec.external_secrets();
+    let mut out = Vec::new();
+    // (context, namespace) → (DC name, ini) of the first DC there.
+    let mut by_namespace: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    for dc in &plan.dcs {
+        let ini = medusa_ini(medusa, &plan.name, mgmt_tls(dc).is_some(), external);
+        let key = (dc.context.clone(), dc.namespace.clone());
+        match by_namespace.get(&key) {
+            Some((first, other)) if *other != ini => diags.push(plan.doc.error(
+                dc.path(&["managementApiAuth"]),
+                format!(
+                    "datacenters {first} and {} share namespace {:?} and so the {} ConfigMap, but need different medusa.ini files (management API TLS differs); k8ssandra-operator would let them overwrite each other — put them in different namespaces or give both the same managementApiAuth",
+                    dc.template.name,
+                    dc.namespace,
+                    config_map_name(plan)
+                ),
+            )),
+            Some(_) => {}
+            None => {
+                by_namespace.insert(key, (dc.template.name.clone(), ini));
+            }
+        }
+    }
+    for ((context, namespace), (_, ini)) in by_namespace {
+        let labels = super::datacenter::cleaned_up_by_labels(plan);
+        out.push(Manifest::new(
+            context,
+            plan.name.clone(),
+            json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": config_map_name(plan), "namespace": namespace, "labels": labels},
+                "data": {"medusa.ini": ini},
+            }),
+        ));
+    }
+    if medusa.get("purgeBackups") != Some(&Value::Bool(false)) {
+        for dc in &plan.dcs {
+            // Quirk 4: named after and pointing at the DC object name, cleaned.
+            let name = cleanup_for_kubernetes(&format!(
+                "{}-{}-medusa-purge",
+                plan.sanitized_name, dc.template.name
+            ));
+            out.push(Manifest::new(
+                dc.context.clone(),
+                plan.name.clone(),
+                json!({
+                    "apiVersion": "medusa.k8ssandra.io/v1alpha1",
+                    "kind": "MedusaBackupSchedule",
+                    "metadata": {
+                        "name": name,
+                        "namespace": dc.namespace,
+                        "labels": super::datacenter::cleaned_up_by_labels(plan),
+                    },
+                    "spec": {
+                        "cronSchedule": "0 0 * * *",
+                        "operationType": "purge",
+                        "backupSpec": {"cassandraDatacenter": dc.template.name, "backupType": "differential"},
+                    },
+                }),
+            ));
+        }
+    }
+    out
+}
+
+/// Kinds a repository may keep next to its clusters, and where each names its datacenter.
+const ROUTED: [(&str, &str, &[&str]); 4] = [
+    (
+        "medusa.k8ssandra.io",
+        "MedusaBackupSchedule",
+        &["spec", "backupSpec", "cassandraDatacenter"],
+    ),
+    (
+        "medusa.k8ssandra.io",
+        "MedusaBackupJob",
+        &["spec", "cassandraDatacenter"],
+    ),
+    (
+        "medusa.k8ssandra.io",
+        "MedusaRestoreJob",
+        &["spec", "cassandraDatacenter"],
+    ),
+    (
+        "control.k8ssandra.io",
+        "CassandraTask",
+        &["spec", "datacenter", "name"],
+    ),
+];
+
+/// Copies the repository's Medusa schedules/jobs and CassandraTasks into the context and
+/// namespace of the datacenter they name.
+pub fn route(
+    plans: &[ClusterPlan<'_>],
+    inputs: &Inputs,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Manifest> {
+    let mut out = Vec::new();
+    for doc in &inputs.others {
+        let v = doc.node.to_json();
+        let api = str_at(&v, &["apiVersion"]);
+        let kind = str_at(&v, &["kind"]);
+        let Some((_, _, dc_path)) = ROUTED
+            .iter()
+            .find(|(g, k, _)| *k == kind && api.split('/').next() == Some(*g))
+        else {
+            continue;
+        };
+        let seg = |p: &[&str]| -> Vec<Seg> { p.iter().map(|k| Seg::Key((*k).into())).collect() };
+        let dc_name = str_at(&v, dc_path);
+        let namespace = str_at(&v, &["metadata", "namespace"]);
+        if dc_name.is_empty() {
+            diags.push(doc.error(
+                seg(dc_path),
+                format!("{kind} names no datacenter: set {}", dc_path.join(".")),
+            ));
+            continue;
+        }
+        let candidates: Vec<(&ClusterPlan<'_>, &DcPlan<'_>)> = plans
+            .iter()
+            .flat_map(|p| p.dcs.iter().map(move |d| (p, d)))
+            .filter(|(_, d)| {
+                d.template.name == dc_name && (namespace.is_empty() || d.namespace == namespace)
+            })
+            .collect();
+        let (plan, dc) = match candidates.as_slice() {
+            [one] => *one,
+            [] => {
+                let known: Vec<String> = plans
+                    .iter()
+                    .flat_map(|p| {
+                        p.dcs
+                            .iter()
+                            .map(|d| format!("{}/{}", d.namespace, d.template.name))
+                    })
+                    .collect();
+                let hint = crate::diagnostic::did_you_mean(
+                    dc_name,
+                    plans
+                        .iter()
+                        .flat_map(|p| p.dcs.iter().map(|d| d.template.name.as_str())),
+                );
+                diags.push(
+                    doc.error(
+                        seg(dc_path),
+                        format!(
+                            "{kind} {:?} names datacenter {dc_name:?}{}, which no K8ssandraCluster of the repository has (datacenters: {})",
+                            str_at(&v, &["metadata", "name"]),
+                            if namespace.is_empty() { String::new() } else { format!(" in namespace {namespace:?}") },
+                            if known.is_empty() { "none".into() } else { known.join(", ") }
+                        ),
+                    )
+                    .with_hint(hint),
+                );
+                continue;
+            }
+            many => {
+                let places: Vec<String> = many
+                    .iter()
+                    .map(|(p, d)| {
+                        format!(
+                            "{} of K8ssandraCluster {}/{} (context {})",
+                            d.template.name, p.namespace, p.name, d.context
+                        )
+                    })
+                    .collect();
+                diags.push(
+                    doc.error(
+                        vec![Seg::Key("metadata".into())],
+                        format!(
+                            "{kind} names datacenter {dc_name:?}, which several clusters have: {}",
+                            places.join(", ")
+                        ),
+                    )
+                    .with_hint(Some(
+                        "set metadata.namespace to the datacenter's namespace".into(),
+                    )),
+                );
+                continue;
+            }
+        };
+        let mut object = v.clone();
+        object["metadata"]["namespace"] = dc.namespace.clone().into();
+        // After the datacenter it names is up, unless the user chose a wave.
+        let position = plan
+            .priority
+            .iter()
+            .position(|&i| i == dc.index)
+            .unwrap_or(0);
+        let annotations = object["metadata"]
+            .as_object_mut()
+            .map(|m| m.entry("annotations").or_insert_with(|| json!({})));
+        if let Some(Value::Object(a)) = annotations {
+            a.entry(super::multidc::SYNC_WAVE)
+                .or_insert_with(|| (position * 10 + 5).to_string().into());
+        }
+        out.push(Manifest::new(dc.context.clone(), plan.name.clone(), object));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ini(storage: Value, extra: Value) -> String {
+        let mut m = json!({"storageProperties": storage});
+        if let Value::Object(e) = extra {
+            for (k, v) in e {
+                m[k.as_str()] = v;
+            }
+        }
+        apply_defaults(InputKind::K8ssandraCluster, &["spec", "medusa"], &mut m);
+        medusa_ini(&m, "demo", false, false)
+    }
+
+    /// Written from the layout of components §3.2, line by line.
+    #[test]
+    fn s3_compatible_layout_line_by_line() {
+        let got = ini(
+            json!({"storageProvider": "s3_compatible", "bucketName": "k8ssandra-medusa", "prefix": "test",
+                   "storageSecretRef": {"name": "medusa-bucket-key"}, "host": "minio.minio.svc", "port": 9000, "secure": false}),
+            json!({"serviceProperties": {"grpcPort": 55055}}),
+        );
+        let expected = [
+            "",
+            "    [cassandra]",
+            "    use_sudo = false",
+            "",
+            "    [storage]",
+            "    use_sudo_for_restore = false",
+            "    storage_provider = s3_compatible",
+            "    bucket_name = k8ssandra-medusa",
+            "    key_file = /etc/medusa-secrets/credentials",
+            "    prefix = test",
+            "    max_backup_age = 0",
+            "    max_backup_count = 0",
+            "    host = minio.minio.svc",
+            "    port = 9000",
+            "    secure = False",
+            "    ssl_verify = False",
+            "    transfer_max_bandwidth = 50MB/s",
+            "    concurrent_transfers = 1",
+            "    multi_part_upload_threshold = 104857600",
+            "",
+            "    [grpc]",
+            "    enabled = 1",
+            "    port = 55055",
+            "",
+            "    [logging]",
+            "    level = DEBUG",
+            "",
+            "    [kubernetes]",
+            "    use_mgmt_api = 1",
+            "    enabled = 1",
+            "    cassandra_url = http://127.0.0.1:8080/api/v0/ops/node/snapshots",
+        ];
+        let lines: Vec<&str> = got.split('\n').collect();
+        assert_eq!(lines, expected);
+        assert!(!got.ends_with('\n'));
+    }
+
+    #[test]
+    fn optional_lines_certificates_and_mgmt_tls() {
+        let mut m = json!({
+            "storageProperties": {"storageProvider": "google_storage", "bucketName": "b", "region": "eu",
+                                  "secure": true, "sslVerify": true, "backupGracePeriodInDays": 3,
+                                  "apiProfile": "p", "concurrentTransfers": 4, "maxBackupAge": 7, "maxBackupCount": 2},
+            "certificatesSecretRef": {"name": "c"},
+            "serviceProperties": {"encryption": {"serverSecretName": "s"}},
+        });
+        apply_defaults(InputKind::K8ssandraCluster, &["spec", "medusa"], &mut m);
+        let got = medusa_ini(&m, "kc", true, false);
+        for line in [
+            "\n    certfile = /etc/certificates/rootca.crt\n    usercert = /etc/certificates/client.crt_signed\n    userkey = /etc/certificates/client.key\n",
+            "\n    prefix = kc\n    max_backup_age = 7\n    max_backup_count = 2\n    region = eu\n    secure = True\n    ssl_verify = True\n    backup_grace_period_in_days = 3\n    api_profile = p\n    transfer_max_bandwidth = 50MB/s\n    concurrent_transfers = 4\n",
+            "\n    ca_cert = /etc/certificates/grpc-server-certs/ca.crt\n",
+            "\n    cassandra_url = https://127.0.0.1:8080/api/v0/ops/node/snapshots\n    ca_cert = /etc/encryption/mgmt/ca.crt\n    tls_cert = /etc/encryption/mgmt/tls.crt\n    tls_key = /etc/encryption/mgmt/tls.key",
+        ] {
+            assert!(got.contains(line), "missing {line:?} in\n{got}");
+        }
+        assert!(!got.contains("key_file"));
+    }
+
+    #[test]
+    fn client_encryption_stores_name_their_keys() {
+        let m = json!({"storageProperties": {"storageProvider": "s3", "bucketName": "b"},
+            "clientEncryptionStores": {"keystoreSecretRef": {"name": "ks", "key": "keystore.jks"}, "truststoreSecretRef": {"name": "ts", "key": "truststore.jks"}}});
+        let got = medusa_ini(&m, "kc", false, false);
+        assert!(got.contains("\n    certfile = /etc/certificates/certfile/keystore.jks\n    usercert = /etc/certificates/usercert/truststore.jks\n\n    [storage]"));
+    }
+
+    #[test]
+    fn storage_properties_merge_under_the_cluster() {
+        let base = json!({"storageProvider": "s3", "bucketName": "shared", "region": "eu", "concurrentTransfers": 8, "storageSecretRef": {"name": "creds"}});
+        let kc = json!({"prefix": "team-a", "concurrentTransfers": 0, "transferMaxBandwidth": "50MB/s", "region": "us"});
+        let m = merge_under(&kc, &base);
+        assert_eq!(m["bucketName"], "shared");
+        assert_eq!(m["region"], "us");
+        assert_eq!(
+            m["concurrentTransfers"], 8,
+            "a zero value does not override"
+        );
+        assert_eq!(m["storageSecretRef"]["name"], "creds");
+        assert_eq!(m["prefix"], "team-a");
+    }
+
+    #[test]
+    fn image_overrides() {
+        assert_eq!(
+            image(&json!({})),
+            (
+                "docker.io/k8ssandra/medusa:0.29.1".into(),
+                "IfNotPresent".into()
+            )
+        );
+        assert_eq!(
+            image(
+                &json!({"containerImage": {"registry": "reg.local", "tag": "0.30.0", "pullPolicy": "Always"}})
+            ),
+            ("reg.local/k8ssandra/medusa:0.30.0".into(), "Always".into())
+        );
+    }
+
+    #[test]
+    fn probe_timings_merge_but_handlers_are_refused() {
+        let p = probe(
+            &json!({"readinessProbe": {"periodSeconds": 30}}),
+            "readinessProbe",
+            50051,
+        )
+        .unwrap();
+        assert_eq!(p["periodSeconds"], 30);
+        assert_eq!(
+            p["exec"]["command"],
+            json!(["/bin/grpc_health_probe", "--addr=:50051"])
+        );
+        let e = probe(
+            &json!({"livenessProbe": {"httpGet": {"port": 80}}}),
+            "livenessProbe",
+            50051,
+        )
+        .unwrap_err();
+        assert!(e.contains("cannot be changed"));
+    }
+}
