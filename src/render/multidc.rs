@@ -376,14 +376,18 @@ fn dc_service(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     )
 }
 
-/// One replication Job per context when the cluster has more than one datacenter.
+/// One replication Job per context when the cluster has more than one datacenter, or keyspaces
+/// of Reaper or Stargate to create.
 fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
     let spec = &plan.doc.value.spec;
     let running = plan.dcs.iter().filter(|d| !d.template.stopped).count();
-    if running + spec.external_datacenters.len() < 2 {
+    let keyspaces = replication_plan(plan);
+    // One datacenter gets its system keyspaces right at bootstrap (the replication JVM option);
+    // Reaper's and Stargate's keyspaces are created by the operator even then.
+    let creates = keyspaces.iter().any(|k| k.create);
+    if running == 0 || (running + spec.external_datacenters.len() < 2 && !creates) {
         return Vec::new();
     }
-    let keyspaces = replication_plan(plan);
     let unsafe_names: Vec<&str> = keyspaces
         .iter()
         .flat_map(|k| {
