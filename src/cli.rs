@@ -26,6 +26,18 @@ enum Command {
     Validate(CommonArgs),
     /// Run as a KRM function: a ResourceList on stdin, the rendered context's objects on stdout.
     Krm,
+    /// Argo CD config-management plugin commands.
+    Argocd {
+        #[command(subcommand)]
+        command: ArgocdCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ArgocdCommand {
+    /// Render the context named by the plugin (parameter `context` or env `K8S_CONTEXT`) from
+    /// the current directory, as one YAML stream on stdout.
+    Generate,
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +78,9 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate(&args),
         Command::Render(args) => render(&args),
+        Command::Argocd {
+            command: ArgocdCommand::Generate,
+        } => argocd_generate(),
         Command::Krm => krm(),
     }
 }
@@ -149,31 +164,7 @@ fn render(args: &RenderArgs) -> ExitCode {
         Err(code) => return code,
     };
     if args.stdout {
-        let context = args.context.as_deref().unwrap_or_default();
-        let text = stream(&outcome.rendered, context);
-        if text.is_empty() {
-            let hint = did_you_mean(context, outcome.rendered.keys().map(String::as_str));
-            let known: Vec<&str> = outcome.rendered.keys().map(String::as_str).collect();
-            eprintln!(
-                "error: context {context:?} has no objects to render (contexts with objects: {}){}; refusing to print an empty stream",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                },
-                hint.map(|h| format!(" ({h})")).unwrap_or_default()
-            );
-            return ExitCode::from(FAILURE);
-        }
-        let mut out = std::io::stdout().lock();
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .is_err()
-        {
-            return ExitCode::from(FAILURE);
-        }
-        return ExitCode::SUCCESS;
+        return stream_context(&outcome, args.context.as_deref().unwrap_or_default());
     }
     let tree = build_tree(&outcome.rendered);
     let dir = &outcome.output_dir;
@@ -213,5 +204,52 @@ fn render(args: &RenderArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(FAILURE)
         }
+    }
+}
+
+/// Writes one context as a YAML stream; an empty stream is an error, never a success.
+fn stream_context(outcome: &Outcome, context: &str) -> ExitCode {
+    let text = stream(&outcome.rendered, context);
+    if text.is_empty() {
+        let hint = did_you_mean(context, outcome.rendered.keys().map(String::as_str));
+        let known: Vec<&str> = outcome.rendered.keys().map(String::as_str).collect();
+        eprintln!(
+            "error: context {context:?} has no objects to render (contexts with objects: {}){}; refusing to print an empty stream",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            },
+            hint.map(|h| format!(" ({h})")).unwrap_or_default()
+        );
+        return ExitCode::from(FAILURE);
+    }
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return ExitCode::from(FAILURE);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `argocd generate`: the sidecar's generate command (cwd = the Application's source path).
+fn argocd_generate() -> ExitCode {
+    let context = match k8ssandra_gitops::argocd::context_from_env(|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(FAILURE);
+        }
+    };
+    let common = CommonArgs {
+        repo: PathBuf::from("."),
+        verbose: false,
+    };
+    match load(&common, None) {
+        Ok(outcome) => stream_context(&outcome, &context),
+        Err(code) => code,
     }
 }

@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod argocd;
 pub mod diagnostic;
 pub mod emit;
 pub mod krm;
