@@ -178,6 +178,10 @@ pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, 
     for m in credentials.into_iter().chain(routed) {
         rendered.entry(m.context.clone()).or_default().push(m);
     }
+    let contexts: Vec<String> = rendered.keys().cloned().collect();
+    for m in render::delivery::render(&plans, &contexts, inputs, &mut later) {
+        rendered.entry(m.context.clone()).or_default().push(m);
+    }
     for list in rendered.values_mut() {
         list.sort_by_key(render::Manifest::rel_path);
     }

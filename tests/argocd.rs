@@ -84,7 +84,7 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
     assert_eq!(unknown.stdout, "");
     assert_eq!(
         unknown.stderr,
-        "error: context \"us-east-2\" has no objects to render (contexts with objects: control-plane, eu-west-1, us-east-1) (did you mean \"us-east-1\"?); refusing to print an empty stream\n"
+        "error: context \"us-east-2\" has no objects to render (contexts with objects: argocd, control-plane, eu-west-1, flux, us-east-1) (did you mean \"us-east-1\"?); refusing to print an empty stream\n"
     );
     // An invalid spec: the problem, located, and no output at all.
     let spec = app.path().join("clusters/orders.yaml");

@@ -4,6 +4,7 @@ pub mod config;
 pub mod config_hash;
 pub mod credentials;
 pub mod datacenter;
+pub mod delivery;
 pub mod medusa;
 pub mod metrics_agent;
 pub mod multidc;
@@ -87,6 +88,15 @@ impl Manifest {
     /// can leave the output directory.
     #[must_use]
     pub fn rel_path(&self) -> String {
+        // Objects about the whole repository (ApplicationSet, Flux Kustomizations).
+        if self.cluster.is_empty() {
+            return format!(
+                "{}/{}-{}.yaml",
+                self.context,
+                self.kind().to_ascii_lowercase(),
+                self.name()
+            );
+        }
         format!(
             "{}/{}/{}/{}-{}.yaml",
             self.context,
