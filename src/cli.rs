@@ -26,12 +26,42 @@ enum Command {
     Validate(CommonArgs),
     /// Run as a KRM function: a ResourceList on stdin, the rendered context's objects on stdout.
     Krm,
+    /// Show what changes between two revisions, per context, and flag risky changes.
+    Plan(PlanArgs),
     /// Argo CD config-management plugin commands.
     Argocd {
         #[command(subcommand)]
         command: ArgocdCommand,
     },
 }
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Repository directory (inside a Git work tree).
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// The revision to compare from (commit, branch, tag, `HEAD~1`, ...).
+    #[arg(long)]
+    from: String,
+    /// The revision to compare to, or `worktree` for the files as they are now.
+    #[arg(long, default_value = "worktree")]
+    to: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    output: PlanFormat,
+    /// Exit 0 even when risky changes are found (they are still printed).
+    #[arg(long)]
+    allow_risky: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
+}
+
+/// Exit code of `plan` when risky changes are found.
+const RISKY: u8 = 3;
 
 #[derive(Debug, Subcommand)]
 enum ArgocdCommand {
@@ -81,6 +111,7 @@ pub fn run() -> ExitCode {
         Command::Argocd {
             command: ArgocdCommand::Generate,
         } => argocd_generate(),
+        Command::Plan(args) => plan(&args),
         Command::Krm => krm(),
     }
 }
@@ -252,4 +283,70 @@ fn argocd_generate() -> ExitCode {
         Ok(outcome) => stream_context(&outcome, &context),
         Err(code) => code,
     }
+}
+
+/// Renders one side of `plan`; problems are printed with the revision they belong to.
+fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
+    let outcome = if rev == "worktree" {
+        render_repo(repo, None).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(FAILURE)
+        })?
+    } else {
+        let (files, diags) = k8ssandra_gitops::revision::read_revision(repo, rev).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(FAILURE)
+        })?;
+        k8ssandra_gitops::render_source_files(repo, files, diags, None)
+    };
+    if outcome.has_errors() {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: the repository is invalid at {rev}:");
+        for d in &outcome.diagnostics {
+            let _ = writeln!(err, "{d}");
+        }
+        return Err(ExitCode::from(FAILURE));
+    }
+    Ok(outcome)
+}
+
+fn plan(args: &PlanArgs) -> ExitCode {
+    let from = match render_side(&args.repo, &args.from) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let to = match render_side(&args.repo, &args.to) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let plan = k8ssandra_gitops::plan_diff::plan(&from.rendered, &to.rendered);
+    let text = match args.output {
+        PlanFormat::Text => plan.to_text(&args.from, &args.to),
+        PlanFormat::Json => {
+            let v = serde_json::json!({
+                "from": args.from,
+                "to": args.to,
+                "contexts": plan.contexts,
+                "risks": plan.risks,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return ExitCode::from(FAILURE);
+    }
+    if !plan.risks.is_empty() && !args.allow_risky {
+        eprintln!(
+            "error: {} risky change{} (see above); review them, then rerun with --allow-risky to accept",
+            plan.risks.len(),
+            if plan.risks.len() == 1 { "" } else { "s" }
+        );
+        return ExitCode::from(RISKY);
+    }
+    ExitCode::SUCCESS
 }

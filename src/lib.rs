@@ -26,8 +26,10 @@ pub mod merge;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod plan_diff;
 pub mod quantity;
 pub mod render;
+pub mod revision;
 pub mod schema;
 pub mod source;
 #[cfg(test)]
@@ -93,10 +95,29 @@ pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcom
         repo,
         output_dir: Some(&default_out),
     };
-    let (mut files, mut diags) = source::discover(&discovery).map_err(|e| Error::ReadRepo {
+    let (files, diags) = source::discover(&discovery).map_err(|e| Error::ReadRepo {
         path: repo.to_path_buf(),
         source: e,
     })?;
+    Ok(render_source_files(repo, files, diags, output_override))
+}
+
+/// Renders files read by any means (the working tree, or a Git revision read by [`revision`]).
+/// Files under the output directory (`-o`, RenderConfig `spec.outputDir`, or `rendered`) are
+/// never read as input.
+#[must_use]
+pub fn render_source_files(
+    repo: &Path,
+    mut files: Vec<source::SourceFile>,
+    mut diags: Vec<Diagnostic>,
+    output_override: Option<&Path>,
+) -> Outcome {
+    let default_out =
+        output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
+    if output_override.is_none() {
+        let prefix = format!("{DEFAULT_OUTPUT_DIR}/");
+        files.retain(|f| !f.rel_path.starts_with(&prefix));
+    }
     let (mut inputs, mut load_diags) = load::load(&files);
 
     // RenderConfig may move the output directory: never read what we write.
@@ -139,12 +160,12 @@ pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcom
     }
     diags.append(&mut load_diags);
     let (rendered, diagnostics) = render_inputs(&inputs, diags);
-    Ok(Outcome {
+    Outcome {
         inputs,
         rendered,
         diagnostics,
         output_dir,
-    })
+    }
 }
 
 /// Renders already-loaded inputs (the pure core: no file system access). `diags` holds the

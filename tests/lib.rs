@@ -8,6 +8,7 @@ mod examples;
 mod harness;
 mod krm;
 mod plaintext_secrets;
+mod plan;
 mod precommit;
 mod render_fixtures;
 mod writes;

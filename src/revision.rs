@@ -1,0 +1,165 @@
+//! Input discovery from a Git revision (for `plan`): the same files, limits and order as
+//! [`crate::source::discover`], read from a commit's tree through libgit2 — no checkout, no
+//! temporary clone, nothing written.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{MAX_FILE_BYTES, SourceFile, display_path};
+use crate::yaml::Pos;
+
+/// A failure to read a revision.
+#[derive(Debug, thiserror::Error)]
+pub enum RevisionError {
+    /// The directory is not inside a Git repository.
+    #[error("failed to open a Git repository at {path}: {message}")]
+    OpenRepo {
+        /// The directory given.
+        path: PathBuf,
+        /// libgit2's message.
+        message: String,
+    },
+    /// The revision does not name a commit.
+    #[error("unknown revision {rev:?}: {message}")]
+    UnknownRevision {
+        /// The revision given.
+        rev: String,
+        /// libgit2's message.
+        message: String,
+    },
+    /// The repository directory is not in that revision.
+    #[error("{path} does not exist at revision {rev}")]
+    MissingPath {
+        /// Repository-relative directory.
+        path: String,
+        /// The revision.
+        rev: String,
+    },
+    /// Reading the tree failed.
+    #[error("failed to read revision {rev}: {message}")]
+    Read {
+        /// The revision.
+        rev: String,
+        /// libgit2's message.
+        message: String,
+    },
+}
+
+/// Reads the YAML files under `repo` (a directory inside a Git work tree) as they are at `rev`.
+/// Hidden entries are skipped and symlinks are not followed (a committed symlink could point
+/// anywhere); file problems are diagnostics, as with the working tree.
+///
+/// # Errors
+/// When the Git repository, the revision or the directory cannot be found or read.
+pub fn read_revision(
+    repo: &Path,
+    rev: &str,
+) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), RevisionError> {
+    let git = git2::Repository::discover(repo).map_err(|e| RevisionError::OpenRepo {
+        path: repo.to_path_buf(),
+        message: e.message().to_string(),
+    })?;
+    let workdir = git
+        .workdir()
+        .ok_or_else(|| RevisionError::OpenRepo {
+            path: repo.to_path_buf(),
+            message: "bare repositories are not supported".into(),
+        })?
+        .canonicalize()
+        .map_err(|e| RevisionError::OpenRepo {
+            path: repo.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let dir = repo.canonicalize().map_err(|e| RevisionError::OpenRepo {
+        path: repo.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let sub = dir.strip_prefix(&workdir).unwrap_or(Path::new(""));
+    let sub: String = sub
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let commit = git
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| RevisionError::UnknownRevision {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        })?;
+    let read_err = |e: git2::Error| RevisionError::Read {
+        rev: rev.to_string(),
+        message: e.message().to_string(),
+    };
+    let root_tree = commit.tree().map_err(read_err)?;
+    let tree = if sub.is_empty() {
+        root_tree
+    } else {
+        let entry =
+            root_tree
+                .get_path(Path::new(&sub))
+                .map_err(|_| RevisionError::MissingPath {
+                    path: sub.clone(),
+                    rev: rev.to_string(),
+                })?;
+        entry
+            .to_object(&git)
+            .and_then(|o| o.peel_to_tree())
+            .map_err(read_err)?
+    };
+
+    let mut entries: Vec<(String, git2::Oid, i32)> = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+        let name = entry.name().unwrap_or_default();
+        if name.starts_with('.') {
+            return git2::TreeWalkResult::Skip;
+        }
+        if entry.kind() == Some(git2::ObjectType::Blob) {
+            entries.push((format!("{parent}{name}"), entry.id(), entry.filemode()));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(read_err)?;
+    // Same order as the working-tree walk: by path components.
+    entries.sort_by(|a, b| a.0.split('/').cmp(b.0.split('/')));
+
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    for (rel, oid, mode) in entries {
+        if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+            continue;
+        }
+        let shown = display_path(repo, &rel);
+        let file_diag =
+            |msg: String| Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg);
+        if mode == 0o120_000 {
+            diags.push(Diagnostic::warning(
+                shown.clone(),
+                Pos::default(),
+                Vec::new(),
+                format!("symlink not followed when reading revision {rev}"),
+            ));
+            continue;
+        }
+        let blob = git.find_blob(oid).map_err(read_err)?;
+        if blob.size() as u64 > MAX_FILE_BYTES {
+            diags.push(file_diag(format!(
+                "file is {} bytes at revision {rev}; the limit is {MAX_FILE_BYTES}",
+                blob.size()
+            )));
+            continue;
+        }
+        match std::str::from_utf8(blob.content()) {
+            Ok(text) => files.push(SourceFile {
+                rel_path: rel,
+                display_path: shown,
+                text: text.to_string(),
+            }),
+            Err(e) => diags.push(file_diag(format!(
+                "not UTF-8 at revision {rev} (byte {})",
+                e.valid_up_to()
+            ))),
+        }
+    }
+    Ok((files, diags))
+}
