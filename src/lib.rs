@@ -29,6 +29,7 @@ pub mod plan;
 pub mod plan_diff;
 pub mod quantity;
 pub mod render;
+pub mod reporter;
 pub mod revision;
 pub mod schema;
 pub mod source;
