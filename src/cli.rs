@@ -255,12 +255,7 @@ fn stream_context(outcome: &Outcome, context: &str) -> ExitCode {
         );
         return ExitCode::from(FAILURE);
     }
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
+    if !print_stdout(&text) {
         return ExitCode::from(FAILURE);
     }
     ExitCode::SUCCESS
@@ -332,12 +327,7 @@ fn plan(args: &PlanArgs) -> ExitCode {
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
+    if !print_stdout(&text) {
         return ExitCode::from(FAILURE);
     }
     if !plan.risks.is_empty() && !args.allow_risky {
@@ -349,4 +339,12 @@ fn plan(args: &PlanArgs) -> ExitCode {
         return ExitCode::from(RISKY);
     }
     ExitCode::SUCCESS
+}
+
+/// Writes `text` to stdout; false when that fails (a closed pipe, a full disk).
+fn print_stdout(text: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
 }
