@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use k8ssandra_gitops::diagnostic::did_you_mean;
-use k8ssandra_gitops::output::{build_tree, drift, stream, unified_diff, write_tree};
+use k8ssandra_gitops::output::{drift, into_tree, stream, unified_diff, write_tree};
 use k8ssandra_gitops::{Outcome, render_repo};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
@@ -28,6 +28,9 @@ enum Command {
     Krm,
     /// Show what changes between two revisions, per context, and flag risky changes.
     Plan(PlanArgs),
+    /// Run the in-cluster status reporter (control-plane cluster).
+    #[cfg(feature = "reporter")]
+    Reporter(ReporterArgs),
     /// Argo CD config-management plugin commands.
     Argocd {
         #[command(subcommand)]
@@ -52,6 +55,26 @@ struct PlanArgs {
     /// Exit 0 even when risky changes are found (they are still printed).
     #[arg(long)]
     allow_risky: bool,
+}
+
+#[cfg(feature = "reporter")]
+#[derive(Debug, Args)]
+struct ReporterArgs {
+    /// Namespace of the ClientConfigs and their kubeconfig Secrets [default: $POD_NAMESPACE].
+    #[arg(long, env = "POD_NAMESPACE", default_value = "k8ssandra-operator")]
+    namespace: String,
+    /// Context name of the cluster the reporter runs in.
+    #[arg(long, default_value = "control-plane")]
+    control_plane_context: String,
+    /// Seconds between observation passes.
+    #[arg(long, default_value_t = 15)]
+    interval: u64,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: String,
+    /// One pass, then exit.
+    #[arg(long)]
+    once: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -112,6 +135,8 @@ pub fn run() -> ExitCode {
             command: ArgocdCommand::Generate,
         } => argocd_generate(),
         Command::Plan(args) => plan(&args),
+        #[cfg(feature = "reporter")]
+        Command::Reporter(args) => reporter(&args),
         Command::Krm => krm(),
     }
 }
@@ -197,8 +222,17 @@ fn render(args: &RenderArgs) -> ExitCode {
     if args.stdout {
         return stream_context(&outcome, args.context.as_deref().unwrap_or_default());
     }
-    let tree = build_tree(&outcome.rendered);
-    let dir = &outcome.output_dir;
+    let contexts: Vec<String> = outcome.rendered.keys().cloned().collect();
+    let Outcome {
+        rendered,
+        output_dir,
+        inputs,
+        ..
+    } = outcome;
+    // The parsed inputs and the objects are freed as soon as the bytes exist.
+    drop(inputs);
+    let tree = into_tree(rendered);
+    let dir = &output_dir;
     if args.check {
         let drift = drift(dir, &tree);
         if drift.is_empty() {
@@ -218,12 +252,7 @@ fn render(args: &RenderArgs) -> ExitCode {
         Ok(report) => {
             eprintln!(
                 "rendered {} into {}: {} written, {} pruned, {} unchanged",
-                outcome
-                    .rendered
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                contexts.join(", "),
                 dir.display(),
                 report.written.len(),
                 report.pruned.len(),
@@ -347,4 +376,32 @@ fn print_stdout(text: &str) -> bool {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .is_ok()
+}
+
+#[cfg(feature = "reporter")]
+fn reporter(args: &ReporterArgs) -> ExitCode {
+    let settings = k8ssandra_gitops::reporter::run::Settings {
+        namespace: args.namespace.clone(),
+        control_plane_context: args.control_plane_context.clone(),
+        interval: std::time::Duration::from_secs(args.interval.max(1)),
+        listen: (!args.once).then(|| args.listen.clone()),
+        once: args.once,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return ExitCode::from(FAILURE);
+        }
+    };
+    match runtime.block_on(k8ssandra_gitops::reporter::run::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(FAILURE)
+        }
+    }
 }

@@ -24,13 +24,37 @@ pub type Drift = (String, Option<Vec<u8>>, Option<Vec<u8>>);
 /// Builds the whole output tree: one file per object, a kustomization per context, the record.
 #[must_use]
 pub fn build_tree(rendered: &Rendered) -> Tree {
+    tree_from(rendered.iter().map(|(context, manifests)| {
+        (
+            context.clone(),
+            manifests.iter().map(|m| (m.rel_path(), m.text())).collect(),
+        )
+    }))
+}
+
+/// Like [`build_tree`], consuming the objects: each is freed once serialized, which keeps the
+/// peak memory of large repositories near the size of the output.
+#[must_use]
+pub fn into_tree(rendered: Rendered) -> Tree {
+    tree_from(rendered.into_iter().map(|(context, manifests)| {
+        (
+            context,
+            manifests
+                .into_iter()
+                .map(|m| (m.rel_path(), m.text()))
+                .collect(),
+        )
+    }))
+}
+
+/// Context → `(output path, file text)` of its objects → the tree.
+fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String)>)>) -> Tree {
     let mut tree = Tree::new();
-    for (context, manifests) in rendered {
+    for (context, files) in contexts {
         let mut resources = Vec::new();
-        for m in manifests {
-            let rel = m.rel_path();
+        for (rel, text) in files {
             let inside = rel[context.len() + 1..].to_string();
-            tree.insert(rel, m.text().into_bytes());
+            tree.insert(rel, text.into_bytes());
             resources.push(inside);
         }
         resources.sort();

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against fixture repositories, real validators.
 
+mod apiserver;
 mod argocd;
 mod conformance;
 mod determinism;

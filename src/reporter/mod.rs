@@ -3,3 +3,5 @@
 //! functions, which are tested on real status objects.
 
 pub mod rollup;
+#[cfg(feature = "reporter")]
+pub mod run;

@@ -1,0 +1,683 @@
+//! Real Kubernetes API servers (built from the Go module proxy by
+//! `scripts/build-kube-test-env`, started here on loopback ports with their own etcd) accept
+//! every rendered object of the example repository: CRDs from `../shared/schemas/crds/`
+//! installed, then each context's tree applied with server-side apply, as Argo CD and Flux do.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{TempDir, root, shared};
+
+/// The directory with `kube-apiserver`, `etcd` and `kubectl`, or `None` (test skipped) when
+/// they were not built and `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is unset.
+fn kube_bin() -> Option<PathBuf> {
+    let dir = std::env::var_os("KUBE_TEST_BIN")
+        .map_or_else(|| root().join(".cache/kube/bin"), PathBuf::from);
+    if ["kube-apiserver", "etcd", "kubectl"]
+        .iter()
+        .all(|b| dir.join(b).is_file())
+    {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("K8SSANDRA_GITOPS_REQUIRE_TOOLS").is_none(),
+        "kube-apiserver/etcd/kubectl not found in {} (scripts/build-kube-test-env builds them)",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: no kube-apiserver in {}; scripts/test builds it",
+        dir.display()
+    );
+    None
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One API server with its etcd; both are killed on drop.
+struct ApiServer {
+    children: Vec<Child>,
+    kubeconfig: PathBuf,
+    api_args: Vec<String>,
+    bin: PathBuf,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl ApiServer {
+    fn start(bin: &Path, name: &str) -> Self {
+        let dir = TempDir::new(&format!("apiserver-{name}"));
+        let d = dir.path();
+        let (etcd_port, peer_port, api_port) = (free_port(), free_port(), free_port());
+        let log = |n: &str| fs::File::create(d.join(n)).unwrap();
+        let etcd = Command::new(bin.join("etcd"))
+            .args([
+                "--data-dir",
+                d.join("etcd").to_str().unwrap(),
+                "--listen-client-urls",
+                &format!("http://127.0.0.1:{etcd_port}"),
+                "--advertise-client-urls",
+                &format!("http://127.0.0.1:{etcd_port}"),
+                "--listen-peer-urls",
+                &format!("http://127.0.0.1:{peer_port}"),
+                "--initial-advertise-peer-urls",
+                &format!("http://127.0.0.1:{peer_port}"),
+                "--initial-cluster",
+                &format!("default=http://127.0.0.1:{peer_port}"),
+                "--log-level",
+                "warn",
+            ])
+            .stdout(log("etcd.log"))
+            .stderr(log("etcd.err"))
+            .spawn()
+            .expect("etcd starts");
+        let key = d.join("sa.key");
+        let ok = Command::new("openssl")
+            .args(["genrsa", "-out", key.to_str().unwrap(), "2048"])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "openssl genrsa");
+        fs::write(
+            d.join("tokens.csv"),
+            // An administrator, and a user with no permissions (for the RBAC-denied case).
+            "admin-token,admin,1,\"system:masters\"\nnobody-token,nobody,2\n",
+        )
+        .unwrap();
+        let api_args: Vec<String> = [
+            &format!("--etcd-servers=http://127.0.0.1:{etcd_port}"),
+            &format!("--secure-port={api_port}"),
+            "--bind-address=127.0.0.1",
+            &format!("--cert-dir={}", d.join("certs").display()),
+            &format!("--token-auth-file={}", d.join("tokens.csv").display()),
+            "--authorization-mode=RBAC",
+            &format!("--service-account-key-file={}", key.display()),
+            &format!("--service-account-signing-key-file={}", key.display()),
+            "--service-account-issuer=https://kubernetes.default.svc",
+            "--service-cluster-ip-range=10.96.0.0/16",
+            "--disable-admission-plugins=ServiceAccount",
+            "--enable-priority-and-fairness=false",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+        let api = Command::new(bin.join("kube-apiserver"))
+            .args(&api_args)
+            .stdout(log("apiserver.log"))
+            .stderr(log("apiserver.err"))
+            .spawn()
+            .expect("kube-apiserver starts");
+        let kubeconfig = d.join("kubeconfig");
+        fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster: {{server: \"https://127.0.0.1:{api_port}\", insecure-skip-tls-verify: true}}\nusers:\n- name: admin\n  user: {{token: admin-token}}\ncontexts:\n- name: {name}\n  context: {{cluster: {name}, user: admin}}\ncurrent-context: {name}\n"
+            ),
+        )
+        .unwrap();
+        let server = Self {
+            children: vec![etcd, api],
+            kubeconfig,
+            api_args,
+            bin: bin.to_path_buf(),
+            port: api_port,
+            _dir: dir,
+        };
+        server.wait_ready(name);
+        server
+    }
+
+    /// A kubeconfig for this server with the given token (for ClientConfig Secrets).
+    fn kubeconfig_for(&self, name: &str, token: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster: {{server: \"https://127.0.0.1:{}\", insecure-skip-tls-verify: true}}\nusers:\n- name: u\n  user: {{token: {token}}}\ncontexts:\n- name: {name}\n  context: {{cluster: {name}, user: u}}\ncurrent-context: {name}\n",
+            self.port
+        )
+    }
+
+    /// Stops the API server (etcd keeps running).
+    fn stop_api(&mut self) {
+        let mut api = self.children.pop().expect("api server");
+        let _ = api.kill();
+        let _ = api.wait();
+    }
+
+    /// Starts the API server again on the same port and etcd.
+    fn start_api(&mut self, name: &str) {
+        let d = self._dir.path();
+        let log = |n: &str| fs::File::create(d.join(n)).unwrap();
+        let api = Command::new(self.bin.join("kube-apiserver"))
+            .args(&self.api_args)
+            .stdout(log("apiserver2.log"))
+            .stderr(log("apiserver.err"))
+            .spawn()
+            .expect("kube-apiserver restarts");
+        self.children.push(api);
+        self.wait_ready(name);
+    }
+
+    fn wait_ready(&self, name: &str) {
+        let bin = self.bin.clone();
+        let server = self;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let out = server.kubectl(&bin, &["get", "--raw", "/readyz"]);
+            if out.0 && out.1.trim() == "ok" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: API server not ready: {}\n{}",
+                out.2,
+                fs::read_to_string(d_err(server)).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn kubectl(&self, bin: &Path, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(bin.join("kubectl"))
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn d_err(s: &ApiServer) -> PathBuf {
+    s._dir.path().join("apiserver.err")
+}
+
+/// Server-side apply of a kustomization. The API server publishes a new CRD's schema to its
+/// apply machinery asynchronously after `Established`; until then applies can be checked
+/// against a stale type, so a failed apply is retried for a while.
+fn apply_retrying(s: &ApiServer, bin: &Path, dir: &Path) -> (bool, String, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = s.kubectl(
+            bin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=argocd",
+                "-k",
+                dir.to_str().unwrap(),
+            ],
+        );
+        if r.0 || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+fn kubectl_ok(s: &ApiServer, bin: &Path, args: &[&str]) -> String {
+    let (ok, out, err) = s.kubectl(bin, args);
+    assert!(ok, "kubectl {args:?}: {err}");
+    out
+}
+
+fn kubectl_stdin(s: &ApiServer, bin: &Path, args: &[&str], input: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new(bin.join("kubectl"))
+        .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The upstream CRDs as cass-operator's release build installs them: its kustomize patches
+/// (config_removal.yaml, remove_xkeys.yaml; see `../shared/schemas/crd-overrides.yaml`) drop
+/// `spec.config` from the CassandraDatacenter schema (the spec keeps unknown fields) and the
+/// list-map annotations on container ports. The generated file is not installable as is for
+/// objects with a `config` mapping.
+fn install_crds(s: &ApiServer, bin: &Path) {
+    let dir = TempDir::new("crds");
+    for entry in fs::read_dir(shared().join("schemas/crds")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs::read_to_string(&path).unwrap();
+        let mut crd = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+        if crd["metadata"]["name"] == "cassandradatacenters.cassandra.datastax.com" {
+            for version in crd["spec"]["versions"].as_array_mut().unwrap() {
+                let spec = &mut version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+                spec["properties"].as_object_mut().unwrap().remove("config");
+                let pod =
+                    &mut spec["properties"]["podTemplateSpec"]["properties"]["spec"]["properties"];
+                for list in ["containers", "initContainers"] {
+                    let ports = pod[list]["items"]["properties"]["ports"]
+                        .as_object_mut()
+                        .unwrap();
+                    ports.remove("x-kubernetes-list-map-keys");
+                    ports.remove("x-kubernetes-list-type");
+                }
+                let tsc = pod["topologySpreadConstraints"].as_object_mut().unwrap();
+                tsc.remove("x-kubernetes-list-map-keys");
+                tsc.remove("x-kubernetes-list-type");
+            }
+        }
+        let name = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".yaml", ".json");
+        fs::write(dir.path().join(name), crd.to_string()).unwrap();
+    }
+    kubectl_ok(
+        s,
+        bin,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=test",
+            "-f",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    kubectl_ok(
+        s,
+        bin,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd",
+            "--all",
+        ],
+    );
+}
+
+#[test]
+fn a_real_api_server_accepts_every_rendered_example_object() {
+    let Some(bin) = kube_bin() else { return };
+    let server = ApiServer::start(&bin, "control-plane");
+    install_crds(&server, &bin);
+    let (ok, _, err) = server.kubectl(&bin, &["create", "namespace", "k8ssandra"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = server.kubectl(&bin, &["create", "namespace", "argocd"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = server.kubectl(&bin, &["create", "namespace", "flux-system"]);
+    assert!(ok, "{err}");
+    let rendered = root().join("examples/rendered");
+    let mut applied = 0;
+    for entry in fs::read_dir(&rendered).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("kustomization.yaml").is_file() {
+            continue;
+        }
+        let (ok, out, err) = apply_retrying(&server, &bin, &dir);
+        assert!(ok, "{}: {err}", dir.display());
+        applied += out
+            .lines()
+            .filter(|l| l.ends_with("serverside-applied"))
+            .count();
+    }
+    let expected: usize = fs::read_to_string(rendered.join(".k8ssandra-gitops-owned"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.ends_with(".yaml") && !l.ends_with("kustomization.yaml"))
+        .count();
+    assert_eq!(applied, expected, "every rendered object was applied");
+    // Stored as rendered: a CassandraDatacenter reads back with our annotations and size.
+    let (ok, out, err) = server.kubectl(
+        &bin,
+        &[
+            "get",
+            "cassandradatacenter",
+            "-n",
+            "k8ssandra",
+            "reporting",
+            "-o",
+            "jsonpath={.spec.size} {.metadata.annotations.argocd\\.argoproj\\.io/sync-wave}",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "1 20");
+}
+
+const REPORTER_NS: &str = "k8ssandra-operator";
+
+/// A two-datacenter cluster over the `east` and `west` servers, rendered by the binary.
+const SPEC: &str = "apiVersion: k8ssandra.io/v1alpha1
+kind: K8ssandraCluster
+metadata:
+  name: shop
+  namespace: db
+spec:
+  cassandra:
+    serverVersion: \"4.1.5\"
+    storageConfig:
+      cassandraDataVolumeClaimSpec:
+        resources:
+          requests:
+            storage: 1Gi
+    datacenters:
+      - metadata: {name: dc1}
+        k8sContext: east
+        size: 3
+      - metadata: {name: dc2}
+        k8sContext: west
+        size: 1
+";
+
+fn dc_status(ready: bool) -> String {
+    format!(
+        "{{\"status\":{{\"cassandraOperatorProgress\":\"{}\",\"observedGeneration\":1,\"conditions\":[{{\"type\":\"Ready\",\"status\":\"{}\",\"reason\":\"\",\"message\":\"\",\"lastTransitionTime\":\"2026-11-24T00:00:00Z\"}}],\"nodeStatuses\":{{\"shop-dc1-default-sts-0\":{{\"hostID\":\"a\"}}}}}}}}",
+        if ready { "Ready" } else { "Updating" },
+        if ready { "True" } else { "False" }
+    )
+}
+
+fn reporter(cp: &ApiServer, extra: &[&str]) -> crate::harness::Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"));
+    cmd.args(["reporter", "--namespace", REPORTER_NS])
+        .args(extra)
+        .env("KUBECONFIG", &cp.kubeconfig)
+        .stdin(Stdio::null());
+    cmd.output().expect("reporter runs").into()
+}
+
+fn kc_status(cp: &ApiServer, bin: &Path) -> serde_json::Value {
+    let out = kubectl_ok(
+        cp,
+        bin,
+        &["get", "k8ssandracluster", "-n", "db", "shop", "-o", "json"],
+    );
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"].clone()
+}
+
+fn set_kubeconfig_secret(cp: &ApiServer, bin: &Path, context: &str, kubeconfig: &str) {
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": format!("{context}-kubeconfig"), "namespace": REPORTER_NS},
+        "stringData": {"kubeconfig": kubeconfig},
+    });
+    kubectl_stdin(
+        cp,
+        bin,
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=test",
+            "-f",
+            "-",
+        ],
+        &secret.to_string(),
+    );
+}
+
+#[test]
+fn the_reporter_rolls_up_status_across_real_api_servers() {
+    let Some(bin) = kube_bin() else { return };
+    let cp = ApiServer::start(&bin, "control-plane");
+    let east = ApiServer::start(&bin, "east");
+    let mut west = ApiServer::start(&bin, "west");
+    for s in [&cp, &east, &west] {
+        install_crds(s, &bin);
+        kubectl_ok(s, &bin, &["create", "namespace", "db"]);
+    }
+    // Render the repository; each data-plane server gets its own context.
+    let repo = TempDir::new("reporter-repo");
+    fs::write(repo.path().join("cluster.yaml"), SPEC).unwrap();
+    fs::write(
+        repo.path().join("contexts.yaml"),
+        "apiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: east}\n---\napiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: west}\n---\napiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec: {secrets: {backend: external}}\n",
+    )
+    .unwrap();
+    let run = crate::harness::run_in(repo.path(), &["render"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (s, ctx) in [(&east, "east"), (&west, "west")] {
+        let dir = repo.path().join("rendered").join(ctx);
+        let (ok, _, err) = apply_retrying(s, &bin, &dir);
+        assert!(ok, "{}: {err}", dir.display());
+    }
+    // The control plane holds the record, the ClientConfigs and their kubeconfig Secrets.
+    kubectl_ok(&cp, &bin, &["create", "namespace", REPORTER_NS]);
+    kubectl_ok(
+        &cp,
+        &bin,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=argocd",
+            "-f",
+            repo.path().join("cluster.yaml").to_str().unwrap(),
+        ],
+    );
+    for (s, ctx) in [(&east, "east"), (&west, "west")] {
+        set_kubeconfig_secret(&cp, &bin, ctx, &s.kubeconfig_for(ctx, "admin-token"));
+        let cc = format!(
+            "{{\"apiVersion\":\"config.k8ssandra.io/v1beta1\",\"kind\":\"ClientConfig\",\"metadata\":{{\"name\":\"{ctx}\",\"namespace\":\"{REPORTER_NS}\"}},\"spec\":{{\"kubeConfigSecret\":{{\"name\":\"{ctx}-kubeconfig\"}}}}}}"
+        );
+        kubectl_stdin(
+            &cp,
+            &bin,
+            &["apply", "--server-side", "--field-manager=test", "-f", "-"],
+            &cc,
+        );
+    }
+
+    // 1. dc1 ready, dc2 still updating: per-DC status copied, not Ready yet.
+    kubectl_ok(
+        &east,
+        &bin,
+        &[
+            "patch",
+            "cassandradatacenter",
+            "-n",
+            "db",
+            "dc1",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &dc_status(true),
+        ],
+    );
+    kubectl_ok(
+        &west,
+        &bin,
+        &[
+            "patch",
+            "cassandradatacenter",
+            "-n",
+            "db",
+            "dc2",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &dc_status(false),
+        ],
+    );
+    let run = reporter(&cp, &["--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let status = kc_status(&cp, &bin);
+    assert_eq!(
+        status["datacenters"]["dc1"]["cassandra"]["cassandraOperatorProgress"],
+        "Ready"
+    );
+    assert_eq!(status["datacenters"]["dc1"]["contextName"], "east");
+    assert_eq!(
+        status["datacenters"]["dc2"]["cassandra"]["cassandraOperatorProgress"],
+        "Updating"
+    );
+    assert_eq!(status["error"], "None");
+    let cond = |s: &serde_json::Value, t: &str| {
+        s["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == t)
+            .map(|c| c["status"].clone())
+    };
+    assert_eq!(cond(&status, "Ready"), Some("False".into()));
+
+    // 2. Both ready: Ready and CassandraInitialized True, observedGeneration set.
+    kubectl_ok(
+        &west,
+        &bin,
+        &[
+            "patch",
+            "cassandradatacenter",
+            "-n",
+            "db",
+            "dc2",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &dc_status(true),
+        ],
+    );
+    assert_eq!(reporter(&cp, &["--once"]).code, 0);
+    let status = kc_status(&cp, &bin);
+    assert_eq!(cond(&status, "Ready"), Some("True".into()));
+    assert_eq!(cond(&status, "CassandraInitialized"), Some("True".into()));
+    assert_eq!(status["observedGeneration"], 1);
+    // The reporter owns only status: spec is untouched and managed by the applier.
+    let managed = kubectl_ok(
+        &cp,
+        &bin,
+        &[
+            "get",
+            "k8ssandracluster",
+            "-n",
+            "db",
+            "shop",
+            "--show-managed-fields",
+            "-o",
+            "jsonpath={.metadata.managedFields[*].manager}",
+        ],
+    );
+    assert!(
+        managed.contains("k8ssandra-gitops-reporter") && managed.contains("argocd"),
+        "{managed}"
+    );
+
+    // 3. west goes away: named in error, Ready False, Initialized stays (sticky), east still read.
+    west.stop_api();
+    let run = reporter(&cp, &["--once"]);
+    assert_eq!(
+        run.code, 0,
+        "one unreachable context never fails the pass: {}",
+        run.stderr
+    );
+    let status = kc_status(&cp, &bin);
+    let error = status["error"].as_str().unwrap();
+    assert!(error.starts_with("cannot reach context: west ("), "{error}");
+    assert_eq!(cond(&status, "Ready"), Some("False".into()));
+    assert_eq!(cond(&status, "CassandraInitialized"), Some("True".into()));
+    assert_eq!(
+        status["datacenters"]["dc1"]["cassandra"]["cassandraOperatorProgress"],
+        "Ready"
+    );
+
+    // 4. west is back: recovery on the next pass.
+    west.start_api("west");
+    let run = reporter(&cp, &["--once"]);
+    assert_eq!(run.code, 0);
+    let status = kc_status(&cp, &bin);
+    assert_eq!(status["error"], "None");
+    assert_eq!(cond(&status, "Ready"), Some("True".into()));
+
+    // 5. RBAC: a kubeconfig user without permissions gives a clear, named error.
+    set_kubeconfig_secret(
+        &cp,
+        &bin,
+        "west",
+        &west.kubeconfig_for("west", "nobody-token"),
+    );
+    assert_eq!(reporter(&cp, &["--once"]).code, 0);
+    let error = kc_status(&cp, &bin)["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("west") && error.contains("forbidden"),
+        "{error}"
+    );
+
+    // 6. Metrics from the long-running mode.
+    set_kubeconfig_secret(
+        &cp,
+        &bin,
+        "west",
+        &west.kubeconfig_for("west", "admin-token"),
+    );
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"))
+        .args([
+            "reporter",
+            "--namespace",
+            REPORTER_NS,
+            "--interval",
+            "1",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("KUBECONFIG", &cp.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let metrics = loop {
+        let out = Command::new("curl")
+            .args(["-fsS", &format!("http://127.0.0.1:{port}/metrics")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("k8ssandra_gitops_passes_total") && !text.contains("passes_total 0") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no metrics: {text}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let ready = Command::new("curl")
+        .args(["-fsS", &format!("http://127.0.0.1:{port}/readyz")])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready.status.success());
+    assert!(metrics.contains("k8ssandra_gitops_datacenter_ready{cluster=\"db/shop\",datacenter=\"dc1\",context=\"east\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("k8ssandra_gitops_datacenter_nodes{cluster=\"db/shop\",datacenter=\"dc2\",context=\"west\",state=\"total\"} 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("k8ssandra_gitops_context_up{context=\"west\"} 1\n"),
+        "{metrics}"
+    );
+}
