@@ -555,7 +555,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
     for doc in &inputs.others {
         let node = &doc.node;
         let text = |k: &str| node.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-        if text("kind") != "Secret" || text("apiVersion") != "v1" {
+        // Any document of kind Secret: a plaintext one is refused even with a wrong apiVersion.
+        if text("kind") != "Secret" {
             continue;
         }
         let object = node.to_json();
@@ -573,6 +574,9 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
                     "plaintext Secret in the repository: credentials must never be committed unencrypted; encrypt it with SOPS (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`) or use the externalSecrets backend",
                 ));
             }
+            continue;
+        }
+        if text("apiVersion") != "v1" {
             continue;
         }
         let name = object
