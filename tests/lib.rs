@@ -11,4 +11,5 @@ mod plaintext_secrets;
 mod plan;
 mod precommit;
 mod render_fixtures;
+mod sops;
 mod writes;
