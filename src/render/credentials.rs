@@ -509,6 +509,8 @@ struct CommittedSecret {
     mac_only_encrypted: bool,
     /// Where the `metadata.namespace` value starts in `text`.
     namespace_pos: Pos,
+    /// The file, as shown in diagnostics.
+    file: String,
 }
 
 impl CommittedSecret {
@@ -647,6 +649,20 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             ));
             continue;
         };
+        if let Some(first) = out
+            .iter()
+            .find(|s: &&CommittedSecret| s.name == name && s.namespace == namespace)
+        {
+            diags.push(secret_error(
+                doc,
+                vec![Seg::Key("metadata".into())],
+                &format!(
+                    "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}: {} has it already; keep one",
+                    first.file
+                ),
+            ));
+            continue;
+        }
         out.push(CommittedSecret {
             name,
             namespace: namespace.to_string(),
@@ -654,6 +670,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             text: file_text.clone(),
             mac_only_encrypted,
             namespace_pos,
+            file: doc.origin.file.display().to_string(),
         });
     }
     out
@@ -726,11 +743,19 @@ mod tests {
     }
 
     fn committed_of(text: &str) -> (Vec<CommittedSecret>, Vec<Diagnostic>) {
-        let files = vec![crate::source::SourceFile {
-            rel_path: "s.sops.yaml".into(),
-            display_path: "s.sops.yaml".into(),
-            text: text.into(),
-        }];
+        committed_of_files(&[text])
+    }
+
+    fn committed_of_files(texts: &[&str]) -> (Vec<CommittedSecret>, Vec<Diagnostic>) {
+        let files: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| crate::source::SourceFile {
+                rel_path: format!("s{i}.sops.yaml"),
+                display_path: format!("s{i}.sops.yaml").into(),
+                text: (*text).into(),
+            })
+            .collect();
         let (inputs, diags) = crate::load::load(&files);
         assert!(diags.is_empty(), "{diags:#?}");
         let mut diags = Vec::new();
@@ -788,6 +813,21 @@ mod tests {
         assert!(got.is_empty());
         assert!(
             diags[0].message.contains("must stay in plain text"),
+            "{diags:#?}"
+        );
+    }
+
+    #[test]
+    fn one_committed_secret_per_name_and_namespace() {
+        let other = SECRET.replace("namespace: db #", "namespace: db-west #");
+        let (got, diags) = committed_of_files(&[SECRET, &other, SECRET]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].file, std::path::PathBuf::from("s2.sops.yaml"));
+        assert!(
+            diags[0]
+                .message
+                .contains("second SOPS-encrypted Secret \"s\" for namespace \"db\": s0.sops.yaml"),
             "{diags:#?}"
         );
     }
