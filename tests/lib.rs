@@ -12,4 +12,5 @@ mod plaintext_secrets;
 mod plan;
 mod precommit;
 mod render_fixtures;
+mod sops;
 mod writes;

@@ -10,8 +10,17 @@
 //! - `externalSecrets`: one `ExternalSecret` per needed Secret in every context and namespace
 //!   that needs it, all reading the same remote key, so every cluster gets the same value.
 //! - `replicate`: the user commits each Secret once, encrypted with SOPS, and it is copied byte
-//!   for byte into every context that needs it (SOPS's MAC covers every value in document
-//!   order, so re-serialising the document or changing its namespace would break decryption).
+//!   for byte into every context that needs it.
+//!
+//! The SOPS rule for `replicate`: each value is encrypted with its key path as authenticated
+//! data, and the MAC is a hash of the document's values in document order (keys and comments
+//! are not hashed). By default *every* value feeds the MAC, the plaintext ones included, so
+//! re-serialising the document, adding a label or changing `metadata.namespace` makes SOPS
+//! refuse to decrypt it: the copy must be the committed bytes, and a Secret is needed once per
+//! namespace. When the file was encrypted with `--mac-only-encrypted` (`sops.mac_only_encrypted:
+//! true`), only encrypted values feed the MAC; then a plaintext `metadata.namespace` may be
+//! changed, and that one value is the only byte range the renderer rewrites. An encrypted
+//! namespace is refused (the copies are placed by namespace).
 //!
 //! Where a Secret is needed: every context and namespace holding a datacenter of the cluster
 //! (upstream's ReplicatedSecret targets). Without a control plane nothing reads the source copy,
@@ -26,7 +35,7 @@ use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::Diagnostic;
 use crate::load::{Doc, Inputs};
 use crate::plan::ClusterPlan;
-use crate::yaml::Seg;
+use crate::yaml::{Pos, Seg};
 
 /// The label the control plane puts on the credentials it generates and replicates.
 pub const REPLICATED_BY_LABEL: &str = "k8ssandra.io/replicated-by";
@@ -211,7 +220,10 @@ pub fn render(
         if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
             diags.push(
                 rc.error(
-                    ["spec", "secrets"].iter().map(|k| Seg::Key((*k).into())).collect(),
+                    ["spec", "secrets", "externalSecrets", "storeRef"]
+                        .iter()
+                        .map(|k| Seg::Key((*k).into()))
+                        .collect(),
                     "the externalSecrets backend needs the secret store to read from: set spec.secrets.externalSecrets.storeRef.name (and kind: SecretStore or ClusterSecretStore, default ClusterSecretStore)",
                 )
                 .with_hint(Some("spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}".into())),
@@ -267,18 +279,15 @@ pub fn render(
                         ),
                         None,
                     )),
-                    Backend::Replicate => {
-                        match committed
-                            .iter()
-                            .find(|s| s.name == n.name && s.namespace == namespace)
-                        {
-                            Some(s) => Some((s.object.clone(), Some(s.text.clone()))),
-                            None => {
-                                diags.push(missing_replicated_error(plan, n, &context, &namespace));
-                                None
-                            }
+                    Backend::Replicate => match replicated_copy(&committed, plan, n, &namespace) {
+                        Some((object, text)) => Some((object, Some(text))),
+                        None => {
+                            diags.push(missing_replicated_error(
+                                plan, n, &context, &namespace, &committed,
+                            ));
+                            None
                         }
-                    }
+                    },
                     Backend::External => None,
                 };
                 if let Some((object, raw)) = object {
@@ -432,23 +441,57 @@ fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
         ))
 }
 
+/// The committed Secret to place in `namespace`, as `(object, file text)`: the one committed for
+/// that namespace, copied byte for byte; else one whose SOPS MAC leaves `metadata.namespace`
+/// out (`mac_only_encrypted`), with only that value changed, preferring the copy in the
+/// K8ssandraCluster's namespace (where the control plane keeps the source of its copies).
+fn replicated_copy(
+    committed: &[CommittedSecret],
+    plan: &ClusterPlan<'_>,
+    needed: &Needed,
+    namespace: &str,
+) -> Option<(Value, String)> {
+    let same_name = || committed.iter().filter(|s| s.name == needed.name);
+    if let Some(s) = same_name().find(|s| s.namespace == namespace) {
+        return Some((s.object.clone(), s.text.clone()));
+    }
+    same_name()
+        .filter(|s| s.namespace == plan.namespace)
+        .chain(same_name())
+        .find_map(|s| s.in_namespace(namespace))
+}
+
 fn missing_replicated_error(
     plan: &ClusterPlan<'_>,
     needed: &Needed,
     context: &str,
     namespace: &str,
+    committed: &[CommittedSecret],
 ) -> Diagnostic {
+    let elsewhere: Vec<&str> = committed
+        .iter()
+        .filter(|s| s.name == needed.name)
+        .map(|s| s.namespace.as_str())
+        .collect();
+    let why = if elsewhere.is_empty() {
+        "the repository has no SOPS-encrypted Secret with that name".to_string()
+    } else {
+        format!(
+            "the repository has it for namespace {} only, and its SOPS MAC covers metadata.namespace (SOPS's default), so a copy for another namespace would not decrypt",
+            elsewhere.join(", ")
+        )
+    };
     plan.doc
         .error(
             vec![Seg::Key("spec".into())],
             format!(
-                "Secret {:?} ({}) is needed in namespace {namespace:?} of context {context:?}, but the repository has no SOPS-encrypted Secret with that name and namespace (secrets backend replicate)",
+                "Secret {:?} ({}) is needed in namespace {namespace:?} of context {context:?}, but {why} (secrets backend replicate)",
                 needed.name,
                 needed.purpose.describe()
             ),
         )
         .with_hint(Some(format!(
-            "commit it once per namespace, as the only document of its file, then encrypt it in place: `kubectl create secret generic {name} -n {namespace} --from-literal=username={name} --from-literal=password=... --dry-run=client -o yaml > {name}.sops.yaml && sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place {name}.sops.yaml`",
+            "commit it as the only document of its file, then encrypt it in place: `kubectl create secret generic {name} -n {namespace} --from-literal=username={name} --from-literal=password=... --dry-run=client -o yaml > {name}.sops.yaml && sops --encrypt --encrypted-regex '^(data|stringData)$' --mac-only-encrypted --in-place {name}.sops.yaml`; with --mac-only-encrypted one file serves every namespace",
             name = needed.name
         )))
 }
@@ -461,6 +504,49 @@ struct CommittedSecret {
     object: Value,
     /// The whole file, which is this one document: copied byte for byte.
     text: String,
+    /// `sops.mac_only_encrypted: true`: the MAC covers the encrypted values only, so the
+    /// (plaintext) `metadata.namespace` may be changed without breaking decryption.
+    mac_only_encrypted: bool,
+    /// Where the `metadata.namespace` value starts in `text`.
+    namespace_pos: Pos,
+    /// The file, as shown in diagnostics.
+    file: String,
+}
+
+impl CommittedSecret {
+    /// The copy for another namespace: `text` with only the `metadata.namespace` value
+    /// replaced. `None` when the MAC covers the namespace (SOPS's default) or the value is not
+    /// a one-line scalar that can be replaced safely.
+    fn in_namespace(&self, namespace: &str) -> Option<(Value, String)> {
+        if !self.mac_only_encrypted {
+            return None;
+        }
+        let line_index = usize::try_from(self.namespace_pos.line)
+            .ok()?
+            .checked_sub(1)?;
+        let column = usize::try_from(self.namespace_pos.column)
+            .ok()?
+            .checked_sub(1)?;
+        let mut lines: Vec<String> = self.text.split('\n').map(str::to_string).collect();
+        let line = lines.get(line_index)?;
+        let chars: Vec<char> = line.chars().collect();
+        let rest: String = chars.get(column..)?.iter().collect();
+        let token_len = match rest.chars().next()? {
+            q @ ('"' | '\'') => rest[1..].find(q)? + 2,
+            _ => rest
+                .find(|c: char| c.is_whitespace() || c == '#')
+                .unwrap_or(rest.len()),
+        };
+        let token = &rest[..token_len];
+        if token.trim_matches(['"', '\'']) != self.namespace {
+            return None;
+        }
+        let prefix: String = chars[..column].iter().collect();
+        lines[line_index] = format!("{prefix}{namespace}{}", &rest[token_len..]);
+        let mut object = self.object.clone();
+        object["metadata"]["namespace"] = namespace.into();
+        Some((object, lines.join("\n")))
+    }
 }
 
 /// The Secrets in the repository. Plaintext ones are refused; encrypted ones must be alone in
@@ -471,7 +557,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
     for doc in &inputs.others {
         let node = &doc.node;
         let text = |k: &str| node.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-        if text("kind") != "Secret" || text("apiVersion") != "v1" {
+        // Any document of kind Secret: a plaintext one is refused even with a wrong apiVersion.
+        if text("kind") != "Secret" {
             continue;
         }
         let object = node.to_json();
@@ -491,11 +578,37 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             }
             continue;
         }
+        if text("apiVersion") != "v1" {
+            continue;
+        }
         let name = object
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        // SOPS metadata does not make values encrypted: an `--encrypted-regex` that misses
+        // `data` leaves them in plain text next to a valid `sops:` block.
+        let mut plain = false;
+        for key in ["data", "stringData"] {
+            for (k, v) in object
+                .get(key)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if !v.as_str().is_some_and(|s| s.starts_with("ENC[")) {
+                    plain = true;
+                    diags.push(secret_error(
+                        doc,
+                        vec![Seg::Key(key.into()), Seg::Key(k.clone())],
+                        "value in plain text although the file has SOPS metadata: every value of data and stringData must be encrypted (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`)",
+                    ));
+                }
+            }
+        }
+        if plain {
+            continue;
+        }
         let Some(namespace) = object
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -504,10 +617,30 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             diags.push(secret_error(
                 doc,
                 vec![Seg::Key("metadata".into())],
-                "a SOPS-encrypted Secret must set metadata.namespace: it is copied unchanged (SOPS's MAC covers it), so the renderer cannot set it",
+                "a SOPS-encrypted Secret must set metadata.namespace: the renderer copies the file and never adds a value to it (SOPS's MAC would no longer match)",
             ));
             continue;
         };
+        if namespace.starts_with("ENC[") {
+            diags.push(secret_error(
+                doc,
+                vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
+                "metadata.namespace of a SOPS-encrypted Secret must stay in plain text: the renderer places the copies by namespace (encrypt only data and stringData: `--encrypted-regex '^(data|stringData)$'`)",
+            ));
+            continue;
+        }
+        let mac_only_encrypted = matches!(
+            object.pointer("/sops/mac_only_encrypted"),
+            Some(Value::Bool(true))
+        ) || object
+            .pointer("/sops/mac_only_encrypted")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("true"));
+        let namespace_pos = node
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .map(|n| n.pos)
+            .unwrap_or_default();
         let Some(file_text) = inputs.secret_files.get(&doc.origin.rel_path) else {
             diags.push(secret_error(
                 doc,
@@ -516,11 +649,28 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             ));
             continue;
         };
+        if let Some(first) = out
+            .iter()
+            .find(|s: &&CommittedSecret| s.name == name && s.namespace == namespace)
+        {
+            diags.push(secret_error(
+                doc,
+                vec![Seg::Key("metadata".into())],
+                &format!(
+                    "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}: {} has it already; keep one",
+                    first.file
+                ),
+            ));
+            continue;
+        }
         out.push(CommittedSecret {
             name,
             namespace: namespace.to_string(),
             object,
             text: file_text.clone(),
+            mac_only_encrypted,
+            namespace_pos,
+            file: doc.origin.file.display().to_string(),
         });
     }
     out
@@ -590,5 +740,95 @@ mod tests {
         assert_eq!(needed_of(&no_auth).len(), 1);
         let reaper_ref = format!("{base}  reaper: {{reaperRef: {{name: central}}}}\n");
         assert_eq!(needed_of(&reaper_ref).len(), 1);
+    }
+
+    fn committed_of(text: &str) -> (Vec<CommittedSecret>, Vec<Diagnostic>) {
+        committed_of_files(&[text])
+    }
+
+    fn committed_of_files(texts: &[&str]) -> (Vec<CommittedSecret>, Vec<Diagnostic>) {
+        let files: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| crate::source::SourceFile {
+                rel_path: format!("s{i}.sops.yaml"),
+                display_path: format!("s{i}.sops.yaml").into(),
+                text: (*text).into(),
+            })
+            .collect();
+        let (inputs, diags) = crate::load::load(&files);
+        assert!(diags.is_empty(), "{diags:#?}");
+        let mut diags = Vec::new();
+        let got = committed_secrets(&inputs, &mut diags);
+        (got, diags)
+    }
+
+    const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: s\n    namespace: db # source\ndata:\n    password: ENC[AES256_GCM,data:aGk=,iv:x,tag:y,type:str]\nsops:\n    mac: ENC[AES256_GCM,data:m,iv:x,tag:y,type:str]\n    version: 3.9.4\n";
+
+    #[test]
+    fn only_a_mac_over_encrypted_values_lets_the_namespace_change() {
+        // SOPS's default MAC covers metadata.namespace: no copy for another namespace.
+        let (got, diags) = committed_of(SECRET);
+        assert!(diags.is_empty(), "{diags:#?}");
+        assert!(got[0].in_namespace("db-west").is_none());
+
+        let mac_only = SECRET.replace("    version:", "    mac_only_encrypted: true\n    version:");
+        let (got, _) = committed_of(&mac_only);
+        let (object, text) = got[0].in_namespace("db-west").unwrap();
+        assert_eq!(object["metadata"]["namespace"], "db-west");
+        // Every other byte is the committed file's, the comment after the value included.
+        assert_eq!(
+            text,
+            mac_only.replace("namespace: db # source", "namespace: db-west # source")
+        );
+
+        let quoted = mac_only.replace("namespace: db #", "namespace: \"db\" #");
+        let (got, _) = committed_of(&quoted);
+        let (_, text) = got[0].in_namespace("other").unwrap();
+        assert!(text.contains("    namespace: other # source\n"), "{text}");
+    }
+
+    #[test]
+    fn sops_metadata_does_not_excuse_plaintext_values_or_an_encrypted_namespace() {
+        let half = SECRET.replace("\ndata:\n", "\ndata:\n    username: c2VjcmV0\n");
+        let (got, diags) = committed_of(&half);
+        assert!(got.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].pos.line, 7);
+        assert_eq!(
+            diags[0].path,
+            [Seg::Key("data".into()), Seg::Key("username".into())]
+        );
+        assert!(
+            diags[0]
+                .message
+                .contains("value in plain text although the file has SOPS metadata")
+        );
+
+        let hidden = SECRET.replace(
+            "namespace: db # source",
+            "namespace: ENC[AES256_GCM,data:ZGI=,iv:x,tag:y,type:str]",
+        );
+        let (got, diags) = committed_of(&hidden);
+        assert!(got.is_empty());
+        assert!(
+            diags[0].message.contains("must stay in plain text"),
+            "{diags:#?}"
+        );
+    }
+
+    #[test]
+    fn one_committed_secret_per_name_and_namespace() {
+        let other = SECRET.replace("namespace: db #", "namespace: db-west #");
+        let (got, diags) = committed_of_files(&[SECRET, &other, SECRET]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].file, std::path::PathBuf::from("s2.sops.yaml"));
+        assert!(
+            diags[0]
+                .message
+                .contains("second SOPS-encrypted Secret \"s\" for namespace \"db\": s0.sops.yaml"),
+            "{diags:#?}"
+        );
     }
 }
