@@ -415,7 +415,11 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
             last_by_context.insert(&dc.context, dc);
         }
     }
-    let superuser = if plan.cassandra.superuser_secret_name.is_empty() {
+    // With external secrets the DC names no superuser Secret and cass-operator uses its own
+    // default name, `<cleaned cluster name>-superuser`.
+    let superuser = if plan.cassandra.superuser_secret_name.is_empty()
+        || plan.doc.value.spec.external_secrets()
+    {
         format!("{}-superuser", plan.sanitized_name)
     } else {
         plan.cassandra.superuser_secret_name.clone()
