@@ -200,6 +200,9 @@ pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, 
     for m in credentials.into_iter().chain(routed) {
         rendered.entry(m.context.clone()).or_default().push(m);
     }
+    for m in render::reporter::render(&plans, inputs, &settings, &mut later) {
+        rendered.entry(m.context.clone()).or_default().push(m);
+    }
     let contexts: Vec<String> = rendered.keys().cloned().collect();
     for m in render::delivery::render(&plans, &contexts, inputs, &mut later) {
         rendered.entry(m.context.clone()).or_default().push(m);

@@ -335,6 +335,8 @@ fn a_real_api_server_accepts_every_rendered_example_object() {
     assert!(ok, "{err}");
     let (ok, _, err) = server.kubectl(&bin, &["create", "namespace", "flux-system"]);
     assert!(ok, "{err}");
+    let (ok, _, err) = server.kubectl(&bin, &["create", "namespace", "k8ssandra-operator"]);
+    assert!(ok, "{err}");
     let rendered = root().join("examples/rendered");
     let mut applied = 0;
     for entry in fs::read_dir(&rendered).unwrap() {

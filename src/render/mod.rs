@@ -10,6 +10,7 @@ pub mod metrics_agent;
 pub mod multidc;
 pub mod names;
 pub mod reaper;
+pub mod reporter;
 pub mod service_monitor;
 pub mod stargate;
 pub mod tokens;
