@@ -75,6 +75,9 @@ struct ReporterArgs {
     /// One pass, then exit.
     #[arg(long)]
     once: bool,
+    /// Keep the additional-seed EndpointSlices filled with the seed IPs of the other datacenters.
+    #[arg(long)]
+    seed_sync: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -386,6 +389,7 @@ fn reporter(args: &ReporterArgs) -> ExitCode {
         interval: std::time::Duration::from_secs(args.interval.max(1)),
         listen: (!args.once).then(|| args.listen.clone()),
         once: args.once,
+        seed_sync: args.seed_sync,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

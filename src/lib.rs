@@ -200,6 +200,13 @@ pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, 
     for m in credentials.into_iter().chain(routed) {
         rendered.entry(m.context.clone()).or_default().push(m);
     }
+    // With seed sync, the reporter writes the additional-seed EndpointSlices (pod IPs included);
+    // rendering the static part too would make the GitOps tool fight it.
+    if render::reporter::seed_sync(inputs) {
+        for list in rendered.values_mut() {
+            list.retain(|m| m.kind() != "EndpointSlice");
+        }
+    }
     for m in render::reporter::render(&plans, inputs, &settings, &mut later) {
         rendered.entry(m.context.clone()).or_default().push(m);
     }

@@ -683,3 +683,120 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         "{metrics}"
     );
 }
+
+fn seed_pod(s: &ApiServer, bin: &Path, dc: &str, ip: &str) {
+    let pod = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("shop-{dc}-default-sts-0"), "namespace": "db", "labels": {
+            "cassandra.datastax.com/cluster": "shop",
+            "cassandra.datastax.com/datacenter": dc,
+            "cassandra.datastax.com/seed-node": "true"}},
+        "spec": {"containers": [{"name": "cassandra", "image": "example.invalid/cassandra"}]},
+    });
+    kubectl_stdin(
+        s,
+        bin,
+        &["apply", "--server-side", "--field-manager=test", "-f", "-"],
+        &pod.to_string(),
+    );
+    let status = format!("{{\"status\":{{\"podIP\":\"{ip}\",\"podIPs\":[{{\"ip\":\"{ip}\"}}]}}}}");
+    kubectl_ok(
+        s,
+        bin,
+        &[
+            "patch",
+            "pod",
+            "-n",
+            "db",
+            &format!("shop-{dc}-default-sts-0"),
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &status,
+        ],
+    );
+}
+
+#[test]
+fn seed_sync_fills_each_datacenter_with_the_other_datacenters_seeds() {
+    let Some(bin) = kube_bin() else { return };
+    let cp = ApiServer::start(&bin, "control-plane");
+    let east = ApiServer::start(&bin, "east");
+    let west = ApiServer::start(&bin, "west");
+    for s in [&cp, &east, &west] {
+        install_crds(s, &bin);
+        kubectl_ok(s, &bin, &["create", "namespace", "db"]);
+    }
+    kubectl_ok(&cp, &bin, &["create", "namespace", REPORTER_NS]);
+    let spec = SPEC.replace(
+        "    serverVersion:",
+        "    additionalSeeds: [192.0.2.10, \"2001:db8::10\"]\n    serverVersion:",
+    );
+    kubectl_stdin(
+        &cp,
+        &bin,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=argocd",
+            "-f",
+            "-",
+        ],
+        &spec,
+    );
+    for (s, ctx) in [(&east, "east"), (&west, "west")] {
+        set_kubeconfig_secret(&cp, &bin, ctx, &s.kubeconfig_for(ctx, "admin-token"));
+        let cc = format!(
+            "{{\"apiVersion\":\"config.k8ssandra.io/v1beta1\",\"kind\":\"ClientConfig\",\"metadata\":{{\"name\":\"{ctx}\",\"namespace\":\"{REPORTER_NS}\"}},\"spec\":{{\"kubeConfigSecret\":{{\"name\":\"{ctx}-kubeconfig\"}}}}}}"
+        );
+        kubectl_stdin(
+            &cp,
+            &bin,
+            &["apply", "--server-side", "--field-manager=test", "-f", "-"],
+            &cc,
+        );
+    }
+    seed_pod(&east, &bin, "dc1", "10.1.0.5");
+    seed_pod(&west, &bin, "dc2", "10.2.0.7");
+    let run = reporter(&cp, &["--once", "--seed-sync"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let addresses = |s: &ApiServer, name: &str| {
+        kubectl_ok(
+            s,
+            &bin,
+            &[
+                "get",
+                "endpointslice",
+                "-n",
+                "db",
+                name,
+                "-o",
+                "jsonpath={.addressType} {.endpoints[0].addresses} {.metadata.labels.kubernetes\\.io/service-name}",
+            ],
+        )
+    };
+    assert_eq!(
+        addresses(&east, "shop-shop-dc1-additional-seed-service-ipv4"),
+        "IPv4 [\"10.2.0.7\",\"192.0.2.10\"] shop-dc1-additional-seed-service"
+    );
+    assert_eq!(
+        addresses(&west, "shop-shop-dc2-additional-seed-service-ipv4"),
+        "IPv4 [\"10.1.0.5\",\"192.0.2.10\"] shop-dc2-additional-seed-service"
+    );
+    assert_eq!(
+        addresses(&west, "shop-shop-dc2-additional-seed-service-ipv6"),
+        "IPv6 [\"2001:db8::10\"] shop-dc2-additional-seed-service"
+    );
+    // A seed moves: the next pass follows it.
+    kubectl_ok(
+        &west,
+        &bin,
+        &["delete", "pod", "-n", "db", "shop-dc2-default-sts-0"],
+    );
+    seed_pod(&west, &bin, "dc2", "10.2.0.9");
+    assert_eq!(reporter(&cp, &["--once", "--seed-sync"]).code, 0);
+    assert_eq!(
+        addresses(&east, "shop-shop-dc1-additional-seed-service-ipv4"),
+        "IPv4 [\"10.2.0.9\",\"192.0.2.10\"] shop-dc1-additional-seed-service"
+    );
+}

@@ -134,6 +134,18 @@ pub fn render(
 
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": "metrics"}, "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3});
     let interval = cfg.interval_seconds.unwrap_or(15);
+    let mut args = vec![
+        "reporter".to_string(),
+        "--control-plane-context".into(),
+        cp.clone(),
+        "--interval".into(),
+        interval.to_string(),
+        "--listen".into(),
+        format!("0.0.0.0:{PORT}"),
+    ];
+    if cfg.seed_sync == Some(true) {
+        args.push("--seed-sync".into());
+    }
     out.push(m(json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
         "spec": {
@@ -150,7 +162,7 @@ pub fn render(
                         "name": "reporter",
                         "image": image,
                         "command": ["k8ssandra-gitops"],
-                        "args": ["reporter", "--control-plane-context", cp, "--interval", interval.to_string(), "--listen", format!("0.0.0.0:{PORT}")],
+                        "args": args,
                         "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
                         "ports": [{"name": "metrics", "containerPort": PORT, "protocol": "TCP"}],
                         "livenessProbe": probe("/healthz"),
@@ -172,4 +184,14 @@ pub fn render(
                  "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}]}}),
     ));
     out
+}
+
+/// Whether the reporter owns the additional-seed EndpointSlices (then they are not rendered).
+#[must_use]
+pub fn seed_sync(inputs: &Inputs) -> bool {
+    inputs
+        .render_config
+        .as_ref()
+        .and_then(|rc| rc.value.reporter.as_ref())
+        .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true))
 }

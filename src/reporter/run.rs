@@ -39,6 +39,9 @@ pub struct Settings {
     pub listen: Option<String>,
     /// One pass, then exit (for tests and cron-style use).
     pub once: bool,
+    /// Keep the additional-seed EndpointSlices of every datacenter filled with the seed pod IPs
+    /// of the other datacenters (plus static `additionalSeeds`).
+    pub seed_sync: bool,
 }
 
 fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
@@ -210,6 +213,85 @@ async fn client_for(
 }
 
 /// Observes one datacenter in its context.
+/// Pod IPs of the seed nodes of one datacenter (cass-operator's seed label).
+async fn seed_ips(
+    client: Client,
+    cass_cluster: &str,
+    dc_name: &str,
+    namespace: &str,
+) -> Result<Vec<String>, String> {
+    use crate::render::names::clean_label_value;
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: Api<Pod> = Api::namespaced(client, namespace);
+    let selector = format!(
+        "cassandra.datastax.com/cluster={},cassandra.datastax.com/datacenter={},cassandra.datastax.com/seed-node=true",
+        clean_label_value(cass_cluster),
+        clean_label_value(dc_name)
+    );
+    let list = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| format!("cannot list seed pods in {namespace}: {e}"))?;
+    let mut ips: Vec<String> = list
+        .items
+        .iter()
+        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
+        .filter(|ip| !ip.is_empty())
+        .collect();
+    ips.sort();
+    Ok(ips)
+}
+
+/// Writes (or removes, when a family has no address) the two additional-seed EndpointSlices of
+/// one datacenter.
+async fn write_seed_slices(
+    client: Client,
+    target: &crate::render::multidc::SeedTarget<'_>,
+    addresses: &[String],
+) -> Result<(), String> {
+    use crate::render::multidc::{seed_slice, split_ip};
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let api: Api<EndpointSlice> = Api::namespaced(client, target.namespace);
+    for (family, v4) in [("IPv4", true), ("IPv6", false)] {
+        let mine: Vec<String> = addresses
+            .iter()
+            .filter(|a| split_ip(a) == Some(v4))
+            .cloned()
+            .collect();
+        let slice = seed_slice(target, family, &mine);
+        let name = slice["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if mine.is_empty() {
+            match api.delete(&name, &Default::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => {
+                    return Err(format!(
+                        "cannot delete EndpointSlice {}/{name}: {e}",
+                        target.namespace
+                    ));
+                }
+            }
+            continue;
+        }
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&slice),
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot write EndpointSlice {}/{name}: {e}",
+                target.namespace
+            )
+        })?;
+    }
+    Ok(())
+}
+
 async fn observe_dc(
     client: Client,
     kc_name: &str,
@@ -270,6 +352,8 @@ async fn pass(
     let mut dc_metrics = BTreeMap::new();
     let mut seen_contexts: BTreeMap<String, bool> = BTreeMap::new();
     for kc in &list.items {
+        // (dc name, context, namespace, version, seed pod IPs) of every observed datacenter.
+        let mut seeds: Vec<(String, String, String, String, Vec<String>)> = Vec::new();
         let name = kc.metadata.name.clone().unwrap_or_default();
         let namespace = kc.metadata.namespace.clone().unwrap_or_default();
         let cluster = serde_json::to_value(kc).unwrap_or_default();
@@ -310,8 +394,38 @@ async fn pass(
                 seen_contexts.insert(ctx.clone(), false);
                 continue;
             }
+            let cass_cluster = cluster
+                .pointer("/spec/cassandra/clusterName")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(&name)
+                .to_string();
             let result = match client_for(home, settings, &ctx, contexts).await {
-                Ok(client) => observe_dc(client, &name, &namespace, dc_name, dc_ns).await,
+                Ok(client) => match observe_dc(client.clone(), &name, &namespace, dc_name, dc_ns)
+                    .await
+                {
+                    Ok(obs) if settings.seed_sync => {
+                        seed_ips(client, &cass_cluster, dc_name, dc_ns)
+                            .await
+                            .map(|ips| {
+                                let version = dc
+                                    .get("serverVersion")
+                                    .or_else(|| cluster.pointer("/spec/cassandra/serverVersion"))
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_string();
+                                seeds.push((
+                                    dc_name.to_string(),
+                                    ctx.clone(),
+                                    dc_ns.to_string(),
+                                    version,
+                                    ips,
+                                ));
+                                obs
+                            })
+                    }
+                    other => other,
+                },
                 Err(e) => Err(e),
             };
             let state = contexts.entry(ctx.clone()).or_default();
@@ -359,6 +473,18 @@ async fn pass(
                 }
             }
         }
+        if settings.seed_sync {
+            sync_seeds(
+                home,
+                settings,
+                contexts,
+                &cluster,
+                &name,
+                &seeds,
+                &mut observed,
+            )
+            .await;
+        }
         let status = rollup(&observed);
         let body = json!({
             "apiVersion": "k8ssandra.io/v1alpha1",
@@ -389,6 +515,70 @@ async fn pass(
     m.passes += 1;
     m.ready = true;
     Ok(())
+}
+
+/// For every observed datacenter: the seed pod IPs of all the other datacenters of the cluster
+/// plus the static `additionalSeeds`. A failed write is reported like an unreachable context.
+async fn sync_seeds(
+    home: &Client,
+    settings: &Settings,
+    contexts: &mut BTreeMap<String, ContextState>,
+    cluster: &Value,
+    kc_name: &str,
+    seeds: &[(String, String, String, String, Vec<String>)],
+    observed: &mut Observed,
+) {
+    let cass_cluster = cluster
+        .pointer("/spec/cassandra/clusterName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(kc_name)
+        .to_string();
+    let static_seeds: Vec<String> = cluster
+        .pointer("/spec/cassandra/additionalSeeds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let common_labels = cluster
+        .pointer("/spec/cassandra/metadata/commonLabels")
+        .cloned();
+    let common_annotations = cluster
+        .pointer("/spec/cassandra/metadata/commonAnnotations")
+        .cloned();
+    for (dc, ctx, ns, version, _) in seeds {
+        let mut addresses: Vec<String> = seeds
+            .iter()
+            .filter(|(other, ..)| other != dc)
+            .flat_map(|(.., ips)| ips.iter().cloned())
+            .collect();
+        addresses.extend(static_seeds.iter().cloned());
+        let target = crate::render::multidc::SeedTarget {
+            kc_name,
+            cass_cluster_name: &cass_cluster,
+            dc_name: dc,
+            namespace: ns,
+            version,
+            common_labels: common_labels.as_ref(),
+            common_annotations: common_annotations.as_ref(),
+        };
+        let result = match client_for(home, settings, ctx, contexts).await {
+            Ok(client) => write_seed_slices(client, &target, &addresses).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            eprintln!(
+                "{{\"level\":\"warn\",\"context\":{},\"msg\":{}}}",
+                json!(ctx),
+                json!(e)
+            );
+            observed.unreachable.insert(ctx.clone(), e);
+        }
+    }
 }
 
 fn render_metrics(m: &Metrics) -> String {
