@@ -645,8 +645,9 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
             "reporter",
             "--namespace",
             REPORTER_NS,
+            // A long resync: only the watches can make the changes below show up in time.
             "--interval",
-            "1",
+            "600",
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
@@ -673,6 +674,23 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         .args(["-fsS", &format!("http://127.0.0.1:{port}/readyz")])
         .output()
         .unwrap();
+    // A datacenter status change in a data-plane cluster reaches the record through the watch.
+    let wait_ready_is = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(45);
+        loop {
+            let status = kc_status(&cp, &bin);
+            if cond(&status, "Ready") == Some(want.into()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "Ready never became {want}: {status}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    wait_ready_is("True");
+    kubectl_ok(&west, &bin, &["patch", "cassandradatacenter", "-n", "db", "dc2", "--subresource=status", "--type=merge", "-p", &dc_status(false)]);
+    wait_ready_is("False");
+    kubectl_ok(&west, &bin, &["patch", "cassandradatacenter", "-n", "db", "dc2", "--subresource=status", "--type=merge", "-p", &dc_status(true)]);
+    wait_ready_is("True");
     let _ = child.kill();
     let _ = child.wait();
     assert!(ready.status.success());

@@ -3,8 +3,10 @@
 //! K8ssandraCluster record in its context, and writes the [`rollup`](super::rollup) into the
 //! record's status subresource with server-side apply. It never writes `spec`.
 //!
-//! One pass per interval; a context that fails is retried with exponential backoff and named
-//! in `status.error`, and never stops the others. `/metrics`, `/healthz` and `/readyz` are
+//! kube-runtime watchers on the K8ssandraClusters and on the CassandraDatacenters, Stargates
+//! and Reapers of every context trigger a pass as soon as anything changes; a pass also runs every
+//! interval (resync). A context that fails is retried with exponential backoff and named in
+//! `status.error`, and never stops the others. `/metrics`, `/healthz` and `/readyz` are
 //! served on a plain HTTP port.
 
 use std::collections::BTreeMap;
@@ -83,6 +85,7 @@ fn client_configs() -> ApiResource {
 #[derive(Default)]
 struct ContextState {
     client: Option<Client>,
+    watching: bool,
     failures: u32,
     retry_at: Option<Instant>,
     last_error: String,
@@ -136,6 +139,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         serve(addr, Arc::clone(&metrics))?;
     }
     let mut contexts: BTreeMap<String, ContextState> = BTreeMap::new();
+    let changed = Arc::new(tokio::sync::Notify::new());
+    if !settings.once {
+        // The records, and the datacenter kinds of datacenters in the control-plane cluster.
+        for ar in [k8ssandra_clusters(), cassandra_datacenters(), stargates(), reapers()] {
+            watch(home.clone(), ar, Arc::clone(&changed));
+        }
+    }
     loop {
         let pass = pass(&home, &settings, &mut contexts, &metrics).await;
         if let Err(e) = &pass {
@@ -144,8 +154,45 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         if settings.once {
             return pass;
         }
-        tokio::time::sleep(settings.interval).await;
+        // Watch every context that has a client and no watchers yet. Watchers outlive client
+        // errors: they re-list with their own backoff once the API server is back.
+        for (name, state) in &mut contexts {
+            if let Some(client) = &state.client
+                && !state.watching
+            {
+                state.watching = true;
+                for ar in [cassandra_datacenters(), stargates(), reapers()] {
+                    watch(client.clone(), ar, Arc::clone(&changed));
+                }
+                eprintln!("{{\"level\":\"info\",\"msg\":\"watching context\",\"context\":{}}}", json!(name));
+            }
+        }
+        tokio::select! {
+            () = changed.notified() => {
+                // Let a burst of events settle into one pass.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            () = tokio::time::sleep(settings.interval) => {}
+        }
     }
+}
+
+/// Watches every object of a kind in a cluster (all namespaces) and signals each change.
+/// The watcher re-lists and backs off on its own after errors; the periodic pass reports them.
+fn watch(client: Client, ar: ApiResource, changed: Arc<tokio::sync::Notify>) {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    tokio::spawn(async move {
+        let mut events = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        while let Some(event) = events.next().await {
+            if let Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) = event {
+                changed.notify_one();
+            }
+        }
+    });
 }
 
 async fn client_for(
