@@ -407,6 +407,25 @@ fn dc_status(ready: bool) -> String {
     )
 }
 
+/// Sets a CassandraDatacenter's status as cass-operator would (ready or still updating).
+fn set_dc_status(s: &ApiServer, bin: &Path, dc: &str, ready: bool) {
+    kubectl_ok(
+        s,
+        bin,
+        &[
+            "patch",
+            "cassandradatacenter",
+            "-n",
+            "db",
+            dc,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &dc_status(ready),
+        ],
+    );
+}
+
 fn reporter(cp: &ApiServer, extra: &[&str]) -> crate::harness::Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"));
     cmd.args(["reporter", "--namespace", REPORTER_NS])
@@ -498,36 +517,8 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
     }
 
     // 1. dc1 ready, dc2 still updating: per-DC status copied, not Ready yet.
-    kubectl_ok(
-        &east,
-        &bin,
-        &[
-            "patch",
-            "cassandradatacenter",
-            "-n",
-            "db",
-            "dc1",
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            &dc_status(true),
-        ],
-    );
-    kubectl_ok(
-        &west,
-        &bin,
-        &[
-            "patch",
-            "cassandradatacenter",
-            "-n",
-            "db",
-            "dc2",
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            &dc_status(false),
-        ],
-    );
+    set_dc_status(&east, &bin, "dc1", true);
+    set_dc_status(&west, &bin, "dc2", false);
     let run = reporter(&cp, &["--once"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let status = kc_status(&cp, &bin);
@@ -552,21 +543,7 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
     assert_eq!(cond(&status, "Ready"), Some("False".into()));
 
     // 2. Both ready: Ready and CassandraInitialized True, observedGeneration set.
-    kubectl_ok(
-        &west,
-        &bin,
-        &[
-            "patch",
-            "cassandradatacenter",
-            "-n",
-            "db",
-            "dc2",
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            &dc_status(true),
-        ],
-    );
+    set_dc_status(&west, &bin, "dc2", true);
     assert_eq!(reporter(&cp, &["--once"]).code, 0);
     let status = kc_status(&cp, &bin);
     assert_eq!(cond(&status, "Ready"), Some("True".into()));
@@ -682,14 +659,17 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
             if cond(&status, "Ready") == Some(want.into()) {
                 return;
             }
-            assert!(Instant::now() < deadline, "Ready never became {want}: {status}");
+            assert!(
+                Instant::now() < deadline,
+                "Ready never became {want}: {status}"
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     };
     wait_ready_is("True");
-    kubectl_ok(&west, &bin, &["patch", "cassandradatacenter", "-n", "db", "dc2", "--subresource=status", "--type=merge", "-p", &dc_status(false)]);
+    set_dc_status(&west, &bin, "dc2", false);
     wait_ready_is("False");
-    kubectl_ok(&west, &bin, &["patch", "cassandradatacenter", "-n", "db", "dc2", "--subresource=status", "--type=merge", "-p", &dc_status(true)]);
+    set_dc_status(&west, &bin, "dc2", true);
     wait_ready_is("True");
     let _ = child.kill();
     let _ = child.wait();
