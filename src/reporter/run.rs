@@ -142,7 +142,12 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let changed = Arc::new(tokio::sync::Notify::new());
     if !settings.once {
         // The records, and the datacenter kinds of datacenters in the control-plane cluster.
-        for ar in [k8ssandra_clusters(), cassandra_datacenters(), stargates(), reapers()] {
+        for ar in [
+            k8ssandra_clusters(),
+            cassandra_datacenters(),
+            stargates(),
+            reapers(),
+        ] {
             watch(home.clone(), ar, Arc::clone(&changed));
         }
     }
@@ -164,7 +169,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                 for ar in [cassandra_datacenters(), stargates(), reapers()] {
                     watch(client.clone(), ar, Arc::clone(&changed));
                 }
-                eprintln!("{{\"level\":\"info\",\"msg\":\"watching context\",\"context\":{}}}", json!(name));
+                eprintln!(
+                    "{{\"level\":\"info\",\"msg\":\"watching context\",\"context\":{}}}",
+                    json!(name)
+                );
             }
         }
         tokio::select! {
@@ -188,7 +196,10 @@ fn watch(client: Client, ar: ApiResource, changed: Arc<tokio::sync::Notify>) {
             .default_backoff()
             .boxed();
         while let Some(event) = events.next().await {
-            if let Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) = event {
+            if let Ok(
+                watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone,
+            ) = event
+            {
                 changed.notify_one();
             }
         }
