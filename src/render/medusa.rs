@@ -860,6 +860,18 @@ pub fn route(
             .collect();
         let (plan, dc) = match candidates.as_slice() {
             [one] => *one,
+            // The datacenter belongs to a K8ssandraCluster that could not be planned: its own
+            // errors are reported, a second one here would only be noise.
+            [] if inputs.clusters.iter().any(|c| {
+                c.value
+                    .spec
+                    .cassandra
+                    .as_ref()
+                    .is_some_and(|t| t.datacenters.iter().any(|d| d.name == dc_name))
+            }) =>
+            {
+                continue;
+            }
             [] => {
                 let known: Vec<String> = plans
                     .iter()
