@@ -35,6 +35,13 @@ INPUTS = [
     # (crd file, kind, served version, output file)
     ("k8ssandraclusters.k8ssandra.io.yaml", "K8ssandraCluster", "v1alpha1", "k8ssandracluster.v1alpha1.json"),
     ("clientconfigs.config.k8ssandra.io.yaml", "ClientConfig", "v1beta1", "clientconfig.v1beta1.json"),
+    # Operations documents routed to the datacenter they name, and the storage settings a
+    # K8ssandraCluster's Medusa may reference.
+    ("medusabackupschedules.medusa.k8ssandra.io.yaml", "MedusaBackupSchedule", "v1alpha1", "medusabackupschedule.v1alpha1.json"),
+    ("medusabackupjobs.medusa.k8ssandra.io.yaml", "MedusaBackupJob", "v1alpha1", "medusabackupjob.v1alpha1.json"),
+    ("medusarestorejobs.medusa.k8ssandra.io.yaml", "MedusaRestoreJob", "v1alpha1", "medusarestorejob.v1alpha1.json"),
+    ("medusaconfigurations.medusa.k8ssandra.io.yaml", "MedusaConfiguration", "v1alpha1", "medusaconfiguration.v1alpha1.json"),
+    ("cassandratasks.control.k8ssandra.io.yaml", "CassandraTask", "v1alpha1", "cassandratask.v1alpha1.json"),
 ]
 
 # Keywords copied verbatim (after a type sanity check).

@@ -68,10 +68,59 @@ pub enum InputKind {
     K8ssandraCluster,
     /// `config.k8ssandra.io/v1beta1` `ClientConfig`.
     ClientConfig,
+    /// `medusa.k8ssandra.io/v1alpha1` `MedusaBackupSchedule` (routed to its datacenter).
+    MedusaBackupSchedule,
+    /// `medusa.k8ssandra.io/v1alpha1` `MedusaBackupJob` (routed to its datacenter).
+    MedusaBackupJob,
+    /// `medusa.k8ssandra.io/v1alpha1` `MedusaRestoreJob` (routed to its datacenter).
+    MedusaRestoreJob,
+    /// `medusa.k8ssandra.io/v1alpha1` `MedusaConfiguration` (merged into a cluster's Medusa).
+    MedusaConfiguration,
+    /// `control.k8ssandra.io/v1alpha1` `CassandraTask` (routed to its datacenter).
+    CassandraTask,
+}
+
+impl InputKind {
+    /// Every kind, with the CRD file its schema was generated from.
+    pub const ALL: [(InputKind, &'static str); 7] = [
+        (
+            InputKind::K8ssandraCluster,
+            "k8ssandraclusters.k8ssandra.io.yaml",
+        ),
+        (
+            InputKind::ClientConfig,
+            "clientconfigs.config.k8ssandra.io.yaml",
+        ),
+        (
+            InputKind::MedusaBackupSchedule,
+            "medusabackupschedules.medusa.k8ssandra.io.yaml",
+        ),
+        (
+            InputKind::MedusaBackupJob,
+            "medusabackupjobs.medusa.k8ssandra.io.yaml",
+        ),
+        (
+            InputKind::MedusaRestoreJob,
+            "medusarestorejobs.medusa.k8ssandra.io.yaml",
+        ),
+        (
+            InputKind::MedusaConfiguration,
+            "medusaconfigurations.medusa.k8ssandra.io.yaml",
+        ),
+        (
+            InputKind::CassandraTask,
+            "cassandratasks.control.k8ssandra.io.yaml",
+        ),
+    ];
 }
 
 const K8SSANDRACLUSTER_JSON: &str = include_str!("schema/k8ssandracluster.v1alpha1.json");
 const CLIENTCONFIG_JSON: &str = include_str!("schema/clientconfig.v1beta1.json");
+const MEDUSABACKUPSCHEDULE_JSON: &str = include_str!("schema/medusabackupschedule.v1alpha1.json");
+const MEDUSABACKUPJOB_JSON: &str = include_str!("schema/medusabackupjob.v1alpha1.json");
+const MEDUSARESTOREJOB_JSON: &str = include_str!("schema/medusarestorejob.v1alpha1.json");
+const MEDUSACONFIGURATION_JSON: &str = include_str!("schema/medusaconfiguration.v1alpha1.json");
+const CASSANDRATASK_JSON: &str = include_str!("schema/cassandratask.v1alpha1.json");
 
 /// Validates `doc` (a whole object: apiVersion, kind, metadata, spec, status) against the embedded
 /// schema of `kind`. Returns every issue, in document order (empty when the document is valid).
@@ -279,10 +328,21 @@ impl Schema {
     fn get(kind: InputKind) -> &'static Schema {
         static K8C: OnceLock<Schema> = OnceLock::new();
         static CC: OnceLock<Schema> = OnceLock::new();
-        match kind {
-            InputKind::K8ssandraCluster => K8C.get_or_init(|| Schema::parse(K8SSANDRACLUSTER_JSON)),
-            InputKind::ClientConfig => CC.get_or_init(|| Schema::parse(CLIENTCONFIG_JSON)),
-        }
+        static MBS: OnceLock<Schema> = OnceLock::new();
+        static MBJ: OnceLock<Schema> = OnceLock::new();
+        static MRJ: OnceLock<Schema> = OnceLock::new();
+        static MC: OnceLock<Schema> = OnceLock::new();
+        static CT: OnceLock<Schema> = OnceLock::new();
+        let (cell, text) = match kind {
+            InputKind::K8ssandraCluster => (&K8C, K8SSANDRACLUSTER_JSON),
+            InputKind::ClientConfig => (&CC, CLIENTCONFIG_JSON),
+            InputKind::MedusaBackupSchedule => (&MBS, MEDUSABACKUPSCHEDULE_JSON),
+            InputKind::MedusaBackupJob => (&MBJ, MEDUSABACKUPJOB_JSON),
+            InputKind::MedusaRestoreJob => (&MRJ, MEDUSARESTOREJOB_JSON),
+            InputKind::MedusaConfiguration => (&MC, MEDUSACONFIGURATION_JSON),
+            InputKind::CassandraTask => (&CT, CASSANDRATASK_JSON),
+        };
+        cell.get_or_init(|| Schema::parse(text))
     }
 
     /// Parses an embedded schema. The files are generated and covered by tests, so a broken one
@@ -1463,33 +1523,20 @@ mod tests {
 
     #[test]
     fn embedded_schemas_load() {
-        let k = Schema::get(InputKind::K8ssandraCluster);
-        assert!(k.root().prop("spec").is_some());
-        for p in &k.patterns {
-            assert!(p.regex().is_some(), "pattern {} compiles", p.source);
+        for (kind, _) in InputKind::ALL {
+            let k = Schema::get(kind);
+            assert!(k.root().prop("spec").is_some(), "{kind:?} has a spec");
+            for p in &k.patterns {
+                assert!(p.regex().is_some(), "pattern {} compiles", p.source);
+            }
         }
-        assert!(
-            Schema::get(InputKind::ClientConfig)
-                .root()
-                .prop("spec")
-                .is_some()
-        );
     }
 
     #[test]
     fn embedded_schemas_match_the_crd_files() {
         use sha2::{Digest, Sha256};
         let dir = shared().join("schemas/crds");
-        for (kind, file) in [
-            (
-                InputKind::K8ssandraCluster,
-                "k8ssandraclusters.k8ssandra.io.yaml",
-            ),
-            (
-                InputKind::ClientConfig,
-                "clientconfigs.config.k8ssandra.io.yaml",
-            ),
-        ] {
+        for (kind, file) in InputKind::ALL {
             let bytes = std::fs::read(dir.join(file))
                 .unwrap_or_else(|e| panic!("read {}: {e}", dir.join(file).display()));
             let hex: String = Sha256::digest(&bytes)
