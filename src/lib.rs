@@ -196,7 +196,7 @@ pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, 
     let mut rendered = render::render(&plans, &mut later);
     let credentials =
         render::credentials::render(&plans, inputs, &settings.control_plane_context, &mut later);
-    let routed = render::medusa::route(&plans, inputs, &mut later);
+    let routed = render::medusa::route(&plans, inputs, &rendered, &mut later);
     for m in credentials.into_iter().chain(routed) {
         rendered.entry(m.context.clone()).or_default().push(m);
     }

@@ -140,6 +140,9 @@ pub fn resolve(
                     .to_string()
             };
             n.get("kind").and_then(crate::yaml::Node::as_str) == Some("MedusaConfiguration")
+                && n.get("apiVersion")
+                    .and_then(crate::yaml::Node::as_str)
+                    .is_some_and(|a| a.split('/').next() == Some("medusa.k8ssandra.io"))
                 && s("metadata", "name") == config_ref
                 && {
                     let ns = s("metadata", "namespace");
@@ -148,6 +151,28 @@ pub fn resolve(
         });
         match found {
             Some(doc) => {
+                // User input like the cluster: checked against its CRD (once, however many
+                // clusters reference it).
+                let api = doc
+                    .node
+                    .get("apiVersion")
+                    .and_then(crate::yaml::Node::as_str)
+                    .unwrap_or_default();
+                let mut found = Vec::new();
+                if api != "medusa.k8ssandra.io/v1alpha1" {
+                    found.push(doc.error(
+                        vec![Seg::Key("apiVersion".into())],
+                        format!("unsupported apiVersion {api:?} for MedusaConfiguration: expected \"medusa.k8ssandra.io/v1alpha1\""),
+                    ));
+                }
+                for issue in crate::schema::check(InputKind::MedusaConfiguration, &doc.node) {
+                    found.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+                }
+                for d in found {
+                    if !diags.contains(&d) {
+                        diags.push(d);
+                    }
+                }
                 let base = doc
                     .node
                     .to_json()
@@ -799,80 +824,175 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     out
 }
 
-/// Kinds a repository may keep next to its clusters, and where each names its datacenter.
-const ROUTED: [(&str, &str, &[&str]); 4] = [
-    (
-        "medusa.k8ssandra.io",
-        "MedusaBackupSchedule",
-        &["spec", "backupSpec", "cassandraDatacenter"],
-    ),
-    (
-        "medusa.k8ssandra.io",
-        "MedusaBackupJob",
-        &["spec", "cassandraDatacenter"],
-    ),
-    (
-        "medusa.k8ssandra.io",
-        "MedusaRestoreJob",
-        &["spec", "cassandraDatacenter"],
-    ),
-    (
-        "control.k8ssandra.io",
-        "CassandraTask",
-        &["spec", "datacenter", "name"],
-    ),
+/// A kind a repository may keep next to its clusters.
+struct Routed {
+    group: &'static str,
+    kind: &'static str,
+    schema: InputKind,
+    /// Where the document names its datacenter.
+    dc_path: &'static [&'static str],
+    /// Where it names that datacenter's namespace besides `metadata.namespace` (CassandraTask).
+    ns_path: Option<&'static [&'static str]>,
+}
+
+const ROUTED: [Routed; 4] = [
+    Routed {
+        group: "medusa.k8ssandra.io",
+        kind: "MedusaBackupSchedule",
+        schema: InputKind::MedusaBackupSchedule,
+        dc_path: &["spec", "backupSpec", "cassandraDatacenter"],
+        ns_path: None,
+    },
+    Routed {
+        group: "medusa.k8ssandra.io",
+        kind: "MedusaBackupJob",
+        schema: InputKind::MedusaBackupJob,
+        dc_path: &["spec", "cassandraDatacenter"],
+        ns_path: None,
+    },
+    Routed {
+        group: "medusa.k8ssandra.io",
+        kind: "MedusaRestoreJob",
+        schema: InputKind::MedusaRestoreJob,
+        dc_path: &["spec", "cassandraDatacenter"],
+        ns_path: None,
+    },
+    Routed {
+        group: "control.k8ssandra.io",
+        kind: "CassandraTask",
+        schema: InputKind::CassandraTask,
+        dc_path: &["spec", "datacenter", "name"],
+        ns_path: Some(&["spec", "datacenter", "namespace"]),
+    },
 ];
 
+/// The only served version of the routed kinds.
+const ROUTED_VERSION: &str = "v1alpha1";
+
+fn seg(p: &[&str]) -> Vec<Seg> {
+    p.iter().map(|k| Seg::Key((*k).into())).collect()
+}
+
 /// Copies the repository's Medusa schedules/jobs and CassandraTasks into the context and
-/// namespace of the datacenter they name.
+/// namespace of the datacenter they name. `rendered` is what the clusters render: a routed
+/// document must not replace one of those objects.
 pub fn route(
     plans: &[ClusterPlan<'_>],
     inputs: &Inputs,
+    rendered: &super::Rendered,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
+    // (context, kind, namespace, name) of every object written so far, and who writes it.
+    let mut taken: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
+    for m in rendered.values().flatten() {
+        taken.insert(
+            (
+                m.context.clone(),
+                m.kind().to_string(),
+                m.namespace().to_string(),
+                m.name().to_string(),
+            ),
+            format!("K8ssandraCluster {}", m.cluster),
+        );
+    }
     let mut out = Vec::new();
     for doc in &inputs.others {
         let v = doc.node.to_json();
         let api = str_at(&v, &["apiVersion"]);
         let kind = str_at(&v, &["kind"]);
-        let Some((_, _, dc_path)) = ROUTED
+        let Some(Routed {
+            group,
+            schema: schema_kind,
+            dc_path,
+            ns_path: ns_ref_path,
+            ..
+        }) = ROUTED
             .iter()
-            .find(|(g, k, _)| *k == kind && api.split('/').next() == Some(*g))
+            .find(|r| r.kind == kind && api.split('/').next() == Some(r.group))
         else {
             continue;
         };
-        let seg = |p: &[&str]| -> Vec<Seg> { p.iter().map(|k| Seg::Key((*k).into())).collect() };
-        let dc_name = str_at(&v, dc_path);
-        let namespace = str_at(&v, &["metadata", "namespace"]);
-        if dc_name.is_empty() {
+        let expected = format!("{group}/{ROUTED_VERSION}");
+        if api != expected {
             diags.push(doc.error(
-                seg(dc_path),
-                format!("{kind} names no datacenter: set {}", dc_path.join(".")),
+                seg(&["apiVersion"]),
+                format!("unsupported apiVersion {api:?} for {kind}: expected {expected:?}"),
             ));
             continue;
         }
-        let candidates: Vec<(&ClusterPlan<'_>, &DcPlan<'_>)> = plans
+        // User input: checked against its CRD like a K8ssandraCluster, so that the GitOps tool
+        // never meets an object the API server refuses.
+        let issues = crate::schema::check(*schema_kind, &doc.node);
+        let failed: Vec<Vec<Seg>> = issues.iter().map(|i| i.path.clone()).collect();
+        for issue in issues {
+            diags.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+        }
+        let schema_failed_at = |p: &[&str]| {
+            let p = seg(p);
+            failed.iter().any(|f| p.starts_with(f) || f.starts_with(&p))
+        };
+        if kind == "MedusaBackupSchedule"
+            && !schema_failed_at(&["spec", "cronSchedule"])
+            && let Err(why) = check_cron(str_at(&v, &["spec", "cronSchedule"]))
+        {
+            diags.push(doc.error(
+                seg(&["spec", "cronSchedule"]),
+                format!("k8ssandra-operator's webhook refuses this cronSchedule: {why}"),
+            ).with_hint(Some("minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\"; or @daily, @every 12h".into())));
+        }
+        let name = str_at(&v, &["metadata", "name"]);
+        let dc_name = str_at(&v, dc_path);
+        if dc_name.is_empty() {
+            if !schema_failed_at(dc_path) {
+                diags.push(doc.error(
+                    seg(dc_path),
+                    format!("{kind} names no datacenter: set {}", dc_path.join(".")),
+                ));
+            }
+            continue;
+        }
+        // Where the document says its datacenter lives: metadata.namespace, and for a
+        // CassandraTask also spec.datacenter.namespace (where cass-operator looks it up).
+        let meta_ns = str_at(&v, &["metadata", "namespace"]);
+        let ref_ns = ns_ref_path.map_or("", |p| str_at(&v, p));
+        if let Some(p) = ns_ref_path
+            && !meta_ns.is_empty()
+            && !ref_ns.is_empty()
+            && meta_ns != ref_ns
+        {
+            diags.push(doc.error(
+                seg(p),
+                format!(
+                    "{kind} {name:?} is in namespace {meta_ns:?} but {} is {ref_ns:?}: it is rendered next to its datacenter, so both must name the datacenter's namespace",
+                    p.join(".")
+                ),
+            ));
+            continue;
+        }
+        let (namespace, ns_path) = if meta_ns.is_empty() {
+            (ref_ns, ns_ref_path.map(seg))
+        } else {
+            (meta_ns, Some(seg(&["metadata", "namespace"])))
+        };
+        let by_name: Vec<(&ClusterPlan<'_>, &DcPlan<'_>)> = plans
             .iter()
             .flat_map(|p| p.dcs.iter().map(move |d| (p, d)))
-            .filter(|(_, d)| {
-                d.template.name == dc_name && (namespace.is_empty() || d.namespace == namespace)
-            })
+            .filter(|(_, d)| d.template.name == dc_name)
             .collect();
-        let (plan, dc) = match candidates.as_slice() {
-            [one] => *one,
-            // The datacenter belongs to a K8ssandraCluster that could not be planned: its own
-            // errors are reported, a second one here would only be noise.
-            [] if inputs.clusters.iter().any(|c| {
-                c.value
+        if by_name.is_empty() {
+            // A K8ssandraCluster that could not be planned has this datacenter: its own errors
+            // are reported, a second one here would only be noise.
+            let unplanned = inputs.clusters.iter().any(|c| {
+                !plans.iter().any(|p| {
+                    p.doc.origin.file == c.origin.file && p.doc.origin.index == c.origin.index
+                }) && c
+                    .value
                     .spec
                     .cassandra
                     .as_ref()
                     .is_some_and(|t| t.datacenters.iter().any(|d| d.name == dc_name))
-            }) =>
-            {
-                continue;
-            }
-            [] => {
+            });
+            if !unplanned {
                 let known: Vec<String> = plans
                     .iter()
                     .flat_map(|p| {
@@ -887,47 +1007,90 @@ pub fn route(
                         .iter()
                         .flat_map(|p| p.dcs.iter().map(|d| d.template.name.as_str())),
                 );
+                diags.push(doc.error(
+                    seg(dc_path),
+                    format!(
+                        "{kind} {name:?} names datacenter {dc_name:?}, which no K8ssandraCluster of the repository has (datacenters: {})",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
+                ).with_hint(hint));
+            }
+            continue;
+        }
+        let candidates: Vec<_> = by_name
+            .iter()
+            .filter(|(_, d)| namespace.is_empty() || d.namespace == namespace)
+            .copied()
+            .collect();
+        let place = |(p, d): &(&ClusterPlan<'_>, &DcPlan<'_>)| {
+            format!(
+                "namespace {:?} (K8ssandraCluster {}/{}, context {})",
+                d.namespace, p.namespace, p.name, d.context
+            )
+        };
+        let (plan, dc) = match candidates.as_slice() {
+            [one] => *one,
+            [] => {
+                let places: Vec<String> = by_name.iter().map(place).collect();
+                diags.push(doc.error(
+                    ns_path.unwrap_or_else(|| seg(&["metadata", "namespace"])),
+                    format!(
+                        "{kind} {name:?} is for namespace {namespace:?}, but datacenter {dc_name:?} is in {}",
+                        places.join(", ")
+                    ),
+                ).with_hint(Some("leave the namespace out: the datacenter's is used".into())));
+                continue;
+            }
+            many => {
+                let places: Vec<String> = many.iter().map(place).collect();
+                let first_ns = &many[0].1.namespace;
+                let hint = if many.iter().all(|(_, d)| d.namespace == *first_ns) {
+                    format!(
+                        "these datacenters share namespace {first_ns:?} in different contexts, so nothing in the document can tell them apart: give one of them another metadata.name"
+                    )
+                } else {
+                    "set metadata.namespace to the namespace of the datacenter it is for".into()
+                };
                 diags.push(
                     doc.error(
                         seg(dc_path),
                         format!(
-                            "{kind} {:?} names datacenter {dc_name:?}{}, which no K8ssandraCluster of the repository has (datacenters: {})",
-                            str_at(&v, &["metadata", "name"]),
-                            if namespace.is_empty() { String::new() } else { format!(" in namespace {namespace:?}") },
-                            if known.is_empty() { "none".into() } else { known.join(", ") }
+                            "{kind} {name:?} names datacenter {dc_name:?}, which several K8ssandraClusters have: in {}",
+                            places.join(" and ")
                         ),
                     )
-                    .with_hint(hint),
-                );
-                continue;
-            }
-            many => {
-                let places: Vec<String> = many
-                    .iter()
-                    .map(|(p, d)| {
-                        format!(
-                            "{} of K8ssandraCluster {}/{} (context {})",
-                            d.template.name, p.namespace, p.name, d.context
-                        )
-                    })
-                    .collect();
-                diags.push(
-                    doc.error(
-                        vec![Seg::Key("metadata".into())],
-                        format!(
-                            "{kind} names datacenter {dc_name:?}, which several clusters have: {}",
-                            places.join(", ")
-                        ),
-                    )
-                    .with_hint(Some(
-                        "set metadata.namespace to the datacenter's namespace".into(),
-                    )),
+                    .with_hint(Some(hint)),
                 );
                 continue;
             }
         };
+        let key = (
+            dc.context.clone(),
+            kind.to_string(),
+            dc.namespace.clone(),
+            name.to_string(),
+        );
+        if let Some(owner) = taken.get(&key) {
+            diags.push(doc.error(
+                seg(&["metadata", "name"]),
+                format!(
+                    "{kind} {}/{name} in context {} is already written by {owner}; give this one another name",
+                    dc.namespace, dc.context
+                ),
+            ));
+            continue;
+        }
+        taken.insert(
+            key,
+            format!("{}:{}", doc.origin.file.display(), doc.locate(&[]).line),
+        );
         let mut object = v.clone();
         object["metadata"]["namespace"] = dc.namespace.clone().into();
+        if ns_ref_path.is_some() {
+            // cass-operator looks the datacenter up in spec.datacenter.namespace: without it, the
+            // task would never find its datacenter.
+            object["spec"]["datacenter"]["namespace"] = dc.namespace.clone().into();
+        }
         // After the datacenter it names is up, unless the user chose a wave.
         let position = plan
             .priority
@@ -944,6 +1107,142 @@ pub fn route(
         out.push(Manifest::new(dc.context.clone(), plan.name.clone(), object));
     }
     out
+}
+
+/// The cron syntax k8ssandra-operator's MedusaBackupSchedule webhook accepts (robfig/cron's
+/// standard parser): an optional `TZ=`/`CRON_TZ=` prefix, then a descriptor (`@daily`,
+/// `@every 1h30m`, ...) or five fields with numbers, names, `*`/`?`, ranges, lists and steps.
+fn check_cron(spec: &str) -> Result<(), String> {
+    let mut spec = spec.trim();
+    if spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=") {
+        let Some((tz, rest)) = spec.split_once(char::is_whitespace) else {
+            return Err("a time zone prefix needs a schedule after it".into());
+        };
+        if tz.ends_with('=') {
+            return Err("empty time zone".into());
+        }
+        spec = rest.trim();
+    }
+    if spec.is_empty() {
+        return Err("empty schedule".into());
+    }
+    if let Some(descriptor) = spec.strip_prefix('@') {
+        return match descriptor {
+            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => {
+                Ok(())
+            }
+            d => match d.strip_prefix("every ") {
+                Some(dur) if is_go_duration(dur.trim()) => Ok(()),
+                Some(dur) => Err(format!(
+                    "{:?} is not a duration (such as 12h or 1h30m)",
+                    dur.trim()
+                )),
+                None => Err(format!("unknown descriptor @{d}")),
+            },
+        };
+    }
+    let fields: Vec<&str> = spec.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!("expected exactly 5 fields, found {}", fields.len()));
+    }
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let bounds: [(&str, u32, u32, &[&str]); 5] = [
+        ("minute", 0, 59, &[]),
+        ("hour", 0, 23, &[]),
+        ("day of month", 1, 31, &[]),
+        ("month", 1, 12, &MONTHS),
+        ("day of week", 0, 6, &DAYS),
+    ];
+    for (field, (what, min, max, names)) in fields.iter().zip(bounds) {
+        for range in field.split(',') {
+            check_cron_range(range, min, max, names)
+                .map_err(|e| format!("{what} {field:?}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_cron_range(range: &str, min: u32, max: u32, names: &[&str]) -> Result<(), String> {
+    let number = |s: &str| -> Result<u32, String> {
+        s.parse::<u32>()
+            .map_err(|_| format!("{s:?} is not a number"))
+    };
+    let value = |s: &str| -> Result<u32, String> {
+        let lower = s.to_ascii_lowercase();
+        match names.iter().position(|n| *n == lower) {
+            // Month names start at 1, day names at 0: the first value of the field.
+            Some(i) => Ok(min + u32::try_from(i).unwrap_or(0)),
+            None => number(s),
+        }
+    };
+    let steps: Vec<&str> = range.split('/').collect();
+    if steps.len() > 2 {
+        return Err(format!("too many slashes in {range:?}"));
+    }
+    let ends: Vec<&str> = steps[0].split('-').collect();
+    let (start, mut end) = if ends[0] == "*" || ends[0] == "?" {
+        (min, max)
+    } else {
+        let start = value(ends[0])?;
+        match ends.len() {
+            1 => (start, start),
+            2 => (start, value(ends[1])?),
+            _ => return Err(format!("too many hyphens in {range:?}")),
+        }
+    };
+    if let Some(step) = steps.get(1) {
+        if number(step)? == 0 {
+            return Err("the step must be a positive number".into());
+        }
+        if ends.len() == 1 {
+            end = max;
+        }
+    }
+    if start < min {
+        return Err(format!("{start} is below the minimum {min}"));
+    }
+    if end > max {
+        return Err(format!("{end} is above the maximum {max}"));
+    }
+    if start > end {
+        return Err(format!("the range starts at {start}, after its end {end}"));
+    }
+    Ok(())
+}
+
+/// Go's `time.ParseDuration` syntax: an optional sign, then one or more decimal numbers each
+/// followed by a unit (ns, us, µs, ms, s, m, h); `0` alone is allowed.
+fn is_go_duration(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if s == "0" {
+        return true;
+    }
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num = &rest[..digits];
+        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let Some(unit) = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
+            .iter()
+            .filter(|u| rest.starts_with(**u))
+            .max_by_key(|u| u.len())
+        else {
+            return false;
+        };
+        rest = &rest[unit.len()..];
+    }
+    true
 }
 
 #[cfg(test)]
@@ -1050,6 +1349,53 @@ mod tests {
         );
         assert_eq!(m["storageSecretRef"]["name"], "creds");
         assert_eq!(m["prefix"], "team-a");
+    }
+
+    /// robfig/cron's standard parser, as the MedusaBackupSchedule webhook runs it.
+    #[test]
+    fn cron_schedules_the_webhook_accepts_and_refuses() {
+        for ok in [
+            "0 0 * * *",
+            "*/15 * * * *",
+            "5/10 * * * *",
+            "0 9-17/2 * * mon-fri",
+            "0 0 1 jan,JUL *",
+            "? ? ? ? ?",
+            "59 23 31 12 6",
+            "  30 2 * * sun  ",
+            "@daily",
+            "@midnight",
+            "@every 1h30m",
+            "@every 1.5h",
+            "CRON_TZ=Europe/Paris 0 3 * * *",
+            "TZ=UTC @hourly",
+        ] {
+            assert_eq!(check_cron(ok), Ok(()), "{ok:?}");
+        }
+        for (bad, why) in [
+            ("", "empty schedule"),
+            ("* * * *", "expected exactly 5 fields, found 4"),
+            ("0 0 * * * *", "expected exactly 5 fields, found 6"),
+            ("60 * * * *", "minute \"60\": 60 is above the maximum 59"),
+            ("* 24 * * *", "hour \"24\": 24 is above the maximum 23"),
+            ("* * 0 * *", "day of month \"0\": 0 is below the minimum 1"),
+            ("* * * 13 *", "month \"13\": 13 is above the maximum 12"),
+            ("* * * * 7", "day of week \"7\": 7 is above the maximum 6"),
+            ("*/0 * * * *", "the step must be a positive number"),
+            ("1-2-3 * * * *", "too many hyphens"),
+            ("1/2/3 * * * *", "too many slashes"),
+            ("10-5 * * * *", "the range starts at 10, after its end 5"),
+            ("x * * * *", "\"x\" is not a number"),
+            ("1,,2 * * * *", "\"\" is not a number"),
+            ("* * * * fri-mon", "the range starts at 5, after its end 1"),
+            ("@fortnightly", "unknown descriptor @fortnightly"),
+            ("@every 2 days", "\"2 days\" is not a duration"),
+            ("@every h", "\"h\" is not a duration"),
+            ("TZ=UTC", "a time zone prefix needs a schedule after it"),
+        ] {
+            let err = check_cron(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad:?}: {err:?} should say {why:?}");
+        }
     }
 
     #[test]
