@@ -173,47 +173,27 @@ pub fn render_source_files(
 /// problems found so far; rendering is skipped when any of them is an error.
 #[must_use]
 pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
-    // RenderConfig `secrets.backend: external` means what `secretsProvider: external` means on
-    // each K8ssandraCluster: the user provides the Secrets, the datacenters only reference them.
-    let forced;
-    let inputs = if render::credentials::Backend::from_inputs(inputs)
-        == Some(render::credentials::Backend::External)
-    {
-        let mut all_external = inputs.clone();
-        for c in &mut all_external.clusters {
-            c.value.spec.secrets_provider = Some("external".into());
-        }
-        forced = all_external;
-        &forced
-    } else {
-        inputs
-    };
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; the rendered objects are dropped whenever anything is an error.
     let settings = plan::Settings::from_inputs(inputs);
     let mut later = Vec::new();
     let plans = plan::plan(inputs, &settings, &mut later);
-    let mut rendered = render::render(&plans, &mut later);
+    let mut rendered = render::render(&plans, &settings, &mut later);
+    let add = |rendered: &mut Rendered, manifests: Vec<render::Manifest>| {
+        for m in manifests {
+            rendered.entry(m.context.clone()).or_default().push(m);
+        }
+    };
     let credentials =
         render::credentials::render(&plans, inputs, &settings.control_plane_context, &mut later);
     let routed = render::medusa::route(&plans, inputs, &rendered, &mut later);
-    for m in credentials.into_iter().chain(routed) {
-        rendered.entry(m.context.clone()).or_default().push(m);
-    }
-    // With seed sync, the reporter writes the additional-seed EndpointSlices (pod IPs included);
-    // rendering the static part too would make the GitOps tool fight it.
-    if render::reporter::seed_sync(inputs) {
-        for list in rendered.values_mut() {
-            list.retain(|m| m.kind() != "EndpointSlice");
-        }
-    }
-    for m in render::reporter::render(&plans, inputs, &settings, &mut later) {
-        rendered.entry(m.context.clone()).or_default().push(m);
-    }
+    add(&mut rendered, credentials);
+    add(&mut rendered, routed);
+    let reporter = render::reporter::render(&plans, inputs, &settings, &mut later);
+    add(&mut rendered, reporter);
     let contexts: Vec<String> = rendered.keys().cloned().collect();
-    for m in render::delivery::render(&plans, &contexts, inputs, &mut later) {
-        rendered.entry(m.context.clone()).or_default().push(m);
-    }
+    let delivery = render::delivery::render(&plans, &contexts, inputs, &mut later);
+    add(&mut rendered, delivery);
     for list in rendered.values_mut() {
         list.sort_by_key(render::Manifest::rel_path);
     }

@@ -127,6 +127,7 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
             load_document(node, origin, &mut inputs, &mut diags);
         }
     }
+    apply_secrets_backend(&mut inputs);
     (inputs, diags)
 }
 
@@ -139,7 +140,25 @@ pub fn load_documents(docs: Vec<(Node, Origin)>) -> (Inputs, Vec<Diagnostic>) {
     for (node, origin) in docs {
         load_document(node, origin, &mut inputs, &mut diags);
     }
+    apply_secrets_backend(&mut inputs);
     (inputs, diags)
+}
+
+/// RenderConfig `secrets.backend: external` means what `secretsProvider: external` means on
+/// each K8ssandraCluster (the user provides the Secrets, datacenters only reference them), so
+/// it is applied once here and every later stage reads one setting.
+fn apply_secrets_backend(inputs: &mut Inputs) {
+    let external = inputs
+        .render_config
+        .as_ref()
+        .and_then(|rc| rc.value.secrets.as_ref())
+        .and_then(|s| s.backend.as_deref())
+        == Some("external");
+    if external {
+        for c in &mut inputs.clusters {
+            c.value.spec.secrets_provider = Some("external".into());
+        }
+    }
 }
 
 /// Whether a document of this `apiVersion` and `kind` is one we read: a known kind in its API

@@ -23,12 +23,15 @@ pub const DEFAULT_CONTROL_PLANE_CONTEXT: &str = "control-plane";
 pub const DEFAULT_NAMESPACE: &str = "default";
 
 /// Settings that come from RenderConfig (or defaults).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Context of datacenters without `k8sContext`.
     pub control_plane_context: String,
     /// Namespace of K8ssandraClusters without one.
     pub default_namespace: String,
+    /// The status reporter keeps the additional-seed EndpointSlices (RenderConfig
+    /// `reporter.seedSync`); the renderer then leaves them out so no GitOps tool fights it.
+    pub reporter_seed_sync: bool,
 }
 
 impl Settings {
@@ -43,6 +46,9 @@ impl Settings {
             default_namespace: spec
                 .and_then(|s| s.default_namespace.clone())
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
+            reporter_seed_sync: spec
+                .and_then(|s| s.reporter.as_ref())
+                .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true)),
         }
     }
 }
@@ -96,6 +102,26 @@ pub struct DcPlan<'a> {
     pub version: ServerVersion,
     /// Cassandra-level DC name: `datacenterName` override, else the object name.
     pub cass_dc_name: String,
+}
+
+impl ClusterPlan<'_> {
+    /// cass-operator's own name for the superuser Secret when a DC names none:
+    /// `<CleanupForKubernetes(cluster name)>-superuser`.
+    #[must_use]
+    pub fn default_superuser_secret_name(&self) -> String {
+        format!("{}-superuser", self.sanitized_name)
+    }
+
+    /// The superuser Secret the control plane uses: `superuserSecretRef.name`, else the default
+    /// (control-plane §3.1).
+    #[must_use]
+    pub fn superuser_secret_name(&self) -> String {
+        if self.cassandra.superuser_secret_name.is_empty() {
+            self.default_superuser_secret_name()
+        } else {
+            self.cassandra.superuser_secret_name.clone()
+        }
+    }
 }
 
 impl DcPlan<'_> {

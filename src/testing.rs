@@ -28,3 +28,24 @@ pub fn render_one(
     let out = render(&plans[0], &mut diags);
     (out, diags)
 }
+
+/// A `storageConfig` block for `spec.cassandra` (four-space indent).
+pub const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
+
+/// A K8ssandraCluster body in namespace `ns`: `top` goes under `spec` (two-space indent),
+/// `dcs` under `spec.cassandra.datacenters`.
+pub fn cluster(name: &str, top: &str, dcs: &str) -> String {
+    format!(
+        "metadata: {{name: {name}, namespace: ns}}\nspec:\n{top}  cassandra:\n    serverVersion: 4.1.8\n{STORAGE}    datacenters:\n{dcs}"
+    )
+}
+
+/// The rendered object with this name (fails the test, listing the names, when there is none).
+pub fn by_name<'m>(out: &'m [Manifest], name: &str) -> &'m Manifest {
+    out.iter().find(|m| m.name() == name).unwrap_or_else(|| {
+        panic!(
+            "no {name} in {:?}",
+            out.iter().map(Manifest::name).collect::<Vec<_>>()
+        )
+    })
+}

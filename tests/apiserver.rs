@@ -465,6 +465,25 @@ fn set_kubeconfig_secret(cp: &ApiServer, bin: &Path, context: &str, kubeconfig: 
     );
 }
 
+/// A ClientConfig and its kubeconfig Secret (administrator token) in the control plane for every
+/// data-plane server, as the reporter expects them.
+fn register_contexts(cp: &ApiServer, bin: &Path, servers: &[(&ApiServer, &str)]) {
+    for (s, ctx) in servers {
+        set_kubeconfig_secret(cp, bin, ctx, &s.kubeconfig_for(ctx, "admin-token"));
+        let cc = serde_json::json!({
+            "apiVersion": "config.k8ssandra.io/v1beta1", "kind": "ClientConfig",
+            "metadata": {"name": ctx, "namespace": REPORTER_NS},
+            "spec": {"kubeConfigSecret": {"name": format!("{ctx}-kubeconfig")}},
+        });
+        kubectl_stdin(
+            cp,
+            bin,
+            &["apply", "--server-side", "--field-manager=test", "-f", "-"],
+            &cc.to_string(),
+        );
+    }
+}
+
 #[test]
 fn the_reporter_rolls_up_status_across_real_api_servers() {
     let Some(bin) = kube_bin() else { return };
@@ -503,18 +522,7 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
             repo.path().join("cluster.yaml").to_str().unwrap(),
         ],
     );
-    for (s, ctx) in [(&east, "east"), (&west, "west")] {
-        set_kubeconfig_secret(&cp, &bin, ctx, &s.kubeconfig_for(ctx, "admin-token"));
-        let cc = format!(
-            "{{\"apiVersion\":\"config.k8ssandra.io/v1beta1\",\"kind\":\"ClientConfig\",\"metadata\":{{\"name\":\"{ctx}\",\"namespace\":\"{REPORTER_NS}\"}},\"spec\":{{\"kubeConfigSecret\":{{\"name\":\"{ctx}-kubeconfig\"}}}}}}"
-        );
-        kubectl_stdin(
-            &cp,
-            &bin,
-            &["apply", "--server-side", "--field-manager=test", "-f", "-"],
-            &cc,
-        );
-    }
+    register_contexts(&cp, &bin, &[(&east, "east"), (&west, "west")]);
 
     // 1. dc1 ready, dc2 still updating: per-DC status copied, not Ready yet.
     set_dc_status(&east, &bin, "dc1", true);
@@ -742,18 +750,7 @@ fn seed_sync_fills_each_datacenter_with_the_other_datacenters_seeds() {
         ],
         &spec,
     );
-    for (s, ctx) in [(&east, "east"), (&west, "west")] {
-        set_kubeconfig_secret(&cp, &bin, ctx, &s.kubeconfig_for(ctx, "admin-token"));
-        let cc = format!(
-            "{{\"apiVersion\":\"config.k8ssandra.io/v1beta1\",\"kind\":\"ClientConfig\",\"metadata\":{{\"name\":\"{ctx}\",\"namespace\":\"{REPORTER_NS}\"}},\"spec\":{{\"kubeConfigSecret\":{{\"name\":\"{ctx}-kubeconfig\"}}}}}}"
-        );
-        kubectl_stdin(
-            &cp,
-            &bin,
-            &["apply", "--server-side", "--field-manager=test", "-f", "-"],
-            &cc,
-        );
-    }
+    register_contexts(&cp, &bin, &[(&east, "east"), (&west, "west")]);
     seed_pod(&east, &bin, "dc1", "10.1.0.5");
     seed_pod(&west, &bin, "dc2", "10.2.0.7");
     let run = reporter(&cp, &["--once", "--seed-sync"]);

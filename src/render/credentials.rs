@@ -31,7 +31,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::Diagnostic;
 use crate::load::{Doc, Inputs};
 use crate::plan::ClusterPlan;
@@ -132,14 +131,9 @@ pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
         cur.as_str().map(str::to_string)
     };
     let mut out = vec![Needed {
-        name: if plan.cassandra.superuser_secret_name.is_empty() {
-            format!("{}-superuser", plan.sanitized_name)
-        } else {
-            plan.cassandra.superuser_secret_name.clone()
-        },
+        name: plan.superuser_secret_name(),
         purpose: Purpose::Superuser,
     }];
-    let cleaned = cleanup_for_kubernetes(&plan.cass_cluster_name);
     if let Some(reaper) = spec.reaper.as_ref().filter(|r| r.is_object())
         && str_at(reaper, &["reaperRef", "name"])
             .unwrap_or_default()
@@ -148,14 +142,14 @@ pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
     {
         let cql = str_at(reaper, &["cassandraUserSecretRef", "name"])
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("{cleaned}-reaper"));
+            .unwrap_or_else(|| super::reaper::default_user_secret_name(plan));
         out.push(Needed {
             name: cql,
             purpose: Purpose::ReaperCql,
         });
         // Only an explicitly empty uiUserSecretRef turns UI authentication off.
         let ui = match reaper.get("uiUserSecretRef").filter(|v| !v.is_null()) {
-            None => Some(format!("{cleaned}-reaper-ui")),
+            None => Some(super::reaper::default_ui_secret_name(plan)),
             Some(r) => str_at(r, &["name"]).filter(|n| !n.is_empty()),
         };
         if let Some(ui) = ui {
@@ -166,11 +160,8 @@ pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
         }
     }
     if let Some(medusa) = plan.medusa.as_ref() {
-        let cql = str_at(medusa, &["cassandraUserSecretRef", "name"])
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("{}-medusa", plan.sanitized_name));
         out.push(Needed {
-            name: cql,
+            name: super::medusa::cql_secret_name(plan, medusa),
             purpose: Purpose::MedusaCql,
         });
         if let Some(storage) = str_at(medusa, &["storageProperties", "storageSecretRef", "name"])

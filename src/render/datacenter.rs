@@ -861,12 +861,10 @@ fn new_datacenter(
     s.insert("storageConfig".into(), storage_config);
     s.insert("clusterName".into(), plan.cass_cluster_name.clone().into());
     if !spec.external_secrets() {
-        let name = if plan.cassandra.superuser_secret_name.is_empty() {
-            format!("{}-superuser", plan.sanitized_name)
-        } else {
-            plan.cassandra.superuser_secret_name.clone()
-        };
-        s.insert("superuserSecretName".into(), name.into());
+        s.insert(
+            "superuserSecretName".into(),
+            plan.superuser_secret_name().into(),
+        );
     }
     if !users.is_empty() {
         s.insert("users".into(), Value::Array(users));

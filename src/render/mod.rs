@@ -117,7 +117,11 @@ pub type Rendered = BTreeMap<String, Vec<Manifest>>;
 /// # Errors
 /// Diagnostics for problems found while rendering (for example a feature that cannot be
 /// rendered offline); nothing is returned then.
-pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendered {
+pub fn render(
+    plans: &[ClusterPlan<'_>],
+    settings: &crate::plan::Settings,
+    diags: &mut Vec<Diagnostic>,
+) -> Rendered {
     let mut out: Rendered = BTreeMap::new();
     for plan in plans {
         let before = diags.len();
@@ -126,7 +130,7 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
         objects.extend(service_monitor::render(plan, diags));
         objects.extend(stargate::render(plan, diags));
         objects.extend(medusa::render(plan, diags));
-        objects.extend(multidc::render(plan, diags));
+        objects.extend(multidc::render(plan, settings, diags));
         config_hash::annotate(&mut objects);
         multidc::annotate(plan, &mut objects);
         if diags[before..]
@@ -138,9 +142,6 @@ pub fn render(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) -> Rendere
         for m in objects {
             out.entry(m.context.clone()).or_default().push(m);
         }
-    }
-    for list in out.values_mut() {
-        list.sort_by_key(Manifest::rel_path);
     }
     out
 }
@@ -198,6 +199,18 @@ pub(crate) fn drop_zero_members(v: &Value) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// The strings of a JSON list (anything else: none).
+pub(crate) fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether Go's `omitempty` would leave this value out.

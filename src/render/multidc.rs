@@ -44,11 +44,18 @@ fn dc_wave(p: usize) -> i64 {
 }
 
 /// The objects of this module for one cluster.
-pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+pub fn render(
+    plan: &ClusterPlan<'_>,
+    settings: &crate::plan::Settings,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Manifest> {
     let mut out = Vec::new();
     out.extend(rebuild_tasks(plan, diags));
     out.extend(replication_jobs(plan, diags));
-    out.extend(seed_slices(plan, diags));
+    // With seed sync the reporter owns these objects (static seeds included).
+    if !settings.reporter_seed_sync {
+        out.extend(seed_slices(plan, diags));
+    }
     out
 }
 
@@ -371,7 +378,7 @@ fn script_safe(name: &str) -> bool {
 fn dc_service(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     format!(
         "{}-{}-service",
-        cleanup_for_kubernetes(&plan.cass_cluster_name),
+        plan.sanitized_name,
         cleanup_for_kubernetes(&dc.template.name)
     )
 }
@@ -417,12 +424,10 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
     }
     // With external secrets the DC names no superuser Secret and cass-operator uses its own
     // default name, `<cleaned cluster name>-superuser`.
-    let superuser = if plan.cassandra.superuser_secret_name.is_empty()
-        || plan.doc.value.spec.external_secrets()
-    {
-        format!("{}-superuser", plan.sanitized_name)
+    let superuser = if plan.doc.value.spec.external_secrets() {
+        plan.default_superuser_secret_name()
     } else {
-        plan.cassandra.superuser_secret_name.clone()
+        plan.superuser_secret_name()
     };
     let mut out = Vec::new();
     for dc in last_by_context.values() {
@@ -738,7 +743,7 @@ spec:
     fn objects(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
         render_one(yaml, |plan, diags| {
             let mut all = super::super::datacenter::render_cluster(plan, diags);
-            all.extend(render(plan, diags));
+            all.extend(render(plan, &crate::plan::Settings::default(), diags));
             annotate(plan, &mut all);
             all
         })

@@ -696,22 +696,7 @@ mod tests {
             .collect()
     }
 
-    fn by_name<'m>(out: &'m [Manifest], name: &str) -> &'m Manifest {
-        out.iter().find(|m| m.name() == name).unwrap_or_else(|| {
-            panic!(
-                "no {name} in {:?}",
-                out.iter().map(Manifest::name).collect::<Vec<_>>()
-            )
-        })
-    }
-
-    const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
-
-    fn cluster(name: &str, reaper: &str, dcs: &str) -> String {
-        format!(
-            "metadata: {{name: {name}, namespace: ns}}\nspec:\n{reaper}  cassandra:\n    serverVersion: 4.1.8\n{STORAGE}    datacenters:\n{dcs}"
-        )
-    }
+    use crate::testing::{STORAGE, by_name, cluster};
 
     const ONE_DC: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n";
     const TWO_DCS: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n    - metadata: {name: dc2}\n      k8sContext: west\n      size: 3\n";

@@ -185,13 +185,3 @@ pub fn render(
     ));
     out
 }
-
-/// Whether the reporter owns the additional-seed EndpointSlices (then they are not rendered).
-#[must_use]
-pub fn seed_sync(inputs: &Inputs) -> bool {
-    inputs
-        .render_config
-        .as_ref()
-        .and_then(|rc| rc.value.reporter.as_ref())
-        .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true))
-}

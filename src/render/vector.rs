@@ -98,16 +98,7 @@ impl Component {
         Self {
             name: s("name").into(),
             kind: s("type").into(),
-            inputs: v
-                .get("inputs")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            inputs: super::string_list(v.get("inputs")),
             config: s("config").into(),
         }
     }

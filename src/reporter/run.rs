@@ -410,11 +410,16 @@ async fn pass(
     let mut dc_metrics = BTreeMap::new();
     let mut seen_contexts: BTreeMap<String, bool> = BTreeMap::new();
     for kc in &list.items {
-        // (dc name, context, namespace, version, seed pod IPs) of every observed datacenter.
-        let mut seeds: Vec<(String, String, String, String, Vec<String>)> = Vec::new();
+        let mut seeds: Vec<DcSeeds> = Vec::new();
         let name = kc.metadata.name.clone().unwrap_or_default();
         let namespace = kc.metadata.namespace.clone().unwrap_or_default();
         let cluster = serde_json::to_value(kc).unwrap_or_default();
+        let cass_cluster = cluster
+            .pointer("/spec/cassandra/clusterName")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&name)
+            .to_string();
         let mut observed = Observed {
             cluster: cluster.clone(),
             now: rfc3339(now),
@@ -452,12 +457,6 @@ async fn pass(
                 seen_contexts.insert(ctx.clone(), false);
                 continue;
             }
-            let cass_cluster = cluster
-                .pointer("/spec/cassandra/clusterName")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&name)
-                .to_string();
             let result = match client_for(home, settings, &ctx, contexts).await {
                 Ok(client) => match observe_dc(client.clone(), &name, &namespace, dc_name, dc_ns)
                     .await
@@ -472,13 +471,13 @@ async fn pass(
                                     .and_then(Value::as_str)
                                     .unwrap_or_default()
                                     .to_string();
-                                seeds.push((
-                                    dc_name.to_string(),
-                                    ctx.clone(),
-                                    dc_ns.to_string(),
+                                seeds.push(DcSeeds {
+                                    dc: dc_name.to_string(),
+                                    context: ctx.clone(),
+                                    namespace: dc_ns.to_string(),
                                     version,
                                     ips,
-                                ));
+                                });
                                 obs
                             })
                     }
@@ -532,12 +531,16 @@ async fn pass(
             }
         }
         if settings.seed_sync {
+            let names = ClusterNames {
+                kc: &name,
+                cassandra: &cass_cluster,
+            };
             sync_seeds(
                 home,
                 settings,
                 contexts,
                 &cluster,
-                &name,
+                names,
                 &seeds,
                 &mut observed,
             )
@@ -575,6 +578,22 @@ async fn pass(
     Ok(())
 }
 
+/// One observed datacenter's seed pods, for seed sync.
+struct DcSeeds {
+    dc: String,
+    context: String,
+    namespace: String,
+    version: String,
+    ips: Vec<String>,
+}
+
+/// The K8ssandraCluster name and its Cassandra cluster name.
+#[derive(Clone, Copy)]
+struct ClusterNames<'a> {
+    kc: &'a str,
+    cassandra: &'a str,
+}
+
 /// For every observed datacenter: the seed pod IPs of all the other datacenters of the cluster
 /// plus the static `additionalSeeds`. A failed write is reported like an unreachable context.
 async fn sync_seeds(
@@ -582,45 +601,32 @@ async fn sync_seeds(
     settings: &Settings,
     contexts: &mut BTreeMap<String, ContextState>,
     cluster: &Value,
-    kc_name: &str,
-    seeds: &[(String, String, String, String, Vec<String>)],
+    names: ClusterNames<'_>,
+    seeds: &[DcSeeds],
     observed: &mut Observed,
 ) {
-    let cass_cluster = cluster
-        .pointer("/spec/cassandra/clusterName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(kc_name)
-        .to_string();
-    let static_seeds: Vec<String> = cluster
-        .pointer("/spec/cassandra/additionalSeeds")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let static_seeds =
+        crate::render::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
     let common_labels = cluster
         .pointer("/spec/cassandra/metadata/commonLabels")
         .cloned();
     let common_annotations = cluster
         .pointer("/spec/cassandra/metadata/commonAnnotations")
         .cloned();
-    for (dc, ctx, ns, version, _) in seeds {
+    for this in seeds {
         let mut addresses: Vec<String> = seeds
             .iter()
-            .filter(|(other, ..)| other != dc)
-            .flat_map(|(.., ips)| ips.iter().cloned())
+            .filter(|other| other.dc != this.dc)
+            .flat_map(|other| other.ips.iter().cloned())
             .collect();
         addresses.extend(static_seeds.iter().cloned());
+        let ctx = &this.context;
         let target = crate::render::multidc::SeedTarget {
-            kc_name,
-            cass_cluster_name: &cass_cluster,
-            dc_name: dc,
-            namespace: ns,
-            version,
+            kc_name: names.kc,
+            cass_cluster_name: names.cassandra,
+            dc_name: &this.dc,
+            namespace: &this.namespace,
+            version: &this.version,
             common_labels: common_labels.as_ref(),
             common_annotations: common_annotations.as_ref(),
         };
