@@ -147,11 +147,9 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
         if let Some(m) = max_concurrent {
             spec["maxConcurrentPods"] = json!(m);
         }
-        let mut labels = super::datacenter::cleaned_up_by_labels(plan);
-        labels.insert(
-            REBUILD_NODES_LABEL.into(),
-            dc.template.size.to_string().into(),
-        );
+        // Only the label the operator writes (control-plane §4.3); the task is no object the
+        // operator's cleanup looks for, so it carries no cleaned-up-by or cluster labels.
+        let labels = json!({ REBUILD_NODES_LABEL: dc.template.size.to_string() });
         out.push(manifest(
             plan,
             dc,
@@ -776,8 +774,34 @@ spec:
             t["spec"]["datacenter"],
             json!({"name": "dc3", "namespace": "db"})
         );
-        assert_eq!(t["metadata"]["labels"][REBUILD_NODES_LABEL], "5");
+        // Exactly the operator's labels: the node count, nothing else.
+        assert_eq!(t["metadata"]["labels"], json!({ REBUILD_NODES_LABEL: "5" }));
         assert!(t["spec"].get("maxConcurrentPods").is_none());
+    }
+
+    /// Deviation (docs/deviations.md, Multi-datacenter operations): with `datacenterName`
+    /// overrides upstream compares the Cassandra DC name with the target's object name, so the
+    /// target itself passes that filter and can become its own rebuild source (seen with
+    /// upstream's multi-dc-dse fixture). We only pick from datacenters that came up before it.
+    #[test]
+    fn a_datacenter_never_rebuilds_from_itself_with_datacenter_name_overrides() {
+        let yaml = "metadata: {name: dse, namespace: db}
+spec:
+  cassandra:
+    serverVersion: 6.8.50
+    serverType: dse
+    storageConfig: {cassandraDataVolumeClaimSpec: {storageClassName: standard}}
+    datacenters:
+    - {metadata: {name: search}, k8sContext: east, size: 1, datacenterName: search-dc}
+    - {metadata: {name: cassandra}, k8sContext: west, size: 1, datacenterName: cass-dc}
+";
+        let (all, _) = objects(yaml);
+        let t = find(&all, "CassandraTask", "cassandra-rebuild");
+        assert_eq!(
+            t["spec"]["jobs"][0]["args"]["source_datacenter"],
+            "search-dc"
+        );
+        assert_eq!(t["spec"]["datacenter"]["name"], "cassandra");
     }
 
     #[test]

@@ -285,10 +285,10 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
             "tolerations" | "additionalEnvVars" => {
                 Some(value.clone()).filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
             }
-            // Non-pointer structs: zero members dropped, nothing left → left out.
+            // Non-pointer structs: Go's encoder writes them even when zero (`{}`), and the
+            // CRD then fills in their defaults, so they are written (see below when absent).
             "cassandraUserSecretRef" | "jmxUserSecretRef" | "autoScheduling" => {
                 Some(super::drop_zero_members(value))
-                    .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
             }
             // Pointers: kept even when empty (their presence means something).
             "uiUserSecretRef" | "containerImage" | "initContainerImage" | "encryption" => {
@@ -315,6 +315,16 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
     // CRD default: present unless the user wrote something the schema rejected.
     spec.entry("httpManagement")
         .or_insert_with(|| json!({ "enabled": true }));
+    // The operator sends these zero structs as `{}`; the API server then stores their CRD
+    // defaults (`autoScheduling.enabled: false`, `initialDelayPeriod: PT15S`, ..., `name: ""`).
+    // Leaving them out would store a different object.
+    for key in [
+        "autoScheduling",
+        "cassandraUserSecretRef",
+        "jmxUserSecretRef",
+    ] {
+        spec.entry(key).or_insert_with(|| json!({}));
+    }
     spec
 }
 
@@ -739,15 +749,16 @@ mod tests {
         assert_eq!(spec["heapSize"], "2Gi");
         assert_eq!(spec["ServiceAccountName"], "default");
         assert_eq!(spec["httpManagement"], json!({"enabled": true}));
-        // CRD defaults fill `autoScheduling` only when it is written; Go's empty struct is
-        // left out (deviations: empty objects).
-        assert!(spec.get("autoScheduling").is_none());
+        // Go's encoder writes the zero `autoScheduling` struct as `{}`; the API server then
+        // fills in its CRD defaults, so it must be written for the stored objects to match.
+        assert_eq!(spec["autoScheduling"], json!({}));
         assert!(
             spec.get("deploymentMode").is_none(),
             "not a Reaper spec field"
         );
         assert!(spec.get("skipSchemaMigration").is_none());
-        assert!(spec.get("jmxUserSecretRef").is_none());
+        // Deprecated and never defaulted by the operator, but still sent as a zero struct.
+        assert_eq!(spec["jmxUserSecretRef"], json!({}));
         // Labels (components §2.1): operator labels + CleanedUpBy; no hash annotation (quirk 10).
         assert_eq!(
             r.object["metadata"]["labels"],
@@ -857,7 +868,8 @@ mod tests {
         let out = ok(&cluster("test", "  auth: false\n  reaper: {}\n", ONE_DC));
         let spec = &out[0].object["spec"];
         assert_eq!(spec["metadata"], json!({}));
-        assert!(spec.get("cassandraUserSecretRef").is_none());
+        // No credentials without auth: the zero struct, as the operator sends it.
+        assert_eq!(spec["cassandraUserSecretRef"], json!({}));
         assert!(spec.get("uiUserSecretRef").is_none());
     }
 
@@ -1107,14 +1119,11 @@ mod tests {
             ONE_DC,
         ));
         let spec = out[0].object["spec"].as_object().unwrap();
-        for k in [
-            "keyspace",
-            "skipSchemaMigration",
-            "tolerations",
-            "cassandraUserSecretRef",
-        ] {
+        for k in ["keyspace", "skipSchemaMigration", "tolerations"] {
             assert!(!spec.contains_key(k), "{k}");
         }
+        // A struct, not a pointer: its zero member goes, the struct stays.
+        assert_eq!(spec["cassandraUserSecretRef"], json!({}));
         assert_eq!(
             spec["containerImage"],
             json!({"name": "reaper", "tag": "latest"})
