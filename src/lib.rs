@@ -27,7 +27,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod plan_diff;
-pub mod quantity;
+pub mod ports;
 pub mod render;
 pub mod reporter;
 pub mod revision;

@@ -12,7 +12,7 @@ use crate::model::cluster::{
     CassandraClusterTemplate, DatacenterOptions, DatacenterTemplate, K8ssandraCluster,
 };
 use crate::model::server::{ServerType, ServerVersion};
-use crate::render::names::{
+use crate::ports::names::{
     cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label,
 };
 use crate::yaml::Seg;

@@ -10,13 +10,13 @@ use sha2::{Digest, Sha256};
 use super::Manifest;
 use super::config::build_config;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
-use super::names::cleanup_for_kubernetes;
 use super::tokens::{self, TokenDc};
 use super::vector;
 use crate::diagnostic::Diagnostic;
 use crate::model::server::ServerType;
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::quantity::Quantity;
+use crate::ports::names::cleanup_for_kubernetes;
+use crate::ports::quantity::Quantity;
 use crate::yaml::Seg;
 
 /// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).

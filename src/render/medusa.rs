@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::Diagnostic;
 use crate::load::Inputs;
 use crate::plan::{ClusterPlan, DcPlan};
+use crate::ports::names::cleanup_for_kubernetes;
 use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 
@@ -1132,7 +1132,7 @@ fn check_cron(spec: &str) -> Result<(), String> {
                 Ok(())
             }
             d => match d.strip_prefix("every ") {
-                Some(dur) if is_go_duration(dur.trim()) => Ok(()),
+                Some(dur) if crate::ports::duration::parse_nanos(dur.trim()).is_ok() => Ok(()),
                 Some(dur) => Err(format!(
                     "{:?} is not a duration (such as 12h or 1h30m)",
                     dur.trim()
@@ -1211,38 +1211,6 @@ fn check_cron_range(range: &str, min: u32, max: u32, names: &[&str]) -> Result<(
         return Err(format!("the range starts at {start}, after its end {end}"));
     }
     Ok(())
-}
-
-/// Go's `time.ParseDuration` syntax: an optional sign, then one or more decimal numbers each
-/// followed by a unit (ns, us, µs, ms, s, m, h); `0` alone is allowed.
-fn is_go_duration(s: &str) -> bool {
-    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num = &rest[..digits];
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let Some(unit) = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
-            .iter()
-            .filter(|u| rest.starts_with(**u))
-            .max_by_key(|u| u.len())
-        else {
-            return false;
-        };
-        rest = &rest[unit.len()..];
-    }
-    true
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ pub mod delivery;
 pub mod medusa;
 pub mod metrics_agent;
 pub mod multidc;
-pub mod names;
 pub mod reaper;
 pub mod reporter;
 pub mod service_monitor;

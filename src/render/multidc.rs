@@ -17,10 +17,10 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Manifest;
-use super::names::{clean_label_value, cleanup_for_kubernetes};
 use crate::diagnostic::Diagnostic;
 use crate::model::server::ServerType;
 use crate::plan::{ClusterPlan, DcPlan};
+use crate::ports::names::{clean_label_value, cleanup_for_kubernetes};
 use crate::yaml::Seg;
 
 /// Argo CD sync-wave annotation.

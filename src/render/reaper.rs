@@ -26,10 +26,10 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::datacenter::cleaned_up_by_labels;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::Diagnostic;
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::quantity::Quantity;
+use crate::ports::names::cleanup_for_kubernetes;
+use crate::ports::quantity::Quantity;
 use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 

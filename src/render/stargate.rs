@@ -38,10 +38,10 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::datacenter::cleaned_up_by_labels;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::merge::merge;
 use crate::plan::{ClusterPlan, DcPlan};
+use crate::ports::names::cleanup_for_kubernetes;
 use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 

@@ -278,7 +278,7 @@ async fn seed_ips(
     dc_name: &str,
     namespace: &str,
 ) -> Result<Vec<String>, String> {
-    use crate::render::names::clean_label_value;
+    use crate::ports::names::clean_label_value;
     use k8s_openapi::api::core::v1::Pod;
     let pods: Api<Pod> = Api::namespaced(client, namespace);
     let selector = format!(
