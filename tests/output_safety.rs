@@ -494,7 +494,6 @@ fn sigkill_at_random_points_leaves_the_previous_or_the_new_tree() {
 fn a_write_failing_part_way_leaves_the_previous_tree() {
     let t = TempDir::new("enospc");
     big_repo(t.path(), 60, "1");
-    let previous;
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -522,7 +521,7 @@ fn a_write_failing_part_way_leaves_the_previous_tree() {
     let _guard = Unmount(&mount, mounted);
     let run = run_in(t.path(), &["render", "-o", &out_arg]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    previous = snapshot(&out);
+    let previous = snapshot(&out);
     if mounted {
         // Fill the file system, then leave room for only part of the changed files.
         let ballast = mount.join("ballast");
