@@ -20,6 +20,7 @@
 pub mod argocd;
 pub mod diagnostic;
 pub mod emit;
+pub(crate) mod json;
 pub mod krm;
 pub mod load;
 pub mod merge;

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use crate::diagnostic::Diagnostic;
+use crate::json::{int_at, is_deep_zero, str_at};
 use crate::load::Inputs;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -34,35 +35,6 @@ fn medusa_path(rest: &[&str]) -> Vec<Seg> {
         .collect()
 }
 
-fn str_at<'v>(v: &'v Value, path: &[&str]) -> &'v str {
-    let mut cur = v;
-    for p in path {
-        match cur.get(*p) {
-            Some(n) => cur = n,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or_default()
-}
-
-fn int_at(v: &Value, path: &[&str]) -> i64 {
-    let mut cur = v;
-    for p in path {
-        match cur.get(*p) {
-            Some(n) => cur = n,
-            None => return 0,
-        }
-    }
-    cur.as_i64().unwrap_or(0)
-}
-
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.values().all(is_zero),
-        other => super::is_zero(other),
-    }
-}
-
 /// `MergeWithDefaults`-like merge of storage properties: the cluster's non-zero values win.
 fn merge_under(kc: &Value, base: &Value) -> Value {
     match (kc, base) {
@@ -71,14 +43,14 @@ fn merge_under(kc: &Value, base: &Value) -> Value {
             for (key, v) in k {
                 let merged = match out.get(key) {
                     Some(bv) if v.is_object() && bv.is_object() => merge_under(v, bv),
-                    Some(bv) if is_zero(v) => bv.clone(),
+                    Some(bv) if is_deep_zero(v) => bv.clone(),
                     _ => v.clone(),
                 };
                 out.insert(key.clone(), merged);
             }
             Value::Object(out)
         }
-        (k, b) if is_zero(k) => b.clone(),
+        (k, b) if is_deep_zero(k) => b.clone(),
         (k, _) => k.clone(),
     }
 }
@@ -554,7 +526,7 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
                 }
                 continue;
             }
-            if !super::is_zero(v) {
+            if !crate::json::is_omitempty_zero(v) {
                 p[k.as_str()] = v.clone();
             }
         }

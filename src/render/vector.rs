@@ -98,7 +98,7 @@ impl Component {
         Self {
             name: s("name").into(),
             kind: s("type").into(),
-            inputs: super::string_list(v.get("inputs")),
+            inputs: crate::json::string_list(v.get("inputs")),
             config: s("config").into(),
         }
     }

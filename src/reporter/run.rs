@@ -605,8 +605,7 @@ async fn sync_seeds(
     seeds: &[DcSeeds],
     observed: &mut Observed,
 ) {
-    let static_seeds =
-        crate::render::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
+    let static_seeds = crate::json::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
     let common_labels = cluster
         .pointer("/spec/cassandra/metadata/commonLabels")
         .cloned();
