@@ -33,6 +33,7 @@ pub mod render;
 pub mod reporter;
 pub mod revision;
 pub mod schema;
+pub mod seeds;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -44,8 +45,7 @@ use diagnostic::{Diagnostic, Severity};
 use load::Inputs;
 use render::Rendered;
 
-/// Default output directory, relative to the repository.
-pub const DEFAULT_OUTPUT_DIR: &str = "rendered";
+pub use plan::DEFAULT_OUTPUT_DIR;
 
 /// The result of rendering a repository in memory.
 #[derive(Debug)]

@@ -304,10 +304,10 @@ async fn seed_ips(
 /// one datacenter.
 async fn write_seed_slices(
     client: Client,
-    target: &crate::render::multidc::SeedTarget<'_>,
+    target: &crate::seeds::SeedTarget<'_>,
     addresses: &[String],
 ) -> Result<(), String> {
-    use crate::render::multidc::{seed_slice, split_ip};
+    use crate::seeds::{seed_slice, split_ip};
     use k8s_openapi::api::discovery::v1::EndpointSlice;
     let api: Api<EndpointSlice> = Api::namespaced(client, target.namespace);
     for (family, v4) in [("IPv4", true), ("IPv6", false)] {
@@ -620,7 +620,7 @@ async fn sync_seeds(
             .collect();
         addresses.extend(static_seeds.iter().cloned());
         let ctx = &this.context;
-        let target = crate::render::multidc::SeedTarget {
+        let target = crate::seeds::SeedTarget {
             kc_name: names.kc,
             cass_cluster_name: names.cassandra,
             dc_name: &this.dc,
