@@ -1463,12 +1463,9 @@ mod tests {
     use super::*;
     use crate::yaml::{parse_stream, path_string};
 
-    /// The shared corpus: `$K8SSANDRA_GITOPS_SHARED`, else `../shared` next to the checkout.
-    fn shared() -> std::path::PathBuf {
-        std::env::var_os("K8SSANDRA_GITOPS_SHARED").map_or_else(
-            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-            Into::into,
-        )
+    /// The vendored upstream data (`data/upstream`, see its README).
+    fn upstream() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/upstream")
     }
 
     /// Parses one YAML document.
@@ -1535,7 +1532,7 @@ mod tests {
     #[test]
     fn embedded_schemas_match_the_crd_files() {
         use sha2::{Digest, Sha256};
-        let dir = shared().join("schemas/crds");
+        let dir = upstream().join("crds");
         for (kind, file) in InputKind::ALL {
             let bytes = std::fs::read(dir.join(file))
                 .unwrap_or_else(|e| panic!("read {}: {e}", dir.join(file).display()));
@@ -1937,7 +1934,7 @@ mod tests {
 
     #[test]
     fn upstream_fixtures_conform() {
-        let dir = shared().join("conformance/k8ssandra-operator");
+        let dir = upstream().join("conformance/k8ssandra-operator");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
             .map(|e| e.expect("dir entry").path())

@@ -1,6 +1,6 @@
 //! Real Kubernetes API servers (built from the Go module proxy by
 //! `scripts/build-kube-test-env`, started here on loopback ports with their own etcd) accept
-//! every rendered object of the example repository: CRDs from `../shared/schemas/crds/`
+//! every rendered object of the example repository: CRDs from `data/upstream/crds/`
 //! installed, then each context's tree applied with server-side apply, as Argo CD and Flux do.
 
 use std::fs;
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{TempDir, root, shared};
+use crate::harness::{TempDir, root, upstream};
 
 /// The directory with `kube-apiserver`, `etcd` and `kubectl`, or `None` (test skipped) when
 /// they were not built and `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is unset.
@@ -271,8 +271,11 @@ fn kubectl_stdin(s: &ApiServer, bin: &Path, args: &[&str], input: &str) {
 /// objects with a `config` mapping.
 fn install_crds(s: &ApiServer, bin: &Path) {
     let dir = TempDir::new("crds");
-    for entry in fs::read_dir(shared().join("schemas/crds")).unwrap() {
+    for entry in fs::read_dir(upstream().join("crds")).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
         let text = fs::read_to_string(&path).unwrap();
         let mut crd = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
         if crd["metadata"]["name"] == "cassandradatacenters.cassandra.datastax.com" {

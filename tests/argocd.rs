@@ -273,7 +273,7 @@ fn cond(t: &str, s: &str, message: &str) -> Value {
 #[test]
 fn real_cassandra_datacenter_statuses_are_healthy() {
     let Some(lua) = lua() else { return };
-    let dir = crate::harness::shared().join("fixtures/health/cassandradatacenter");
+    let dir = crate::harness::upstream().join("health/cassandradatacenter");
     let mut n = 0;
     for entry in fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -8,6 +8,12 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The vendored upstream data: CRDs, Kubernetes OpenAPI documents, conformance corpus, status
+/// exports (see `data/upstream/README.md`).
+pub fn upstream() -> PathBuf {
+    root().join("data/upstream")
+}
+
 /// `../shared` next to the checkout: upstream schemas, validator, conformance corpus.
 pub fn shared() -> PathBuf {
     let p = std::env::var_os("K8SSANDRA_GITOPS_SHARED")
