@@ -32,6 +32,7 @@ pub mod render;
 pub mod reporter;
 pub mod revision;
 pub mod schema;
+pub mod schema_tools;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -14,18 +14,6 @@ pub fn upstream() -> PathBuf {
     root().join("data/upstream")
 }
 
-/// `../shared` next to the checkout: upstream schemas, validator, conformance corpus.
-pub fn shared() -> PathBuf {
-    let p = std::env::var_os("K8SSANDRA_GITOPS_SHARED")
-        .map_or_else(|| root().join("../shared"), PathBuf::from);
-    assert!(
-        p.join("tools/validate-manifests").is_file(),
-        "shared corpus not found at {} (set K8SSANDRA_GITOPS_SHARED)",
-        p.display()
-    );
-    p
-}
-
 /// A finished run of the binary.
 pub struct Run {
     pub code: i32,
@@ -132,30 +120,20 @@ pub fn tree_text(dir: &Path) -> String {
         .collect()
 }
 
-/// Runs `validate-manifests` (strict upstream schemas) on the given paths and asserts success.
-pub fn assert_valid_manifests(paths: &[&Path], extra: &[&str]) {
-    let python = std::env::var_os("VALIDATE_MANIFESTS_PYTHON")
-        .map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
+/// Checks every object below the given paths strictly, in process, against the vendored upstream
+/// CRDs and Kubernetes OpenAPI documents (see `k8ssandra_gitops::schema_tools`), and asserts that
+/// nothing is wrong. One validator serves the whole test run, so each schema is built once.
+pub fn assert_valid_manifests(paths: &[&Path]) {
+    use k8ssandra_gitops::schema_tools::ManifestValidator;
+    static VALIDATOR: std::sync::OnceLock<ManifestValidator> = std::sync::OnceLock::new();
+    let report = VALIDATOR
+        .get_or_init(|| ManifestValidator::new(&upstream()))
+        .validate(paths);
     assert!(
-        python.exists(),
-        "{} missing: run scripts/test (it creates the validator's virtualenv)",
-        python.display()
+        report.problems.is_empty(),
+        "strict validation failed ({} objects):\n{}",
+        report.objects,
+        report.problems.join("\n")
     );
-    let out = Command::new(python)
-        .arg(shared().join("tools/validate-manifests"))
-        .args(extra)
-        .args(paths)
-        .stdin(Stdio::null())
-        .output()
-        .expect("validator runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "validate-manifests failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains(" passed, 0 failed"),
-        "unexpected validator output: {text}"
-    );
+    assert!(report.objects > 0, "no objects found in {paths:?}");
 }
