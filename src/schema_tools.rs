@@ -1253,8 +1253,7 @@ mod tests {
                 "r.yaml:0: ClusterRole/r: metadata.namespace: ClusterRole is cluster-scoped and takes no namespace"
             ]
         );
-        let cm =
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: ns\ndata: {a: b}\n";
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: ns\ndata: {a: b}\n";
         assert_eq!(
             problems(&[
                 (
