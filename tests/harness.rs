@@ -1,5 +1,6 @@
 //! Runs the real binary and the strict manifest validator.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -12,6 +13,36 @@ pub fn root() -> PathBuf {
 /// exports (see `data/upstream/README.md`).
 pub fn upstream() -> PathBuf {
     root().join("data/upstream")
+}
+
+/// A test that needs an external program it cannot find: fails when
+/// `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is set (as `scripts/test` does), else says on the process's
+/// stderr, which `cargo test` does not capture, which test was skipped and how to run it.
+pub fn skip(needs: &str) {
+    assert!(
+        std::env::var_os("K8SSANDRA_GITOPS_REQUIRE_TOOLS").is_none(),
+        "{needs} not found (scripts/test installs it)"
+    );
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {test}: needs {needs} (run scripts/test)"
+    );
+}
+
+/// The program at `$env`, else at `installed` below the crate root (where `scripts/test` puts
+/// it); `None` after [`skip`] when it is missing.
+pub fn tool(env: &str, installed: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(env).map_or_else(|| root().join(installed), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    skip(&format!("{name} (${env} or {})", path.display()));
+    None
 }
 
 /// A finished run of the binary.
