@@ -849,8 +849,9 @@ impl ManifestValidator {
                 }
             });
         }
+        // Kubernetes' own groups: the core group, the unqualified ones and `*.k8s.io`.
         if group.is_empty()
-            || group.ends_with(".k8s.io") && !group.contains("toolkit")
+            || group.ends_with(".k8s.io")
             || ["apps", "batch", "policy", "autoscaling"].contains(&group)
         {
             return Err(format!(
@@ -1233,6 +1234,14 @@ mod tests {
             problems(&[("e.yaml", unserved)]),
             [
                 "e.yaml:0: ExternalSecret/e: .: external-secrets.io/v1beta1 is not served for ExternalSecret (served: v1)"
+            ]
+        );
+        let policy =
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n";
+        assert_eq!(
+            problems(&[("p.yaml", policy)]),
+            [
+                "p.yaml:0: NetworkPolicy/p: .: no schema for built-in networking.k8s.io/v1 NetworkPolicy: add the API group's OpenAPI document to data/upstream/kubernetes-openapi"
             ]
         );
         let unknown = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
