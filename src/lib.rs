@@ -33,6 +33,7 @@ pub mod render;
 pub mod reporter;
 pub mod revision;
 pub mod schema;
+pub mod schema_tools;
 pub mod seeds;
 pub mod source;
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     ("ports of upstream behaviour", &["ports", "json"]),
     ("syntax and diagnostics", &["diagnostic", "yaml", "emit"]),
-    ("schema", &["schema"]),
+    ("schema", &["schema", "schema_tools"]),
     ("model", &["model"]),
     ("load", &["source", "load", "revision"]),
     ("plan", &["merge", "plan", "seeds"]),

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::harness::tool;
 use crate::harness::{TempDir, root};
-use crate::krm::tool;
 
 const BIN: &str = env!("CARGO_BIN_EXE_k8ssandra-gitops");
 

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::harness::tool;
 use crate::harness::{TempDir, read_tree, run_in};
-use crate::krm::tool;
 
 fn sops() -> Option<PathBuf> {
     tool("SOPS", ".cache/bin/sops")
