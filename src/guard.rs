@@ -174,6 +174,18 @@ pub fn apply_boundary(repo: &Path, d: &mut Discovered, output_override: Option<&
         take(&mut d.files, &mut held, &dirs, dirs.len() - 1);
         d.diags.retain(|(f, _)| !output_side(f, rel));
     }
+    // A link into an output directory (or a former output tree) reads output: drop it.
+    let links = std::mem::take(&mut d.links);
+    let owned: Vec<&str> = d
+        .excluded
+        .iter()
+        .map(|s| s.rel_path.trim_end_matches('/'))
+        .collect();
+    d.files.retain(|f| {
+        links.get(&f.rel_path).is_none_or(|t| {
+            !dirs.iter().any(|(dir, _)| under(t, dir)) && !owned.iter().any(|dir| under(t, dir))
+        })
+    });
     let (output_dir, source, chosen) = match (output_override, &rc_rel) {
         (Some(o), _) => (o.to_path_buf(), OutputSource::Override, rel_inside(repo, o)),
         (None, Some(rel)) => (

@@ -147,6 +147,7 @@ pub fn render_discovered(
         ignored,
         mut excluded,
         yaml_seen,
+        links: _,
     } = discovered;
     excluded.extend(boundary.excluded);
     let read = ReadReport {

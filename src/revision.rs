@@ -181,18 +181,34 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
                 Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg),
             )
         };
-        if mode == 0o120_000 {
-            diags.push((
-                rel.clone(),
-                Diagnostic::warning(
-                    shown.clone(),
-                    Pos::default(),
-                    Vec::new(),
-                    format!("symlink not followed when reading revision {rev}"),
-                ),
-            ));
-            continue;
-        }
+        // A committed symlink is followed like in the working tree: to a file inside the
+        // repository directory only.
+        let oid = if mode == 0o120_000 {
+            let link = git.find_blob(oid).map_err(read_err)?;
+            let to = String::from_utf8_lossy(link.content()).into_owned();
+            let base = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            let Some(target) = resolve_link(base, &to) else {
+                diags.push(file_diag(format!(
+                    "symlink points outside the repository (to {to}); refusing to read it"
+                )));
+                continue;
+            };
+            match tree.get_path(Path::new(&target)) {
+                Ok(e) if e.kind() == Some(git2::ObjectType::Blob) && e.filemode() != 0o120_000 => {
+                    out.links.insert(rel.clone(), target);
+                    e.id()
+                }
+                Ok(_) => continue, // a directory (never entered) or a chain of links
+                Err(_) => {
+                    diags.push(file_diag(format!(
+                        "cannot follow symlink: {to} does not exist at revision {rev}"
+                    )));
+                    continue;
+                }
+            }
+        } else {
+            oid
+        };
         let blob = git.find_blob(oid).map_err(read_err)?;
         if blob.size() as u64 > MAX_FILE_BYTES {
             diags.push(file_diag(format!(
@@ -216,4 +232,39 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
     out.files = files;
     out.diags = diags;
     Ok(out)
+}
+
+/// The repository-relative path a link in directory `base` pointing to `to` names, or `None`
+/// when it is absolute or climbs out of the repository.
+fn resolve_link(base: &str, to: &str) -> Option<String> {
+    if to.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in to.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_link;
+
+    #[test]
+    fn links_resolve_inside_the_repository_only() {
+        assert_eq!(
+            resolve_link("a/b", "../c.yaml").as_deref(),
+            Some("a/c.yaml")
+        );
+        assert_eq!(resolve_link("", "./x/y.yaml").as_deref(), Some("x/y.yaml"));
+        assert_eq!(resolve_link("a", "../../etc/passwd"), None);
+        assert_eq!(resolve_link("a", "/etc/passwd"), None);
+    }
 }

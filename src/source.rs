@@ -58,6 +58,9 @@ pub struct Discovered {
     /// How many YAML files were found, read or not (files inside directories that were not
     /// entered are not counted: those directories are in `ignored` and `excluded`).
     pub yaml_seen: usize,
+    /// Symlinked files that were read: link path → repository-relative target (an output
+    /// directory's file read through a link is still output).
+    pub links: BTreeMap<String, String>,
 }
 
 /// Where to look.
@@ -258,7 +261,11 @@ impl Walk<'_> {
                     }
                     // A symlinked directory inside the repository is read where it really is.
                     Ok(_) if target_is_dir => {}
-                    Ok(t) if t.is_file() => self.read(&t, child_rel, shown),
+                    Ok(t) if t.is_file() => {
+                        let target = rel_of(t.strip_prefix(self.root).unwrap_or(&t));
+                        self.out.links.insert(child_rel.clone(), target);
+                        self.read(&t, child_rel, shown);
+                    }
                     Ok(_) => {}
                     Err(e) => self
                         .out
@@ -322,6 +329,14 @@ impl Walk<'_> {
                 .push(file_diag(format!("cannot read file: {e}"))),
         }
     }
+}
+
+/// A relative path with `/` separators.
+fn rel_of(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 enum ReadError {

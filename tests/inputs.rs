@@ -326,11 +326,29 @@ fn plan_reads_exactly_the_files_render_reads() {
     fs::create_dir(repo.join("old")).unwrap();
     fs::write(repo.join("old/.k8ssandra-gitops-owned"), "").unwrap();
     fs::write(repo.join("old/copy.yaml"), cluster("a", None)).unwrap();
+    // Symlinks are followed alike: one into an ignored directory is read (the link is not
+    // ignored), one into an output tree is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::symlink;
+        fs::write(repo.join("b.yaml"), cluster("b", Some("east"))).unwrap();
+        fs::write(repo.join(".gitignore"), "scratch.yaml\nhidden/\n").unwrap();
+        fs::create_dir(repo.join("hidden")).unwrap();
+        fs::write(repo.join("hidden/contexts.yaml"), CLIENT_EAST).unwrap();
+        symlink("hidden/contexts.yaml", repo.join("contexts.yaml")).unwrap();
+        symlink("old/copy.yaml", repo.join("linked.yaml")).unwrap();
+        git(repo, &["add", "-f", "hidden/contexts.yaml"]);
+    }
     git(repo, &["add", "-A"]);
     git(repo, &["add", "-f", "scratch.yaml"]);
     git(repo, &["commit", "-q", "-m", "c0"]);
     let render = run_in(repo, &["validate"]);
     assert_eq!(render.code, 0, "{}", render.stderr);
+    #[cfg(unix)]
+    assert_eq!(
+        render.stderr,
+        "ok: 2 K8ssandraClusters, 4 objects for 2 contexts\n"
+    );
     let plan = run_in(repo, &["plan", "--from", "HEAD"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert_eq!(plan.stdout, "No changes between HEAD and worktree.\n");
