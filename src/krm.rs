@@ -298,6 +298,11 @@ pub fn run(input: &str) -> Response {
             .about(&config.resource_ref, format!("{}.path", config.section));
             return failure(&items, vec![f]);
         }
+        if let Err(message) = confine(path) {
+            let f = Finding::error(message)
+                .about(&config.resource_ref, format!("{}.path", config.section));
+            return failure(&items, vec![f]);
+        }
         match crate::render_repo(std::path::Path::new(path), None) {
             Ok(outcome) => {
                 refs = outcome_refs(&outcome.inputs);
@@ -407,6 +412,42 @@ fn read_config(node: Option<&Node>) -> Result<Config, Box<Finding>> {
         section,
         resource_ref: reference,
     })
+}
+
+/// `spec.path` stays where the function runs: relative, and inside the Git work tree that
+/// holds the working directory (kustomize runs the function in the kustomization's directory, so
+/// a generator reaches the repository with `../..`); outside any Git work tree, inside the
+/// working directory. `spec.path: /` would otherwise read the whole file system.
+fn confine(path: &str) -> Result<(), String> {
+    let given = std::path::Path::new(path);
+    if given.is_absolute() {
+        return Err(format!(
+            "path {path:?} is absolute; give the repository relative to the kustomization's directory"
+        ));
+    }
+    let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) else {
+        return Ok(()); // reading it fails with its own error
+    };
+    let Ok(target) = std::fs::canonicalize(cwd.join(given)) else {
+        return Ok(());
+    };
+    let work_tree = cwd
+        .ancestors()
+        .find(|a| std::fs::symlink_metadata(a.join(".git")).is_ok());
+    let boundary = work_tree.unwrap_or(&cwd);
+    if target.starts_with(boundary) {
+        return Ok(());
+    }
+    Err(format!(
+        "path {path:?} leads to {}, outside {} {}; the function reads only inside it",
+        target.display(),
+        if work_tree.is_some() {
+            "the Git work tree"
+        } else {
+            "the working directory (there is no Git work tree)"
+        },
+        boundary.display()
+    ))
 }
 
 fn unknown_context(config: &Config, rendered: &Rendered) -> Finding {
@@ -884,6 +925,41 @@ mod tests {
         let res = single_error("items: [\n");
         assert!(
             res["message"].as_str().unwrap().contains("invalid YAML"),
+            "{res}"
+        );
+    }
+
+    #[test]
+    fn path_stays_inside_the_work_tree() {
+        // The tests run in the crate root, inside a Git work tree.
+        for path in ["/", "/etc"] {
+            let res = single_error(&list(
+                " []\n",
+                &our_config(&format!("{{context: east, path: {path}}}")),
+            ));
+            assert_eq!(res["field"]["path"], "spec.path");
+            assert!(
+                res["message"].as_str().unwrap().contains("is absolute"),
+                "{res}"
+            );
+        }
+        let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .unwrap()
+            .components()
+            .count();
+        let up = vec![".."; top].join("/");
+        let res = single_error(&list(
+            " []\n",
+            &our_config(&format!("{{context: east, path: {up}}}")),
+        ));
+        assert_eq!(res["field"]["path"], "spec.path");
+        assert!(
+            res["message"]
+                .as_str()
+                .unwrap()
+                .contains("outside the Git work tree"),
             "{res}"
         );
     }

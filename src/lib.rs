@@ -4,7 +4,8 @@
 //!
 //! Data flow, one module per stage:
 //!
-//! 1. [`source`]: discover input files (sorted, `.gitignore` honoured, size/encoding/symlink limits);
+//! 1. [`source`]: discover input files (sorted, the repository's `.gitignore` files honoured,
+//!    size/encoding/symlink limits); [`guard`] draws the one boundary between input and output;
 //! 2. [`yaml`] + [`load`]: parse into located trees, check against the upstream CRD schema
 //!    ([`schema`]), type them ([`model`]);
 //! 3. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces and
@@ -20,6 +21,7 @@
 pub mod argocd;
 pub mod diagnostic;
 pub mod emit;
+pub mod guard;
 pub(crate) mod json;
 pub mod krm;
 pub mod load;
@@ -40,13 +42,40 @@ pub mod source;
 pub(crate) mod testing;
 pub mod yaml;
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use diagnostic::{Diagnostic, Severity};
 use load::Inputs;
 use render::Rendered;
 
 pub use plan::DEFAULT_OUTPUT_DIR;
+
+/// Where the output directory was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputSource {
+    /// The `-o` option.
+    Override,
+    /// RenderConfig `spec.outputDir`.
+    RenderConfig,
+    /// The default, `REPO/rendered`.
+    Default,
+}
+
+/// What was read and what was not: for `--verbose` and the empty-render guard.
+#[derive(Debug, Clone, Default)]
+pub struct ReadReport {
+    /// YAML files found (read or not; not counting those inside directories not entered).
+    pub yaml_seen: usize,
+    /// YAML files read as input.
+    pub files_read: usize,
+    /// YAML files and directories hidden by a `.gitignore` rule, with the rule.
+    pub ignored: Vec<source::Skipped>,
+    /// Files and directories not read because they are output.
+    pub excluded: Vec<source::Skipped>,
+    /// Files inside the chosen output directory that hold input documents (it has no
+    /// ownership record, so they are not ours): `(repository-relative path, kind)`.
+    pub inputs_in_output: Vec<(String, String)>,
+}
 
 /// The result of rendering a repository in memory.
 #[derive(Debug)]
@@ -59,6 +88,10 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Where the output goes (from `-o`, RenderConfig `spec.outputDir`, or the default).
     pub output_dir: PathBuf,
+    /// Which of the three chose `output_dir`.
+    pub output_source: OutputSource,
+    /// What was read and what was not.
+    pub read: ReadReport,
 }
 
 impl Outcome {
@@ -87,79 +120,59 @@ pub enum Error {
 /// Reads, validates and renders a repository, entirely in memory.
 ///
 /// `output_override` is the `-o` option; without it the output directory comes from RenderConfig
-/// or defaults to `REPO/rendered`. The output directory is never read as input.
+/// or defaults to `REPO/rendered`. The output directory is never read as input (see
+/// [`guard::apply_boundary`]).
 ///
 /// # Errors
 /// Only when the repository cannot be walked; problems with its content are diagnostics.
 pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcome, Error> {
-    let default_out =
-        output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
-    let discovery = source::Discovery {
-        repo,
-        output_dir: Some(&default_out),
-    };
-    let (files, diags) = source::discover(&discovery).map_err(|e| Error::ReadRepo {
-        path: repo.to_path_buf(),
-        source: e,
-    })?;
-    Ok(render_source_files(repo, files, diags, output_override))
+    let discovered =
+        source::discover(&source::Discovery { repo }).map_err(|e| Error::ReadRepo {
+            path: repo.to_path_buf(),
+            source: e,
+        })?;
+    Ok(render_discovered(repo, discovered, output_override))
 }
 
-/// Renders files read by any means (the working tree, or a Git revision read by [`revision`]).
-/// Files under the output directory (`-o`, RenderConfig `spec.outputDir`, or `rendered`) are
-/// never read as input.
+/// Renders files read by any means (the working tree, or a Git revision read by [`revision`]),
+/// after removing everything on the output side of [`guard::apply_boundary`].
 #[must_use]
-pub fn render_source_files(
+pub fn render_discovered(
     repo: &Path,
-    mut files: Vec<source::SourceFile>,
-    mut diags: Vec<Diagnostic>,
+    mut discovered: source::Discovered,
     output_override: Option<&Path>,
 ) -> Outcome {
-    let default_out =
-        output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
-    if output_override.is_none() {
-        let prefix = format!("{DEFAULT_OUTPUT_DIR}/");
-        files.retain(|f| !f.rel_path.starts_with(&prefix));
-    }
-    let (mut inputs, mut load_diags) = load::load(&files);
-
-    // RenderConfig may move the output directory: never read what we write.
-    let mut output_dir = default_out;
-    if output_override.is_none()
-        && let Some(rc) = &inputs.render_config
+    let boundary = guard::apply_boundary(repo, &mut discovered, output_override);
+    let source::Discovered {
+        files,
+        diags,
+        ignored,
+        mut excluded,
+        yaml_seen,
+        links: _,
+    } = discovered;
+    excluded.extend(boundary.excluded);
+    let read = ReadReport {
+        yaml_seen,
+        files_read: files.len(),
+        ignored,
+        excluded,
+        inputs_in_output: boundary.inputs_in_output,
+    };
+    let mut diags: Vec<Diagnostic> = diags.into_iter().map(|(_, d)| d).collect();
+    let (inputs, mut load_diags) = load::load(&files);
+    drop(files);
+    if let Some(rc) = &inputs.render_config
         && let Some(dir) = &rc.value.output_dir
+        && guard::relative_inside(dir).is_none()
     {
-        let rel = Path::new(dir);
-        let escapes = dir.is_empty()
-            || rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-        if escapes {
-            load_diags.push(rc.error(
-                vec![
-                    yaml::Seg::Key("spec".into()),
-                    yaml::Seg::Key("outputDir".into()),
-                ],
-                format!(
-                    "outputDir {dir:?} must be a relative path inside the repository (no '..')"
-                ),
-            ));
-        } else {
-            output_dir = repo.join(rel);
-            let prefix = format!(
-                "{}/",
-                rel.components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            );
-            let before = files.len();
-            files.retain(|f| !f.rel_path.starts_with(&prefix));
-            if files.len() != before {
-                (inputs, load_diags) = load::load(&files);
-            }
-        }
+        load_diags.push(rc.error(
+            vec![
+                yaml::Seg::Key("spec".into()),
+                yaml::Seg::Key("outputDir".into()),
+            ],
+            format!("outputDir {dir:?} must be a relative path inside the repository (no '..')"),
+        ));
     }
     diags.append(&mut load_diags);
     let (rendered, diagnostics) = render_inputs(&inputs, diags);
@@ -167,7 +180,9 @@ pub fn render_source_files(
         inputs,
         rendered,
         diagnostics,
-        output_dir,
+        output_dir: boundary.output_dir,
+        output_source: boundary.source,
+        read,
     }
 }
 

@@ -17,8 +17,7 @@ use crate::load::Inputs;
 use crate::render::Rendered;
 use crate::yaml::{Node, Pos, Seg};
 
-/// Name of the record of owned files, kept at the top of the output directory.
-pub const OWNED_RECORD: &str = ".k8ssandra-gitops-owned";
+pub use crate::source::OWNED_RECORD;
 
 /// Output path (relative, `/`-separated) → file bytes, sorted.
 pub type Tree = BTreeMap<String, Vec<u8>>;

@@ -116,7 +116,7 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
-        "error: context \"us-east-1\" has no objects to render (contexts with objects: none); refusing to print an empty stream\n"
+        "error: no K8ssandraCluster found in .: 0 YAML files seen, 0 read, 0 ignored by .gitignore; refusing to render an empty result, which would prune every object (pass --allow-empty if this is intended)\nerror: 1 problem found; nothing was written\n"
     );
 }
 

@@ -35,6 +35,8 @@ const CONTEXTS: [&str; 3] = ["control-plane", "us-east-1", "eu-west-1"];
 /// A repository with the example specs (three contexts), without their rendered output.
 fn example_repo() -> TempDir {
     let dir = TempDir::new("krm");
+    // A Git work tree, as under Argo CD or kpt: spec.path may reach anywhere inside it.
+    crate::plan::git(dir.path(), &["init", "-q"]);
     for rel in [
         "clusters/orders.yaml",
         "contexts/clientconfigs.yaml",

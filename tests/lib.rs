@@ -7,6 +7,7 @@ mod determinism;
 mod diagnostics;
 mod examples;
 mod harness;
+mod inputs;
 mod krm;
 mod layers;
 mod output_safety;

@@ -52,7 +52,7 @@ spec:
   secrets: {backend: external}
 ";
 
-fn git(dir: &Path, args: &[&str]) {
+pub fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args([
             "-c",
