@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::Manifest;
+use super::credentials::Backend;
 use crate::diagnostic::Diagnostic;
 use crate::load::Inputs;
 use crate::model::config::RenderConfigSpec;
@@ -84,6 +85,14 @@ pub fn render(
             ));
             return Vec::new();
         }
+    }
+    let replicate = Backend::from_inputs(inputs) == Some(Backend::Replicate);
+    if replicate && spec.argocd.is_some() && spec.flux.is_some() {
+        diags.push(rc.error(
+            spec_path(&["flux"]),
+            "with the replicate secrets backend, the rendered directories are decrypted either by Flux (spec.flux: kustomize-controller's spec.decryption) or by KSOPS under Argo CD (spec.argocd: a ksops generator in each context), not both: keep one of spec.argocd and spec.flux",
+        ));
+        return Vec::new();
     }
     if let Some(argo) = &spec.argocd {
         let repo = argo.repo_url.clone().unwrap_or_default();
@@ -210,6 +219,35 @@ pub fn render(
                 .path
                 .clone()
                 .unwrap_or_else(|| format!("./{output_dir}"));
+            let decryption = match (&flux.decryption, replicate) {
+                (Some(d), true) => {
+                    let mut d2 = json!({"provider": "sops"});
+                    if let Some(name) = d.secret_ref.as_ref().and_then(|r| r.name.as_deref()) {
+                        d2["secretRef"] = json!({"name": name});
+                    }
+                    Some(d2)
+                }
+                (None, true) => {
+                    diags.push(
+                        rc.error(
+                            spec_path(&["flux"]),
+                            "the replicate secrets backend commits SOPS-encrypted Secrets, which kustomize-controller must decrypt: set spec.flux.decryption.secretRef.name to the Secret with the SOPS keys (or `decryption: {}` to use kustomize-controller's own KMS credentials)",
+                        )
+                        .with_hint(Some(
+                            "spec: {flux: {decryption: {secretRef: {name: sops-age}}}}".into(),
+                        )),
+                    );
+                    None
+                }
+                (Some(_), false) => {
+                    diags.push(rc.warning(
+                        spec_path(&["flux", "decryption"]),
+                        "only the replicate secrets backend commits encrypted Secrets; spec.flux.decryption is not used",
+                    ));
+                    None
+                }
+                (None, false) => None,
+            };
             let name = |c: &str| format!("cassandra-{c}");
             let mut ordered: Vec<&String> = contexts.iter().collect();
             ordered.sort_by_key(|c| (stages[*c], (*c).clone()));
@@ -230,6 +268,9 @@ pub fn render(
                 });
                 if let Some(ns) = &source.namespace {
                     s["sourceRef"]["namespace"] = ns.clone().into();
+                }
+                if let Some(d) = &decryption {
+                    s["decryption"] = d.clone();
                 }
                 // A chain in rollout order: each context after the previous one is healthy.
                 if i > 0 {
