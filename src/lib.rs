@@ -30,6 +30,7 @@ pub mod plan_diff;
 pub mod quantity;
 pub mod render;
 pub mod reporter;
+#[cfg(feature = "git")]
 pub mod revision;
 pub mod schema;
 pub mod source;

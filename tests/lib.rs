@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against fixture repositories, real validators.
 
+#[cfg(feature = "reporter")]
 mod apiserver;
 mod argocd;
 mod conformance;
@@ -9,6 +10,7 @@ mod examples;
 mod harness;
 mod krm;
 mod plaintext_secrets;
+#[cfg(feature = "git")]
 mod plan;
 mod precommit;
 mod render_fixtures;

@@ -1,7 +1,7 @@
 //! Delivery objects for the rendered contexts (gitops spec §2.1–2.2, §3.1): an Argo CD
 //! ApplicationSet (list generator, RollingSync steps in rollout order) into `DIR/argocd/`, and
 //! one Flux Kustomization per context (chained with `dependsOn`, CEL health checks for
-//! CassandraDatacenters) into `DIR/flux/`.
+//! CassandraDatacenters, CassandraTasks and Medusa backup/restore jobs) into `DIR/flux/`.
 //!
 //! A context's rollout stage is the position, in priority order, of the first datacenter it
 //! holds (the earliest over all clusters); contexts without datacenters come first.
@@ -31,6 +31,33 @@ pub const DC_CURRENT: &str = "has(status.observedGeneration) && status.observedG
 /// CEL failure of a CassandraDatacenter: the operator refused its spec.
 pub const DC_FAILED: &str =
     "status.?conditions.orValue([]).exists(c, c.type == 'Valid' && c.status == 'False')";
+
+/// CEL failure of a CassandraTask: cass-operator's `Failed` condition, or finished with failed
+/// pods (the same rule as the Argo CD check).
+pub const TASK_FAILED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Failed' && c.status == 'True') || (has(status.completionTime) && status.?failed.orValue(0) > 0)";
+/// CEL readiness of a CassandraTask (a rebuild, a restart...): completed, without failure.
+/// Until then Flux waits, as Argo CD's sync waves do for the `<dc>-rebuild` task.
+pub const TASK_CURRENT: &str = "(has(status.completionTime) || status.?conditions.orValue([]).exists(c, c.type == 'Complete' && c.status == 'True')) && !status.?conditions.orValue([]).exists(c, c.type == 'Failed' && c.status == 'True') && status.?failed.orValue(0) == 0";
+/// CEL failure of a MedusaBackupJob: finished with failed nodes.
+pub const BACKUP_FAILED: &str = "has(status.finishTime) && size(status.?failed.orValue([])) > 0";
+/// CEL readiness of a MedusaBackupJob: finished on every node.
+pub const BACKUP_CURRENT: &str = "has(status.finishTime) && size(status.?failed.orValue([])) == 0";
+/// CEL failure of a MedusaRestoreJob: k8ssandra-operator wrote why in `status.message`, or the
+/// restore finished with failed nodes.
+pub const RESTORE_FAILED: &str = "status.?message.orValue('') != '' || (has(status.finishTime) && size(status.?failed.orValue([])) > 0)";
+/// CEL readiness of a MedusaRestoreJob: finished, no failed node, no error message.
+pub const RESTORE_CURRENT: &str = "has(status.finishTime) && size(status.?failed.orValue([])) == 0 && status.?message.orValue('') == ''";
+
+/// The Kustomizations' `healthCheckExprs`: every kind the renderer writes or routes whose
+/// readiness kstatus cannot tell (it counts a custom resource without conditions as ready).
+fn health_check_exprs() -> Value {
+    json!([
+        {"apiVersion": "cassandra.datastax.com/v1beta1", "kind": "CassandraDatacenter", "current": DC_CURRENT, "failed": DC_FAILED},
+        {"apiVersion": "control.k8ssandra.io/v1alpha1", "kind": "CassandraTask", "current": TASK_CURRENT, "failed": TASK_FAILED},
+        {"apiVersion": "medusa.k8ssandra.io/v1alpha1", "kind": "MedusaBackupJob", "current": BACKUP_CURRENT, "failed": BACKUP_FAILED},
+        {"apiVersion": "medusa.k8ssandra.io/v1alpha1", "kind": "MedusaRestoreJob", "current": RESTORE_CURRENT, "failed": RESTORE_FAILED},
+    ])
+}
 
 /// Rollout stage of every context that has objects.
 fn stages(plans: &[ClusterPlan<'_>], contexts: &[String]) -> BTreeMap<String, usize> {
@@ -259,12 +286,7 @@ pub fn render(
                     "prune": true,
                     "wait": true,
                     "sourceRef": {"kind": source.kind.clone().unwrap_or_else(|| "GitRepository".into()), "name": source_name},
-                    "healthCheckExprs": [{
-                        "apiVersion": "cassandra.datastax.com/v1beta1",
-                        "kind": "CassandraDatacenter",
-                        "current": DC_CURRENT,
-                        "failed": DC_FAILED,
-                    }],
+                    "healthCheckExprs": health_check_exprs(),
                 });
                 if let Some(ns) = &source.namespace {
                     s["sourceRef"]["namespace"] = ns.clone().into();
