@@ -7,6 +7,7 @@ mod conformance;
 mod determinism;
 mod diagnostics;
 mod examples;
+mod flux_health;
 mod harness;
 mod krm;
 mod plaintext_secrets;
