@@ -70,6 +70,9 @@ fn checks() -> Vec<Value> {
     k["spec"]["healthCheckExprs"].as_array().unwrap().clone()
 }
 
+/// An object's `status`, its `metadata.generation`, and the kstatus result Flux must give it.
+type Case = (Value, i64, &'static str);
+
 fn cond(t: &str, s: &str) -> Value {
     json!({"type": t, "status": s})
 }
@@ -90,7 +93,7 @@ fn flux_waits_for_datacenters_tasks_backups_and_restores() {
     );
     let t = "2026-01-01T00:00:00Z";
     // kind → (status, generation, expected kstatus result)
-    let cases: [(&str, Vec<(Value, i64, &str)>); 4] = [
+    let cases: [(&str, Vec<Case>); 4] = [
         (
             "CassandraDatacenter",
             vec![
