@@ -152,6 +152,9 @@ pub struct FluxConfig {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FluxDecryption {
+    /// `sops`, the only provider kustomize-controller has (the default; accepted for
+    /// familiarity with Flux's field).
+    pub provider: Option<String>,
     /// The Secret with the private keys (age, PGP) or KMS credentials, in the Kustomizations'
     /// namespace. Without it kustomize-controller uses its own credentials (KMS through
     /// workload identity).
@@ -279,7 +282,10 @@ const FLUX: Shape = Shape::Map(&[
     ),
     (
         "decryption",
-        Shape::Map(&[("secretRef", Shape::Map(&[("name", Shape::Str)]))]),
+        Shape::Map(&[
+            ("provider", Shape::Enum(&["sops"])),
+            ("secretRef", Shape::Map(&[("name", Shape::Str)])),
+        ]),
     ),
 ]);
 const REPORTER: Shape = Shape::Map(&[

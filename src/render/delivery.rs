@@ -249,8 +249,14 @@ pub fn render(
             let decryption = match (&flux.decryption, replicate) {
                 (Some(d), true) => {
                     let mut d2 = json!({"provider": "sops"});
-                    if let Some(name) = d.secret_ref.as_ref().and_then(|r| r.name.as_deref()) {
-                        d2["secretRef"] = json!({"name": name});
+                    if let Some(r) = &d.secret_ref {
+                        match r.name.as_deref().filter(|n| !n.is_empty()) {
+                            Some(name) => d2["secretRef"] = json!({"name": name}),
+                            None => diags.push(rc.error(
+                                spec_path(&["flux", "decryption", "secretRef"]),
+                                "secretRef needs the name of the Secret with the SOPS keys (leave secretRef out to use kustomize-controller's own KMS credentials)",
+                            )),
+                        }
                     }
                     Some(d2)
                 }
