@@ -136,6 +136,9 @@ struct RenderArgs {
 
 /// Exit code for invalid input, drift, or a failed write.
 const FAILURE: u8 = 1;
+/// Exit code for a usage error (as clap's), e.g. a command this build leaves out.
+#[cfg(not(feature = "git"))]
+const USAGE: u8 = 2;
 
 /// Runs the command line.
 #[must_use]
@@ -426,11 +429,21 @@ fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
             ExitCode::from(FAILURE)
         })?
     } else {
-        let discovered = k8ssandra_gitops::revision::read_revision(repo, rev).map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(FAILURE)
-        })?;
-        k8ssandra_gitops::render_discovered(repo, discovered, None)
+        #[cfg(feature = "git")]
+        {
+            let discovered = k8ssandra_gitops::revision::read_revision(repo, rev).map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(FAILURE)
+            })?;
+            k8ssandra_gitops::render_discovered(repo, discovered, None)
+        }
+        #[cfg(not(feature = "git"))]
+        {
+            eprintln!(
+                "error: reading revision {rev:?} needs Git support, which this k8ssandra-gitops was built without (rebuild with `--features git`)"
+            );
+            return Err(ExitCode::from(USAGE));
+        }
     };
     if outcome.has_errors() {
         let mut err = std::io::stderr().lock();

@@ -5,8 +5,10 @@
 //!   (`apiVersion: gitops.k8ssandra.io/v1alpha1`, `kind: RenderFunction`,
 //!   `spec: {context, path}`) or, as kpt users expect, a `ConfigMap` with `data.context` and
 //!   `data.path`.
-//! - The inputs are the items that are K8ssandraClusters, ClientConfigs and the RenderConfig;
-//!   they are consumed (the objects rendered from them replace them). Every other item passes
+//! - The inputs are the items that are K8ssandraClusters, ClientConfigs and the RenderConfig,
+//!   and the documents `render` routes to a datacenter (Medusa schedules and jobs,
+//!   CassandraTasks); they are consumed (the objects rendered from them replace them: a routed
+//!   document of another context's datacenter is dropped). Every other item passes
 //!   through untouched, including the copy of the functionConfig that kustomize puts in `items`
 //!   for generators (it carries `config.kubernetes.io/local-config`, so kustomize drops it).
 //! - Kustomize gives an exec function under `generators:` no resources as items
@@ -32,6 +34,12 @@ use crate::model::config::RENDER_CONFIG_API_VERSION;
 use crate::render::{Manifest, Rendered};
 use crate::yaml::{self, Node, Pos, Value, path_string};
 
+/// Set, to the rendered context, on the copy of the functionConfig that kustomize hands a
+/// generator among its items: a kustomization can require it (a `replacements` source
+/// `fieldPath`) so that its build fails when exec functions are off, instead of building
+/// nothing (see the README's kustomize recipe). kustomize drops that copy from its output (it is
+/// `config.kubernetes.io/local-config`).
+pub const RAN_ANNOTATION: &str = "gitops.k8ssandra.io/rendered-context";
 /// `kind` of our functionConfig (its `apiVersion` is the RenderConfig's).
 pub const FUNCTION_CONFIG_KIND: &str = "RenderFunction";
 /// `apiVersion` of the output `ResourceList`.
@@ -249,7 +257,10 @@ pub fn run(input: &str) -> Response {
     let mut passthrough = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let (av, k) = (text(item, "apiVersion"), text(item, "kind"));
-        if !load::is_input(&av, &k) {
+        // Routed documents (Medusa schedules and jobs, CassandraTasks) are inputs too: routed
+        // into the context's namespace like `render` does, or left out when they belong to
+        // another context's datacenter.
+        if !load::is_input(&av, &k) && !crate::render::medusa::is_routed(&av, &k) {
             passthrough.push(item.to_json());
             continue;
         }
@@ -341,8 +352,38 @@ pub fn run(input: &str) -> Response {
         return failure(&items, findings);
     };
     let mut out_items = passthrough;
+    mark_function_config(&mut out_items, &config);
     out_items.extend(manifests.iter().map(annotated));
     respond(out_items, findings)
+}
+
+/// Marks the items that are copies of the functionConfig (same apiVersion, kind, name and
+/// namespace) with [`RAN_ANNOTATION`].
+fn mark_function_config(items: &mut [J], config: &Config) {
+    let id = |v: &J| {
+        ["apiVersion", "kind", "name", "namespace"].map(|k| v.get(k).cloned().unwrap_or(J::Null))
+    };
+    let want = id(&config.resource_ref);
+    for item in items {
+        let meta = &item["metadata"];
+        let have = [
+            item["apiVersion"].clone(),
+            item["kind"].clone(),
+            meta["name"].clone(),
+            meta.get("namespace").cloned().unwrap_or(J::Null),
+        ];
+        if have != want {
+            continue;
+        }
+        if let Some(meta) = item.get_mut("metadata").and_then(J::as_object_mut) {
+            let annotations = meta
+                .entry("annotations")
+                .or_insert_with(|| J::Object(Map::new()));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(RAN_ANNOTATION.into(), J::String(config.context.clone()));
+            }
+        }
+    }
 }
 
 /// Reads `functionConfig`.

@@ -33,6 +33,7 @@ pub mod plan_diff;
 pub mod ports;
 pub mod render;
 pub mod reporter;
+#[cfg(feature = "git")]
 pub mod revision;
 pub mod schema;
 pub mod schema_tools;

@@ -668,6 +668,8 @@ struct KindSchema {
 /// and kept, so one validator should serve a whole test run.
 pub struct ManifestValidator {
     upstream: PathBuf,
+    /// More directories of CRDs (`<plural>.<group>.yaml`), for kinds upstream ships no CRD for.
+    extra_crd_dirs: Vec<PathBuf>,
     /// `(apiVersion, kind)` to schema, or why there is none.
     schemas: Mutex<SchemaCache>,
     /// Parsed OpenAPI documents by file name.
@@ -689,9 +691,18 @@ impl ManifestValidator {
     pub fn new(upstream: &Path) -> Self {
         Self {
             upstream: upstream.to_path_buf(),
+            extra_crd_dirs: Vec::new(),
             schemas: Mutex::new(HashMap::new()),
             openapi: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also reads CRDs from `dir` (same file naming as `data/upstream/crds`), for kinds that have
+    /// no upstream CRD, such as KSOPS's generator configuration.
+    #[must_use]
+    pub fn with_crd_dir(mut self, dir: &Path) -> Self {
+        self.extra_crd_dirs.push(dir.to_path_buf());
+        self
     }
 
     /// Checks every `*.yaml`/`*.yml`/`*.json` file below each path (a file or a directory; names
@@ -881,19 +892,22 @@ impl ManifestValidator {
 
     /// The CRD of `group`/`kind` among `data/upstream/crds/<plural>.<group>.yaml`.
     fn crd_schema(&self, group: &str, version: &str, kind: &str) -> Result<KindSchema, String> {
-        let dir = self.upstream.join("crds");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".yaml"))
-                    .and_then(|n| n.split_once('.'))
-                    .is_some_and(|(_, g)| g == group)
-            })
-            .collect();
+        let mut files: Vec<PathBuf> = Vec::new();
+        for dir in std::iter::once(self.upstream.join("crds")).chain(self.extra_crd_dirs.clone()) {
+            files.extend(
+                std::fs::read_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .and_then(|n| n.strip_suffix(".yaml"))
+                            .and_then(|n| n.split_once('.'))
+                            .is_some_and(|(_, g)| g == group)
+                    }),
+            );
+        }
         files.sort();
         let mut kinds = Vec::new();
         for file in files {

@@ -155,11 +155,17 @@ pub fn tree_text(dir: &Path) -> String {
 /// CRDs and Kubernetes OpenAPI documents (see `k8ssandra_gitops::schema_tools`), and asserts that
 /// nothing is wrong. One validator serves the whole test run, so each schema is built once.
 pub fn assert_valid_manifests(paths: &[&Path]) {
+    assert_valid_manifests_with(paths, &[]);
+}
+
+/// [`assert_valid_manifests`] with more CRD directories (kinds upstream ships no CRD for).
+pub fn assert_valid_manifests_with(paths: &[&Path], crd_dirs: &[&Path]) {
     use k8ssandra_gitops::schema_tools::ManifestValidator;
-    static VALIDATOR: std::sync::OnceLock<ManifestValidator> = std::sync::OnceLock::new();
-    let report = VALIDATOR
-        .get_or_init(|| ManifestValidator::new(&upstream()))
-        .validate(paths);
+    let mut validator = ManifestValidator::new(&upstream());
+    for dir in crd_dirs {
+        validator = validator.with_crd_dir(dir);
+    }
+    let report = validator.validate(paths);
     assert!(
         report.problems.is_empty(),
         "strict validation failed ({} objects):\n{}",
@@ -167,4 +173,29 @@ pub fn assert_valid_manifests(paths: &[&Path]) {
         report.problems.join("\n")
     );
     assert!(report.objects > 0, "no objects found in {paths:?}");
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -5,8 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::harness::{TempDir, copy_dir, read_tree, root, run_env, run_in};
-use crate::plan::git;
+use crate::harness::{TempDir, copy_dir, git, read_tree, root, run_env, run_in};
 
 fn cluster(name: &str, context: Option<&str>) -> String {
     let ctx = context.map_or(String::new(), |c| format!("      k8sContext: {c}\n"));
@@ -313,6 +312,7 @@ fn only_gitignore_files_inside_the_repository_hide_inputs() {
     );
 }
 
+#[cfg(feature = "git")]
 #[test]
 fn plan_reads_exactly_the_files_render_reads() {
     let t = TempDir::new("plan-files");

@@ -143,6 +143,30 @@ pub struct FluxConfig {
     pub timeout: Option<String>,
     /// kubeconfig Secret of every remote context; contexts without one are applied locally.
     pub kube_configs: Option<std::collections::BTreeMap<String, FluxKubeConfig>>,
+    /// How kustomize-controller decrypts the SOPS Secrets of the `replicate` backend
+    /// (required with that backend).
+    pub decryption: Option<FluxDecryption>,
+}
+
+/// `spec.flux.decryption`: rendered as the Kustomizations' `spec.decryption` (provider `sops`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FluxDecryption {
+    /// `sops`, the only provider kustomize-controller has (the default; accepted for
+    /// familiarity with Flux's field).
+    pub provider: Option<String>,
+    /// The Secret with the private keys (age, PGP) or KMS credentials, in the Kustomizations'
+    /// namespace. Without it kustomize-controller uses its own credentials (KMS through
+    /// workload identity).
+    pub secret_ref: Option<FluxSecretRef>,
+}
+
+/// A Secret in the Kustomizations' namespace.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FluxSecretRef {
+    /// Secret name.
+    pub name: Option<String>,
 }
 
 /// A Flux source reference.
@@ -255,6 +279,13 @@ const FLUX: Shape = Shape::Map(&[
             ("secretName", Shape::Str),
             ("key", Shape::Str),
         ])),
+    ),
+    (
+        "decryption",
+        Shape::Map(&[
+            ("provider", Shape::Enum(&["sops"])),
+            ("secretRef", Shape::Map(&[("name", Shape::Str)])),
+        ]),
     ),
 ]);
 const REPORTER: Shape = Shape::Map(&[

@@ -222,6 +222,7 @@ spec:
                 o
             },
             raw: None,
+            ksops: false,
         }];
         annotate(&mut objects);
         assert!(

@@ -222,6 +222,13 @@ pub fn render(
             return Vec::new();
         }
     }
+    // SOPS copies are decrypted where they are applied: by kustomize-controller when the
+    // renderer writes Flux Kustomizations (their spec.decryption), else by the KSOPS generator
+    // of each context's kustomization (Argo CD with kustomize exec plugins enabled).
+    let ksops = inputs
+        .render_config
+        .as_ref()
+        .is_none_or(|rc| rc.value.flux.is_none());
     let mut out = Vec::new();
     // (context, namespace, name) → the cluster and remote key that rendered it first.
     let mut placed: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
@@ -287,6 +294,7 @@ pub fn render(
                         context: context.clone(),
                         cluster: plan.name.clone(),
                         object,
+                        ksops: ksops && raw.is_some(),
                         raw,
                     });
                 }

@@ -161,6 +161,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     cluster: plan.name.clone(),
                     object,
                     raw: None,
+                    ksops: false,
                 }));
             }
             Err(msg) => diags.push(plan.doc.error(dc.path(&[]), msg)),

@@ -34,6 +34,10 @@ pub struct Manifest {
     /// Exact bytes to write instead of serialising `object` (a SOPS-encrypted Secret, whose
     /// MAC covers its values in document order).
     pub raw: Option<String>,
+    /// Decrypted at build time by the context's KSOPS generator (a SOPS Secret of the
+    /// `replicate` backend delivered by Argo CD): listed under the generator's `files`, not
+    /// under the kustomization's `resources`.
+    pub ksops: bool,
 }
 
 impl Manifest {
@@ -45,6 +49,7 @@ impl Manifest {
             cluster,
             object,
             raw: None,
+            ksops: false,
         }
     }
 
