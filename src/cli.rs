@@ -13,7 +13,7 @@ use k8ssandra_gitops::output::{
     write,
 };
 use k8ssandra_gitops::source::display_path;
-use k8ssandra_gitops::{Outcome, guard, render_repo};
+use k8ssandra_gitops::{Outcome, RenderOptions, guard, render_repo, render_repo_with};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
 #[derive(Debug, Parser)]
@@ -188,12 +188,19 @@ struct Guards {
     empty: bool,
 }
 
+/// Reads, checks and renders the repository (only `context`'s clusters when given), printing
+/// every problem; `Err` when anything is an error.
 fn load(
     common: &CommonArgs,
     output: Option<&PathBuf>,
+    context: Option<&str>,
     guards: Guards,
 ) -> Result<Outcome, ExitCode> {
-    let outcome = render_repo(&common.repo, output.map(PathBuf::as_path)).map_err(|e| {
+    let options = RenderOptions {
+        output_override: output.map(PathBuf::as_path),
+        context,
+    };
+    let outcome = render_repo_with(&common.repo, options).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(FAILURE)
     })?;
@@ -273,7 +280,7 @@ fn validate(args: &CommonArgs) -> ExitCode {
         location: true,
         empty: true,
     };
-    match load(args, None, guards) {
+    match load(args, None, None, guards) {
         Ok(o) => {
             // What render would refuse is known now: output paths too long for the file
             // system, symlinks or hand-written files where it writes.
@@ -311,7 +318,9 @@ fn render(args: &RenderArgs) -> ExitCode {
         location: !args.stdout,
         empty: true,
     };
-    let outcome = match load(&args.common, args.output.as_ref(), guards) {
+    // One context to stdout renders only the clusters with something in it.
+    let scope = args.context.as_deref().filter(|_| args.stdout);
+    let outcome = match load(&args.common, args.output.as_ref(), scope, guards) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -415,7 +424,7 @@ fn argocd_generate() -> ExitCode {
         location: false,
         empty: true,
     };
-    match load(&common, None, guards) {
+    match load(&common, None, Some(&context), guards) {
         Ok(outcome) => stream_context(&outcome, &context),
         Err(code) => code,
     }

@@ -314,7 +314,11 @@ pub fn run(input: &str) -> Response {
                 .about(&config.resource_ref, format!("{}.path", config.section));
             return failure(&items, vec![f]);
         }
-        match crate::render_repo(std::path::Path::new(path), None) {
+        let options = crate::RenderOptions {
+            output_override: None,
+            context: Some(&config.context),
+        };
+        match crate::render_repo_with(std::path::Path::new(path), options) {
             Ok(outcome) => {
                 refs = outcome_refs(&outcome.inputs);
                 (outcome.rendered, outcome.diagnostics, true)
@@ -328,7 +332,7 @@ pub fn run(input: &str) -> Response {
     } else {
         let had_inputs = !ours.is_empty();
         let (inputs, diags) = load::load_documents(ours);
-        let (rendered, diags) = crate::render_inputs(&inputs, diags);
+        let (rendered, diags) = crate::render_inputs_scoped(&inputs, diags, Some(&config.context));
         if !had_inputs {
             let f = Finding::error(format!(
                 "no K8ssandraCluster, ClientConfig or RenderConfig among the items, and {}.path is not set (under kustomize `generators:` the items are empty: set {}.path to the repository directory)",

@@ -127,12 +127,39 @@ pub enum Error {
 /// # Errors
 /// Only when the repository cannot be walked; problems with its content are diagnostics.
 pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcome, Error> {
+    render_repo_with(
+        repo,
+        RenderOptions {
+            output_override,
+            context: None,
+        },
+    )
+}
+
+/// What to render and where it would go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions<'a> {
+    /// The `-o` option; without it RenderConfig `spec.outputDir`, else `REPO/rendered`.
+    pub output_override: Option<&'a Path>,
+    /// Render only the objects of this context (`render --context X --stdout`, the Argo CD
+    /// plugin, the KRM function). The whole repository is still read, checked and planned; only
+    /// clusters with something in this context are rendered, so one Application's refresh does
+    /// not pay for the whole fleet. `Outcome::rendered` then holds this context's objects and
+    /// an empty list for every other context that has objects.
+    pub context: Option<&'a str>,
+}
+
+/// [`render_repo`] with every option.
+///
+/// # Errors
+/// Only when the repository cannot be walked; problems with its content are diagnostics.
+pub fn render_repo_with(repo: &Path, options: RenderOptions<'_>) -> Result<Outcome, Error> {
     let discovered =
         source::discover(&source::Discovery { repo }).map_err(|e| Error::ReadRepo {
             path: repo.to_path_buf(),
             source: e,
         })?;
-    Ok(render_discovered(repo, discovered, output_override))
+    Ok(render_discovered_with(repo, discovered, options))
 }
 
 /// Renders files read by any means (the working tree, or a Git revision read by [`revision`]),
@@ -140,10 +167,27 @@ pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcom
 #[must_use]
 pub fn render_discovered(
     repo: &Path,
-    mut discovered: source::Discovered,
+    discovered: source::Discovered,
     output_override: Option<&Path>,
 ) -> Outcome {
-    let boundary = guard::apply_boundary(repo, &mut discovered, output_override);
+    render_discovered_with(
+        repo,
+        discovered,
+        RenderOptions {
+            output_override,
+            context: None,
+        },
+    )
+}
+
+/// [`render_discovered`] with every option.
+#[must_use]
+pub fn render_discovered_with(
+    repo: &Path,
+    mut discovered: source::Discovered,
+    options: RenderOptions<'_>,
+) -> Outcome {
+    let boundary = guard::apply_boundary(repo, &mut discovered, options.output_override);
     let source::Discovered {
         files,
         diags,
@@ -176,7 +220,7 @@ pub fn render_discovered(
         ));
     }
     diags.append(&mut load_diags);
-    let (rendered, diagnostics) = render_inputs(&inputs, diags);
+    let (rendered, diagnostics) = render_inputs_scoped(&inputs, diags, options.context);
     Outcome {
         inputs,
         rendered,
@@ -190,30 +234,65 @@ pub fn render_discovered(
 /// Renders already-loaded inputs (the pure core: no file system access). `diags` holds the
 /// problems found so far; rendering is skipped when any of them is an error.
 #[must_use]
-pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
+pub fn render_inputs(inputs: &Inputs, diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
+    render_inputs_scoped(inputs, diags, None)
+}
+
+/// [`render_inputs`], rendering only the clusters with objects in `context` when one is given
+/// (see [`RenderOptions::context`]).
+#[must_use]
+pub fn render_inputs_scoped(
+    inputs: &Inputs,
+    mut diags: Vec<Diagnostic>,
+    context: Option<&str>,
+) -> (Rendered, Vec<Diagnostic>) {
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; the rendered objects are dropped whenever anything is an error.
     let settings = plan::Settings::from_inputs(inputs);
     let mut later = Vec::new();
     let plans = plan::plan(inputs, &settings, &mut later);
-    let mut rendered = render::render(&plans, &settings, &mut later);
+    let mut rendered = render::render(&plans, &settings, context, &mut later);
     let add = |rendered: &mut Rendered, manifests: Vec<render::Manifest>| {
         for m in manifests {
             rendered.entry(m.context.clone()).or_default().push(m);
         }
     };
-    let credentials =
-        render::credentials::render(&plans, inputs, &settings.control_plane_context, &mut later);
+    let credentials = render::credentials::render(
+        &plans,
+        inputs,
+        &settings.control_plane_context,
+        context,
+        &mut later,
+    );
     let routed = render::medusa::route(&plans, inputs, &rendered, &mut later);
     add(&mut rendered, credentials);
     add(&mut rendered, routed);
     let reporter = render::reporter::render(&plans, inputs, &settings, &mut later);
     add(&mut rendered, reporter);
-    let contexts: Vec<String> = rendered.keys().cloned().collect();
+    // Every context with objects, also when only one is rendered: each datacenter's context
+    // (a cluster that renders always has its CassandraDatacenters there) and what the steps
+    // above added (the reporter's context).
+    let mut contexts: std::collections::BTreeSet<String> = rendered.keys().cloned().collect();
+    contexts.extend(
+        plans
+            .iter()
+            .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
+    );
+    let contexts: Vec<String> = contexts.into_iter().collect();
     let delivery = render::delivery::render(&plans, &contexts, inputs, &mut later);
     add(&mut rendered, delivery);
+    if let Some(only) = context {
+        for (c, list) in &mut rendered {
+            if c != only {
+                list.clear();
+            }
+        }
+        for c in contexts {
+            rendered.entry(c).or_default();
+        }
+    }
     for list in rendered.values_mut() {
-        list.sort_by_key(render::Manifest::rel_path);
+        list.sort_by_cached_key(render::Manifest::rel_path);
     }
     diags.extend(
         later

@@ -113,6 +113,13 @@ pub struct DcPlan<'a> {
 }
 
 impl ClusterPlan<'_> {
+    /// Whether this cluster has a datacenter in `context` (any context when `None`): then it
+    /// has objects there, and rendering one context must render it.
+    #[must_use]
+    pub fn touches(&self, context: Option<&str>) -> bool {
+        context.is_none_or(|c| self.dcs.iter().any(|d| d.context == c))
+    }
+
     /// cass-operator's own name for the superuser Secret when a DC names none:
     /// `<CleanupForKubernetes(cluster name)>-superuser`.
     #[must_use]

@@ -193,6 +193,7 @@ pub fn render(
     plans: &[ClusterPlan<'_>],
     inputs: &Inputs,
     control_plane_context: &str,
+    context: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let committed = committed_secrets(inputs, diags);
@@ -232,7 +233,7 @@ pub fn render(
     let mut out = Vec::new();
     // (context, namespace, name) → the cluster and remote key that rendered it first.
     let mut placed: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
-    for plan in plans {
+    for plan in plans.iter().filter(|p| p.touches(context)) {
         let needed = needed(plan);
         if needed.is_empty() {
             continue;

@@ -124,10 +124,14 @@ pub type Rendered = BTreeMap<String, Vec<Manifest>>;
 pub fn render(
     plans: &[ClusterPlan<'_>],
     settings: &crate::plan::Settings,
+    context: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) -> Rendered {
     let mut out: Rendered = BTreeMap::new();
     for plan in plans {
+        if !plan.touches(context) {
+            continue;
+        }
         let before = diags.len();
         let mut objects = datacenter::render_cluster(plan, diags);
         objects.extend(reaper::render(plan, diags));
