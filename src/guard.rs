@@ -492,14 +492,9 @@ pub fn vanished_contexts(
         Err(e) => return vec![format!("error: {e}")],
     };
     let mut old: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let safe = |l: &&str| {
-        !l.starts_with('#')
-            && !l.is_empty()
-            && Path::new(l)
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)))
-    };
-    for line in record.lines().filter(safe) {
+    // The entries the writer itself would act on (one rule for both).
+    let entries = crate::output::record_entries(&record);
+    for line in entries.keys() {
         if let Some((context, rest)) = line.split_once('/')
             && rest != "kustomization.yaml"
         {

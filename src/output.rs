@@ -488,3 +488,10 @@ pub fn unified_diff(drift: &[Drift]) -> String {
     }
     out
 }
+
+/// The entries of an ownership record that the writer acts on (path → line), ignoring every
+/// line it would refuse to touch (`..`, absolute paths, names starting with `.`).
+#[must_use]
+pub fn record_entries(text: &str) -> std::collections::BTreeMap<String, u32> {
+    disk::parse_record(text)
+}

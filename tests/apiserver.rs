@@ -379,6 +379,29 @@ fn decrypt_sops_secrets_as_delivery_does(dir: &Path) {
         }
         fs::write(dir.join(rel), json.to_string()).unwrap();
     }
+    // Under Argo CD the KSOPS generator turns the listed copies into the decrypted Secrets:
+    // here they become plain resources of the kustomization (decrypted above).
+    for (rel, text) in crate::harness::read_tree(dir) {
+        if !rel.ends_with("kustomization.yaml") {
+            continue;
+        }
+        let mut k = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+        let Some(generators) = k.get("generators").and_then(|g| g.as_array()).cloned() else {
+            continue;
+        };
+        let base = dir.join(&rel).parent().unwrap().to_path_buf();
+        let mut resources = k["resources"].as_array().cloned().unwrap_or_default();
+        for g in &generators {
+            let gen_text = fs::read_to_string(base.join(g.as_str().unwrap())).unwrap();
+            let generator = k8ssandra_gitops::yaml::parse_stream(&gen_text).unwrap()[0].to_json();
+            assert_eq!(generator["kind"], "ksops", "{rel}: unexpected generator");
+            resources.extend(generator["files"].as_array().cloned().unwrap_or_default());
+        }
+        k["resources"] = serde_json::Value::Array(resources);
+        k.as_object_mut().unwrap().remove("generators");
+        fs::write(dir.join(&rel), k.to_string()).unwrap();
+        fs::remove_file(base.join("ksops-generator.yaml")).ok();
+    }
 }
 
 #[test]
