@@ -529,10 +529,11 @@ fn reporter(args: &ReporterArgs) -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
+    k8ssandra_gitops::reporter::logging::init();
     match runtime.block_on(k8ssandra_gitops::reporter::run::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            tracing::error!("{e}");
             ExitCode::from(FAILURE)
         }
     }

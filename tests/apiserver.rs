@@ -96,8 +96,9 @@ impl ApiServer {
         assert!(ok, "openssl genrsa");
         fs::write(
             d.join("tokens.csv"),
-            // An administrator, and a user with no permissions (for the RBAC-denied case).
-            "admin-token,admin,1,\"system:masters\"\nnobody-token,nobody,2\n",
+            // An administrator, a user with no permissions (for the RBAC-denied case) and two
+            // more administrators for the reporter's credential rotation.
+            "admin-token,admin,1,\"system:masters\"\nnobody-token,nobody,2\nrotate-a-token,rotator-a,3,\"system:masters\"\nrotate-b-token,rotator-b,4,\"system:masters\"\n",
         )
         .unwrap();
         let api_args: Vec<String> = [
@@ -170,6 +171,21 @@ impl ApiServer {
             .expect("kube-apiserver restarts");
         self.children.push(api);
         self.wait_ready(name);
+    }
+
+    /// Revokes a token: the API server restarts without it (which also ends every open
+    /// connection made with it).
+    fn revoke_token(&mut self, name: &str, token: &str) {
+        let file = self._dir.path().join("tokens.csv");
+        let kept: String = fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{token},")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(&file, kept).unwrap();
+        self.stop_api();
+        self.start_api(name);
     }
 
     fn wait_ready(&self, name: &str) {
@@ -756,6 +772,20 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         "one unreachable context never fails the pass: {}",
         run.stderr
     );
+    // Logs are JSON lines; the failure names its context.
+    let logs = json_lines(&run.stderr);
+    assert!(
+        logs.iter()
+            .all(|l| l["level"].is_string() && l["message"].is_string()),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l["level"] == "WARN" && l["context"] == "west"),
+        "{}",
+        run.stderr
+    );
     let status = kc_status(&cp, &bin);
     let error = status["error"].as_str().unwrap();
     assert!(error.starts_with("cannot reach context: west ("), "{error}");
@@ -793,8 +823,10 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         &cp,
         &bin,
         "west",
-        &west.kubeconfig_for("west", "admin-token"),
+        &west.kubeconfig_for("west", "rotate-a-token"),
     );
+    let logs = TempDir::new("reporter-logs");
+    let log_file = logs.path().join("stderr");
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"))
         .args([
@@ -810,7 +842,7 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         .env("KUBECONFIG", &cp.kubeconfig)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(fs::File::create(&log_file).unwrap())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -830,6 +862,11 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         .args(["-fsS", &format!("http://127.0.0.1:{port}/readyz")])
         .output()
         .unwrap();
+    // A client that connects and sends nothing does not hold up the liveness probe.
+    let idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let healthz = http_get(port, "/healthz");
+    assert!(healthz.starts_with("HTTP/1.1 200 OK\r\n"), "{healthz}");
+    drop(idle);
     // A datacenter status change in a data-plane cluster reaches the record through the watch.
     let wait_ready_is = |want: &str| {
         let deadline = Instant::now() + Duration::from_secs(45);
@@ -850,8 +887,62 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
     wait_ready_is("False");
     set_dc_status(&west, &bin, "dc2", true);
     wait_ready_is("True");
+
+    // 7. Credential rotation: west's Secret gets another user's token, the reporter rebuilds
+    // west's client and watchers, and the old token is revoked (west restarts without it,
+    // closing every connection). Only the new credentials can see the changes below.
+    set_kubeconfig_secret(
+        &cp,
+        &bin,
+        "west",
+        &west.kubeconfig_for("west", "rotate-b-token"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let text = fs::read_to_string(&log_file).unwrap();
+        if json_lines(&text).iter().any(|l| {
+            l["context"] == "west"
+                && l["level"] == "INFO"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("kubeconfig changed"))
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no rotation logged:\n{text}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    west.revoke_token("west", "rotate-a-token");
+    let wait_progress_is = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = kc_status(&cp, &bin);
+            if status["error"] == "None"
+                && status["datacenters"]["dc2"]["cassandra"]["cassandraOperatorProgress"] == want
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dc2 never observed as {want}: {status}\n{}",
+                fs::read_to_string(&log_file).unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    set_dc_status(&west, &bin, "dc2", false);
+    wait_progress_is("Updating");
+    wait_ready_is("False");
+    set_dc_status(&west, &bin, "dc2", true);
+    wait_progress_is("Ready");
+    wait_ready_is("True");
     let _ = child.kill();
     let _ = child.wait();
+    let text = fs::read_to_string(&log_file).unwrap();
+    assert!(
+        !text.contains("rotate-a-token") && !text.contains("rotate-b-token"),
+        "credentials in the log:\n{text}"
+    );
     assert!(ready.status.success());
     assert!(metrics.contains("k8ssandra_gitops_datacenter_ready{cluster=\"db/shop\",datacenter=\"dc1\",context=\"east\"} 1\n"), "{metrics}");
     assert!(metrics.contains("k8ssandra_gitops_datacenter_nodes{cluster=\"db/shop\",datacenter=\"dc2\",context=\"west\",state=\"total\"} 1\n"), "{metrics}");
@@ -859,6 +950,35 @@ fn the_reporter_rolls_up_status_across_real_api_servers() {
         metrics.contains("k8ssandra_gitops_context_up{context=\"west\"} 1\n"),
         "{metrics}"
     );
+}
+
+/// The JSON log lines of a reporter run (every line must be one).
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"))
+        })
+        .collect()
+}
+
+/// One HTTP/1.1 GET on a fresh connection, bounded by a read timeout.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("no answer from {path} in time: {e}"));
+    answer
 }
 
 fn seed_pod(s: &ApiServer, bin: &Path, dc: &str, ip: &str) {
