@@ -121,6 +121,29 @@ pub fn render_source_files(
     }
     let (mut inputs, mut load_diags) = load::load(&files);
 
+    // RenderConfig may narrow the inputs (`spec.include` / `spec.exclude`); its own file stays.
+    // Invalid globs were reported with the RenderConfig, which is then not loaded.
+    if let Some(rc) = &inputs.render_config
+        && (rc.value.include.is_some() || rc.value.exclude.is_some())
+        && let Ok(scope) = source::Scope::new(
+            rc.value.include.as_deref(),
+            rc.value.exclude.as_deref().unwrap_or_default(),
+        )
+    {
+        let keep = rc.origin.rel_path.clone();
+        let before = files.len();
+        files = source::filter_scope(files, &scope, &keep);
+        if files.len() != before {
+            (inputs, load_diags) = load::load(&files);
+        }
+        // Files refused while reading (too large, not UTF-8) are out of scope too.
+        diags.retain(|d| {
+            let rel = d.file.strip_prefix(repo).unwrap_or(&d.file);
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            scope.contains(&rel)
+        });
+    }
+
     // RenderConfig may move the output directory: never read what we write.
     let mut output_dir = default_out;
     if output_override.is_none()

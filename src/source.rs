@@ -69,7 +69,7 @@ pub fn discover(d: &Discovery<'_>) -> Result<(Vec<SourceFile>, Vec<Diagnostic>),
     let skip_filter = skip.clone();
     walker.filter_entry(move |e| {
         let p = e.path();
-        if e.file_name() == ".git" {
+        if e.file_name() == ".git" || (e.depth() > 0 && is_output_tree(p)) {
             return false;
         }
         skip_filter.as_ref().is_none_or(|s| p != s.as_path())
@@ -148,6 +148,14 @@ pub fn discover(d: &Discovery<'_>) -> Result<(Vec<SourceFile>, Vec<Diagnostic>),
     Ok((files, diags))
 }
 
+/// Whether `dir` is an output tree this tool wrote (it holds the record of owned files): never
+/// input, wherever it sits, so the K8ssandraCluster records and routed objects of a committed
+/// output cannot be read back as specs (e.g. another directory's `rendered/`).
+#[must_use]
+pub fn is_output_tree(dir: &Path) -> bool {
+    dir.join(crate::output::OWNED_RECORD).is_file()
+}
+
 fn absolutize(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -194,5 +202,143 @@ fn position_of(prefix: &[u8]) -> Pos {
     Pos {
         line: u32::try_from(line).unwrap_or(u32::MAX),
         column: u32::try_from(column).unwrap_or(u32::MAX),
+    }
+}
+
+/// Whether `glob` is a usable RenderConfig `spec.include` / `spec.exclude` entry.
+///
+/// # Errors
+/// Empty, absolute, with a `..` component, or not a valid glob: a message saying which.
+pub fn check_glob(glob: &str) -> Result<(), String> {
+    if glob.trim().is_empty() {
+        return Err("empty glob".into());
+    }
+    if glob.starts_with('/') {
+        return Err(format!(
+            "glob {glob:?} is absolute: globs are relative to the repository root"
+        ));
+    }
+    if glob.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "glob {glob:?} leaves the repository ('..'): globs are relative to the repository root"
+        ));
+    }
+    compile_glob(glob).map(|_| ())
+}
+
+fn compile_glob(glob: &str) -> Result<globset::Glob, String> {
+    let glob = glob.trim_start_matches("./").trim_end_matches('/');
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob: {}", e.kind()))
+}
+
+/// Which repository files are inputs: RenderConfig `spec.include` and `spec.exclude`.
+///
+/// A glob matches a repository-relative path (with `/` separators) or any directory above it,
+/// so `charts` or `charts/` leaves out everything under `charts/`. `*` stays within one path
+/// component; `**` crosses them.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    include: Option<globset::GlobSet>,
+    exclude: globset::GlobSet,
+}
+
+impl Scope {
+    /// Builds the scope. No `include` means every file; an empty `include` list means none.
+    ///
+    /// # Errors
+    /// A glob that [`check_glob`] refuses, with its message.
+    pub fn new(include: Option<&[String]>, exclude: &[String]) -> Result<Self, String> {
+        let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in globs {
+                check_glob(g)?;
+                b.add(compile_glob(g)?);
+            }
+            b.build().map_err(|e| e.to_string())
+        };
+        Ok(Self {
+            include: include.map(set).transpose()?,
+            exclude: set(exclude)?,
+        })
+    }
+
+    /// Whether the file at `rel_path` is read.
+    #[must_use]
+    pub fn contains(&self, rel_path: &str) -> bool {
+        let matches = |set: &globset::GlobSet| {
+            let mut p = rel_path;
+            loop {
+                if set.is_match(p) {
+                    return true;
+                }
+                match p.rfind('/') {
+                    Some(i) => p = &p[..i],
+                    None => return false,
+                }
+            }
+        };
+        self.include.as_ref().is_none_or(matches) && !matches(&self.exclude)
+    }
+}
+
+/// Keeps the files in `scope`; `keep` (the RenderConfig's own file) is always kept.
+#[must_use]
+pub fn filter_scope(files: Vec<SourceFile>, scope: &Scope, keep: &str) -> Vec<SourceFile> {
+    files
+        .into_iter()
+        .filter(|f| f.rel_path == keep || scope.contains(&f.rel_path))
+        .collect()
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    fn scope(include: Option<&[&str]>, exclude: &[&str]) -> Scope {
+        let own = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        Scope::new(include.map(own).as_deref(), &own(exclude)).unwrap()
+    }
+
+    #[test]
+    fn globs_match_files_and_the_directories_above_them() {
+        let s = scope(None, &["charts", "*.tmpl.yaml"]);
+        assert!(s.contains("clusters/orders.yaml"));
+        assert!(!s.contains("charts/db/templates/sts.yaml"));
+        assert!(!s.contains("x.tmpl.yaml"));
+        // `*` stays within one component.
+        assert!(s.contains("a/x.tmpl.yaml"));
+        let s = scope(
+            Some(&["clusters/**", "render-config.yaml"]),
+            &["clusters/old/"],
+        );
+        assert!(s.contains("clusters/orders.yaml"));
+        assert!(s.contains("clusters/eu/dc.yaml"));
+        assert!(s.contains("render-config.yaml"));
+        assert!(!s.contains("apps/x.yaml"));
+        assert!(!s.contains("clusters/old/orders.yaml"));
+        assert!(!scope(Some(&[]), &[]).contains("a.yaml"));
+    }
+
+    #[test]
+    fn bad_globs_are_refused_with_a_reason() {
+        assert_eq!(
+            check_glob("/etc/*.yaml").unwrap_err(),
+            "glob \"/etc/*.yaml\" is absolute: globs are relative to the repository root"
+        );
+        assert!(
+            check_glob("../x")
+                .unwrap_err()
+                .contains("leaves the repository")
+        );
+        assert!(
+            check_glob("a/[b")
+                .unwrap_err()
+                .starts_with("invalid glob: ")
+        );
+        assert_eq!(check_glob(" ").unwrap_err(), "empty glob");
+        assert!(check_glob("./clusters/").is_ok());
     }
 }

@@ -10,9 +10,13 @@ use serde_json::{Value, json};
 
 use crate::harness::{TempDir, copy_dir, root, run_in};
 
-/// Runs `k8ssandra-gitops argocd generate` like the sidecar: cwd = the app path, the plugin
-/// environment only, stdin closed.
+/// Runs `k8ssandra-gitops argocd generate` like the sidecar: cwd = the app path (`examples`
+/// inside the checkout), the plugin environment only, stdin closed.
 fn generate(app_path: &Path, env: &[(&str, &str)]) -> crate::harness::Run {
+    generate_at(app_path, "examples", env)
+}
+
+fn generate_at(app_path: &Path, source_path: &str, env: &[(&str, &str)]) -> crate::harness::Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"));
     cmd.args(["argocd", "generate"])
         .current_dir(app_path)
@@ -20,7 +24,7 @@ fn generate(app_path: &Path, env: &[(&str, &str)]) -> crate::harness::Run {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("ARGOCD_APP_NAME", "orders-us-east-1")
         .env("ARGOCD_APP_NAMESPACE", "k8ssandra")
-        .env("ARGOCD_APP_SOURCE_PATH", "examples")
+        .env("ARGOCD_APP_SOURCE_PATH", source_path)
         .env("ARGOCD_APP_REVISION", "0123456789abcdef")
         .env("KUBE_VERSION", "1.31.2")
         .stdin(Stdio::null());
@@ -30,10 +34,19 @@ fn generate(app_path: &Path, env: &[(&str, &str)]) -> crate::harness::Run {
     cmd.output().expect("binary runs").into()
 }
 
-fn example_app() -> TempDir {
+/// A checkout with the example repository at `examples/`.
+struct ExampleApp(TempDir);
+
+impl ExampleApp {
+    fn path(&self) -> PathBuf {
+        self.0.path().join("examples")
+    }
+}
+
+fn example_app() -> ExampleApp {
     let t = TempDir::new("argocd-app");
-    copy_dir(&root().join("examples"), t.path());
-    t
+    copy_dir(&root().join("examples"), &t.path().join("examples"));
+    ExampleApp(t)
 }
 
 #[test]
@@ -41,17 +54,17 @@ fn generate_streams_exactly_what_render_streams_for_each_context() {
     let app = example_app();
     for context in ["control-plane", "eu-west-1", "us-east-1"] {
         let expected = run_in(
-            app.path(),
+            &app.path(),
             &["render", ".", "--context", context, "--stdout"],
         );
         assert_eq!(expected.code, 0, "{}", expected.stderr);
-        let by_env = generate(app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", context)]);
+        let by_env = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", context)]);
         assert_eq!(by_env.code, 0, "{}", by_env.stderr);
         assert_eq!(by_env.stdout, expected.stdout, "{context}");
         assert_eq!(by_env.stderr, "");
         // The plugin parameter wins over the env.
         let by_param = generate(
-            app.path(),
+            &app.path(),
             &[
                 ("ARGOCD_ENV_K8S_CONTEXT", "nope"),
                 ("PARAM_CONTEXT", context),
@@ -72,14 +85,14 @@ fn generate_streams_exactly_what_render_streams_for_each_context() {
 #[test]
 fn generate_fails_loudly_instead_of_printing_nothing() {
     let app = example_app();
-    let missing = generate(app.path(), &[]);
+    let missing = generate(&app.path(), &[]);
     assert_eq!(missing.code, 1);
     assert_eq!(missing.stdout, "");
     assert_eq!(
         missing.stderr,
         "error: no context to render of Application \"orders-us-east-1\": set the plugin env K8S_CONTEXT (spec.source.plugin.env: [{name: K8S_CONTEXT, value: <context>}]) or the plugin parameter `context`\n"
     );
-    let unknown = generate(app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-2")]);
+    let unknown = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-2")]);
     assert_eq!(unknown.code, 1);
     assert_eq!(unknown.stdout, "");
     assert_eq!(
@@ -95,7 +108,7 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
             .replace("size: 3\n        racks", "size: three\n        racks"),
     )
     .unwrap();
-    let invalid = generate(app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
+    let invalid = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
     assert_eq!(invalid.code, 1);
     assert_eq!(invalid.stdout, "");
     // Verbatim: the located type error, the references it breaks, and no stream.
@@ -111,7 +124,7 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
     );
     // A repository without any cluster: still an error, never an empty success.
     let empty = TempDir::new("argocd-empty");
-    let run = generate(empty.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
+    let run = generate_at(empty.path(), "", &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
     assert_eq!(
@@ -121,33 +134,142 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
 }
 
 #[test]
-fn plugin_yaml_runs_the_generate_command_and_discovers_specs() {
+fn plugin_yaml_runs_the_generate_command_and_has_no_discovery() {
     let text = fs::read_to_string(root().join("argocd/plugin.yaml")).unwrap();
     let plugin = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
     assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    assert_eq!(plugin["metadata"]["name"], "k8ssandra-gitops");
     assert_eq!(
         plugin["spec"]["generate"]["command"],
         json!(["k8ssandra-gitops", "argocd", "generate"])
     );
-    // The discovery command really finds the example repository, and nothing in an empty one.
-    let discover: Vec<String> = plugin["spec"]["discover"]["find"]["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    let run = |dir: &Path| {
-        let out = Command::new(&discover[0])
-            .args(&discover[1..])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    assert!(!run(&root().join("examples")).is_empty());
-    let empty = TempDir::new("argocd-discover");
-    fs::write(empty.path().join("app.yaml"), "kind: Deployment\n").unwrap();
-    assert_eq!(run(empty.path()), "");
+    // Named-plugin only: no discovery rule that could claim other Applications, or fail in
+    // the image (tests/argocd_cmp.rs checks both against the real cmp-server).
+    assert!(plugin["spec"].get("discover").is_none(), "{plugin}");
+    assert!(plugin["spec"].get("init").is_none(), "{plugin}");
+    assert_eq!(plugin["spec"]["parameters"]["static"][0]["name"], "context");
+}
+
+#[test]
+fn generate_renders_the_whole_repository_from_a_subdirectory_application() {
+    let app = example_app();
+    let expected = run_in(
+        &app.path(),
+        &["render", ".", "--context", "us-east-1", "--stdout"],
+    );
+    assert_eq!(expected.code, 0, "{}", expected.stderr);
+    // The Application points at examples/clusters: the ClientConfigs and the RenderConfig are
+    // elsewhere; the committed output (with its K8ssandraCluster record) is not read.
+    let run = generate_at(
+        &app.path().join("clusters"),
+        "examples/clusters/",
+        &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.stderr, "");
+    // Pointed at the committed output itself, the plugin still renders from the specs.
+    let run = generate_at(
+        &app.path().join("rendered/control-plane"),
+        "examples/rendered/control-plane",
+        &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    // A path that does not match the working directory is refused, never guessed.
+    let run = generate_at(
+        &app.path().join("clusters"),
+        "deploy/clusters",
+        &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with("error: the Application's path \"deploy/clusters\" (ARGOCD_APP_SOURCE_PATH) does not end the working directory "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn other_tools_files_warn_and_broken_specs_fail_unless_out_of_scope() {
+    let app = example_app();
+    let expected = run_in(
+        &app.path(),
+        &["render", ".", "--context", "eu-west-1", "--stdout"],
+    );
+    assert_eq!(expected.code, 0, "{}", expected.stderr);
+    // A Helm chart's template does not parse: a warning naming it, and the render goes on.
+    let chart = app.path().join("charts/db/templates");
+    fs::create_dir_all(&chart).unwrap();
+    fs::write(
+        chart.join("statefulset.yaml"),
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n",
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert!(
+        run.stderr.starts_with("charts/db/templates/statefulset.yaml:")
+            && run.stderr.contains(": warning: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): "),
+        "{}",
+        run.stderr
+    );
+    // A broken K8ssandraCluster file is an error.
+    fs::write(
+        app.path().join("clusters/draft.yaml"),
+        "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata: {name: draft\n",
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("clusters/draft.yaml:")
+            && run.stderr.contains(": error: invalid YAML: "),
+        "{}",
+        run.stderr
+    );
+    // RenderConfig spec.exclude takes both out of scope: no warning, no error.
+    let rc = app.path().join("render-config.yaml");
+    fs::write(
+        &rc,
+        fs::read_to_string(&rc).unwrap().replace(
+            "  outputDir: rendered ",
+            "  exclude: [charts, clusters/draft.yaml]\n  outputDir: rendered ",
+        ),
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.stderr, "");
+    // spec.include narrows to the specs; a bad glob is a located error.
+    fs::write(
+        &rc,
+        fs::read_to_string(&rc).unwrap().replace(
+            "  exclude: [charts, clusters/draft.yaml]\n",
+            "  include: [\"clusters/orders*.yaml\", contexts, \"../x\"]\n",
+        ),
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("render-config.yaml:7:48: error: spec.include[2]") && run.stderr.contains(": error: spec.include[2]: glob \"../x\" leaves the repository ('..'): globs are relative to the repository root ("),
+        "{}",
+        run.stderr
+    );
+    fs::write(
+        &rc,
+        fs::read_to_string(&rc).unwrap().replace(", \"../x\"]", "]"),
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.stderr, "");
 }
 
 // ---- Lua health checks ----
