@@ -2,6 +2,7 @@
 
 mod apiserver;
 mod argocd;
+mod argocd_cmp;
 mod conformance;
 mod determinism;
 mod diagnostics;
