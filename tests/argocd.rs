@@ -274,11 +274,13 @@ fn other_tools_files_warn_and_broken_specs_fail_unless_out_of_scope() {
 
 // ---- Lua health checks ----
 
-const KINDS: [&str; 6] = [
+/// Every kind with a check, as `<group>_<Kind>` (argocd-cm's key suffix), in key order.
+const KINDS: [&str; 7] = [
     "cassandra.datastax.com_CassandraDatacenter",
     "control.k8ssandra.io_CassandraTask",
     "k8ssandra.io_K8ssandraCluster",
     "medusa.k8ssandra.io_MedusaBackupJob",
+    "medusa.k8ssandra.io_MedusaRestoreJob",
     "reaper.k8ssandra.io_Reaper",
     "stargate.k8ssandra.io_Stargate",
 ];
@@ -363,7 +365,7 @@ io.write(tostring(hs.status), "\n", tostring(hs.message), "\n")
     .unwrap();
     let objfile = dir.path().join("obj.lua");
     fs::write(&objfile, format!("return {}\n", lua_literal(obj))).unwrap();
-    let script = root().join("argocd/health").join(kind).join("health.lua");
+    let script = script_path(kind);
     let out = Command::new(lua)
         .arg(&driver)
         .arg(&script)
@@ -383,262 +385,99 @@ io.write(tostring(hs.status), "\n", tostring(hs.message), "\n")
     )
 }
 
-fn dc(generation: i64, status: Value) -> Value {
-    json!({"apiVersion": "cassandra.datastax.com/v1beta1", "kind": "CassandraDatacenter",
-           "metadata": {"name": "dc1", "generation": generation}, "status": status})
+fn script_path(kind: &str) -> PathBuf {
+    let (group, k) = kind.split_once('_').unwrap();
+    root()
+        .join("argocd/resource_customizations")
+        .join(group)
+        .join(k)
+        .join("health.lua")
 }
 
-fn cond(t: &str, s: &str, message: &str) -> Value {
-    json!({"type": t, "status": s, "message": message, "reason": "", "lastTransitionTime": "2026-11-20T10:00:00Z"})
-}
-
+/// Runs every `health_test.yaml` the way Argo CD's own resource_customizations test does:
+/// each `inputPath` object through the kind's `health.lua`, compared with `healthStatus`.
 #[test]
-fn real_cassandra_datacenter_statuses_are_healthy() {
+fn every_health_test_yaml_passes_under_lua_5_1() {
     let Some(lua) = lua() else { return };
-    let dir = crate::harness::shared().join("fixtures/health/cassandradatacenter");
-    let mut n = 0;
-    for entry in fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "yaml") {
-            continue;
+    let mut total = 0;
+    for kind in KINDS {
+        let dir = script_path(kind).parent().unwrap().to_path_buf();
+        let text = fs::read_to_string(dir.join("health_test.yaml"))
+            .unwrap_or_else(|e| panic!("{kind}: health_test.yaml: {e}"));
+        let tests = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+        let tests = tests["tests"].as_array().unwrap();
+        let mut used = Vec::new();
+        for t in tests {
+            let input = t["inputPath"].as_str().unwrap();
+            used.push(input.trim_start_matches("testdata/").to_string());
+            let obj_text = fs::read_to_string(dir.join(input)).unwrap();
+            let obj = k8ssandra_gitops::yaml::parse_stream(&obj_text).unwrap()[0].to_json();
+            let (group, k) = kind.split_once('_').unwrap();
+            assert_eq!(obj["kind"], k, "{kind}: {input}");
+            assert!(
+                obj["apiVersion"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{group}/")),
+                "{kind}: {input}"
+            );
+            assert_eq!(
+                health(&lua, kind, &obj),
+                (
+                    t["healthStatus"]["status"].as_str().unwrap().to_string(),
+                    t["healthStatus"]["message"].as_str().unwrap().to_string()
+                ),
+                "{kind}: {input}"
+            );
+            total += 1;
         }
-        let text = fs::read_to_string(&path).unwrap();
-        let obj = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
-        // The corpus notes say all three are fully Ready by operator semantics.
-        assert_eq!(
-            health(&lua, KINDS[0], &obj),
-            ("Healthy".to_string(), "Datacenter is ready".to_string()),
-            "{}",
-            path.display()
-        );
-        n += 1;
+        // Every testdata object is under test, and each status the script returns is covered.
+        for entry in fs::read_dir(dir.join("testdata")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            assert!(
+                !name.ends_with(".yaml") || used.contains(&name),
+                "{kind}: testdata/{name} is not in health_test.yaml"
+            );
+        }
+        let script = fs::read_to_string(script_path(kind)).unwrap();
+        for status in ["Healthy", "Progressing", "Degraded", "Suspended"] {
+            if script.contains(&format!("status = \"{status}\"")) {
+                assert!(
+                    tests.iter().any(|t| t["healthStatus"]["status"] == status),
+                    "{kind}: no test for {status}"
+                );
+            }
+        }
     }
-    assert_eq!(n, 3);
+    assert!(total >= 30, "{total}");
 }
 
 #[test]
-fn cassandra_datacenter_health_follows_the_operator_status() {
-    let Some(lua) = lua() else { return };
-    let ready = |extra: Vec<Value>| {
-        let mut c = vec![
-            cond("Ready", "True", ""),
-            cond("Initialized", "True", ""),
-            cond("Valid", "True", ""),
-        ];
-        c.extend(extra);
-        c
-    };
-    let cases = [
-        (
-            dc(1, Value::Null),
-            "Progressing",
-            "Waiting for cass-operator to report status",
-        ),
-        (
-            dc(
-                2,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 1, "conditions": ready(vec![])}),
-            ),
-            "Progressing",
-            "Waiting for cass-operator to reconcile generation 2",
-        ),
-        (
-            dc(
-                2,
-                json!({"cassandraOperatorProgress": "Updating", "observedGeneration": 2, "conditions": ready(vec![cond("ScalingUp", "True", "Scaling up to 6 nodes")])}),
-            ),
-            "Progressing",
-            "Scaling up to 6 nodes",
-        ),
-        (
-            dc(
-                2,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 2, "conditions": [cond("Ready", "False", ""), cond("Initialized", "False", "")]}),
-            ),
-            "Progressing",
-            "Waiting for all Cassandra nodes to become ready",
-        ),
-        (
-            dc(
-                3,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 3, "conditions": [cond("Valid", "False", "storageConfig is required")]}),
-            ),
-            "Degraded",
-            "storageConfig is required",
-        ),
-        (
-            dc(
-                3,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 3, "conditions": [cond("Stopped", "True", ""), cond("Ready", "False", "")]}),
-            ),
-            "Suspended",
-            "Datacenter is stopped",
-        ),
-        (
-            dc(
-                3,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 3, "conditions": ready(vec![cond("Healthy", "False", "QUORUM unreachable")])}),
-            ),
-            "Degraded",
-            "QUORUM unreachable",
-        ),
-        (
-            dc(
-                4,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 4, "conditions": ready(vec![cond("Updating", "False", ""), cond("Healthy", "True", "")])}),
-            ),
-            "Healthy",
-            "Datacenter is ready",
-        ),
-    ];
-    for (obj, status, message) in cases {
-        assert_eq!(
-            health(&lua, KINDS[0], &obj),
-            (status.to_string(), message.to_string()),
-            "{obj}"
-        );
+fn the_health_checks_cover_every_kind_and_nothing_else() {
+    let base = root().join("argocd/resource_customizations");
+    let mut found = Vec::new();
+    for group in fs::read_dir(&base).unwrap() {
+        let group = group.unwrap();
+        for kind in fs::read_dir(group.path()).unwrap() {
+            let kind = kind.unwrap();
+            found.push(format!(
+                "{}_{}",
+                group.file_name().to_string_lossy(),
+                kind.file_name().to_string_lossy()
+            ));
+        }
     }
-}
-
-#[test]
-fn component_and_task_health() {
-    let Some(lua) = lua() else { return };
-    let cases = [
-        (
-            KINDS[1],
-            json!({"metadata": {"name": "dc2-rebuild"}}),
-            "Progressing",
-            "Waiting for cass-operator to start the task",
-        ),
-        (
-            KINDS[1],
-            json!({"metadata": {}, "status": {"active": 1, "succeeded": 2, "startTime": "t"}}),
-            "Progressing",
-            "Task running: 2 pod(s) done, 1 active",
-        ),
-        (
-            KINDS[1],
-            json!({"metadata": {}, "status": {"succeeded": 3, "completionTime": "t", "conditions": [cond("Complete", "True", "")]}}),
-            "Healthy",
-            "Task completed on 3 pod(s)",
-        ),
-        (
-            KINDS[1],
-            json!({"metadata": {}, "status": {"failed": 1, "completionTime": "t", "conditions": [cond("Failed", "True", "rebuild failed on pod x")]}}),
-            "Degraded",
-            "rebuild failed on pod x",
-        ),
-        (
-            KINDS[3],
-            json!({"metadata": {}, "status": {"startTime": "t", "inProgress": ["a", "b"], "finished": ["c"]}}),
-            "Progressing",
-            "Backup in progress on 2 node(s), 1 finished",
-        ),
-        (
-            KINDS[3],
-            json!({"metadata": {}, "status": {"startTime": "t", "finishTime": "u", "finished": ["a", "b", "c"]}}),
-            "Healthy",
-            "Backup finished on 3 node(s)",
-        ),
-        (
-            KINDS[3],
-            json!({"metadata": {}, "status": {"startTime": "t", "finishTime": "u", "finished": ["a"], "failed": ["b"]}}),
-            "Degraded",
-            "Backup failed on 1 node(s)",
-        ),
-        (
-            KINDS[4],
-            json!({"metadata": {}, "status": {"progress": "Configuring"}}),
-            "Progressing",
-            "Reaper is Configuring",
-        ),
-        (
-            KINDS[4],
-            json!({"metadata": {}, "status": {"progress": "Running", "conditions": [cond("Ready", "True", "")]}}),
-            "Healthy",
-            "Reaper is running",
-        ),
-        (
-            KINDS[5],
-            json!({"metadata": {}, "status": {"progress": "Deploying", "readyReplicas": 1, "replicas": 2}}),
-            "Progressing",
-            "Stargate is Deploying: 1/2 replicas ready",
-        ),
-        (
-            KINDS[5],
-            json!({"metadata": {}, "status": {"progress": "Running", "readyReplicas": 2, "replicas": 2, "conditions": [cond("Ready", "True", "")]}}),
-            "Healthy",
-            "2/2 replicas ready",
-        ),
-    ];
-    for (kind, obj, status, message) in cases {
-        assert_eq!(
-            health(&lua, kind, &obj),
-            (status.to_string(), message.to_string()),
-            "{kind}: {obj}"
-        );
-    }
-}
-
-#[test]
-fn k8ssandra_cluster_health_needs_every_datacenter_ready() {
-    let Some(lua) = lua() else { return };
-    let dc_status = |progress: &str, ready: &str| json!({"cassandra": {"cassandraOperatorProgress": progress, "conditions": [cond("Ready", ready, "")]}});
-    let kc = |status: Value| {
-        json!({"metadata": {"name": "orders", "generation": 2},
-        "spec": {"cassandra": {"datacenters": [{"metadata": {"name": "dc1"}}, {"metadata": {"name": "dc2"}}]}},
-        "status": status})
-    };
-    let cases = [
-        (
-            kc(
-                json!({"error": "None", "observedGeneration": 2, "datacenters": {"dc1": dc_status("Ready", "True")}}),
-            ),
-            "Progressing",
-            "Datacenter dc2 has no status yet",
-        ),
-        (
-            kc(
-                json!({"error": "None", "observedGeneration": 2, "datacenters": {"dc1": dc_status("Ready", "True"), "dc2": dc_status("Updating", "True")}}),
-            ),
-            "Progressing",
-            "Datacenter dc2 is not ready",
-        ),
-        (
-            kc(json!({"error": "context west unreachable", "observedGeneration": 2})),
-            "Degraded",
-            "context west unreachable",
-        ),
-        (
-            kc(json!({"error": "None", "observedGeneration": 1})),
-            "Progressing",
-            "Waiting for generation 2 to be reconciled",
-        ),
-        (
-            kc(
-                json!({"error": "None", "observedGeneration": 2, "datacenters": {"dc1": dc_status("Ready", "True"), "dc2": dc_status("Ready", "True")}}),
-            ),
-            "Healthy",
-            "All datacenters are ready",
-        ),
-    ];
-    for (obj, status, message) in cases {
-        assert_eq!(
-            health(&lua, KINDS[2], &obj),
-            (status.to_string(), message.to_string()),
-            "{obj}"
-        );
-    }
+    found.sort();
+    assert_eq!(found, KINDS);
 }
 
 /// The argocd-cm patch holds every health script, verbatim.
 fn expected_argocd_cm() -> String {
     let mut out = String::from(
-        "# Generated from argocd/health/*/health.lua (tests/argocd.rs checks it is in sync).\n# Strategic-merge patch for argocd-cm: Argo CD has no health checks for these kinds.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n",
+        "# Generated from argocd/resource_customizations/*/*/health.lua (tests/argocd.rs checks it is in sync).\n# Strategic-merge patch for argocd-cm: Argo CD has no health checks for these kinds.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n",
     );
     for kind in KINDS {
-        let script =
-            fs::read_to_string(root().join("argocd/health").join(kind).join("health.lua")).unwrap();
+        let script = fs::read_to_string(script_path(kind)).unwrap();
         out.push_str(&format!("  resource.customizations.health.{kind}: |\n"));
         for line in script.lines() {
             if line.is_empty() {
@@ -670,5 +509,71 @@ fn argocd_cm_snippet_matches_the_scripts() {
             cm["data"][format!("resource.customizations.health.{kind}")].is_string(),
             "{kind}"
         );
+    }
+}
+
+// ---- The generated ApplicationSet, with and without progressive syncs ----
+
+/// The Applications the ApplicationSet controller writes from the example ApplicationSet: the
+/// template with each list element substituted; with progressive syncs on, RollingSync also
+/// sets `syncPolicy.automated.enabled: false` and syncs each step itself
+/// (applicationset/progressivesync in Argo CD).
+fn generated_applications(progressive_syncs: bool) -> Vec<Value> {
+    let text = fs::read_to_string(
+        root().join("examples/rendered/argocd/applicationset-k8ssandra-gitops.yaml"),
+    )
+    .unwrap();
+    let appset = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+    let template = serde_json::to_string(&appset["spec"]["template"]).unwrap();
+    appset["spec"]["generators"][0]["list"]["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut t = template.clone();
+            for key in ["context", "stage", "destination"] {
+                t = t.replace(&format!("{{{{.{key}}}}}"), e[key].as_str().unwrap());
+            }
+            let t: Value = serde_json::from_str(&t).unwrap();
+            let mut app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "metadata": t["metadata"], "spec": t["spec"]});
+            app["metadata"]["namespace"] = appset["metadata"]["namespace"].clone();
+            if progressive_syncs {
+                app["spec"]["syncPolicy"]["automated"]["enabled"] = json!(false);
+            }
+            app
+        })
+        .collect()
+}
+
+#[test]
+fn generated_applications_validate_and_sync_with_or_without_progressive_syncs() {
+    for progressive in [false, true] {
+        let apps = generated_applications(progressive);
+        assert_eq!(apps.len(), 3);
+        let dir = TempDir::new("argocd-apps");
+        for app in &apps {
+            let spec = &app["spec"];
+            // An explicit source type: Argo CD never runs plugin discovery on these paths.
+            assert_eq!(
+                spec["source"]["directory"],
+                json!({"recurse": true, "exclude": "kustomization.yaml"})
+            );
+            assert!(spec["source"].get("plugin").is_none());
+            // Flag off: the Application syncs by itself. Flag on: RollingSync does it, with prune.
+            assert_eq!(spec["syncPolicy"]["automated"]["prune"], json!(true));
+            assert_eq!(
+                spec["syncPolicy"]["automated"].get("enabled").cloned(),
+                progressive.then_some(json!(false))
+            );
+            let name = app["metadata"]["name"].as_str().unwrap();
+            fs::write(
+                dir.path().join(format!("{name}.yaml")),
+                serde_json::to_string_pretty(app).unwrap(),
+            )
+            .unwrap();
+        }
+        // Against the vendored Application CRD (strict: unknown fields fail).
+        crate::harness::assert_valid_manifests(&[dir.path()], &[]);
     }
 }

@@ -331,3 +331,90 @@ fn errors_reach_argo_cd_as_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn the_example_install_patches_the_tested_argo_cd_release() {
+    let (Some(bin), Some(kustomize)) = (
+        cmp_bin(),
+        crate::krm::tool("KUSTOMIZE", ".cache/bin/kustomize"),
+    ) else {
+        return;
+    };
+    // argocd/ as committed, with the release's install.yaml from the module instead of the URL.
+    let dir = TempDir::new("argocd-install");
+    copy_dir(&root().join("argocd"), dir.path());
+    let k = dir.path().join("kustomization.yaml");
+    let text = fs::read_to_string(&k).unwrap();
+    let url = "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.8/manifests/install.yaml";
+    assert!(
+        text.contains(url),
+        "argocd/kustomization.yaml should install the tested release"
+    );
+    fs::copy(bin.join("install.yaml"), dir.path().join("install.yaml")).unwrap();
+    fs::write(&k, text.replace(url, "install.yaml")).unwrap();
+    let out = Command::new(kustomize)
+        .args(["build", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> =
+        k8ssandra_gitops::yaml::parse_stream(&String::from_utf8(out.stdout).unwrap())
+            .unwrap()
+            .iter()
+            .map(k8ssandra_gitops::yaml::Node::to_json)
+            .collect();
+    let find = |kind: &str, name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind}/{name} missing"))
+    };
+    let params = find("ConfigMap", "argocd-cmd-params-cm");
+    assert_eq!(
+        params["data"]["applicationsetcontroller.enable.progressive.syncs"],
+        "true"
+    );
+    let cm = find("ConfigMap", "argocd-cm");
+    assert!(
+        cm["data"]["resource.customizations.health.medusa.k8ssandra.io_MedusaRestoreJob"]
+            .is_string()
+    );
+    let repo_server = find("Deployment", "argocd-repo-server");
+    let containers = repo_server["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    let sidecar = containers
+        .iter()
+        .find(|c| c["name"] == "k8ssandra-gitops")
+        .expect("sidecar");
+    assert_eq!(
+        sidecar["command"],
+        json!(["/var/run/argocd/argocd-cmp-server"])
+    );
+    // The patch merged into the stock Deployment: its own container and volumes are kept, and
+    // every volume the sidecar mounts exists.
+    assert!(containers.iter().any(|c| c["name"] == "argocd-repo-server"));
+    let volumes: Vec<&str> = repo_server["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    for m in sidecar["volumeMounts"].as_array().unwrap() {
+        assert!(
+            volumes.contains(&m["name"].as_str().unwrap()),
+            "{m} in {volumes:?}"
+        );
+    }
+    // The ApplicationSet controller reads the flag from that key.
+    let appset = find("Deployment", "argocd-applicationset-controller");
+    assert!(
+        appset
+            .to_string()
+            .contains("\"key\":\"applicationsetcontroller.enable.progressive.syncs\""),
+        "{appset}"
+    );
+}
