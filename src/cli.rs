@@ -415,6 +415,23 @@ fn argocd_generate() -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
+    // The Application may point at any directory: render the whole repository, from its root,
+    // so that messages name repository-relative paths.
+    let root = std::env::current_dir()
+        .map_err(|e| format!("cannot read the working directory: {e}"))
+        .and_then(|cwd| {
+            let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
+            k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())
+                .map(|root| k8ssandra_gitops::argocd::render_root(&cwd, &root))
+        })
+        .and_then(|root| {
+            std::env::set_current_dir(&root)
+                .map_err(|e| format!("cannot enter the repository root {}: {e}", root.display()))
+        });
+    if let Err(msg) = root {
+        eprintln!("error: {msg}");
+        return ExitCode::from(FAILURE);
+    }
     let common = CommonArgs {
         repo: PathBuf::from("."),
         verbose: false,

@@ -189,8 +189,8 @@ pub fn render_discovered_with(
 ) -> Outcome {
     let boundary = guard::apply_boundary(repo, &mut discovered, options.output_override);
     let source::Discovered {
-        files,
-        diags,
+        mut files,
+        mut diags,
         ignored,
         mut excluded,
         yaml_seen,
@@ -204,9 +204,27 @@ pub fn render_discovered_with(
         excluded,
         inputs_in_output: boundary.inputs_in_output,
     };
-    let mut diags: Vec<Diagnostic> = diags.into_iter().map(|(_, d)| d).collect();
-    let (inputs, mut load_diags) = load::load(&files);
+    let (mut inputs, mut load_diags) = load::load(&files);
+    // RenderConfig may narrow the inputs (`spec.include` / `spec.exclude`); its own file stays.
+    // Invalid globs were reported with the RenderConfig, which is then not loaded.
+    if let Some(rc) = &inputs.render_config
+        && (rc.value.include.is_some() || rc.value.exclude.is_some())
+        && let Ok(scope) = source::Scope::new(
+            rc.value.include.as_deref(),
+            rc.value.exclude.as_deref().unwrap_or_default(),
+        )
+    {
+        let keep = rc.origin.rel_path.clone();
+        let before = files.len();
+        files = source::filter_scope(files, &scope, &keep);
+        if files.len() != before {
+            (inputs, load_diags) = load::load(&files);
+        }
+        // Files refused while reading (too large, not UTF-8) are out of scope too.
+        diags.retain(|(rel, _)| scope.contains(rel));
+    }
     drop(files);
+    let mut diags: Vec<Diagnostic> = diags.into_iter().map(|(_, d)| d).collect();
     if let Some(rc) = &inputs.render_config
         && let Some(dir) = &rc.value.output_dir
         && guard::relative_inside(dir).is_none()

@@ -104,6 +104,25 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
     for file in files {
         let docs = match yaml::parse_stream(&file.text) {
             Ok(d) => d,
+            // A file that cannot hold one of our kinds (a Helm chart's templates/, another
+            // tool's config) must not fail every context: it is named, and skipped.
+            Err(e) if !could_hold_input(&file.text) => {
+                diags.push(
+                    Diagnostic::warning(
+                        file.display_path.clone(),
+                        e.pos,
+                        Vec::new(),
+                        format!(
+                            "invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): {}",
+                            e.message
+                        ),
+                    )
+                    .with_hint(Some(
+                        "list it in RenderConfig spec.exclude to silence this".to_string(),
+                    )),
+                );
+                continue;
+            }
             Err(e) => {
                 diags.push(Diagnostic::error(
                     file.display_path.clone(),
@@ -223,6 +242,37 @@ fn checked_for_yaml11(node: &Node) -> bool {
     is_input(text("apiVersion"), text("kind"))
         || group.ends_with("k8ssandra.io")
         || group == "cassandra.datastax.com"
+}
+
+/// Whether a file's text could declare one of the kinds we read: some line sets `kind` to
+/// K8ssandraCluster, ClientConfig or RenderConfig (quoted or not, block or flow style). Used
+/// only for files that do not parse, to tell a broken input from someone else's template.
+#[must_use]
+pub fn could_hold_input(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    KNOWN.iter().any(|(kind, _)| {
+        text.match_indices(kind).any(|(at, _)| {
+            let after = bytes.get(at + kind.len()).copied();
+            if after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return false;
+            }
+            // Walk back over quotes and blanks to `:`, then to the key `kind`.
+            let before = text[..at]
+                .trim_end_matches(['"', '\''])
+                .trim_end_matches([' ', '\t']);
+            let Some(before) = before.strip_suffix(':') else {
+                return false;
+            };
+            let key = before
+                .trim_end_matches([' ', '\t'])
+                .trim_end_matches(['"', '\'']);
+            key.ends_with("kind")
+                && !key[..key.len() - 4]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
 }
 
 /// Loads documents that are already parsed, each with where it came from (the items of a KRM
@@ -614,6 +664,66 @@ mod tests {
             [
                 "big.yaml:2050:1: error: invalid YAML: more than 1024 YAML documents in one file; split it into several files"
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod input_guess_tests {
+    use super::*;
+
+    #[test]
+    fn files_that_declare_our_kinds_are_recognised_even_when_broken() {
+        for text in [
+            "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nspec: {cassandra: [\n",
+            "kind: 'ClientConfig'\n",
+            "- {apiVersion: x, \"kind\": \"RenderConfig\"}\n",
+            "  kind:K8ssandraCluster\n",
+        ] {
+            assert!(could_hold_input(text), "{text}");
+        }
+        for text in [
+            "kind: K8ssandraClusterList\n",
+            "subkind: K8ssandraCluster\n",
+            "description: a K8ssandraCluster\n",
+            "{{ if .Values.x }}\nkind: Deployment\n",
+            "resources: [k8ssandraclusters]\n",
+        ] {
+            assert!(!could_hold_input(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn unparsable_files_are_errors_only_when_they_could_hold_an_input() {
+        let file = |name: &str, text: &str| SourceFile {
+            rel_path: name.into(),
+            display_path: name.into(),
+            text: text.into(),
+        };
+        let (_, diags) = load(&[
+            file(
+                "charts/db/templates/sts.yaml",
+                "apiVersion: apps/v1\nkind: StatefulSet\n{{- if .Values.x }}\n",
+            ),
+            file(
+                "clusters/orders.yaml",
+                "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nspec: [\n",
+            ),
+        ]);
+        let printed: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        assert_eq!(printed.len(), 2, "{printed:#?}");
+        assert!(
+            printed[0].starts_with("charts/db/templates/sts.yaml:3:")
+                && printed[0].contains(": warning: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): ")
+                && printed[0].ends_with("(list it in RenderConfig spec.exclude to silence this)"),
+            "{}",
+            printed[0]
+        );
+        assert!(
+            printed[1].starts_with("clusters/orders.yaml:")
+                && printed[1].contains(": error: invalid YAML: "),
+            "{}",
+            printed[1]
         );
     }
 }

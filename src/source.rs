@@ -412,3 +412,141 @@ mod tests {
         assert!(rules.why_ignored("a/gen", true).is_some());
     }
 }
+
+/// Whether `glob` is a usable RenderConfig `spec.include` / `spec.exclude` entry.
+///
+/// # Errors
+/// Empty, absolute, with a `..` component, or not a valid glob: a message saying which.
+pub fn check_glob(glob: &str) -> Result<(), String> {
+    if glob.trim().is_empty() {
+        return Err("empty glob".into());
+    }
+    if glob.starts_with('/') {
+        return Err(format!(
+            "glob {glob:?} is absolute: globs are relative to the repository root"
+        ));
+    }
+    if glob.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "glob {glob:?} leaves the repository ('..'): globs are relative to the repository root"
+        ));
+    }
+    compile_glob(glob).map(|_| ())
+}
+
+fn compile_glob(glob: &str) -> Result<globset::Glob, String> {
+    let glob = glob.trim_start_matches("./").trim_end_matches('/');
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob: {}", e.kind()))
+}
+
+/// Which repository files are inputs: RenderConfig `spec.include` and `spec.exclude`.
+///
+/// A glob matches a repository-relative path (with `/` separators) or any directory above it,
+/// so `charts` or `charts/` leaves out everything under `charts/`. `*` stays within one path
+/// component; `**` crosses them.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    include: Option<globset::GlobSet>,
+    exclude: globset::GlobSet,
+}
+
+impl Scope {
+    /// Builds the scope. No `include` means every file; an empty `include` list means none.
+    ///
+    /// # Errors
+    /// A glob that [`check_glob`] refuses, with its message.
+    pub fn new(include: Option<&[String]>, exclude: &[String]) -> Result<Self, String> {
+        let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in globs {
+                check_glob(g)?;
+                b.add(compile_glob(g)?);
+            }
+            b.build().map_err(|e| e.to_string())
+        };
+        Ok(Self {
+            include: include.map(set).transpose()?,
+            exclude: set(exclude)?,
+        })
+    }
+
+    /// Whether the file at `rel_path` is read.
+    #[must_use]
+    pub fn contains(&self, rel_path: &str) -> bool {
+        let matches = |set: &globset::GlobSet| {
+            let mut p = rel_path;
+            loop {
+                if set.is_match(p) {
+                    return true;
+                }
+                match p.rfind('/') {
+                    Some(i) => p = &p[..i],
+                    None => return false,
+                }
+            }
+        };
+        self.include.as_ref().is_none_or(matches) && !matches(&self.exclude)
+    }
+}
+
+/// Keeps the files in `scope`; `keep` (the RenderConfig's own file) is always kept.
+#[must_use]
+pub fn filter_scope(files: Vec<SourceFile>, scope: &Scope, keep: &str) -> Vec<SourceFile> {
+    files
+        .into_iter()
+        .filter(|f| f.rel_path == keep || scope.contains(&f.rel_path))
+        .collect()
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    fn scope(include: Option<&[&str]>, exclude: &[&str]) -> Scope {
+        let own = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        Scope::new(include.map(own).as_deref(), &own(exclude)).unwrap()
+    }
+
+    #[test]
+    fn globs_match_files_and_the_directories_above_them() {
+        let s = scope(None, &["charts", "*.tmpl.yaml"]);
+        assert!(s.contains("clusters/orders.yaml"));
+        assert!(!s.contains("charts/db/templates/sts.yaml"));
+        assert!(!s.contains("x.tmpl.yaml"));
+        // `*` stays within one component.
+        assert!(s.contains("a/x.tmpl.yaml"));
+        let s = scope(
+            Some(&["clusters/**", "render-config.yaml"]),
+            &["clusters/old/"],
+        );
+        assert!(s.contains("clusters/orders.yaml"));
+        assert!(s.contains("clusters/eu/dc.yaml"));
+        assert!(s.contains("render-config.yaml"));
+        assert!(!s.contains("apps/x.yaml"));
+        assert!(!s.contains("clusters/old/orders.yaml"));
+        assert!(!scope(Some(&[]), &[]).contains("a.yaml"));
+    }
+
+    #[test]
+    fn bad_globs_are_refused_with_a_reason() {
+        assert_eq!(
+            check_glob("/etc/*.yaml").unwrap_err(),
+            "glob \"/etc/*.yaml\" is absolute: globs are relative to the repository root"
+        );
+        assert!(
+            check_glob("../x")
+                .unwrap_err()
+                .contains("leaves the repository")
+        );
+        assert!(
+            check_glob("a/[b")
+                .unwrap_err()
+                .starts_with("invalid glob: ")
+        );
+        assert_eq!(check_glob(" ").unwrap_err(), "empty glob");
+        assert!(check_glob("./clusters/").is_ok());
+    }
+}

@@ -3,6 +3,7 @@
 #[cfg(feature = "reporter")]
 mod apiserver;
 mod argocd;
+mod argocd_cmp;
 mod conformance;
 mod determinism;
 mod diagnostics;

@@ -66,6 +66,11 @@ impl ClientConfig {
 pub struct RenderConfigSpec {
     /// Output directory relative to the repository (default `rendered`).
     pub output_dir: Option<String>,
+    /// Globs of repository-relative paths to read (default: every file). A glob that matches a
+    /// directory covers everything below it.
+    pub include: Option<Vec<String>>,
+    /// Globs of repository-relative paths never to read, applied after `include`.
+    pub exclude: Option<Vec<String>>,
     /// Context that receives datacenters without `k8sContext` (default `control-plane`).
     pub control_plane_context: Option<String>,
     /// Namespace for K8ssandraClusters without `metadata.namespace` (default `default`).
@@ -226,6 +231,8 @@ enum Shape {
     Map(&'static [(&'static str, Shape)]),
     /// A mapping with keys of the user's choice, every value of one shape.
     Dict(&'static Shape),
+    /// A sequence, every item of one shape.
+    List(&'static Shape),
     Str,
     Bool,
     Int,
@@ -297,6 +304,8 @@ const REPORTER: Shape = Shape::Map(&[
 ]);
 const SPEC: Shape = Shape::Map(&[
     ("outputDir", Shape::Str),
+    ("include", Shape::List(&Shape::Str)),
+    ("exclude", Shape::List(&Shape::Str)),
     ("controlPlaneContext", Shape::Str),
     ("defaultNamespace", Shape::Str),
     ("secrets", SECRETS),
@@ -325,7 +334,34 @@ pub type ShapeIssue = (Vec<Seg>, String, Option<String>);
 pub fn check_render_config(doc: &Node) -> Vec<ShapeIssue> {
     let mut out = Vec::new();
     check_shape(doc, &DOCUMENT, &mut Vec::new(), &mut out);
+    if out.is_empty() {
+        check_scope_globs(doc, &mut out);
+    }
     out
+}
+
+/// `spec.include` / `spec.exclude`: every glob must compile and stay inside the repository.
+fn check_scope_globs(doc: &Node, out: &mut Vec<ShapeIssue>) {
+    for field in ["include", "exclude"] {
+        let Some(Value::Seq(items)) = doc.get("spec").and_then(|s| s.get(field)).map(|n| &n.value)
+        else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(glob) = item.as_str() else { continue };
+            if let Err(message) = crate::source::check_glob(glob) {
+                out.push((
+                    vec![
+                        Seg::Key("spec".into()),
+                        Seg::Key(field.into()),
+                        Seg::Index(i),
+                    ],
+                    message,
+                    Some("globs are repository-relative paths with `*`, `?`, `[...]`, `{a,b}` and `**`, e.g. `clusters/**` or `charts`".into()),
+                ));
+            }
+        }
+    }
 }
 
 fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<ShapeIssue>) {
@@ -372,6 +408,14 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
                 path.pop();
             }
         }
+        (Shape::List(each), Value::Seq(items)) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                check_shape(v, each, path, out);
+                path.pop();
+            }
+        }
+        (Shape::List(_), _) => out.push((path.clone(), "expected a list".to_string(), None)),
         (Shape::Map(_) | Shape::Dict(_), _) => {
             out.push((path.clone(), "expected a mapping".to_string(), None))
         }

@@ -195,7 +195,9 @@ pub fn render(
                         "goTemplateOptions": ["missingkey=error"],
                         "generators": [{"list": {"elements": elements}}],
                         // Each stage waits until the previous stage's Applications are Healthy
-                        // (needs the health checks of argocd/ and progressive syncs enabled).
+                        // (needs the health checks of argocd/ and the ApplicationSet
+                        // controller's progressive syncs; without them every Application
+                        // syncs at once through the template's automated sync).
                         "strategy": {"type": "RollingSync", "rollingSync": {"steps": steps}},
                         "template": {
                             "metadata": {
@@ -208,9 +210,20 @@ pub fn render(
                                     "repoURL": repo,
                                     "targetRevision": argo.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
                                     "path": format!("{}/{{{{.context}}}}", path.trim_end_matches('/')),
+                                    // An explicit source type: Argo CD runs no plugin discovery
+                                    // (the control-plane directory holds a K8ssandraCluster
+                                    // record), and the manifests are applied as committed. The
+                                    // kustomization.yaml lists the same files; it is no object.
+                                    "directory": {"recurse": true, "exclude": "kustomization.yaml"},
                                 },
                                 "destination": {field: "{{.destination}}"},
-                                "syncPolicy": {"syncOptions": ["ServerSideApply=true"]},
+                                // Automated sync makes the Applications sync where progressive
+                                // syncs are off; with them on, RollingSync turns it off and
+                                // syncs each step itself (keeping `prune`).
+                                "syncPolicy": {
+                                    "automated": {"prune": true, "selfHeal": true},
+                                    "syncOptions": ["ServerSideApply=true"],
+                                },
                             },
                         },
                     },
