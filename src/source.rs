@@ -14,6 +14,8 @@ use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::diagnostic::Diagnostic;
+pub use crate::model::config::check_glob;
+use crate::model::config::compile_glob;
 use crate::yaml::Pos;
 
 /// Files larger than this are refused (a K8ssandraCluster is a few KiB).
@@ -411,35 +413,6 @@ mod tests {
         assert!(rules.why_ignored("a/build", true).is_none());
         assert!(rules.why_ignored("a/gen", true).is_some());
     }
-}
-
-/// Whether `glob` is a usable RenderConfig `spec.include` / `spec.exclude` entry.
-///
-/// # Errors
-/// Empty, absolute, with a `..` component, or not a valid glob: a message saying which.
-pub fn check_glob(glob: &str) -> Result<(), String> {
-    if glob.trim().is_empty() {
-        return Err("empty glob".into());
-    }
-    if glob.starts_with('/') {
-        return Err(format!(
-            "glob {glob:?} is absolute: globs are relative to the repository root"
-        ));
-    }
-    if glob.split('/').any(|c| c == "..") {
-        return Err(format!(
-            "glob {glob:?} leaves the repository ('..'): globs are relative to the repository root"
-        ));
-    }
-    compile_glob(glob).map(|_| ())
-}
-
-fn compile_glob(glob: &str) -> Result<globset::Glob, String> {
-    let glob = glob.trim_start_matches("./").trim_end_matches('/');
-    globset::GlobBuilder::new(glob)
-        .literal_separator(true)
-        .build()
-        .map_err(|e| format!("invalid glob: {}", e.kind()))
 }
 
 /// Which repository files are inputs: RenderConfig `spec.include` and `spec.exclude`.

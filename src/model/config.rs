@@ -349,7 +349,7 @@ fn check_scope_globs(doc: &Node, out: &mut Vec<ShapeIssue>) {
         };
         for (i, item) in items.iter().enumerate() {
             let Some(glob) = item.as_str() else { continue };
-            if let Err(message) = crate::source::check_glob(glob) {
+            if let Err(message) = check_glob(glob) {
                 out.push((
                     vec![
                         Seg::Key("spec".into()),
@@ -423,6 +423,35 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
             out.push((path.clone(), "expected a string".to_string(), None))
         }
     }
+}
+
+/// Whether `glob` is a usable RenderConfig `spec.include` / `spec.exclude` entry.
+///
+/// # Errors
+/// Empty, absolute, with a `..` component, or not a valid glob: a message saying which.
+pub fn check_glob(glob: &str) -> Result<(), String> {
+    if glob.trim().is_empty() {
+        return Err("empty glob".into());
+    }
+    if glob.starts_with('/') {
+        return Err(format!(
+            "glob {glob:?} is absolute: globs are relative to the repository root"
+        ));
+    }
+    if glob.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "glob {glob:?} leaves the repository ('..'): globs are relative to the repository root"
+        ));
+    }
+    compile_glob(glob).map(|_| ())
+}
+
+pub(crate) fn compile_glob(glob: &str) -> Result<globset::Glob, String> {
+    let glob = glob.trim_start_matches("./").trim_end_matches('/');
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob: {}", e.kind()))
 }
 
 #[cfg(test)]
