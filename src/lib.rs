@@ -2,16 +2,16 @@
 //! directory per target Kubernetes cluster, doing offline what k8ssandra-operator's control plane
 //! does at run time.
 //!
-//! Data flow, one module per stage:
+//! Data flow, in layers that only depend downwards (checked by `tests/layers.rs`):
 //!
-//! 1. [`source`]: discover input files (sorted, the repository's `.gitignore` files honoured,
-//!    size/encoding/symlink limits); [`guard`] draws the one boundary between input and output;
-//! 2. [`yaml`] + [`load`]: parse into located trees, check against the upstream CRD schema
-//!    ([`schema`]), type them ([`model`]);
-//! 3. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces and
-//!    rollout order, and validate what needs the whole picture;
-//! 4. [`render`]: build the objects;
-//! 5. [`output`]: serialize canonically ([`emit`]), then compare with or write to disk.
+//! 1. [`ports`] (upstream Go behaviour, once each) and shared JSON helpers;
+//! 2. [`yaml`], [`emit`], [`diagnostic`]: located YAML in, canonical YAML out, problems;
+//! 3. [`schema`]: the upstream CRD schemas; 4. [`model`]: typed documents;
+//! 5. [`source`] + [`load`]: which files are read, parsed and typed ([`guard`] draws the one
+//!    boundary between input and output);
+//! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
+//!    rollout order and the Medusa configuration, and validate what needs the whole picture;
+//! 7. [`render`]: build the objects; 8. [`output`]: compare with or swap onto disk.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
