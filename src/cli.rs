@@ -6,8 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use k8ssandra_gitops::diagnostic::Diagnostic;
 use k8ssandra_gitops::diagnostic::did_you_mean;
-use k8ssandra_gitops::output::{drift, into_tree, stream, unified_diff, write_tree};
+use k8ssandra_gitops::output::{
+    Drift, WriteError, build_tree, check, into_tree, preflight, sources, stream, unified_diff,
+    write,
+};
 use k8ssandra_gitops::{Outcome, render_repo};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
@@ -196,9 +200,35 @@ fn load(common: &CommonArgs, output: Option<&PathBuf>) -> Result<Outcome, ExitCo
     Ok(outcome)
 }
 
+/// Prints problems found after rendering (output paths, the output directory) and fails.
+fn refuse(problems: &[Diagnostic]) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    for d in problems {
+        let _ = writeln!(err, "{d}");
+    }
+    let _ = writeln!(
+        err,
+        "error: {} problem{} found; nothing was written",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::from(FAILURE)
+}
+
 fn validate(args: &CommonArgs) -> ExitCode {
     match load(args, None) {
         Ok(o) => {
+            // What render would refuse is known now: output paths too long for the file
+            // system, symlinks or hand-written files where it writes.
+            let problems = preflight(
+                &o.output_dir,
+                &build_tree(&o.rendered),
+                &sources(&o.rendered, &o.inputs),
+                true,
+            );
+            if !problems.is_empty() {
+                return refuse(&problems);
+            }
             let objects: usize = o.rendered.values().map(Vec::len).sum();
             eprintln!(
                 "ok: {} K8ssandraCluster{}, {objects} objects for {} context{}",
@@ -226,6 +256,7 @@ fn render(args: &RenderArgs) -> ExitCode {
         return stream_context(&outcome, args.context.as_deref().unwrap_or_default());
     }
     let contexts: Vec<String> = outcome.rendered.keys().cloned().collect();
+    let sources = sources(&outcome.rendered, &outcome.inputs);
     let Outcome {
         rendered,
         output_dir,
@@ -236,13 +267,22 @@ fn render(args: &RenderArgs) -> ExitCode {
     drop(inputs);
     let tree = into_tree(rendered);
     let dir = &output_dir;
+    let problems = preflight(dir, &tree, &sources, false);
+    if !problems.is_empty() {
+        return refuse(&problems);
+    }
     if args.check {
-        let drift = drift(dir, &tree);
+        let drift = check(dir, &tree);
         if drift.is_empty() {
             eprintln!("ok: {} is up to date", dir.display());
             return ExitCode::SUCCESS;
         }
         print!("{}", unified_diff(&drift));
+        for d in &drift {
+            if let Drift::Problem(message) = d {
+                eprintln!("error: {message}");
+            }
+        }
         eprintln!(
             "error: {} is out of date ({} file{} differ); run `k8ssandra-gitops render` and commit the result",
             dir.display(),
@@ -251,7 +291,7 @@ fn render(args: &RenderArgs) -> ExitCode {
         );
         return ExitCode::from(FAILURE);
     }
-    match write_tree(dir, &tree) {
+    match write(dir, &tree, &sources) {
         Ok(report) => {
             eprintln!(
                 "rendered {} into {}: {} written, {} pruned, {} unchanged",
@@ -263,8 +303,9 @@ fn render(args: &RenderArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Err(WriteError::Refused(problems)) => refuse(&problems),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e}; the output directory is unchanged");
             ExitCode::from(FAILURE)
         }
     }

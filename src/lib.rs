@@ -20,6 +20,7 @@
 pub mod argocd;
 pub mod diagnostic;
 pub mod emit;
+pub(crate) mod json;
 pub mod krm;
 pub mod load;
 pub mod merge;
@@ -27,11 +28,12 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod plan_diff;
-pub mod quantity;
+pub mod ports;
 pub mod render;
 pub mod reporter;
 pub mod revision;
 pub mod schema;
+pub mod seeds;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -43,8 +45,7 @@ use diagnostic::{Diagnostic, Severity};
 use load::Inputs;
 use render::Rendered;
 
-/// Default output directory, relative to the repository.
-pub const DEFAULT_OUTPUT_DIR: &str = "rendered";
+pub use plan::DEFAULT_OUTPUT_DIR;
 
 /// The result of rendering a repository in memory.
 #[derive(Debug)]

@@ -1,25 +1,27 @@
 //! Output stage: the rendered tree as bytes, compared with and written to disk safely.
 //!
-//! Nothing is written until everything has rendered. Each file is replaced by rename and only
-//! when its bytes changed, so a crash never leaves a truncated manifest and an unchanged repo
-//! writes nothing. A record of the files we own drives pruning; files we did not create are
-//! never touched.
+//! Nothing is written until everything has rendered, and then the output directory is replaced
+//! all or nothing ([`write`]); an unchanged repository writes nothing. A record of the files we
+//! own drives pruning; files we did not create are never overwritten or removed. Reading the
+//! output directory ([`check`], pruning) never follows a symlink and never opens anything but a
+//! regular file.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+mod disk;
+mod sys;
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::load::Inputs;
 use crate::render::Rendered;
+use crate::yaml::{Node, Pos, Seg};
 
 /// Name of the record of owned files, kept at the top of the output directory.
 pub const OWNED_RECORD: &str = ".k8ssandra-gitops-owned";
 
 /// Output path (relative, `/`-separated) → file bytes, sorted.
 pub type Tree = BTreeMap<String, Vec<u8>>;
-
-/// One differing file: path, bytes on disk (`None`: absent), rendered bytes (`None`: to be pruned).
-pub type Drift = (String, Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// Builds the whole output tree: one file per object, a kustomization per context, the record.
 #[must_use]
@@ -90,7 +92,7 @@ pub fn stream(rendered: &Rendered, context: &str) -> String {
     out
 }
 
-/// A failure to write the output; the message names the path.
+/// A failure to write the output. Nothing was changed: the output directory is as it was.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// An IO operation failed.
@@ -103,9 +105,10 @@ pub enum WriteError {
         /// Why it failed.
         source: std::io::Error,
     },
-    /// A symlink inside the output directory would redirect a write.
-    #[error("refusing to write through symlink {0} inside the output directory")]
-    Symlink(PathBuf),
+    /// Paths the renderer needs hold something it must not replace or write through (a
+    /// symlink, a FIFO, a file it did not write); one diagnostic each.
+    #[error("{} path{} in the output directory cannot be written", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Refused(Vec<Diagnostic>),
 }
 
 fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> WriteError + 'p {
@@ -116,42 +119,262 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// Paths listed in an existing record that are safe to touch (relative, no `..`).
-fn read_record(dir: &Path) -> BTreeSet<String> {
-    let Ok(text) = fs::read_to_string(dir.join(OWNED_RECORD)) else {
-        return BTreeSet::new();
-    };
-    text.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter(|l| {
-            Path::new(l)
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)))
-        })
-        .map(str::to_string)
-        .collect()
+/// Where each output path comes from (the object's source, for diagnostics).
+#[derive(Debug, Default, Clone)]
+pub struct Sources(BTreeMap<String, (PathBuf, Pos)>);
+
+/// The source of every output path: the input document an object copies (same kind and
+/// name), else its K8ssandraCluster's `metadata.name`; a context's `kustomization.yaml` points
+/// at its ClientConfig.
+#[must_use]
+pub fn sources(rendered: &Rendered, inputs: &Inputs) -> Sources {
+    let name_path = [Seg::Key("metadata".into()), Seg::Key("name".into())];
+    let docs = inputs
+        .clusters
+        .iter()
+        .map(|d| (&d.node, &d.origin.file, d.locate(&name_path)))
+        .chain(
+            inputs
+                .client_configs
+                .iter()
+                .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
+        )
+        .chain(
+            inputs
+                .others
+                .iter()
+                .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
+        );
+    let mut by_kind_name: HashMap<(&str, &str), (PathBuf, Pos)> = HashMap::new();
+    for (node, file, pos) in docs {
+        let kind = node.get("kind").and_then(Node::as_str).unwrap_or_default();
+        let name = node
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Node::as_str)
+            .unwrap_or_default();
+        by_kind_name
+            .entry((kind, name))
+            .or_insert_with(|| (file.clone(), pos));
+    }
+    let mut out = BTreeMap::new();
+    for (context, manifests) in rendered {
+        for m in manifests {
+            let found = by_kind_name
+                .get(&(m.kind(), m.name()))
+                .or_else(|| by_kind_name.get(&("K8ssandraCluster", m.cluster.as_str())));
+            if let Some(loc) = found {
+                out.insert(m.rel_path(), loc.clone());
+            }
+        }
+        let kustomization = inputs
+            .client_configs
+            .iter()
+            .find(|c| c.value.context == *context)
+            .map(|c| (c.origin.file.clone(), c.locate(&name_path)))
+            .or_else(|| {
+                manifests
+                    .first()
+                    .and_then(|m| out.get(&m.rel_path()).cloned())
+            });
+        if let Some(loc) = kustomization {
+            out.insert(format!("{context}/kustomization.yaml"), loc);
+        }
+    }
+    Sources(out)
 }
 
-/// What differs between the tree and the directory: `(path, old bytes, new bytes)`; `None` means
-/// absent. Only files in the tree or in the old record are considered.
-#[must_use]
-pub fn drift(dir: &Path, tree: &Tree) -> Vec<Drift> {
-    let mut out = Vec::new();
-    for (rel, bytes) in tree {
-        let old = fs::read(dir.join(rel)).ok();
-        if old.as_deref() != Some(bytes.as_slice()) {
-            out.push((rel.clone(), old, Some(bytes.clone())));
-        }
+impl Sources {
+    /// The source of `rel`, or of the first output path below it (a directory).
+    fn of(&self, rel: &str) -> Option<&(PathBuf, Pos)> {
+        self.0
+            .get(rel)
+            .or_else(|| self.0.get(&format!("{rel}/kustomization.yaml")))
+            .or_else(|| {
+                let prefix = format!("{rel}/");
+                self.0
+                    .range(prefix.clone()..)
+                    .next()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .map(|(_, v)| v)
+            })
     }
-    for rel in read_record(dir) {
-        if !tree.contains_key(&rel)
-            && let Ok(old) = fs::read(dir.join(&rel))
-        {
-            out.push((rel, Some(old), None));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+fn conflict_diagnostics(
+    dir: &Path,
+    conflicts: Vec<disk::Conflict>,
+    sources: &Sources,
+) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = conflicts
+        .into_iter()
+        .map(|c| {
+            let (file, pos) = match (sources.of(&c.rel), c.record_line) {
+                (Some(loc), _) if !c.rel.is_empty() => loc.clone(),
+                (_, Some(line)) => (dir.join(OWNED_RECORD), Pos { line, column: 1 }),
+                _ => (dir.join(&c.rel), Pos::default()),
+            };
+            Diagnostic::error(file, pos, Vec::new(), c.message).with_hint(Some(c.hint.to_string()))
+        })
+        .collect();
+    crate::diagnostic::sort(&mut out);
     out
+}
+
+/// Longest file name most file systems take (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+/// Longest path the system calls of Linux take, without the terminating NUL (`PATH_MAX - 1`).
+const PATH_MAX: usize = 4095;
+
+/// Everything `render` could fail on that can be known before writing: file names longer than
+/// 255 bytes, paths longer than 4095 bytes, and, given the output directory, what `write`
+/// would refuse (a symlink, FIFO or device at a path it writes, a file it did not write, ...).
+/// One diagnostic each, at the object's source.
+#[must_use]
+pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let base_len = base.as_os_str().len();
+    for rel in tree.keys() {
+        let (file, pos) = sources
+            .of(rel)
+            .cloned()
+            .unwrap_or_else(|| (dir.join(rel), Pos::default()));
+        if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
+            out.push(
+                Diagnostic::error(
+                    file,
+                    pos,
+                    Vec::new(),
+                    format!(
+                        "output file name {long:?} is {} bytes; file systems take at most {NAME_MAX}",
+                        long.len()
+                    ),
+                )
+                .with_hint(Some("shorten the name".to_string())),
+            );
+            continue;
+        }
+        let len = base_len + 1 + rel.len();
+        if len > PATH_MAX {
+            out.push(
+                Diagnostic::error(
+                    file,
+                    pos,
+                    Vec::new(),
+                    format!(
+                        "output path {} is {len} bytes; the system takes at most {PATH_MAX}",
+                        dir.join(rel).display()
+                    ),
+                )
+                .with_hint(Some(
+                    "shorten the names or the output directory".to_string(),
+                )),
+            );
+        }
+    }
+    if disk && out.is_empty() {
+        match disk::Target::new(dir).and_then(|t| disk::plan(&t, tree)) {
+            Ok(plan) => out.extend(conflict_diagnostics(dir, plan.conflicts, sources)),
+            Err(e) => out.push(Diagnostic::error(
+                dir.to_path_buf(),
+                Pos::default(),
+                Vec::new(),
+                e.to_string(),
+            )),
+        }
+    }
+    crate::diagnostic::sort(&mut out);
+    out
+}
+
+/// One difference between the tree and the output directory, for `render --check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// A file whose bytes differ: on disk (`None`: absent) and rendered (`None`: to be pruned).
+    Changed {
+        /// Path inside the output directory.
+        path: String,
+        /// Bytes on disk.
+        old: Option<Vec<u8>>,
+        /// Rendered bytes.
+        new: Option<Vec<u8>>,
+    },
+    /// Something `render` would refuse, or a difference not shown (never read): the message
+    /// names the path, e.g. `rendered/east/x.yaml: is a symlink, expected a regular file`.
+    Problem(String),
+}
+
+/// Compares the tree with the output directory, reading only regular files (bounded, never
+/// through a symlink, never a FIFO or a device). Only files in the tree or in the old record are
+/// considered; leftovers of an interrupted run count too.
+#[must_use]
+pub fn check(dir: &Path, tree: &Tree) -> Vec<Drift> {
+    let target = match disk::Target::new(dir) {
+        Ok(t) => t,
+        Err(e) => return vec![Drift::Problem(e.to_string())],
+    };
+    let plan = match disk::plan(&target, tree) {
+        Ok(p) => p,
+        Err(e) => return vec![Drift::Problem(e.to_string())],
+    };
+    let shown = |rel: &str| dir.join(rel).display().to_string();
+    let mut out: Vec<Drift> = plan
+        .conflicts
+        .into_iter()
+        .map(|c| Drift::Problem(c.message))
+        .collect();
+    for name in plan.leftovers {
+        out.push(Drift::Problem(format!(
+            "{}: left by an interrupted render (the next render removes it)",
+            target.parent_path.join(name).display()
+        )));
+    }
+    let mut changes = Vec::new();
+    for (path, old) in plan.changed {
+        let new = tree.get(&path).cloned();
+        changes.push(match old {
+            disk::Old::Absent => Drift::Changed {
+                path,
+                old: None,
+                new,
+            },
+            disk::Old::Bytes(b) => Drift::Changed {
+                path,
+                old: Some(b),
+                new,
+            },
+            disk::Old::TooLarge => Drift::Problem(format!(
+                "{}: differs (over {} MiB, not shown)",
+                shown(&path),
+                disk::MAX_READ >> 20
+            )),
+        });
+    }
+    for (path, old) in plan.pruned {
+        changes.push(match old {
+            disk::Old::Bytes(b) => Drift::Changed {
+                path,
+                old: Some(b),
+                new: None,
+            },
+            _ => Drift::Problem(format!(
+                "{}: no longer rendered (over {} MiB, not shown)",
+                shown(&path),
+                disk::MAX_READ >> 20
+            )),
+        });
+    }
+    changes.sort_by(|a, b| drift_key(a).cmp(drift_key(b)));
+    out.extend(changes);
+    out
+}
+
+fn drift_key(d: &Drift) -> &str {
+    match d {
+        Drift::Changed { path, .. } => path,
+        Drift::Problem(m) => m,
+    }
 }
 
 /// Summary of a write.
@@ -165,108 +388,48 @@ pub struct WriteReport {
     pub unchanged: usize,
 }
 
-/// Writes `tree` under `dir`: changed files by rename, stale owned files removed.
+/// Makes the output directory hold `tree`, all or nothing.
+///
+/// Nothing is written when nothing changed. Otherwise the new tree is built in a hidden
+/// staging directory beside the output directory (`.<name>.k8ssandra-gitops-staging-<random>`):
+/// unchanged files and every file the renderer did not write are hard-linked from the old tree
+/// (symlinks recreated as symlinks, never followed), changed files written into new files
+/// created exclusively, files of the old record that are no longer rendered left out. Then the
+/// staging directory replaces the output directory in one atomic exchange (Linux
+/// `renameat2(RENAME_EXCHANGE)`, Apple `RENAME_SWAP`; elsewhere two renames, see the README)
+/// and the old tree is removed. Leftovers of an interrupted run are removed first.
 ///
 /// # Errors
-/// The first IO failure, or a symlink inside the output directory.
-pub fn write_tree(dir: &Path, tree: &Tree) -> Result<WriteReport, WriteError> {
-    let mut report = WriteReport::default();
-    fs::create_dir_all(dir).map_err(io("create directory", dir))?;
-    let old_record = read_record(dir);
-    for (rel, bytes) in tree {
-        if rel == OWNED_RECORD {
-            continue; // written last, so an interrupted run still prunes next time
-        }
-        let path = dir.join(rel);
-        check_no_symlink(dir, rel)?;
-        if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
-            report.unchanged += 1;
-            continue;
-        }
-        write_atomic(&path, bytes)?;
-        report.written.push(rel.clone());
-    }
-    for rel in &old_record {
-        if tree.contains_key(rel) {
-            continue;
-        }
-        check_no_symlink(dir, rel)?;
-        let path = dir.join(rel);
-        match fs::remove_file(&path) {
-            Ok(()) => {
-                report.pruned.push(rel.clone());
-                remove_empty_parents(dir, &path);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(WriteError::Io {
-                    action: "remove",
-                    path,
-                    source: e,
-                });
-            }
-        }
-    }
-    let record = &tree[OWNED_RECORD];
-    let record_path = dir.join(OWNED_RECORD);
-    check_no_symlink(dir, OWNED_RECORD)?;
-    if fs::read(&record_path).ok().as_deref() != Some(record.as_slice()) {
-        write_atomic(&record_path, record)?;
+/// An IO failure, or [`WriteError::Refused`] when a path the renderer writes holds a symlink,
+/// a FIFO, a device, a directory or a file the renderer did not write; in every case the
+/// output directory is left as it was.
+pub fn write(dir: &Path, tree: &Tree, sources: &Sources) -> Result<WriteReport, WriteError> {
+    let target = disk::Target::new(dir)?;
+    let (plan, report) = disk::write(&target, tree)?;
+    if !plan.conflicts.is_empty() {
+        return Err(WriteError::Refused(conflict_diagnostics(
+            dir,
+            plan.conflicts,
+            sources,
+        )));
     }
     Ok(report)
 }
 
-fn check_no_symlink(dir: &Path, rel: &str) -> Result<(), WriteError> {
-    let mut cur = dir.to_path_buf();
-    for part in rel.split('/') {
-        cur.push(part);
-        match fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => return Err(WriteError::Symlink(cur)),
-            Ok(_) => {}
-            Err(_) => break, // does not exist yet: nothing below it can be a link
-        }
-    }
-    Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io("create directory", parent))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
-        f.write_all(bytes).map_err(io("write", &tmp))?;
-        // No fsync per file: rename is atomic against crashes of this process, which is the
-        // failure that matters for a renderer whose output is regenerated from Git anyway;
-        // syncing 6,000 files would triple the time of a large first render.
-        drop(f);
-        fs::rename(&tmp, path).map_err(io("rename into place", path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn remove_empty_parents(dir: &Path, file: &Path) {
-    let mut cur = file.parent();
-    while let Some(p) = cur {
-        if p == dir || !p.starts_with(dir) || fs::remove_dir(p).is_err() {
-            break;
-        }
-        cur = p.parent();
-    }
-}
-
-/// A unified diff of the drift, for `render --check`.
+/// A unified diff of the changed files, for `render --check` ([`Drift::Problem`]s are not part
+/// of it).
 #[must_use]
 pub fn unified_diff(drift: &[Drift]) -> String {
     let mut out = String::new();
-    for (rel, old, new) in drift {
+    for d in drift {
+        let Drift::Changed {
+            path: rel,
+            old,
+            new,
+        } = d
+        else {
+            continue;
+        };
         let old_text = old
             .as_deref()
             .map(String::from_utf8_lossy)

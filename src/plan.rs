@@ -1,6 +1,8 @@
 //! Plan stage: resolve every datacenter of every K8ssandraCluster (target context, namespace,
 //! merged options, rollout order) and run the checks that need the whole picture.
 
+pub mod medusa;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -12,7 +14,7 @@ use crate::model::cluster::{
     CassandraClusterTemplate, DatacenterOptions, DatacenterTemplate, K8ssandraCluster,
 };
 use crate::model::server::{ServerType, ServerVersion};
-use crate::render::names::{
+use crate::ports::names::{
     cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label,
 };
 use crate::yaml::Seg;
@@ -21,6 +23,8 @@ use crate::yaml::Seg;
 pub const DEFAULT_CONTROL_PLANE_CONTEXT: &str = "control-plane";
 /// Default namespace for K8ssandraClusters without one.
 pub const DEFAULT_NAMESPACE: &str = "default";
+/// Output directory, relative to the repository, when neither `-o` nor RenderConfig names one.
+pub const DEFAULT_OUTPUT_DIR: &str = "rendered";
 
 /// Settings that come from RenderConfig (or defaults).
 #[derive(Debug, Clone, Default)]
@@ -192,7 +196,7 @@ pub fn plan<'a>(
         let Some(mut p) = plan_cluster(doc, settings, &contexts, diags) else {
             continue;
         };
-        p.medusa = crate::render::medusa::resolve(&p, inputs, diags);
+        p.medusa = medusa::resolve(&p, inputs, diags);
         if let Some(first) = seen.insert((p.namespace.clone(), p.name.clone()), doc) {
             diags.push(doc.error(
                 vec![Seg::Key("metadata".into()), Seg::Key("name".into())],

@@ -48,6 +48,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
 
 use crate::diagnostic::did_you_mean;
+use crate::ports::names;
 use crate::yaml::{Key, Node, Seg, Value};
 
 /// One schema violation.
@@ -1311,52 +1312,42 @@ fn is_date_time(s: &str, strict: bool) -> bool {
     }
 }
 
-/// RFC 1123 label: at most 63 lowercase alphanumerics or '-', alphanumeric at both ends.
+/// RFC 1123 label (apimachinery `IsDNS1123Label`).
 fn dns_label(s: &str) -> Result<(), &'static str> {
-    const WHY: &str = "must be a lowercase RFC 1123 label (letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)";
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let ok = !b.is_empty()
-        && b.len() <= 63
-        && b.iter().all(|c| alnum(c) || *c == b'-')
-        && b.first().is_some_and(alnum)
-        && b.last().is_some_and(alnum);
-    if ok { Ok(()) } else { Err(WHY) }
-}
-
-/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
-fn dns_subdomain(s: &str) -> Result<(), &'static str> {
-    const WHY: &str = "must be a lowercase RFC 1123 subdomain (letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)";
-    if s.is_empty() || s.len() > 253 || s.split('.').any(|l| dns_label(l).is_err()) {
-        Err(WHY)
-    } else {
+    if names::is_dns1123_label(s) {
         Ok(())
+    } else {
+        Err(
+            "must be a lowercase RFC 1123 label (letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)",
+        )
     }
 }
 
-/// The name part of a qualified name or a non-empty label value.
-fn name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+/// RFC 1123 subdomain (apimachinery `IsDNS1123Subdomain`).
+fn dns_subdomain(s: &str) -> Result<(), &'static str> {
+    if names::is_dns1123_subdomain(s) {
+        Ok(())
+    } else {
+        Err(
+            "must be a lowercase RFC 1123 subdomain (letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)",
+        )
+    }
 }
 
-/// Label and annotation keys: `[prefix/]name`.
+/// Label and annotation keys: `[prefix/]name` (apimachinery `IsQualifiedName`).
 fn qualified_name(s: &str) -> Result<(), &'static str> {
-    const WHY: &str = "must be an optional DNS subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
-    let ok = match s.split_once('/') {
-        Some((prefix, name)) => dns_subdomain(prefix).is_ok() && name_part(name),
-        None => name_part(s),
-    };
-    if ok { Ok(()) } else { Err(WHY) }
+    if names::is_qualified_name(s) {
+        Ok(())
+    } else {
+        Err(
+            "must be an optional DNS subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        )
+    }
 }
 
+/// Label values (apimachinery `IsValidLabelValue`).
 fn label_value(s: &str) -> Result<(), &'static str> {
-    if s.is_empty() || name_part(s) {
+    if names::is_label_value(s) {
         Ok(())
     } else {
         Err(

@@ -8,6 +8,8 @@ mod diagnostics;
 mod examples;
 mod harness;
 mod krm;
+mod layers;
+mod output_safety;
 mod plaintext_secrets;
 mod plan;
 mod precommit;

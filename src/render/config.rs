@@ -26,7 +26,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::server::{ServerType, ServerVersion};
-use crate::quantity::{Quantity, go_float_text, go_float_to_json, matches_crd_pattern};
+use crate::ports::quantity::{Quantity, go_float_text, go_float_to_json, matches_crd_pattern};
 
 /// The Go type of a `JvmOptions` field, which decides how its JSON is read and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,13 +10,14 @@ use sha2::{Digest, Sha256};
 use super::Manifest;
 use super::config::build_config;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
-use super::names::cleanup_for_kubernetes;
 use super::tokens::{self, TokenDc};
 use super::vector;
 use crate::diagnostic::Diagnostic;
+use crate::json::string_map;
 use crate::model::server::ServerType;
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::quantity::Quantity;
+use crate::ports::names::cleanup_for_kubernetes;
+use crate::ports::quantity::Quantity;
 use crate::yaml::Seg;
 
 /// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).
@@ -758,10 +759,6 @@ fn config_map(
         ..ConfigMap::default()
     };
     serde_json::to_value(&cm).unwrap_or(Value::Null)
-}
-
-fn string_map(v: Option<&Value>) -> Map<String, Value> {
-    v.and_then(Value::as_object).cloned().unwrap_or_default()
 }
 
 /// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.

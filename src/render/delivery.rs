@@ -71,7 +71,7 @@ pub fn render(
     let output_dir = spec
         .output_dir
         .clone()
-        .unwrap_or_else(|| crate::DEFAULT_OUTPUT_DIR.to_string());
+        .unwrap_or_else(|| crate::plan::DEFAULT_OUTPUT_DIR.to_string());
     let mut out = Vec::new();
     for (dir, enabled) in [
         (ARGOCD_DIR, spec.argocd.is_some()),

@@ -10,11 +10,13 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::Diagnostic;
+use crate::json::{int_at, str_at};
 use crate::load::Inputs;
+use crate::plan::medusa::medusa_path;
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::schema::{InputKind, apply_defaults};
+use crate::ports::names::cleanup_for_kubernetes;
+use crate::schema::InputKind;
 use crate::yaml::Seg;
 
 /// The gRPC port Medusa listens on unless `serviceProperties.grpcPort` says otherwise.
@@ -25,219 +27,6 @@ const DEFAULT_IMAGE: (&str, &str, &str, &str) = ("docker.io", "k8ssandra", "medu
 pub const GRPC_PORT_ANNOTATION: &str = "medusa.k8ssandra.io/grpc-port";
 /// DC annotation naming the gRPC client certificate Secret.
 pub const GRPC_CLIENT_SECRET_ANNOTATION: &str = "medusa.k8ssandra.io/grpc-client-secret-name";
-
-fn medusa_path(rest: &[&str]) -> Vec<Seg> {
-    ["spec", "medusa"]
-        .iter()
-        .chain(rest)
-        .map(|k| Seg::Key((*k).into()))
-        .collect()
-}
-
-fn str_at<'v>(v: &'v Value, path: &[&str]) -> &'v str {
-    let mut cur = v;
-    for p in path {
-        match cur.get(*p) {
-            Some(n) => cur = n,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or_default()
-}
-
-fn int_at(v: &Value, path: &[&str]) -> i64 {
-    let mut cur = v;
-    for p in path {
-        match cur.get(*p) {
-            Some(n) => cur = n,
-            None => return 0,
-        }
-    }
-    cur.as_i64().unwrap_or(0)
-}
-
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.values().all(is_zero),
-        other => super::is_zero(other),
-    }
-}
-
-/// `MergeWithDefaults`-like merge of storage properties: the cluster's non-zero values win.
-fn merge_under(kc: &Value, base: &Value) -> Value {
-    match (kc, base) {
-        (Value::Object(k), Value::Object(b)) => {
-            let mut out = b.clone();
-            for (key, v) in k {
-                let merged = match out.get(key) {
-                    Some(bv) if v.is_object() && bv.is_object() => merge_under(v, bv),
-                    Some(bv) if is_zero(v) => bv.clone(),
-                    _ => v.clone(),
-                };
-                out.insert(key.clone(), merged);
-            }
-            Value::Object(out)
-        }
-        (k, b) if is_zero(k) => b.clone(),
-        (k, _) => k.clone(),
-    }
-}
-
-/// The effective Medusa template of a cluster (CRD defaults applied, a referenced
-/// MedusaConfiguration of the repository merged in), after the webhook's and controller's checks
-/// (§3.1). `None` when the cluster has no Medusa or it is invalid (then `diags` says why).
-#[must_use]
-pub fn resolve(
-    plan: &ClusterPlan<'_>,
-    inputs: &Inputs,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Value> {
-    let mut medusa = plan
-        .doc
-        .value
-        .spec
-        .medusa
-        .clone()
-        .filter(Value::is_object)?;
-    apply_defaults(
-        InputKind::K8ssandraCluster,
-        &["spec", "medusa"],
-        &mut medusa,
-    );
-    let before = diags.len();
-    let err = |path: &[&str], msg: String| plan.doc.error(medusa_path(path), msg);
-    let config_ref = str_at(&medusa, &["medusaConfigurationRef", "name"]).to_string();
-    if !config_ref.is_empty() {
-        let r = &medusa["medusaConfigurationRef"];
-        for field in [
-            "apiVersion",
-            "kind",
-            "namespace",
-            "uid",
-            "resourceVersion",
-            "fieldPath",
-        ] {
-            if !str_at(r, &[field]).is_empty() {
-                diags.push(err(
-                    &["medusaConfigurationRef", field],
-                    format!("medusaConfigurationRef must only name a MedusaConfiguration in the namespace of the K8ssandraCluster; {field} is not allowed"),
-                ));
-            }
-        }
-        if str_at(&medusa, &["storageProperties", "prefix"]).is_empty() {
-            diags.push(err(
-                &["storageProperties", "prefix"],
-                "storageProperties.prefix is required with medusaConfigurationRef, so that clusters sharing the configuration do not share backups".into(),
-            ));
-        }
-        let found = inputs.others.iter().find(|d| {
-            let n = &d.node;
-            let s = |k: &str, f: &str| {
-                n.get(k)
-                    .and_then(|m| m.get(f))
-                    .and_then(crate::yaml::Node::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            n.get("kind").and_then(crate::yaml::Node::as_str) == Some("MedusaConfiguration")
-                && n.get("apiVersion")
-                    .and_then(crate::yaml::Node::as_str)
-                    .is_some_and(|a| a.split('/').next() == Some("medusa.k8ssandra.io"))
-                && s("metadata", "name") == config_ref
-                && {
-                    let ns = s("metadata", "namespace");
-                    ns.is_empty() || ns == plan.namespace
-                }
-        });
-        match found {
-            Some(doc) => {
-                // User input like the cluster: checked against its CRD (once, however many
-                // clusters reference it).
-                let api = doc
-                    .node
-                    .get("apiVersion")
-                    .and_then(crate::yaml::Node::as_str)
-                    .unwrap_or_default();
-                let mut found = Vec::new();
-                if api != "medusa.k8ssandra.io/v1alpha1" {
-                    found.push(doc.error(
-                        vec![Seg::Key("apiVersion".into())],
-                        format!("unsupported apiVersion {api:?} for MedusaConfiguration: expected \"medusa.k8ssandra.io/v1alpha1\""),
-                    ));
-                }
-                for issue in crate::schema::check(InputKind::MedusaConfiguration, &doc.node) {
-                    found.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
-                }
-                for d in found {
-                    if !diags.contains(&d) {
-                        diags.push(d);
-                    }
-                }
-                let base = doc
-                    .node
-                    .to_json()
-                    .pointer("/spec/storageProperties")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                let kc = medusa
-                    .get("storageProperties")
-                    .cloned()
-                    .unwrap_or_else(|| json!({}));
-                medusa["storageProperties"] = merge_under(&kc, &base);
-            }
-            None => diags.push(err(
-                &["medusaConfigurationRef", "name"],
-                format!(
-                    "MedusaConfiguration {config_ref:?} (namespace {:?}) is not in the repository: k8ssandra-operator reads its storage settings at run time, offline they must be committed next to the K8ssandraCluster",
-                    plan.namespace
-                ),
-            )),
-        }
-    } else {
-        for field in ["storageProvider", "bucketName"] {
-            if str_at(&medusa, &["storageProperties", field]).is_empty() {
-                diags.push(err(
-                    &["storageProperties", field],
-                    format!("storageProperties.{field} is required (or a medusaConfigurationRef)"),
-                ));
-            }
-        }
-    }
-    let sp = &medusa["storageProperties"];
-    if !str_at(sp, &["storageSecretRef", "name"]).is_empty()
-        && str_at(sp, &["credentialsType"]) == "role-based"
-    {
-        diags.push(err(
-            &["storageProperties", "credentialsType"],
-            "storageSecretRef and credentialsType: role-based exclude each other: role-based credentials come from the pod's identity".into(),
-        ));
-    }
-    // Client encryption towards Cassandra needs client certificates for Medusa.
-    let external = plan.doc.value.spec.external_secrets();
-    for dc in &plan.dcs {
-        let enc = dc
-            .config
-            .pointer("/cassandraYaml/client_encryption_options/enabled")
-            == Some(&Value::Bool(true));
-        if enc
-            && medusa
-                .get("clientEncryptionStores")
-                .is_none_or(Value::is_null)
-            && (external || str_at(&medusa, &["certificatesSecretRef", "name"]).is_empty())
-        {
-            diags.push(err(
-                &[],
-                format!(
-                    "datacenter {} enables client encryption: Medusa needs clientEncryptionStores{}",
-                    dc.template.name,
-                    if external { "" } else { " (or the deprecated certificatesSecretRef)" }
-                ),
-            ));
-            break;
-        }
-    }
-    (diags.len() == before).then_some(medusa)
-}
 
 /// `medusa.ini` (components §3.2): starts with a newline, every line indented by four spaces,
 /// sections separated by an empty line, no trailing newline.
@@ -554,7 +343,7 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
                 }
                 continue;
             }
-            if !super::is_zero(v) {
+            if !crate::json::is_omitempty_zero(v) {
                 p[k.as_str()] = v.clone();
             }
         }
@@ -933,7 +722,7 @@ pub fn route(
         };
         if kind == "MedusaBackupSchedule"
             && !schema_failed_at(&["spec", "cronSchedule"])
-            && let Err(why) = check_cron(str_at(&v, &["spec", "cronSchedule"]))
+            && let Err(why) = crate::ports::cron::check(str_at(&v, &["spec", "cronSchedule"]))
         {
             diags.push(doc.error(
                 seg(&["spec", "cronSchedule"]),
@@ -1109,145 +898,10 @@ pub fn route(
     out
 }
 
-/// The cron syntax k8ssandra-operator's MedusaBackupSchedule webhook accepts (robfig/cron's
-/// standard parser): an optional `TZ=`/`CRON_TZ=` prefix, then a descriptor (`@daily`,
-/// `@every 1h30m`, ...) or five fields with numbers, names, `*`/`?`, ranges, lists and steps.
-fn check_cron(spec: &str) -> Result<(), String> {
-    let mut spec = spec.trim();
-    if spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=") {
-        let Some((tz, rest)) = spec.split_once(char::is_whitespace) else {
-            return Err("a time zone prefix needs a schedule after it".into());
-        };
-        if tz.ends_with('=') {
-            return Err("empty time zone".into());
-        }
-        spec = rest.trim();
-    }
-    if spec.is_empty() {
-        return Err("empty schedule".into());
-    }
-    if let Some(descriptor) = spec.strip_prefix('@') {
-        return match descriptor {
-            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => {
-                Ok(())
-            }
-            d => match d.strip_prefix("every ") {
-                Some(dur) if is_go_duration(dur.trim()) => Ok(()),
-                Some(dur) => Err(format!(
-                    "{:?} is not a duration (such as 12h or 1h30m)",
-                    dur.trim()
-                )),
-                None => Err(format!("unknown descriptor @{d}")),
-            },
-        };
-    }
-    let fields: Vec<&str> = spec.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!("expected exactly 5 fields, found {}", fields.len()));
-    }
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    let bounds: [(&str, u32, u32, &[&str]); 5] = [
-        ("minute", 0, 59, &[]),
-        ("hour", 0, 23, &[]),
-        ("day of month", 1, 31, &[]),
-        ("month", 1, 12, &MONTHS),
-        ("day of week", 0, 6, &DAYS),
-    ];
-    for (field, (what, min, max, names)) in fields.iter().zip(bounds) {
-        for range in field.split(',') {
-            check_cron_range(range, min, max, names)
-                .map_err(|e| format!("{what} {field:?}: {e}"))?;
-        }
-    }
-    Ok(())
-}
-
-fn check_cron_range(range: &str, min: u32, max: u32, names: &[&str]) -> Result<(), String> {
-    let number = |s: &str| -> Result<u32, String> {
-        s.parse::<u32>()
-            .map_err(|_| format!("{s:?} is not a number"))
-    };
-    let value = |s: &str| -> Result<u32, String> {
-        let lower = s.to_ascii_lowercase();
-        match names.iter().position(|n| *n == lower) {
-            // Month names start at 1, day names at 0: the first value of the field.
-            Some(i) => Ok(min + u32::try_from(i).unwrap_or(0)),
-            None => number(s),
-        }
-    };
-    let steps: Vec<&str> = range.split('/').collect();
-    if steps.len() > 2 {
-        return Err(format!("too many slashes in {range:?}"));
-    }
-    let ends: Vec<&str> = steps[0].split('-').collect();
-    let (start, mut end) = if ends[0] == "*" || ends[0] == "?" {
-        (min, max)
-    } else {
-        let start = value(ends[0])?;
-        match ends.len() {
-            1 => (start, start),
-            2 => (start, value(ends[1])?),
-            _ => return Err(format!("too many hyphens in {range:?}")),
-        }
-    };
-    if let Some(step) = steps.get(1) {
-        if number(step)? == 0 {
-            return Err("the step must be a positive number".into());
-        }
-        if ends.len() == 1 {
-            end = max;
-        }
-    }
-    if start < min {
-        return Err(format!("{start} is below the minimum {min}"));
-    }
-    if end > max {
-        return Err(format!("{end} is above the maximum {max}"));
-    }
-    if start > end {
-        return Err(format!("the range starts at {start}, after its end {end}"));
-    }
-    Ok(())
-}
-
-/// Go's `time.ParseDuration` syntax: an optional sign, then one or more decimal numbers each
-/// followed by a unit (ns, us, µs, ms, s, m, h); `0` alone is allowed.
-fn is_go_duration(s: &str) -> bool {
-    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num = &rest[..digits];
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let Some(unit) = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
-            .iter()
-            .filter(|u| rest.starts_with(**u))
-            .max_by_key(|u| u.len())
-        else {
-            return false;
-        };
-        rest = &rest[unit.len()..];
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::apply_defaults;
 
     fn ini(storage: Value, extra: Value) -> String {
         let mut m = json!({"storageProperties": storage});
@@ -1334,68 +988,6 @@ mod tests {
             "clientEncryptionStores": {"keystoreSecretRef": {"name": "ks", "key": "keystore.jks"}, "truststoreSecretRef": {"name": "ts", "key": "truststore.jks"}}});
         let got = medusa_ini(&m, "kc", false, false);
         assert!(got.contains("\n    certfile = /etc/certificates/certfile/keystore.jks\n    usercert = /etc/certificates/usercert/truststore.jks\n\n    [storage]"));
-    }
-
-    #[test]
-    fn storage_properties_merge_under_the_cluster() {
-        let base = json!({"storageProvider": "s3", "bucketName": "shared", "region": "eu", "concurrentTransfers": 8, "storageSecretRef": {"name": "creds"}});
-        let kc = json!({"prefix": "team-a", "concurrentTransfers": 0, "transferMaxBandwidth": "50MB/s", "region": "us"});
-        let m = merge_under(&kc, &base);
-        assert_eq!(m["bucketName"], "shared");
-        assert_eq!(m["region"], "us");
-        assert_eq!(
-            m["concurrentTransfers"], 8,
-            "a zero value does not override"
-        );
-        assert_eq!(m["storageSecretRef"]["name"], "creds");
-        assert_eq!(m["prefix"], "team-a");
-    }
-
-    /// robfig/cron's standard parser, as the MedusaBackupSchedule webhook runs it.
-    #[test]
-    fn cron_schedules_the_webhook_accepts_and_refuses() {
-        for ok in [
-            "0 0 * * *",
-            "*/15 * * * *",
-            "5/10 * * * *",
-            "0 9-17/2 * * mon-fri",
-            "0 0 1 jan,JUL *",
-            "? ? ? ? ?",
-            "59 23 31 12 6",
-            "  30 2 * * sun  ",
-            "@daily",
-            "@midnight",
-            "@every 1h30m",
-            "@every 1.5h",
-            "CRON_TZ=Europe/Paris 0 3 * * *",
-            "TZ=UTC @hourly",
-        ] {
-            assert_eq!(check_cron(ok), Ok(()), "{ok:?}");
-        }
-        for (bad, why) in [
-            ("", "empty schedule"),
-            ("* * * *", "expected exactly 5 fields, found 4"),
-            ("0 0 * * * *", "expected exactly 5 fields, found 6"),
-            ("60 * * * *", "minute \"60\": 60 is above the maximum 59"),
-            ("* 24 * * *", "hour \"24\": 24 is above the maximum 23"),
-            ("* * 0 * *", "day of month \"0\": 0 is below the minimum 1"),
-            ("* * * 13 *", "month \"13\": 13 is above the maximum 12"),
-            ("* * * * 7", "day of week \"7\": 7 is above the maximum 6"),
-            ("*/0 * * * *", "the step must be a positive number"),
-            ("1-2-3 * * * *", "too many hyphens"),
-            ("1/2/3 * * * *", "too many slashes"),
-            ("10-5 * * * *", "the range starts at 10, after its end 5"),
-            ("x * * * *", "\"x\" is not a number"),
-            ("1,,2 * * * *", "\"\" is not a number"),
-            ("* * * * fri-mon", "the range starts at 5, after its end 1"),
-            ("@fortnightly", "unknown descriptor @fortnightly"),
-            ("@every 2 days", "\"2 days\" is not a duration"),
-            ("@every h", "\"h\" is not a duration"),
-            ("TZ=UTC", "a time zone prefix needs a schedule after it"),
-        ] {
-            let err = check_cron(bad).expect_err(bad);
-            assert!(err.contains(why), "{bad:?}: {err:?} should say {why:?}");
-        }
     }
 
     #[test]

@@ -37,7 +37,7 @@
 
 use serde_json::{Map, Value};
 
-use super::names::cleanup_for_kubernetes;
+use crate::ports::names::cleanup_for_kubernetes;
 
 /// The ConfigMap data key (and the file the management API reads under
 /// `/opt/management-api/configs`).

@@ -8,7 +8,6 @@ pub mod delivery;
 pub mod medusa;
 pub mod metrics_agent;
 pub mod multidc;
-pub mod names;
 pub mod reaper;
 pub mod reporter;
 pub mod service_monitor;
@@ -184,43 +183,4 @@ pub(crate) fn stringify_quantities(v: &mut Value, scalar_keys: &[&str], skip: &[
         }
     }
     walk(v, false, scalar_keys, skip);
-}
-
-/// Drops `""`, `false`, `0`, `null` and empty lists from the first level of an object: what Go's
-/// encoder leaves out of the small `omitempty` structs of the Reaper and Stargate templates
-/// (`Image`, `LocalObjectReference`, `AutoScheduling`, `AuthOptions`, ...).
-pub(crate) fn drop_zero_members(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, x)| !is_zero(x))
-                .map(|(k, x)| (k.clone(), x.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// The strings of a JSON list (anything else: none).
-pub(crate) fn string_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether Go's `omitempty` would leave this value out.
-pub(crate) fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(_) => false,
-    }
 }

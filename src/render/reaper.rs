@@ -26,10 +26,11 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::datacenter::cleaned_up_by_labels;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::Diagnostic;
+use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::quantity::Quantity;
+use crate::ports::names::cleanup_for_kubernetes;
+use crate::ports::quantity::Quantity;
 use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 
@@ -75,7 +76,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
 
     // `reaperRef` set: the control plane creates no Reaper object; it registers the cluster with
     // the referenced Reaper through its REST API at run time, which nothing does offline.
-    let reaper_ref = str_at(&tpl, &["reaperRef", "name"]);
+    let reaper_ref = str_in(&tpl, &["reaperRef", "name"]);
     if !reaper_ref.is_empty() {
         diags.push(plan.doc.warning(
             reaper_path(&["reaperRef", "name"]),
@@ -84,7 +85,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         return Vec::new();
     }
 
-    let single = str_at(&tpl, &["deploymentMode"]) == "SINGLE";
+    let single = str_in(&tpl, &["deploymentMode"]) == "SINGLE";
     let single_dc = plan
         .dcs
         .iter()
@@ -182,7 +183,7 @@ fn new_reaper(
         json!({ "name": dc.template.name, "namespace": dc.namespace }),
     );
     let availability =
-        if str_at(tpl, &["deploymentMode"]) == "SINGLE" || plan.cassandra.datacenters.len() == 1 {
+        if str_in(tpl, &["deploymentMode"]) == "SINGLE" || plan.cassandra.datacenters.len() == 1 {
             "ALL"
         } else {
             "EACH"
@@ -200,7 +201,7 @@ fn new_reaper(
     // The template's own metadata, then the secret injection, then Cassandra's common metadata.
     let mut meta = template_meta;
     if kc.auth_enabled() && !kc.external_secrets() {
-        let cql = match str_at(&spec, &["cassandraUserSecretRef", "name"]) {
+        let cql = match str_in(&spec, &["cassandraUserSecretRef", "name"]) {
             "" => default_user_secret_name(plan),
             n => n.to_string(),
         };
@@ -212,7 +213,7 @@ fn new_reaper(
                 json!({ "name": default_ui_secret_name(plan) }),
             );
         }
-        let ui = str_at(&spec, &["uiUserSecretRef", "name"]).to_string();
+        let ui = str_in(&spec, &["uiUserSecretRef", "name"]).to_string();
         let pods = obj_entry(&mut meta, "pods");
         let pod_annotations = obj_entry(pods, "annotations");
         let existing = pod_annotations
@@ -288,11 +289,11 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
             // Non-pointer structs: Go's encoder writes them even when zero (`{}`), and the
             // CRD then fills in their defaults, so they are written (see below when absent).
             "cassandraUserSecretRef" | "jmxUserSecretRef" | "autoScheduling" => {
-                Some(super::drop_zero_members(value))
+                Some(drop_zero_members(value))
             }
             // Pointers: kept even when empty (their presence means something).
             "uiUserSecretRef" | "containerImage" | "initContainerImage" | "encryption" => {
-                Some(super::drop_zero_members(value))
+                Some(drop_zero_members(value))
             }
             "httpManagement" => {
                 let mut h = Map::new();
@@ -302,7 +303,7 @@ fn go_encode_template(tpl: &Map<String, Value>) -> Map<String, Value> {
                     .unwrap_or(false);
                 h.insert("enabled".into(), enabled.into());
                 if let Some(k) = value.get("keystores").filter(|k| !k.is_null()) {
-                    h.insert("keystores".into(), super::drop_zero_members(k));
+                    h.insert("keystores".into(), drop_zero_members(k));
                 }
                 Some(Value::Object(h))
             }
@@ -357,21 +358,6 @@ fn merge_strings(into: &mut Map<String, Value>, from: &Map<String, Value>) {
             }
         }
     }
-}
-
-/// Removes empty maps below the top level (Go drops empty maps; `pods`/`service` are structs
-/// that carry nothing when empty).
-fn prune_empty(meta: Map<String, Value>) -> Map<String, Value> {
-    meta.into_iter()
-        .filter_map(|(k, v)| match v {
-            Value::Object(m) => {
-                let m = prune_empty(m);
-                (!m.is_empty()).then(|| (k, Value::Object(m)))
-            }
-            Value::Null => None,
-            other => Some((k, other)),
-        })
-        .collect()
 }
 
 /// One entry of the `k8ssandra.io/inject-secret` list (`SecretInjection`).
@@ -501,7 +487,7 @@ fn go_html_escape(s: &str) -> String {
 
 /// The validating webhook's Reaper rules (control-plane §6.1 rule 7).
 fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Diagnostic>) {
-    if str_at(tpl, &["storageType"]) != "local" {
+    if str_in(tpl, &["storageType"]) != "local" {
         return;
     }
     let raw = plan.doc.value.spec.reaper.as_ref();
@@ -551,7 +537,7 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
             }
         }
     }
-    if str_at(tpl, &["deploymentMode"]) == "PER_DC" {
+    if str_in(tpl, &["deploymentMode"]) == "PER_DC" {
         let (at, how) = if written("deploymentMode") {
             (reaper_path(&["deploymentMode"]), "")
         } else {
@@ -602,15 +588,15 @@ fn warn_ignored(
             format!("reaper secretsProvider {sp:?} is ignored: the Reaper objects get the cluster's spec.secretsProvider ({effective:?})"),
         ));
     }
-    if str_at(tpl, &["deploymentMode"]) == "CONTROL_PLANE"
-        && str_at(tpl, &["reaperRef", "name"]).is_empty()
+    if str_in(tpl, &["deploymentMode"]) == "CONTROL_PLANE"
+        && str_in(tpl, &["reaperRef", "name"]).is_empty()
     {
         let at = reaper_path(&["deploymentMode"]);
         diags.push(plan.doc.warning(at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
     }
     if plan.doc.value.spec.auth_enabled()
         && !plan.doc.value.spec.external_secrets()
-        && str_at(tpl, &["reaperRef", "name"]).is_empty()
+        && str_in(tpl, &["reaperRef", "name"]).is_empty()
         && plan
             .cassandra
             .meta
@@ -636,29 +622,6 @@ fn reaper_path(rest: &[&str]) -> Vec<Seg> {
     let mut p = vec![Seg::Key("spec".into()), Seg::Key("reaper".into())];
     p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
     p
-}
-
-/// The string at `path`, or `""`.
-fn str_at<'v>(m: &'v Map<String, Value>, path: &[&str]) -> &'v str {
-    let Some((first, rest)) = path.split_first() else {
-        return "";
-    };
-    let mut v = m.get(*first);
-    for p in rest {
-        v = v.and_then(|x| x.get(*p));
-    }
-    v.and_then(Value::as_str).unwrap_or_default()
-}
-
-fn string_map(v: Option<&Value>) -> Map<String, Value> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(_, x)| x.is_string())
-                .map(|(k, x)| (k.clone(), x.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The object under `key`, created (or replacing a non-object) when needed.

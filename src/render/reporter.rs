@@ -47,7 +47,7 @@ pub fn render(
         .namespace
         .clone()
         .unwrap_or_else(|| "k8ssandra-operator".into());
-    if !crate::render::names::is_dns1123_label(&ns) {
+    if !crate::ports::names::is_dns1123_label(&ns) {
         diags.push(rc.error(
             vec![
                 Seg::Key("spec".into()),

@@ -45,9 +45,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use super::names::{clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::plan::{ClusterPlan, DcPlan};
+use crate::ports::names::{
+    clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name,
+};
 use crate::yaml::Seg;
 
 /// `apiVersion` of the ServiceMonitor.

@@ -38,10 +38,11 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::datacenter::cleaned_up_by_labels;
-use super::names::cleanup_for_kubernetes;
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::json::{drop_zero_members, prune_empty, string_map};
 use crate::merge::merge;
 use crate::plan::{ClusterPlan, DcPlan};
+use crate::ports::names::cleanup_for_kubernetes;
 use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 
@@ -393,15 +394,15 @@ fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
                 Some(value.clone()).filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
             }
             "containerImage" => {
-                let mut image = super::drop_zero_members(value);
+                let mut image = drop_zero_members(value);
                 if let Some(Value::Object(m)) = Some(&mut image)
-                    && let Some(secret) = m.get("pullSecretRef").map(super::drop_zero_members)
+                    && let Some(secret) = m.get("pullSecretRef").map(drop_zero_members)
                 {
                     m.insert("pullSecretRef".into(), secret);
                 }
                 Some(image)
             }
-            "cassandraConfigMapRef" | "authOptions" => Some(super::drop_zero_members(value)),
+            "cassandraConfigMapRef" | "authOptions" => Some(drop_zero_members(value)),
             "metadata" => Some(Value::Object(prune_empty(
                 value.as_object().cloned().unwrap_or_default(),
             ))),
@@ -412,32 +413,6 @@ fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     out
-}
-
-/// Removes empty maps below the top level (Go drops empty maps; `pods`/`service` are structs
-/// that carry nothing when empty).
-fn prune_empty(meta: Map<String, Value>) -> Map<String, Value> {
-    meta.into_iter()
-        .filter_map(|(k, v)| match v {
-            Value::Object(m) => {
-                let m = prune_empty(m);
-                (!m.is_empty()).then(|| (k, Value::Object(m)))
-            }
-            Value::Null => None,
-            other => Some((k, other)),
-        })
-        .collect()
-}
-
-fn string_map(v: Option<&Value>) -> Map<String, Value> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(_, x)| x.is_string())
-                .map(|(k, x)| (k.clone(), x.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

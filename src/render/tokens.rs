@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use super::names::{cleanup_for_kubernetes, cleanup_subdomain};
+use crate::ports::names::{cleanup_for_kubernetes, cleanup_subdomain};
 
 /// Image of the `per-node-config` init container when `perNodeConfigInitContainerImage` is empty:
 /// `k8ssandra-client` from k8ssandra-operator's ImageConfig (kustomize

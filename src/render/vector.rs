@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::names::cleanup_for_kubernetes;
+use crate::ports::names::cleanup_for_kubernetes;
 
 /// Name of the additional volume that mounts the ConfigMap at `/etc/vector`.
 pub const VOLUME_NAME: &str = "vector-config";
@@ -98,7 +98,7 @@ impl Component {
         Self {
             name: s("name").into(),
             kind: s("type").into(),
-            inputs: super::string_list(v.get("inputs")),
+            inputs: crate::json::string_list(v.get("inputs")),
             config: s("config").into(),
         }
     }
@@ -145,12 +145,14 @@ impl Scrape {
 /// An invalid `vector.scrapeInterval` or `cassandra.endpoint.port` (the operator refuses both).
 pub fn vector_toml(telemetry: &Value, mcac_enabled: bool) -> Result<String, TelemetryError> {
     let interval = match telemetry.pointer("/vector/scrapeInterval") {
-        Some(Value::String(s)) => go_duration_whole_seconds(s).ok_or_else(|| TelemetryError {
-            path: vec!["vector", "scrapeInterval"],
-            message: format!(
-                "invalid duration {s:?}: expected a Go duration such as \"30s\" or \"1m30s\""
-            ),
-        })?,
+        Some(Value::String(s)) => {
+            crate::ports::duration::parse_whole_seconds(s).map_err(|_| TelemetryError {
+                path: vec!["vector", "scrapeInterval"],
+                message: format!(
+                    "invalid duration {s:?}: expected a Go duration such as \"30s\" or \"1m30s\""
+                ),
+            })?
+        }
         _ => DEFAULT_SCRAPE_INTERVAL_SECS,
     };
     let mut scrape = Scrape {
@@ -338,53 +340,6 @@ fn drop_unused(
     (sources, transforms, sinks)
 }
 
-/// Whole seconds of a Go duration string (`time.ParseDuration`, then `Seconds()` truncated as
-/// the operator's `int32(...)` conversion does). `None` when Go would refuse the text.
-fn go_duration_whole_seconds(s: &str) -> Option<i64> {
-    let (negative, mut rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut nanos: f64 = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..number_len];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return None;
-        }
-        let value: f64 = number.parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        nanos += value * scale;
-    }
-    if nanos > i64::MAX as f64 {
-        return None;
-    }
-    let secs = (nanos / 1e9).trunc() as i64;
-    Some(if negative { -secs } else { secs })
-}
-
 const SYSTEMLOG_SOURCE: &str = r#"include = [ "/var/log/cassandra/system.log" ]
 read_from = "beginning"
 fingerprint.strategy = "device_and_inode"
@@ -570,24 +525,6 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.path, ["vector", "scrapeInterval"]);
-    }
-
-    #[test]
-    fn go_durations() {
-        for (text, secs) in [
-            ("30s", Some(30)),
-            ("1m30s", Some(90)),
-            ("1.5h", Some(5400)),
-            ("2500ms", Some(2)),
-            ("0", Some(0)),
-            ("-1m", Some(-60)),
-            ("", None),
-            ("30", None),
-            ("1d", None),
-            ("s", None),
-        ] {
-            assert_eq!(go_duration_whole_seconds(text), secs, "{text:?}");
-        }
     }
 
     #[test]

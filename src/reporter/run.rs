@@ -278,7 +278,7 @@ async fn seed_ips(
     dc_name: &str,
     namespace: &str,
 ) -> Result<Vec<String>, String> {
-    use crate::render::names::clean_label_value;
+    use crate::ports::names::clean_label_value;
     use k8s_openapi::api::core::v1::Pod;
     let pods: Api<Pod> = Api::namespaced(client, namespace);
     let selector = format!(
@@ -304,10 +304,10 @@ async fn seed_ips(
 /// one datacenter.
 async fn write_seed_slices(
     client: Client,
-    target: &crate::render::multidc::SeedTarget<'_>,
+    target: &crate::seeds::SeedTarget<'_>,
     addresses: &[String],
 ) -> Result<(), String> {
-    use crate::render::multidc::{seed_slice, split_ip};
+    use crate::seeds::{seed_slice, split_ip};
     use k8s_openapi::api::discovery::v1::EndpointSlice;
     let api: Api<EndpointSlice> = Api::namespaced(client, target.namespace);
     for (family, v4) in [("IPv4", true), ("IPv6", false)] {
@@ -605,8 +605,7 @@ async fn sync_seeds(
     seeds: &[DcSeeds],
     observed: &mut Observed,
 ) {
-    let static_seeds =
-        crate::render::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
+    let static_seeds = crate::json::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
     let common_labels = cluster
         .pointer("/spec/cassandra/metadata/commonLabels")
         .cloned();
@@ -621,7 +620,7 @@ async fn sync_seeds(
             .collect();
         addresses.extend(static_seeds.iter().cloned());
         let ctx = &this.context;
-        let target = crate::render::multidc::SeedTarget {
+        let target = crate::seeds::SeedTarget {
             kc_name: names.kc,
             cass_cluster_name: names.cassandra,
             dc_name: &this.dc,

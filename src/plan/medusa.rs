@@ -1,0 +1,217 @@
+//! Medusa's effective template (components §3.1): the CRD defaults, a referenced
+//! MedusaConfiguration of the repository merged under the cluster's storage properties, and
+//! the webhook's and controller's checks. Decided once in the plan; render only reads it.
+
+use serde_json::{Value, json};
+
+use super::ClusterPlan;
+use crate::diagnostic::Diagnostic;
+use crate::json::{is_deep_zero, str_at};
+use crate::load::Inputs;
+use crate::schema::{InputKind, apply_defaults};
+use crate::yaml::Seg;
+
+/// The path of a field below `spec.medusa`.
+pub(crate) fn medusa_path(rest: &[&str]) -> Vec<Seg> {
+    ["spec", "medusa"]
+        .iter()
+        .chain(rest)
+        .map(|k| Seg::Key((*k).into()))
+        .collect()
+}
+
+/// `MergeWithDefaults`-like merge of storage properties: the cluster's non-zero values win.
+fn merge_under(kc: &Value, base: &Value) -> Value {
+    match (kc, base) {
+        (Value::Object(k), Value::Object(b)) => {
+            let mut out = b.clone();
+            for (key, v) in k {
+                let merged = match out.get(key) {
+                    Some(bv) if v.is_object() && bv.is_object() => merge_under(v, bv),
+                    Some(bv) if is_deep_zero(v) => bv.clone(),
+                    _ => v.clone(),
+                };
+                out.insert(key.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (k, b) if is_deep_zero(k) => b.clone(),
+        (k, _) => k.clone(),
+    }
+}
+
+/// The effective Medusa template of a cluster (CRD defaults applied, a referenced
+/// MedusaConfiguration of the repository merged in), after the webhook's and controller's checks
+/// (§3.1). `None` when the cluster has no Medusa or it is invalid (then `diags` says why).
+#[must_use]
+pub fn resolve(
+    plan: &ClusterPlan<'_>,
+    inputs: &Inputs,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let mut medusa = plan
+        .doc
+        .value
+        .spec
+        .medusa
+        .clone()
+        .filter(Value::is_object)?;
+    apply_defaults(
+        InputKind::K8ssandraCluster,
+        &["spec", "medusa"],
+        &mut medusa,
+    );
+    let before = diags.len();
+    let err = |path: &[&str], msg: String| plan.doc.error(medusa_path(path), msg);
+    let config_ref = str_at(&medusa, &["medusaConfigurationRef", "name"]).to_string();
+    if !config_ref.is_empty() {
+        let r = &medusa["medusaConfigurationRef"];
+        for field in [
+            "apiVersion",
+            "kind",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "fieldPath",
+        ] {
+            if !str_at(r, &[field]).is_empty() {
+                diags.push(err(
+                    &["medusaConfigurationRef", field],
+                    format!("medusaConfigurationRef must only name a MedusaConfiguration in the namespace of the K8ssandraCluster; {field} is not allowed"),
+                ));
+            }
+        }
+        if str_at(&medusa, &["storageProperties", "prefix"]).is_empty() {
+            diags.push(err(
+                &["storageProperties", "prefix"],
+                "storageProperties.prefix is required with medusaConfigurationRef, so that clusters sharing the configuration do not share backups".into(),
+            ));
+        }
+        let found = inputs.others.iter().find(|d| {
+            let n = &d.node;
+            let s = |k: &str, f: &str| {
+                n.get(k)
+                    .and_then(|m| m.get(f))
+                    .and_then(crate::yaml::Node::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            n.get("kind").and_then(crate::yaml::Node::as_str) == Some("MedusaConfiguration")
+                && n.get("apiVersion")
+                    .and_then(crate::yaml::Node::as_str)
+                    .is_some_and(|a| a.split('/').next() == Some("medusa.k8ssandra.io"))
+                && s("metadata", "name") == config_ref
+                && {
+                    let ns = s("metadata", "namespace");
+                    ns.is_empty() || ns == plan.namespace
+                }
+        });
+        match found {
+            Some(doc) => {
+                // User input like the cluster: checked against its CRD (once, however many
+                // clusters reference it).
+                let api = doc
+                    .node
+                    .get("apiVersion")
+                    .and_then(crate::yaml::Node::as_str)
+                    .unwrap_or_default();
+                let mut found = Vec::new();
+                if api != "medusa.k8ssandra.io/v1alpha1" {
+                    found.push(doc.error(
+                        vec![Seg::Key("apiVersion".into())],
+                        format!("unsupported apiVersion {api:?} for MedusaConfiguration: expected \"medusa.k8ssandra.io/v1alpha1\""),
+                    ));
+                }
+                for issue in crate::schema::check(InputKind::MedusaConfiguration, &doc.node) {
+                    found.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+                }
+                for d in found {
+                    if !diags.contains(&d) {
+                        diags.push(d);
+                    }
+                }
+                let base = doc
+                    .node
+                    .to_json()
+                    .pointer("/spec/storageProperties")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let kc = medusa
+                    .get("storageProperties")
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+                medusa["storageProperties"] = merge_under(&kc, &base);
+            }
+            None => diags.push(err(
+                &["medusaConfigurationRef", "name"],
+                format!(
+                    "MedusaConfiguration {config_ref:?} (namespace {:?}) is not in the repository: k8ssandra-operator reads its storage settings at run time, offline they must be committed next to the K8ssandraCluster",
+                    plan.namespace
+                ),
+            )),
+        }
+    } else {
+        for field in ["storageProvider", "bucketName"] {
+            if str_at(&medusa, &["storageProperties", field]).is_empty() {
+                diags.push(err(
+                    &["storageProperties", field],
+                    format!("storageProperties.{field} is required (or a medusaConfigurationRef)"),
+                ));
+            }
+        }
+    }
+    let sp = &medusa["storageProperties"];
+    if !str_at(sp, &["storageSecretRef", "name"]).is_empty()
+        && str_at(sp, &["credentialsType"]) == "role-based"
+    {
+        diags.push(err(
+            &["storageProperties", "credentialsType"],
+            "storageSecretRef and credentialsType: role-based exclude each other: role-based credentials come from the pod's identity".into(),
+        ));
+    }
+    // Client encryption towards Cassandra needs client certificates for Medusa.
+    let external = plan.doc.value.spec.external_secrets();
+    for dc in &plan.dcs {
+        let enc = dc
+            .config
+            .pointer("/cassandraYaml/client_encryption_options/enabled")
+            == Some(&Value::Bool(true));
+        if enc
+            && medusa
+                .get("clientEncryptionStores")
+                .is_none_or(Value::is_null)
+            && (external || str_at(&medusa, &["certificatesSecretRef", "name"]).is_empty())
+        {
+            diags.push(err(
+                &[],
+                format!(
+                    "datacenter {} enables client encryption: Medusa needs clientEncryptionStores{}",
+                    dc.template.name,
+                    if external { "" } else { " (or the deprecated certificatesSecretRef)" }
+                ),
+            ));
+            break;
+        }
+    }
+    (diags.len() == before).then_some(medusa)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_properties_merge_under_the_cluster() {
+        let base = json!({"storageProvider": "s3", "bucketName": "shared", "region": "eu", "concurrentTransfers": 8, "storageSecretRef": {"name": "creds"}});
+        let kc = json!({"prefix": "team-a", "concurrentTransfers": 0, "transferMaxBandwidth": "50MB/s", "region": "us"});
+        let m = merge_under(&kc, &base);
+        assert_eq!(m["bucketName"], "shared");
+        assert_eq!(m["region"], "us");
+        assert_eq!(
+            m["concurrentTransfers"], 8,
+            "a zero value does not override"
+        );
+        assert_eq!(m["storageSecretRef"]["name"], "creds");
+        assert_eq!(m["prefix"], "team-a");
+    }
+}

@@ -1,0 +1,147 @@
+//! The library's modules follow the data flow and depend only downwards: a module may use its
+//! own layer and those below it, never one above (issue #11). The status reporter sits apart
+//! and must not reach the renderer or anything after it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Layers from the leaves up; a module may use modules of its own layer or lower ones.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("ports of upstream behaviour", &["ports", "json"]),
+    ("syntax and diagnostics", &["diagnostic", "yaml", "emit"]),
+    ("schema", &["schema"]),
+    ("model", &["model"]),
+    ("load", &["source", "load", "revision"]),
+    ("plan", &["merge", "plan", "seeds"]),
+    ("render", &["render"]),
+    ("output", &["output"]),
+    (
+        "front ends",
+        &["argocd", "krm", "plan_diff", "lib", "cli", "main"],
+    ),
+];
+
+/// The reporter may use these layers (by index into `LAYERS`) and nothing above them.
+const REPORTER_MAX_LAYER: usize = 5;
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
+}
+
+/// `crate::X` paths named in a source file's code (comments skipped).
+fn crate_uses(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let after = &rest[i + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            // `k8ssandra_crate::` or similar identifiers ending in `crate` are not paths.
+            let before = &rest[..i];
+            if !before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                out.push((n + 1, name));
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+fn top_module(rel: &Path) -> String {
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn modules_depend_only_on_lower_layers() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files.sort();
+    let mut problems = Vec::new();
+    let mut unknown: BTreeMap<String, String> = BTreeMap::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let from = top_module(rel);
+        if from == "testing" {
+            continue; // test-only helpers, compiled into unit tests alone
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        let from_layer = if from == "reporter" {
+            Some(REPORTER_MAX_LAYER)
+        } else {
+            layer_of(&from)
+        };
+        let Some(from_layer) = from_layer else {
+            unknown.insert(from.clone(), rel.display().to_string());
+            continue;
+        };
+        for (line, to) in crate_uses(&text) {
+            if to == from || to == "testing" || to.is_empty() {
+                continue;
+            }
+            // Items of the crate root re-exported for front ends (`crate::render_inputs`).
+            let to_layer = match layer_of(&to) {
+                Some(l) => l,
+                None if to == "reporter" => usize::MAX,
+                None if to.chars().next().is_some_and(|c| c.is_ascii_lowercase()) => {
+                    layer_of("lib").unwrap()
+                }
+                None => layer_of("lib").unwrap(),
+            };
+            if to_layer > from_layer {
+                problems.push(format!(
+                    "src/{}:{line}: {from} ({}) uses crate::{to} ({})",
+                    rel.display(),
+                    if from == "reporter" {
+                        "the reporter"
+                    } else {
+                        LAYERS[from_layer].0
+                    },
+                    LAYERS.get(to_layer).map_or("the reporter", |l| l.0)
+                ));
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "modules without a layer (add them to LAYERS): {unknown:?}"
+    );
+    assert!(
+        problems.is_empty(),
+        "upward imports:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The check itself must be able to fail: an upward path in a sample is found.
+#[test]
+fn the_import_scanner_sees_paths_and_skips_comments() {
+    let uses = crate_uses(
+        "use crate::render::Manifest; // crate::output\nlet x = crate::plan::plan(); my_crate::y();",
+    );
+    assert_eq!(
+        uses,
+        vec![(1, "render".to_string()), (2, "plan".to_string())]
+    );
+}
