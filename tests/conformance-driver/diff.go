@@ -24,19 +24,24 @@ func (o obj) namespace() string {
 	return str(o, "metadata", "namespace")
 }
 
-// fieldRule removes (drop) or blanks (mask) the value at path on the given side.
+// fieldRule removes (drop) or blanks (mask) the value at path on the given side; drop-empty
+// removes empty objects the other side does not have at all; drop-if-other-absent removes a
+// value the other side does not have at that path (and keeps comparing it where both have it).
 type fieldRule struct {
-	Kind   string   `json:"kind"`
-	Name   string   `json:"name"`
-	Path   []string `json:"path"`
-	Action string   `json:"action"`
-	Side   string   `json:"side"`
-	Reason string   `json:"reason"`
-	used   int
+	Fixture string   `json:"fixture"`
+	Kind    string   `json:"kind"`
+	Name    string   `json:"name"`
+	Path    []string `json:"path"`
+	Action  string   `json:"action"`
+	Side    string   `json:"side"`
+	Reason  string   `json:"reason"`
+	used    int
 }
 
 // objectRule tolerates an object that exists on one side only.
 type objectRule struct {
+	Fixture string `json:"fixture"`
+	Owner   string `json:"owner"` // kind of an owner reference the object has
 	Side    string `json:"side"`
 	Context string `json:"context"`
 	Kind    string `json:"kind"`
@@ -50,6 +55,7 @@ type fixtureRule struct {
 	Fixture string `json:"fixture"`
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason"`
+	used    int
 }
 
 type rules struct {
@@ -66,21 +72,52 @@ func loadRules(file string) *rules {
 		fatalf("%s: %v", file, err)
 	}
 	for i, f := range r.Fields {
-		if f.Reason == "" || len(f.Path) == 0 || (f.Action != "drop" && f.Action != "mask" && f.Action != "drop-empty") || (f.Side != "" && f.Side != "operator" && f.Side != "ours") {
-			fatalf("%s: fields[%d]: needs path, action drop|mask|drop-empty, side operator|ours|(both) and a reason", file, i)
+		if f.Reason == "" || len(f.Path) == 0 || (f.Action != "drop" && f.Action != "mask" && f.Action != "drop-empty" && f.Action != "drop-if-other-absent") || (f.Side != "" && f.Side != "operator" && f.Side != "ours") {
+			fatalf("%s: fields[%d]: needs path, action drop|mask|drop-empty|drop-if-other-absent, side operator|ours|(both) and a reason", file, i)
 		}
 	}
 	for i, o := range r.Objects {
-		if o.Reason == "" || (o.Side != "operator" && o.Side != "ours") || o.Kind == "" {
-			fatalf("%s: objects[%d]: needs side operator|ours, kind and a reason", file, i)
+		if o.Reason == "" || (o.Side != "operator" && o.Side != "ours") || (o.Kind == "" && o.Owner == "") {
+			fatalf("%s: objects[%d]: needs side operator|ours, kind or owner, and a reason", file, i)
 		}
 	}
 	for i, f := range r.Fixtures {
-		if f.Reason == "" || f.Fixture == "" || f.Outcome == "" {
-			fatalf("%s: fixtures[%d]: needs fixture, outcome and a reason", file, i)
+		if f.Reason == "" || f.Fixture == "" || (f.Outcome != "operator-refuses" && f.Outcome != "ours-refuses" && f.Outcome != "stalled") {
+			fatalf("%s: fixtures[%d]: needs fixture, outcome operator-refuses|ours-refuses|stalled and a reason", file, i)
 		}
 	}
 	return &r
+}
+
+// unused lists the entries no compared fixture needed (only meaningful on a full run).
+func (r *rules) unused() []string {
+	var out []string
+	for i, f := range r.Fields {
+		if f.used == 0 {
+			out = append(out, fmt.Sprintf("fields[%d] %s %v (%s)", i, f.Action, f.Path, f.Reason))
+		}
+	}
+	for i, o := range r.Objects {
+		if o.used == 0 {
+			out = append(out, fmt.Sprintf("objects[%d] %s %s %s %s (%s)", i, o.Side, o.Kind, o.Name, o.Owner, o.Reason))
+		}
+	}
+	for i, f := range r.Fixtures {
+		if f.used == 0 {
+			out = append(out, fmt.Sprintf("fixtures[%d] %s %s (%s)", i, f.Fixture, f.Outcome, f.Reason))
+		}
+	}
+	return out
+}
+
+func ownedBy(x obj, kind string) bool {
+	refs, _ := field(x, "metadata", "ownerReferences").([]any)
+	for _, r := range refs {
+		if m, _ := r.(map[string]any); m != nil && glob(kind, fmt.Sprint(m["kind"])) {
+			return true
+		}
+	}
+	return false
 }
 
 func glob(pattern, s string) bool {
@@ -92,13 +129,13 @@ func glob(pattern, s string) bool {
 }
 
 // apply normalises one object of one side in place.
-func (r *rules) apply(o obj, side string) {
+func (r *rules) apply(o obj, side, fixture string) {
 	kind, name := o.kind(), o.name()
 	for _, f := range r.Fields {
-		if (f.Side != "" && f.Side != side) || !glob(f.Kind, kind) || !glob(f.Name, name) {
+		if (f.Side != "" && f.Side != side) || !glob(f.Fixture, fixture) || !glob(f.Kind, kind) || !glob(f.Name, name) {
 			continue
 		}
-		if f.Action == "drop-empty" {
+		if f.Action == "drop-empty" || f.Action == "drop-if-other-absent" {
 			continue // needs both sides: see pruneAgainst
 		}
 		if walk(map[string]any(o), f.Path, f.Action) {
@@ -152,9 +189,18 @@ func walk(cur any, p []string, action string) bool {
 // pruneAgainst applies the drop-empty rules: an empty map on one side whose key the other
 // side does not have at all is removed (Go's encoder writes empty structs; we omit them). An
 // empty map that both sides write (e.g. `emptyDir: {}`) is kept and compared.
-func (r *rules) pruneAgainst(a, b obj, side string) {
+func (r *rules) pruneAgainst(a, b obj, side, fixture string) {
 	for _, f := range r.Fields {
-		if f.Action != "drop-empty" || (f.Side != "" && f.Side != side) || !glob(f.Kind, a.kind()) || !glob(f.Name, a.name()) {
+		if (f.Side != "" && f.Side != side) || !glob(f.Fixture, fixture) || !glob(f.Kind, a.kind()) || !glob(f.Name, a.name()) {
+			continue
+		}
+		if f.Action == "drop-if-other-absent" {
+			if dropIfAbsent(map[string]any(a), map[string]any(b), f.Path) {
+				f.used++
+			}
+			continue
+		}
+		if f.Action != "drop-empty" {
 			continue
 		}
 		var x, y any = map[string]any(a), map[string]any(b)
@@ -167,6 +213,36 @@ func (r *rules) pruneAgainst(a, b obj, side string) {
 			f.used++
 		}
 	}
+}
+
+// dropIfAbsent removes from x every value at path ("*" = any key) that y does not have.
+func dropIfAbsent(x, y map[string]any, p []string) bool {
+	hit := false
+	for k, v := range x {
+		if p[0] != "*" && p[0] != k {
+			continue
+		}
+		other, present := y[k]
+		if len(p) == 1 {
+			if !present {
+				delete(x, k)
+				hit = true
+			}
+			continue
+		}
+		xm, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		ym, _ := other.(map[string]any)
+		if dropIfAbsent(xm, ym, p[1:]) {
+			hit = true
+		}
+		if len(xm) == 0 && !present {
+			delete(x, k)
+		}
+	}
+	return hit
 }
 
 func pruneEmptyAgainst(x, y any) bool {
@@ -203,9 +279,13 @@ func pruneEmptyAgainst(x, y any) bool {
 	return hit
 }
 
-func (r *rules) tolerated(side, context, kind, name string) *objectRule {
+func (r *rules) tolerated(side, fixture, context string, x obj) *objectRule {
+	kind, name := x.kind(), x.name()
 	for _, o := range r.Objects {
-		if o.Side == side && glob(o.Context, context) && glob(o.Kind, kind) && glob(o.Name, name) {
+		if o.Owner != "" && !ownedBy(x, o.Owner) {
+			continue
+		}
+		if o.Side == side && glob(o.Fixture, fixture) && glob(o.Context, context) && glob(o.Kind, kind) && glob(o.Name, name) {
 			return o
 		}
 	}

@@ -1,15 +1,27 @@
 package main
 
-// cass-operator's and the pods' part: datacenter, Stargate and Reaper status, one pod per
-// datacenter with a loopback IP, and a minimal management API on that IP.
+// cass-operator's and the pods' part: datacenter, Stargate, Reaper and CassandraTask status,
+// one pod per datacenter, and a minimal management API (HTTP, or mutual TLS when the datacenter
+// asks for it) on the pod's address.
+//
+// Pod addresses come from 192.0.2.0/24 (TEST-NET-1, RFC 5737, reserved for documentation): the
+// API server refuses loopback addresses in EndpointSlices, which the operator writes for the
+// additional seeds of a second datacenter. Each address is added to `lo` of the private network
+// namespace the harness runs in (checked at start: no interface but `lo`), so every connection
+// the operator makes to a pod reaches the fake in that namespace and no packet can leave it.
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +29,11 @@ import (
 
 type fakeCluster struct {
 	mu        sync.Mutex
-	nextIP    int
+	freeIPs   []int                                   // host parts of 192.0.2.0/24 not in use
+	served    map[string][]*fakePod                   // namespace -> fake pods serving there
+	ca        *testCA                                 // signs the mutual-TLS certificates
+	tlsCalls  map[string]int                          // cluster key -> calls over mutual TLS
+	reapers   map[string]bool                         // referenced Reaper services served
 	keyspaces map[string]map[string]map[string]string // cluster key -> keyspace -> replication
 	tables    map[string]map[string][]string          // cluster key -> keyspace -> tables
 	byAddr    map[string]string                       // pod IP -> cluster key
@@ -25,9 +41,22 @@ type fakeCluster struct {
 	pods      map[string]bool                         // server/ns/pod created
 }
 
-func newFakeCluster() *fakeCluster {
+type fakePod struct {
+	ip       string
+	listener net.Listener
+}
+
+func newFakeCluster(ca *testCA) *fakeCluster {
+	free := make([]int, 0, 254)
+	for n := 1; n <= 254; n++ {
+		free = append(free, n)
+	}
 	return &fakeCluster{
-		nextIP:    1,
+		freeIPs:   free,
+		served:    map[string][]*fakePod{},
+		ca:        ca,
+		tlsCalls:  map[string]int{},
+		reapers:   map[string]bool{},
 		keyspaces: map[string]map[string]map[string]string{},
 		tables:    map[string]map[string][]string{},
 		byAddr:    map[string]string{},
@@ -43,13 +72,67 @@ func cleanLabelValue(v string) string {
 	return strings.Join(labelChars.FindAllString(strings.ReplaceAll(v, " ", ""), -1), "")
 }
 
-// allocIP hands out the next address in 127.1.0.0/16; only loopback addresses are ever used.
-func (f *fakeCluster) allocIP() string {
+// podNet is the only network fake pods get addresses from: TEST-NET-1 (RFC 5737).
+const podNet = "192.0.2."
+
+// checkPrivateNetwork refuses to run outside a private network namespace whose only interface
+// is `lo`: the driver adds addresses to `lo`, which must never happen on a real host.
+func checkPrivateNetwork() error {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("cannot list network interfaces: %v", err)
+	}
+	for _, i := range ifs {
+		if i.Name != "lo" {
+			return fmt.Errorf("network interface %q present: the driver only runs in a private network namespace with no interface but lo (scripts/conformance creates one with unshare -n)", i.Name)
+		}
+	}
+	self, err1 := os.Readlink("/proc/self/ns/net")
+	init, err2 := os.Readlink("/proc/1/ns/net")
+	if err1 == nil && err2 == nil && self == init {
+		return fmt.Errorf("running in the network namespace of PID 1 (%s): the driver only runs in a private network namespace (scripts/conformance creates one with unshare -n)", self)
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return fmt.Errorf("the ip command (iproute2) is needed to add the fake pods' addresses to lo: %v", err)
+	}
+	return nil
+}
+
+// allocIP takes a free address of 192.0.2.0/24 and adds it to lo of the private namespace.
+func (f *fakeCluster) allocIP() (string, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := f.nextIP
-	f.nextIP++
-	return fmt.Sprintf("127.1.%d.%d", n/250, n%250+1)
+	if len(f.freeIPs) == 0 {
+		f.mu.Unlock()
+		return "", fmt.Errorf("all 254 addresses of %s0/24 are in use", podNet)
+	}
+	n := f.freeIPs[0]
+	f.freeIPs = f.freeIPs[1:]
+	f.mu.Unlock()
+	ip := podNet + strconv.Itoa(n)
+	if out, err := exec.Command("ip", "addr", "add", ip+"/32", "dev", "lo").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ip addr add %s/32 dev lo: %v: %s", ip, err, strings.TrimSpace(string(out)))
+	}
+	return ip, nil
+}
+
+// release stops the fake pods of the given namespaces and frees their addresses.
+func (f *fakeCluster) release(namespaces []string) {
+	f.mu.Lock()
+	var pods []*fakePod
+	for _, ns := range namespaces {
+		pods = append(pods, f.served[ns]...)
+		delete(f.served, ns)
+	}
+	f.mu.Unlock()
+	for _, p := range pods {
+		_ = p.listener.Close()
+		_, _ = exec.Command("ip", "addr", "del", p.ip+"/32", "dev", "lo").CombinedOutput()
+		n, _ := strconv.Atoi(strings.TrimPrefix(p.ip, podNet))
+		f.mu.Lock()
+		delete(f.byAddr, p.ip)
+		f.freeIPs = append(f.freeIPs, n)
+		f.mu.Unlock()
+	}
 }
 
 // tick plays one round of cass-operator on every server: status for datacenters, Stargates and
@@ -58,8 +141,42 @@ func (f *fakeCluster) tick(servers []*server, namespaces []string) bool {
 	allReady := true
 	for _, s := range servers {
 		for _, ns := range namespaces {
-			for _, o := range s.list([]string{"cassandradatacenters.cassandra.datastax.com", "stargates.stargate.k8ssandra.io", "reapers.reaper.k8ssandra.io"}, ns) {
+			for _, o := range s.list([]string{"cassandradatacenters.cassandra.datastax.com", "stargates.stargate.k8ssandra.io", "reapers.reaper.k8ssandra.io", "cassandratasks.control.k8ssandra.io", "deployments.apps", "statefulsets.apps"}, ns) {
 				switch o.kind() {
+				case "Deployment", "StatefulSet":
+					// The Stargate and Reaper controllers the operator process also runs for its
+					// own cluster create these; kube-controller-manager and the kubelet would make
+					// them ready.
+					replicas, ok := field(o, "spec", "replicas").(float64)
+					if !ok {
+						replicas = 1
+					}
+					gen, _ := field(o, "metadata", "generation").(float64)
+					ready, _ := field(o, "status", "readyReplicas").(float64)
+					observed, _ := field(o, "status", "observedGeneration").(float64)
+					if ready != replicas || observed != gen {
+						resource := "deployments.apps"
+						st := map[string]any{"observedGeneration": gen, "replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas, "updatedReplicas": replicas}
+						if o.kind() == "StatefulSet" {
+							resource = "statefulsets.apps"
+							st["currentReplicas"] = replicas
+						}
+						patchStatus(s, o, resource, st)
+					}
+				case "CassandraTask":
+					// cass-operator runs the task's jobs on every pod; the fake completes them at once.
+					if str(o, "status", "completionTime") == "" {
+						nodes := 1
+						if l := str(o, "metadata", "labels", "k8ssandra.io/rebuild-nodes"); l != "" {
+							if n, err := strconv.Atoi(l); err == nil {
+								nodes = n
+							}
+						}
+						patchStatus(s, o, "cassandratasks.control.k8ssandra.io", map[string]any{
+							"startTime": now(), "completionTime": now(), "succeeded": nodes,
+							"conditions": []any{map[string]any{"type": "Complete", "status": "True", "reason": "JobsCompleted", "message": "", "lastTransitionTime": now()}},
+						})
+					}
 				case "CassandraDatacenter":
 					if !f.datacenter(s, o) {
 						allReady = false
@@ -87,23 +204,30 @@ func (f *fakeCluster) tick(servers []*server, namespaces []string) bool {
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }
 
-func str(o obj, path ...string) string {
+// field is the value at path, or nil.
+func field(o obj, path ...string) any {
 	var cur any = map[string]any(o)
 	for _, p := range path {
 		m, ok := cur.(map[string]any)
 		if !ok {
-			return ""
+			return nil
 		}
 		cur = m[p]
 	}
-	s, _ := cur.(string)
+	return cur
+}
+
+func str(o obj, path ...string) string {
+	s, _ := field(o, path...).(string)
 	return s
 }
 
 func patchStatus(s *server, o obj, resource string, status map[string]any) {
 	body, _ := json.Marshal(map[string]any{"status": status})
 	// Races with the controller's own updates are retried on the next tick.
-	_, _ = s.kubectl(nil, "patch", resource, o.name(), "-n", o.namespace(), "--subresource=status", "--type=merge", "-p", string(body))
+	if _, err := s.kubectl(nil, "patch", resource, o.name(), "-n", o.namespace(), "--subresource=status", "--type=merge", "-p", string(body)); err != nil {
+		warnf("%s: status of %s %s/%s: %v", s.name, o.kind(), o.namespace(), o.name(), err)
+	}
 }
 
 // datacenter sets a CassandraDatacenter Ready (or Stopped) at its current generation, as
@@ -156,7 +280,11 @@ func (f *fakeCluster) ensurePod(s *server, o obj, clusterName string) {
 	if done {
 		return
 	}
-	ip := f.allocIP()
+	ip, err := f.allocIP()
+	if err != nil {
+		warnf("%s: fake pod %s: %v", s.name, podName, err)
+		return
+	}
 	clusterKey := o.namespace() + "/" + clusterName
 	pod := map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
@@ -174,6 +302,7 @@ func (f *fakeCluster) ensurePod(s *server, o obj, clusterName string) {
 		f.mu.Lock()
 		f.pods[key] = true // reported once
 		f.mu.Unlock()
+		f.unplug(ip)
 		return
 	}
 	status, _ := json.Marshal(map[string]any{"status": map[string]any{
@@ -184,22 +313,40 @@ func (f *fakeCluster) ensurePod(s *server, o obj, clusterName string) {
 	}})
 	if _, err := s.kubectl(nil, "patch", "pod", podName, "-n", o.namespace(), "--subresource=status", "--type=merge", "-p", string(status)); err != nil {
 		warnf("%s: fake pod status %s: %v", s.name, podName, err)
+		f.unplug(ip)
 		return
 	}
-	f.serve(ip, clusterKey)
+	_, mtls := field(o, "spec", "managementApiAuth", "manual").(map[string]any)
+	f.serve(ip, o.namespace(), clusterKey, mtls)
 	f.mu.Lock()
 	f.pods[key] = true
 	f.mu.Unlock()
 }
 
-// serve starts the fake management API on ip:8080.
-func (f *fakeCluster) serve(ip, clusterKey string) {
+// unplug removes an address that no fake pod serves on.
+func (f *fakeCluster) unplug(ip string) {
+	_, _ = exec.Command("ip", "addr", "del", ip+"/32", "dev", "lo").CombinedOutput()
+	n, _ := strconv.Atoi(strings.TrimPrefix(ip, podNet))
+	f.mu.Lock()
+	f.freeIPs = append(f.freeIPs, n)
+	f.mu.Unlock()
+}
+
+// serve starts the fake management API on ip:8080: plain HTTP, or HTTPS requiring a client
+// certificate signed by the test CA when the datacenter sets managementApiAuth.manual (the
+// operator then presents the certificate of the client secret the harness created).
+func (f *fakeCluster) serve(ip, ns, clusterKey string, mtls bool) {
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "8080"))
 	if err != nil {
 		warnf("fake management API on %s: %v", ip, err)
+		f.unplug(ip)
 		return
 	}
+	if mtls {
+		l = tls.NewListener(l, f.ca.serverConfig())
+	}
 	f.mu.Lock()
+	f.served[ns] = append(f.served[ns], &fakePod{ip: ip, listener: l})
 	f.byAddr[ip] = clusterKey
 	if f.keyspaces[clusterKey] == nil {
 		sys := map[string]string{"class": "org.apache.cassandra.locator.LocalStrategy"}
@@ -227,6 +374,9 @@ func (f *fakeCluster) handle(ck string, w http.ResponseWriter, r *http.Request) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[ck] = append(f.calls[ck], r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		f.tlsCalls[ck]++
+	}
 	ks := f.keyspaces[ck]
 	q := r.URL.Query()
 	reply := func(v any) { w.Header().Set("Content-Type", "application/json"); _ = json.NewEncoder(w).Encode(v) }
@@ -268,7 +418,15 @@ func (f *fakeCluster) handle(ck string, w http.ResponseWriter, r *http.Request) 
 		f.tables[ck][req.Keyspace] = append(f.tables[ck][req.Keyspace], req.Table)
 		_, _ = w.Write([]byte("OK"))
 	case "/api/v1/ops/node/schema/versions":
-		reply(map[string][]string{"00000000-0000-0000-0000-000000000001": {"127.1.0.1"}})
+		// One schema version held by every node of the cluster: schema agreement.
+		var ips []string
+		for ip, c := range f.byAddr {
+			if c == ck {
+				ips = append(ips, ip)
+			}
+		}
+		sort.Strings(ips)
+		reply(map[string][]string{"00000000-0000-0000-0000-000000000001": ips})
 	case "/api/v0/metadata/versions/features":
 		reply(map[string]any{"cassandra_version": "4.1.0", "features": []string{"async_sstable_tasks", "full_query_logging", "rebuild", "move"}})
 	case "/api/v0/metadata/endpoints":
@@ -281,5 +439,86 @@ func (f *fakeCluster) handle(ck string, w http.ResponseWriter, r *http.Request) 
 			return
 		}
 		_, _ = w.Write([]byte("OK"))
+	}
+}
+
+// A fake Reaper REST API for K8ssandraClusters whose reaper.reaperRef names a Reaper outside
+// the fixture: the operator logs in, registers the cluster (PUT /cluster/<name>) and lists the
+// registered clusters. The service name resolves through the private /etc/hosts of the
+// harness's mount namespace (see hostsFile) to an address of 192.0.2.0/24 on lo.
+type fakeReaper struct {
+	mu       sync.Mutex
+	clusters map[string]string // cluster name -> seed host
+}
+
+// hostsFile is the file bind-mounted over /etc/hosts in the harness's private mount namespace.
+var hostsFile string
+
+// checkHosts makes sure that /etc/hosts is the private copy the script bind-mounted, so that the
+// driver never writes the machine's own /etc/hosts.
+func checkHosts(file string) error {
+	a, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
+	b, err := os.Stat("/etc/hosts")
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(a, b) {
+		return fmt.Errorf("/etc/hosts is not %s: the driver only adds host names in the private mount namespace scripts/conformance creates", file)
+	}
+	return nil
+}
+
+// serveReaper starts (once per service name) a fake Reaper REST API for a referenced Reaper.
+func (f *fakeCluster) serveReaper(svc string) {
+	f.mu.Lock()
+	if f.reapers[svc] {
+		f.mu.Unlock()
+		return
+	}
+	f.reapers[svc] = true
+	f.mu.Unlock()
+	ip, err := f.allocIP()
+	if err != nil {
+		warnf("fake Reaper %s: %v", svc, err)
+		return
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "8080"))
+	if err != nil {
+		warnf("fake Reaper %s: %v", svc, err)
+		return
+	}
+	hf, err := os.OpenFile(hostsFile, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	_, err = fmt.Fprintf(hf, "%s %s %s.svc %s.svc.cluster.local\n", ip, svc, svc, svc)
+	hf.Close()
+	must(err)
+	r := &fakeReaper{clusters: map[string]string{}}
+	go func() { _ = http.Serve(l, r) }()
+}
+
+func (r *fakeReaper) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case req.URL.Path == "/login":
+		_ = json.NewEncoder(w).Encode(map[string]any{"token": "fake", "username": "fake", "roles": []string{"operator"}})
+	case req.URL.Path == "/cluster" && req.Method == http.MethodGet:
+		names := []string{}
+		for n := range r.clusters {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		_ = json.NewEncoder(w).Encode(names)
+	case strings.HasPrefix(req.URL.Path, "/cluster/") && req.Method == http.MethodPut:
+		r.clusters[strings.TrimPrefix(req.URL.Path, "/cluster/")] = req.URL.Query().Get("seedHost")
+		w.WriteHeader(http.StatusCreated)
+	default:
+		_, _ = w.Write([]byte("[]"))
 	}
 }

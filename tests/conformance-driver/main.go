@@ -1,5 +1,6 @@
 // Command conformance-driver runs the real k8ssandra-operator (control-plane mode) against real
-// kube-apiservers, plays cass-operator and the pods on loopback addresses, applies each upstream
+// kube-apiservers, plays cass-operator and the pods (addresses of 192.0.2.0/24 on `lo` of a
+// private network namespace, see fake.go), applies each upstream
 // K8ssandraCluster fixture, and compares every object the operator creates with what
 // k8ssandra-gitops renders for the same input (applied through the same kind of API server).
 // Test tooling only; scripts/conformance builds and starts it.
@@ -10,14 +11,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -29,7 +33,16 @@ func must(err error) {
 	}
 }
 
-var children []*exec.Cmd
+var (
+	childrenMu sync.Mutex
+	children   []*exec.Cmd
+)
+
+func addChild(c *exec.Cmd) {
+	childrenMu.Lock()
+	children = append(children, c)
+	childrenMu.Unlock()
+}
 
 func fatalf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "conformance: error: "+format+"\n", a...)
@@ -43,13 +56,19 @@ func warnf(format string, a ...any) {
 	}
 }
 
+// stopAll kills every process the driver started (the operator first, etcd last) and waits
+// for them. scripts/conformance also runs the driver as the init of a private PID namespace,
+// so the kernel kills whatever is left if the driver itself dies.
 func stopAll() {
+	childrenMu.Lock()
+	defer childrenMu.Unlock()
 	for i := len(children) - 1; i >= 0; i-- {
-		if p := children[i].Process; p != nil {
+		if p := children[i].Process; p != nil && children[i].ProcessState == nil {
 			_ = p.Kill()
-			_, _ = children[i].Process.Wait()
+			_ = children[i].Wait()
 		}
 	}
+	children = nil
 }
 
 var verbose bool
@@ -68,6 +87,9 @@ type result struct {
 	opObjs, ourObjs             int
 	pairs, equal                int
 	opOnly, oursOnly, diffPairs int
+	apiCalls, tlsCalls          int // management API calls the fake pods answered (over mutual TLS)
+	stalled                     bool
+	notReached                  int // objects ours renders that a stalled operator had not created yet
 	undocumented                []string
 	documented                  []string
 }
@@ -81,16 +103,29 @@ func main() {
 	crds := flag.String("crds", "", "directory of CRD manifests to install in every cluster")
 	imageConfig := flag.String("image-config", "", "image_config.yaml for the operator's image ConfigMap")
 	work := flag.String("work", "", "work directory (logs, renders)")
+	flag.StringVar(&hostsFile, "hosts", "", "the private copy of /etc/hosts bind-mounted in the harness's mount namespace")
 	timeout := flag.Duration("timeout", 120*time.Second, "per-fixture limit for the operator to settle")
 	flag.BoolVar(&verbose, "v", false, "print progress and every difference")
 	flag.Parse()
-	for n, v := range map[string]string{"kube-bin": *kubeBin, "operator": *operator, "render": *render, "corpus": *corpus, "rules": *rulesFile, "crds": *crds, "image-config": *imageConfig, "work": *work} {
+	for n, v := range map[string]string{"kube-bin": *kubeBin, "operator": *operator, "render": *render, "corpus": *corpus, "rules": *rulesFile, "crds": *crds, "image-config": *imageConfig, "work": *work, "hosts": hostsFile} {
 		if v == "" {
 			fatalf("-%s is required", n)
 		}
 	}
 	kubectlBin = filepath.Join(*kubeBin, "kubectl")
 	r := loadRules(*rulesFile)
+	if err := checkPrivateNetwork(); err != nil {
+		fatalf("%v", err)
+	}
+	if err := checkHosts(hostsFile); err != nil {
+		fatalf("%v", err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fatalf("interrupted (%v): stopped every process", s)
+	}()
 
 	fixtures := flag.Args()
 	if len(fixtures) == 0 {
@@ -123,7 +158,6 @@ func main() {
 	must(os.MkdirAll(*work, 0o755))
 	start := time.Now()
 	env := setUp(*kubeBin, *work, *operator, *crds, *imageConfig, ctxNames)
-	defer stopAll()
 	fmt.Printf("conformance: environment up in %s (%d API servers, operator running)\n", time.Since(start).Round(time.Second), len(env.op)+len(env.ours))
 
 	var results []*result
@@ -138,12 +172,17 @@ func main() {
 			}
 		}
 	}
-	os.Exit(report(results, r, time.Since(start)))
+	code := report(results, r, time.Since(start), len(flag.Args()) == 0)
+	stopAll()
+	// The logs stay for diagnosis; etcd's data (up to gigabytes) does not.
+	_ = os.RemoveAll(filepath.Join(*work, "etcd"))
+	os.Exit(code)
 }
 
 type env struct {
 	op, ours map[string]*server // by role: control-plane or a context name
 	fake     *fakeCluster
+	log      string // the operator's log
 	mu       sync.Mutex
 	active   []string
 	types    []string
@@ -151,17 +190,22 @@ type env struct {
 
 func setUp(kubeBin, work, operator, crds, imageConfig string, ctxNames []string) *env {
 	etcdURL, etcd := startEtcd(kubeBin, work)
-	children = append(children, etcd)
+	addChild(etcd)
 	saKey := filepath.Join(work, "sa.key")
 	if out, err := exec.Command("openssl", "genrsa", "-out", saKey, "2048").CombinedOutput(); err != nil {
 		fatalf("openssl genrsa: %v: %s", err, out)
 	}
-	e := &env{op: map[string]*server{}, ours: map[string]*server{}, fake: newFakeCluster()}
+	ca, err := newTestCA()
+	if err != nil {
+		fatalf("test CA: %v", err)
+	}
+	e := &env{op: map[string]*server{}, ours: map[string]*server{}, fake: newFakeCluster(ca), log: filepath.Join(work, "operator.log")}
 	roles := append([]string{controlPlane}, ctxNames...)
 	for _, role := range roles {
 		e.op[role] = startServer(kubeBin, work, etcdURL, "op-"+role, saKey)
 		e.ours[role] = startServer(kubeBin, work, etcdURL, "ours-"+role, saKey)
-		children = append(children, e.op[role].cmd, e.ours[role].cmd)
+		addChild(e.op[role].cmd)
+		addChild(e.ours[role].cmd)
 	}
 	// Webhook serving certificate: self-signed for 127.0.0.1.
 	certDir := filepath.Join(work, "tmp", "k8s-webhook-server", "serving-certs")
@@ -230,9 +274,10 @@ func setUp(kubeBin, work, operator, crds, imageConfig string, ctxNames []string)
 		"REQUEUE_DEFAULT_DELAY=1s",
 		"REQUEUE_LONG_DELAY=2s",
 	)
-	cmd.Stdout, cmd.Stderr = logFile(work, "operator.log"), logFile(work, "operator.log")
+	lf := logFile(work, "operator.log")
+	cmd.Stdout, cmd.Stderr = lf, lf
 	must(cmd.Start())
-	children = append(children, cmd)
+	addChild(cmd)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:9443", time.Second)
@@ -316,6 +361,11 @@ func nsName(base, orig string) string {
 func (e *env) runFixture(i int, name, text, render, work string, timeout time.Duration, r *rules) *result {
 	res := &result{fixture: name}
 	base := fmt.Sprintf("c%02d", i)
+	type tlsSecret struct {
+		role, namespace, name string
+		client                bool
+	}
+	var tlsSecrets []tlsSecret
 	docs := splitDocs(text)
 	namespaces := map[string]bool{}
 	for _, d := range docs {
@@ -333,9 +383,27 @@ func (e *env) runFixture(i int, name, text, render, work string, timeout time.Du
 		for _, dc := range dcs {
 			dm, _ := dc.(map[string]any)
 			m, _ := dm["metadata"].(map[string]any)
+			dcNS := meta["namespace"].(string)
 			if ns, ok := m["namespace"].(string); ok && ns != "" {
 				m["namespace"] = nsName(base, ns)
-				namespaces[m["namespace"].(string)] = true
+				dcNS = m["namespace"].(string)
+				namespaces[dcNS] = true
+			}
+			// Mutual TLS for the management API: the Secrets it names, as a user creates them.
+			auth, _ := dm["managementApiAuth"].(map[string]any)
+			if auth == nil {
+				auth, _ = cass["managementApiAuth"].(map[string]any)
+			}
+			if manual, ok := auth["manual"].(map[string]any); ok {
+				role, _ := dm["k8sContext"].(string)
+				if role == "" {
+					role = controlPlane
+				}
+				for _, side := range []string{"clientSecretName", "serverSecretName"} {
+					if n, _ := manual[side].(string); n != "" {
+						tlsSecrets = append(tlsSecrets, tlsSecret{role, dcNS, n, side == "clientSecretName"})
+					}
+				}
 			}
 		}
 	}
@@ -348,6 +416,30 @@ func (e *env) runFixture(i int, name, text, render, work string, timeout time.Du
 		for _, n := range nsList {
 			_, _ = s.kubectl(nil, "create", "namespace", n)
 		}
+	}
+	for _, d := range docs {
+		// A Reaper the cluster references but the fixture does not contain: played by a fake
+		// Reaper REST API under the service name the operator derives (<name>-reaper-service.<ns>).
+		if ref, ok := field(d, "spec", "reaper", "reaperRef").(map[string]any); ok {
+			n, _ := ref["name"].(string)
+			ns, _ := ref["namespace"].(string)
+			if ns == "" {
+				ns = obj(d).namespace()
+			}
+			if n != "" {
+				e.fake.serveReaper(n + "-reaper-service." + ns)
+			}
+		}
+	}
+	for _, t := range tlsSecrets {
+		s := e.op[t.role]
+		if s == nil {
+			continue // an unknown context: the operator reports it
+		}
+		sec, err := e.fake.ca.secret(t.name, t.namespace, t.client)
+		must(err)
+		body, _ := json.Marshal(sec)
+		s.mustKubectl(body, "apply", "--server-side", "--field-manager="+driverManager, "-f", "-")
 	}
 	dir := filepath.Join(work, "fixtures", strings.TrimSuffix(name, ".yaml"))
 	must(os.MkdirAll(dir, 0o755))
@@ -379,6 +471,7 @@ func (e *env) runFixture(i int, name, text, render, work string, timeout time.Du
 
 	// The operator: the same input applied to the control plane (its webhook validates it).
 	cp := e.op[controlPlane]
+	logStart := fileSize(e.log)
 	_, applyErr := cp.applyRetrying(driverManager, []byte(input))
 	opRefused := applyErr != nil
 	if applyErr != nil {
@@ -395,6 +488,7 @@ func (e *env) runFixture(i int, name, text, render, work string, timeout time.Du
 		}
 		res.outcome = side
 		if f := r.fixture(name); f != nil && f.Outcome == side {
+			f.used++
 			res.documented = append(res.documented, side+": "+f.Reason)
 			res.outcome += " (documented)"
 		} else {
@@ -405,25 +499,115 @@ func (e *env) runFixture(i int, name, text, render, work string, timeout time.Du
 			res.undocumented = append(res.undocumented, side+": "+firstLine(msg))
 		}
 		if oursRefused {
-			e.settle(nsList, timeout) // the operator's output is still collected for the record
-			e.cleanup(nsList)
+			e.settle(nsList, timeout, e.finished(logStart, nsList)) // the operator's output is still collected for the record
+			e.dumpAll(nsList, filepath.Join(dir, "operator-side-all.json"))
+			e.cleanup(nsList, res)
 		}
 		return res
 	}
 
-	settled := e.settle(nsList, timeout)
+	done := e.finished(logStart, nsList)
+	settled := e.settle(nsList, timeout, done)
 	opObjs := e.collectOperator(nsList)
 	e.dumpAll(nsList, filepath.Join(dir, "operator-side-all.json"))
-	e.cleanup(nsList)
+	complete, waited := done(), e.lastWord(logStart, nsList) // before the deletion's log lines
+	e.cleanup(nsList, res)
 	ourObjs := e.applyOurs(out, dir, res)
 	dump(filepath.Join(dir, "operator.json"), opObjs)
 	dump(filepath.Join(dir, "ours.json"), ourObjs)
-	compare(opObjs, ourObjs, r, res)
-	res.outcome = "compared"
-	if !settled {
+	compare(opObjs, ourObjs, r, res, complete)
+	switch {
+	case !complete:
+		// The operator never finished reconciling: what it waited for, from its log. Objects it
+		// did not reach are not differences; the stall is reported (and fails the run) on its own.
+		res.outcome = "stalled: " + waited
+		if f := r.fixture(name); f != nil && f.Outcome == "stalled" {
+			f.used++
+			res.documented = append(res.documented, "stalled: "+f.Reason)
+			res.outcome = "stalled (documented): " + waited
+		} else {
+			res.stalled = true
+		}
+	case !settled:
 		res.outcome = "compared (not settled)"
+	default:
+		res.outcome = "compared"
 	}
 	return res
+}
+
+func fileSize(file string) int64 {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// operatorLog returns the operator's log lines since offset that concern the fixture's
+// namespaces (its lines name the K8ssandraCluster as {"name":...,"namespace":...}).
+func (e *env) operatorLog(offset int64, nsList []string) []string {
+	f, err := os.Open(e.log)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil
+	}
+	data, _ := io.ReadAll(f)
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		for _, n := range nsList {
+			if strings.Contains(l, `"namespace":"`+n+`"`) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// finished reports whether the operator has logged the end of a full reconciliation of the
+// fixture's cluster ("Finished reconciling the k8ssandracluster", the last step of its
+// K8ssandraCluster reconcile) since offset.
+func (e *env) finished(offset int64, nsList []string) func() bool {
+	return func() bool {
+		for _, l := range e.operatorLog(offset, nsList) {
+			if strings.Contains(l, "Finished reconciling the k8ssandracluster") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// lastWord summarises what a stalled operator waited for: its last error for the fixture's
+// cluster, else its last message.
+func (e *env) lastWord(offset int64, nsList []string) string {
+	lines := e.operatorLog(offset, nsList)
+	msgRe := regexp.MustCompile(`^\S+\t(\S+)\t([^\t{]*)`)
+	errRe := regexp.MustCompile(`"error": "((?:[^"\\]|\\.)*)"`)
+	last := ""
+	for i := len(lines) - 1; i >= 0; i-- {
+		m := msgRe.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		if last == "" {
+			last = strings.TrimSpace(m[2])
+		}
+		if m[1] == "ERROR" {
+			if em := errRe.FindStringSubmatch(lines[i]); em != nil {
+				return strings.TrimSpace(m[2]) + ": " + em[1]
+			}
+			return strings.TrimSpace(m[2])
+		}
+	}
+	if last == "" {
+		return "no log line for the cluster"
+	}
+	return last
 }
 
 func values(m map[string]*server) []*server {
@@ -448,8 +632,10 @@ func dump(file string, objs map[string]obj) {
 	must(os.WriteFile(file, b, 0o644))
 }
 
-// settle lets the fake cass-operator run until the operator's objects stop changing.
-func (e *env) settle(nsList []string, timeout time.Duration) bool {
+// settle lets the fake cass-operator run until the operator's objects stop changing: for 8
+// seconds once it has finished a reconciliation, for 16 seconds if it has not (a stall).
+// Bounded by timeout; returns false if the objects were still changing then.
+func (e *env) settle(nsList []string, timeout time.Duration, finished func() bool) bool {
 	e.mu.Lock()
 	e.active = append(e.active, nsList...)
 	e.mu.Unlock()
@@ -464,14 +650,25 @@ func (e *env) settle(nsList []string, timeout time.Duration) bool {
 			stable = 0
 		}
 		last = sig
-		if stable >= 4 {
+		if stable >= 8 || (stable >= 4 && finished()) {
 			return true
 		}
 	}
+	warnf("the operator's objects were still changing after %s", timeout)
 	return false
 }
 
-func (e *env) cleanup(nsList []string) {
+func (e *env) cleanup(nsList []string, res *result) {
+	e.fake.mu.Lock()
+	for ck, calls := range e.fake.calls {
+		for _, n := range nsList {
+			if strings.HasPrefix(ck, n+"/") {
+				res.apiCalls += len(calls)
+				res.tlsCalls += e.fake.tlsCalls[ck]
+			}
+		}
+	}
+	e.fake.mu.Unlock()
 	e.op[controlPlane].kubectl(nil, "delete", "k8ssandraclusters.k8ssandra.io", "--all", "--wait=false", "-n", nsList[0])
 	for _, n := range nsList[1:] {
 		e.op[controlPlane].kubectl(nil, "delete", "k8ssandraclusters.k8ssandra.io", "--all", "--wait=false", "-n", n)
@@ -489,6 +686,7 @@ func (e *env) cleanup(nsList []string) {
 	}
 	e.active = keep
 	e.mu.Unlock()
+	e.fake.release(nsList)
 }
 
 // signature is every operator-written object's identity and version, to detect quiescence.
@@ -631,7 +829,7 @@ func secretOf(es obj) obj {
 	return obj{"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": typ, "data": data}
 }
 
-func compare(op, ours map[string]obj, r *rules, res *result) {
+func compare(op, ours map[string]obj, r *rules, res *result, complete bool) {
 	res.opObjs, res.ourObjs = len(op), len(ours)
 	keys := map[string]bool{}
 	for k := range op {
@@ -651,10 +849,10 @@ func compare(op, ours map[string]obj, r *rules, res *result) {
 		switch {
 		case aok && bok:
 			res.pairs++
-			r.apply(a, "operator")
-			r.apply(b, "ours")
-			r.pruneAgainst(a, b, "operator")
-			r.pruneAgainst(b, a, "ours")
+			r.apply(a, "operator", res.fixture)
+			r.apply(b, "ours", res.fixture)
+			r.pruneAgainst(a, b, "operator", res.fixture)
+			r.pruneAgainst(b, a, "ours", res.fixture)
 			var d []string
 			diff("", map[string]any(a), map[string]any(b), &d)
 			if len(d) == 0 {
@@ -667,7 +865,7 @@ func compare(op, ours map[string]obj, r *rules, res *result) {
 			}
 		case aok:
 			res.opOnly++
-			if t := r.tolerated("operator", strings.SplitN(k, " ", 2)[0], a.kind(), a.name()); t != nil {
+			if t := r.tolerated("operator", res.fixture, strings.SplitN(k, " ", 2)[0], a); t != nil {
 				t.used++
 				res.documented = append(res.documented, k+": operator only: "+t.Reason)
 			} else {
@@ -675,9 +873,11 @@ func compare(op, ours map[string]obj, r *rules, res *result) {
 			}
 		default:
 			res.oursOnly++
-			if t := r.tolerated("ours", strings.SplitN(k, " ", 2)[0], b.kind(), b.name()); t != nil {
+			if t := r.tolerated("ours", res.fixture, strings.SplitN(k, " ", 2)[0], b); t != nil {
 				t.used++
 				res.documented = append(res.documented, k+": ours only: "+t.Reason)
+			} else if !complete {
+				res.notReached++
 			} else {
 				res.undocumented = append(res.undocumented, k+": only ours renders it")
 			}
@@ -685,36 +885,66 @@ func compare(op, ours map[string]obj, r *rules, res *result) {
 	}
 }
 
-func report(results []*result, r *rules, elapsed time.Duration) int {
+func report(results []*result, r *rules, elapsed time.Duration, full bool) int {
+	row := func(a ...any) {
+		fmt.Printf("| %-42s | %-34s | %4v | %4v | %5v | %5v | %7v | %9v | %9v | %12v |\n", a...)
+	}
 	fmt.Println()
-	fmt.Printf("| %-42s | %-26s | %4s | %4s | %5s | %5s | %7s | %7s | %12s |\n", "fixture", "outcome", "op", "ours", "pairs", "equal", "op-only", "ours-only", "undocumented")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 44), strings.Repeat("-", 28), "------", "------", "-------", "-------", "---------", "-----------", "--------------")
+	row("fixture", "outcome", "op", "ours", "pairs", "equal", "op-only", "ours-only", "mgmt api", "undocumented")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 44), strings.Repeat("-", 36), "------", "------", "-------", "-------", "---------", "-----------", "-----------", "--------------")
 	var t result
-	bad, clean := 0, 0
+	bad, clean, stalled, refused := 0, 0, 0, 0
 	for _, x := range results {
-		fmt.Printf("| %-42s | %-26s | %4d | %4d | %5d | %5d | %7d | %9d | %12d |\n", x.fixture, x.outcome, x.opObjs, x.ourObjs, x.pairs, x.equal, x.opOnly, x.oursOnly, len(x.undocumented))
+		outcome := x.outcome
+		if len(outcome) > 34 {
+			outcome = outcome[:31] + "..."
+		}
+		api := fmt.Sprint(x.apiCalls)
+		if x.tlsCalls > 0 {
+			api = fmt.Sprintf("%d mTLS", x.tlsCalls)
+		}
+		oursOnly := fmt.Sprint(x.oursOnly)
+		if x.notReached > 0 {
+			oursOnly = fmt.Sprintf("%d (%d n/r)", x.oursOnly, x.notReached)
+		}
+		row(x.fixture, outcome, x.opObjs, x.ourObjs, x.pairs, x.equal, x.opOnly, oursOnly, api, len(x.undocumented))
 		t.opObjs += x.opObjs
 		t.ourObjs += x.ourObjs
 		t.pairs += x.pairs
 		t.equal += x.equal
 		t.opOnly += x.opOnly
 		t.oursOnly += x.oursOnly
+		t.apiCalls += x.apiCalls
+		switch {
+		case x.stalled:
+			stalled++
+		case strings.Contains(x.outcome, "refuse") && len(x.undocumented) == 0:
+			refused++
+		}
 		if len(x.undocumented) > 0 {
 			bad++
-		} else {
+		} else if !x.stalled {
 			clean++
 		}
 	}
-	fmt.Printf("| %-42s | %-26s | %4d | %4d | %5d | %5d | %7d | %9d | %12d |\n", "total", fmt.Sprintf("%d fixtures, %d clean", len(results), clean), t.opObjs, t.ourObjs, t.pairs, t.equal, t.opOnly, t.oursOnly, bad)
+	row("total", fmt.Sprintf("%d fixtures, %d clean", len(results), clean), t.opObjs, t.ourObjs, t.pairs, t.equal, t.opOnly, t.oursOnly, t.apiCalls, bad)
 	fmt.Println()
 	for _, x := range results {
+		if x.stalled {
+			fmt.Printf("STALLED %s: %s\n", x.fixture, x.outcome)
+		}
 		for _, d := range x.undocumented {
 			fmt.Printf("UNDOCUMENTED %s: %s\n", x.fixture, d)
 		}
 	}
-	fmt.Printf("\nconformance: %d fixtures in %s; %d object pairs, %d equal after documented normalisation; %d fixtures with undocumented differences\n",
-		len(results), elapsed.Round(time.Second), t.pairs, t.equal, bad)
-	if bad > 0 {
+	if full {
+		for _, u := range r.unused() {
+			fmt.Printf("UNUSED normalisation entry: %s\n", u)
+		}
+	}
+	fmt.Printf("\nconformance: %d fixtures in %s (%d refused by one side as documented, %d stalled); %d object pairs, %d equal after documented normalisation; %d fixtures with undocumented differences\n",
+		len(results), elapsed.Round(time.Second), refused, stalled, t.pairs, t.equal, bad)
+	if bad > 0 || stalled > 0 {
 		return 1
 	}
 	return 0
