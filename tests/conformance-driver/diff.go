@@ -28,6 +28,7 @@ func (o obj) namespace() string {
 // removes empty objects the other side does not have at all; drop-if-other-absent removes a
 // value the other side does not have at that path (and keeps comparing it where both have it).
 type fieldRule struct {
+	OursIs  any      `json:"oursIs"` // only where our value (no "*" in path) equals this one
 	Fixture string   `json:"fixture"`
 	Kind    string   `json:"kind"`
 	Name    string   `json:"name"`
@@ -135,7 +136,7 @@ func (r *rules) apply(o obj, side, fixture string) {
 		if (f.Side != "" && f.Side != side) || !glob(f.Fixture, fixture) || !glob(f.Kind, kind) || !glob(f.Name, name) {
 			continue
 		}
-		if f.Action == "drop-empty" || f.Action == "drop-if-other-absent" {
+		if f.Action == "drop-empty" || f.Action == "drop-if-other-absent" || f.OursIs != nil {
 			continue // needs both sides: see pruneAgainst
 		}
 		if walk(map[string]any(o), f.Path, f.Action) {
@@ -196,6 +197,16 @@ func (r *rules) pruneAgainst(a, b obj, side, fixture string) {
 		}
 		if f.Action == "drop-if-other-absent" {
 			if dropIfAbsent(map[string]any(a), map[string]any(b), f.Path) {
+				f.used++
+			}
+			continue
+		}
+		if f.OursIs != nil {
+			ours := b
+			if side == "ours" {
+				ours = a
+			}
+			if reflect.DeepEqual(field(ours, f.Path...), f.OursIs) && walk(map[string]any(a), f.Path, f.Action) {
 				f.used++
 			}
 			continue

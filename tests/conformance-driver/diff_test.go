@@ -166,3 +166,30 @@ func TestMutualTLSRequiresTheClientSecretCertificate(t *testing.T) {
 		t.Fatal("tls.key is not a PKCS#8 PEM key")
 	}
 }
+
+func TestOursIsLimitsARuleToOneOfOurValues(t *testing.T) {
+	r := &rules{Fields: []*fieldRule{{Kind: "Reaper", Path: []string{"spec", "httpManagement", "enabled"}, OursIs: false, Action: "drop", Reason: "quirk 2"}}}
+	pair := func(op, ours bool) []string {
+		a := obj{"kind": "Reaper", "spec": map[string]any{"httpManagement": map[string]any{"enabled": op}}}
+		b := obj{"kind": "Reaper", "spec": map[string]any{"httpManagement": map[string]any{"enabled": ours}}}
+		r.pruneAgainst(a, b, "operator", "f.yaml")
+		r.pruneAgainst(b, a, "ours", "f.yaml")
+		var d []string
+		diff("", map[string]any(a), map[string]any(b), &d)
+		return d
+	}
+	if d := pair(true, false); len(d) != 0 {
+		t.Fatalf("ours false: %v", d)
+	}
+	if d := pair(false, true); len(d) != 1 {
+		t.Fatalf("ours true must still be compared: %v", d)
+	}
+}
+
+// The committed normalisation file parses strictly, and every entry gives its reason.
+func TestNormalisationFileLoads(t *testing.T) {
+	r := loadRules("../conformance/normalisation.yaml")
+	if len(r.Fields) == 0 || len(r.Objects) == 0 || len(r.Fixtures) == 0 {
+		t.Fatalf("empty rules: %+v", r)
+	}
+}

@@ -189,6 +189,11 @@ func (f *fakeCluster) tick(servers []*server, namespaces []string) bool {
 						})
 					}
 				case "Reaper":
+					if s.name == "op-"+controlPlane {
+						// The Reaper controller the operator process runs for its own cluster
+						// connects to the Reaper it deployed: a fake Reaper REST API plays it.
+						f.serveReaper(o.name() + "-service." + o.namespace())
+					}
 					if str(o, "status", "progress") != "Running" {
 						patchStatus(s, o, "reapers.reaper.k8ssandra.io", map[string]any{
 							"progress":   "Running",
@@ -443,8 +448,9 @@ func (f *fakeCluster) handle(ck string, w http.ResponseWriter, r *http.Request) 
 }
 
 // A fake Reaper REST API for K8ssandraClusters whose reaper.reaperRef names a Reaper outside
-// the fixture: the operator logs in, registers the cluster (PUT /cluster/<name>) and lists the
-// registered clusters. The service name resolves through the private /etc/hosts of the
+// the fixture, and for the Reapers the operator deploys in its own cluster (its Reaper
+// controller runs there): the operator pings, logs in, registers the cluster
+// (PUT /cluster/<name>) and lists the registered clusters. The service name resolves through the private /etc/hosts of the
 // harness's mount namespace (see hostsFile) to an address of 192.0.2.0/24 on lo.
 type fakeReaper struct {
 	mu       sync.Mutex
@@ -506,6 +512,8 @@ func (r *fakeReaper) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch {
+	case req.URL.Path == "/ping":
+		w.WriteHeader(http.StatusNoContent)
 	case req.URL.Path == "/login":
 		_ = json.NewEncoder(w).Encode(map[string]any{"token": "fake", "username": "fake", "roles": []string{"operator"}})
 	case req.URL.Path == "/cluster" && req.Method == http.MethodGet:
