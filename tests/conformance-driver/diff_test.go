@@ -193,3 +193,15 @@ func TestNormalisationFileLoads(t *testing.T) {
 		t.Fatalf("empty rules: %+v", r)
 	}
 }
+
+// freePort never hands out the same port twice, even when the kernel offers it again.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for i := 0; i < 200; i++ {
+		p := freePort()
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}

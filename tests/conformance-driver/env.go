@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -22,13 +25,31 @@ type server struct {
 	cmd        *exec.Cmd
 }
 
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
+
+// freePort returns a loopback port that is free now and was never handed out before: the
+// kernel may offer a just-closed port again before the process it was meant for binds it, and
+// two API servers on one port would silently become one.
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fatalf("no free loopback port: %v", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for try := 0; try < 100; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fatalf("no free loopback port: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !portsUsed[port] {
+			portsUsed[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	fatalf("no fresh loopback port after 100 tries")
+	return 0
 }
 
 func startEtcd(bin, dir string) (string, *exec.Cmd) {
@@ -95,6 +116,9 @@ func (s *server) kubeconfigFor(context string) string {
 func (s *server) wait() {
 	deadline := time.Now().Add(180 * time.Second)
 	for {
+		if exited(s.cmd) {
+			fatalf("%s: the API server exited (log: %s)", s.name, filepath.Join(s.dir, "apiserver.log"))
+		}
 		out, err := s.kubectl(nil, "get", "--raw", "/readyz")
 		if err == nil && strings.TrimSpace(out) == "ok" {
 			return
@@ -108,15 +132,24 @@ func (s *server) wait() {
 
 var kubectlBin string
 
+// kubectlTimeout bounds every kubectl call, so that a wedged API server ends the run with an
+// error instead of hanging it.
+const kubectlTimeout = 3 * time.Minute
+
 // kubectl runs kubectl against this server; stdin may be nil.
 func (s *server) kubectl(stdin []byte, args ...string) (string, error) {
-	cmd := exec.Command(kubectlBin, append([]string{"--kubeconfig=" + s.kubeconfig}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), kubectlTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig=" + s.kubeconfig}, args...)...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return out.String(), fmt.Errorf("kubectl %s: no answer from %s within %s", strings.Join(args, " "), s.name, kubectlTimeout)
+		}
 		return out.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
 	}
 	return out.String(), nil
@@ -168,4 +201,22 @@ func (s *server) namespacedTypes() []string {
 		types = append(types, t)
 	}
 	return types
+}
+
+// exited reports whether a started process has ended (without reaping it).
+func exited(cmd *exec.Cmd) bool {
+	if cmd.Process == nil {
+		return true
+	}
+	return cmd.Process.Signal(syscall.Signal(0)) != nil || processZombie(cmd.Process.Pid)
+}
+
+func processZombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }

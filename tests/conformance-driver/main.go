@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -490,7 +491,9 @@ func (e *env) runFixture(i int, name, text, render, work string, timeout time.Du
 	must(os.WriteFile(filepath.Join(repo, "clientconfigs.yaml"), []byte(cc.String()), 0o644))
 	must(os.WriteFile(filepath.Join(repo, "render-config.yaml"), []byte("apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  secrets:\n    backend: externalSecrets\n    externalSecrets:\n      storeRef: {kind: ClusterSecretStore, name: vault}\n"), 0o644))
 	out := filepath.Join(dir, "rendered")
-	rc := exec.Command(render, "render", ".", "-o", out)
+	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer rcancel()
+	rc := exec.CommandContext(rctx, render, "render", ".", "-o", out)
 	rc.Dir = repo
 	renderOut, renderErr := rc.CombinedOutput()
 	must(os.WriteFile(filepath.Join(dir, "render.log"), renderOut, 0o644))
