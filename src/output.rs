@@ -55,6 +55,16 @@ pub fn into_tree(rendered: Rendered) -> Tree {
     }))
 }
 
+/// Appends `- <prefix><item>` lines (a YAML list of plain path scalars).
+fn push_items(out: &mut String, prefix: &str, items: &[String]) {
+    for item in items {
+        out.push_str("- ");
+        out.push_str(prefix);
+        out.push_str(item);
+        out.push('\n');
+    }
+}
+
 /// Context → `(output path, file text, decrypted by KSOPS)` of its objects → the tree.
 fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String, bool)>)>) -> Tree {
     let mut tree = Tree::new();
@@ -75,11 +85,7 @@ fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String, bool)>
         let mut k = String::from(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
         );
-        for r in &resources {
-            k.push_str("- ");
-            k.push_str(r);
-            k.push('\n');
-        }
+        push_items(&mut k, "", &resources);
         if !encrypted.is_empty() {
             // The SOPS Secrets are not resources (kustomize would apply them encrypted): KSOPS,
             // an exec KRM function, reads and decrypts them (kustomize build
@@ -90,11 +96,7 @@ fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String, bool)>
             let mut g = String::from(
                 "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: k8ssandra-gitops-secrets\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n",
             );
-            for f in &encrypted {
-                g.push_str("- ./");
-                g.push_str(f);
-                g.push('\n');
-            }
+            push_items(&mut g, "./", &encrypted);
             tree.insert(format!("{context}/{KSOPS_GENERATOR}"), g.into_bytes());
         }
         tree.insert(format!("{context}/kustomization.yaml"), k.into_bytes());

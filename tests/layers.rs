@@ -133,9 +133,6 @@ fn modules_depend_only_on_lower_layers() {
             let to_layer = match layer_of(&to) {
                 Some(l) => l,
                 None if to == "reporter" => usize::MAX,
-                None if to.chars().next().is_some_and(|c| c.is_ascii_lowercase()) => {
-                    layer_of("lib").unwrap()
-                }
                 None => layer_of("lib").unwrap(),
             };
             if to_layer > from_layer {

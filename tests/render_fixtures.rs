@@ -1,7 +1,7 @@
 //! Every `fixtures/render/<case>` renders, matches its reviewed snapshot and passes strict
 //! validation against the upstream schemas.
 
-use crate::harness::{TempDir, assert_valid_manifests_with, root, run_in, tree_text};
+use crate::harness::{TempDir, assert_valid_manifests, root, run_in, tree_text};
 
 #[test]
 fn every_render_fixture_matches_its_snapshot_and_validates() {
@@ -34,9 +34,9 @@ fn every_render_fixture_matches_its_snapshot_and_validates() {
         dirs.push(dest);
     }
     let paths: Vec<&std::path::Path> = dirs.iter().map(std::path::PathBuf::as_path).collect();
-    // KSOPS generator files (replicate backend under Argo CD) are checked against the schema
-    // of KSOPS's generator configuration.
-    assert_valid_manifests_with(&paths, &[&root().join("tests/schemas")]);
+    // KSOPS generator files (replicate backend under Argo CD) are checked too: the validator
+    // knows the schema of KSOPS's generator configuration.
+    assert_valid_manifests(&paths);
 }
 
 /// Rendering one context (`render --context X --stdout`, the Argo CD plugin, KRM) renders only

@@ -110,6 +110,13 @@ mod unix {
         }
     }
 
+    /// Opening a file to read it: never through a symlink, never blocking on a FIFO, never
+    /// becoming its controlling terminal.
+    const FILE_READ_FLAGS: OFlags = OFlags::RDONLY
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::NONBLOCK)
+        .union(OFlags::NOCTTY)
+        .union(OFlags::CLOEXEC);
     const DIR_FLAGS: OFlags = OFlags::RDONLY
         .union(OFlags::DIRECTORY)
         .union(OFlags::CLOEXEC)
@@ -151,16 +158,7 @@ mod unix {
             if found != Kind::File {
                 return Ok(Read::NotRegular(found));
             }
-            let fd = match rfs::openat(
-                &self.fd,
-                name,
-                OFlags::RDONLY
-                    | OFlags::NOFOLLOW
-                    | OFlags::NONBLOCK
-                    | OFlags::NOCTTY
-                    | OFlags::CLOEXEC,
-                Mode::empty(),
-            ) {
+            let fd = match rfs::openat(&self.fd, name, FILE_READ_FLAGS, Mode::empty()) {
                 Ok(fd) => fd,
                 // O_NOFOLLOW on a symlink that replaced the file since the stat.
                 Err(rustix::io::Errno::LOOP) => return Ok(Read::NotRegular(Kind::Symlink)),
@@ -238,16 +236,7 @@ mod unix {
             to: &Dir,
             to_name: &OsStr,
         ) -> io::Result<()> {
-            let src = rfs::openat(
-                &self.fd,
-                name,
-                OFlags::RDONLY
-                    | OFlags::NOFOLLOW
-                    | OFlags::NONBLOCK
-                    | OFlags::NOCTTY
-                    | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
+            let src = rfs::openat(&self.fd, name, FILE_READ_FLAGS, Mode::empty())?;
             let st = meta(&rfs::fstat(&src)?);
             if st.kind != Kind::File {
                 return Err(io::Error::other(format!("is {}", st.kind.noun())));
