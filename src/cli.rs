@@ -12,7 +12,8 @@ use k8ssandra_gitops::output::{
     Drift, WriteError, build_tree, check, into_tree, preflight, sources, stream, unified_diff,
     write,
 };
-use k8ssandra_gitops::{Outcome, render_repo};
+use k8ssandra_gitops::source::display_path;
+use k8ssandra_gitops::{Outcome, RenderOptions, guard, render_repo, render_repo_with};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
 #[derive(Debug, Parser)]
@@ -105,9 +106,14 @@ struct CommonArgs {
     /// Repository to read.
     #[arg(default_value = ".")]
     repo: PathBuf,
-    /// Also list the documents that were ignored (other kinds).
+    /// Also list the documents that were ignored (other kinds), and every file or directory
+    /// not read (a `.gitignore` rule, with the rule, or an output directory).
     #[arg(long, short)]
     verbose: bool,
+    /// Allow a render that finds no K8ssandraCluster, or that removes every object of a context
+    /// the existing output has.
+    #[arg(long)]
+    allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +136,9 @@ struct RenderArgs {
 
 /// Exit code for invalid input, drift, or a failed write.
 const FAILURE: u8 = 1;
+/// Exit code for a usage error (as clap's), e.g. a command this build leaves out.
+#[cfg(not(feature = "git"))]
+const USAGE: u8 = 2;
 
 /// Runs the command line.
 #[must_use]
@@ -170,26 +179,77 @@ fn krm() -> ExitCode {
     }
 }
 
-fn load(common: &CommonArgs, output: Option<&PathBuf>) -> Result<Outcome, ExitCode> {
-    let outcome = render_repo(&common.repo, output.map(PathBuf::as_path)).map_err(|e| {
+/// Which guards a command applies on top of the diagnostics.
+#[derive(Debug, Clone, Copy)]
+struct Guards {
+    /// The output location checks (commands that write or compare the output tree).
+    location: bool,
+    /// The mass-deletion guards (unless `--allow-empty`).
+    empty: bool,
+}
+
+/// Reads, checks and renders the repository (only `context`'s clusters when given), printing
+/// every problem; `Err` when anything is an error.
+fn load(
+    common: &CommonArgs,
+    output: Option<&PathBuf>,
+    context: Option<&str>,
+    guards: Guards,
+) -> Result<Outcome, ExitCode> {
+    let options = RenderOptions {
+        output_override: output.map(PathBuf::as_path),
+        context,
+    };
+    let outcome = render_repo_with(&common.repo, options).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(FAILURE)
     })?;
+    let mut problems = Vec::new();
+    if guards.location {
+        problems.extend(guard::output_location_problems(&common.repo, &outcome));
+    }
+    if guards.empty && !common.allow_empty && !outcome.has_errors() {
+        problems.extend(guard::empty_render_problems(&common.repo, &outcome));
+        if guards.location && problems.is_empty() {
+            let objects = outcome
+                .rendered
+                .iter()
+                .map(|(c, m)| (c.clone(), m.len()))
+                .collect();
+            problems.extend(guard::vanished_contexts(
+                &outcome.output_dir,
+                &objects,
+                &outcome.read,
+            ));
+        }
+    }
     let mut err = std::io::stderr().lock();
     for d in &outcome.diagnostics {
         let _ = writeln!(err, "{d}");
+    }
+    for p in &problems {
+        let _ = writeln!(err, "{p}");
     }
     if common.verbose {
         for (file, index, kind) in &outcome.inputs.ignored {
             let _ = writeln!(err, "{}: document {index} ignored ({kind})", file.display());
         }
+        for s in outcome.read.ignored.iter().chain(&outcome.read.excluded) {
+            let _ = writeln!(
+                err,
+                "{}: not read: {}",
+                display_path(&common.repo, &s.rel_path).display(),
+                s.reason
+            );
+        }
     }
-    if outcome.has_errors() {
-        let n = outcome
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == k8ssandra_gitops::diagnostic::Severity::Error)
-            .count();
+    let n = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == k8ssandra_gitops::diagnostic::Severity::Error)
+        .count()
+        + problems.len();
+    if n > 0 {
         let _ = writeln!(
             err,
             "error: {n} problem{} found; nothing was written",
@@ -216,7 +276,11 @@ fn refuse(problems: &[Diagnostic]) -> ExitCode {
 }
 
 fn validate(args: &CommonArgs) -> ExitCode {
-    match load(args, None) {
+    let guards = Guards {
+        location: true,
+        empty: true,
+    };
+    match load(args, None, None, guards) {
         Ok(o) => {
             // What render would refuse is known now: output paths too long for the file
             // system, symlinks or hand-written files where it writes.
@@ -248,7 +312,15 @@ fn validate(args: &CommonArgs) -> ExitCode {
 }
 
 fn render(args: &RenderArgs) -> ExitCode {
-    let outcome = match load(&args.common, args.output.as_ref()) {
+    // --stdout writes no tree: only the empty-render guard applies. --check compares with the
+    // tree: a render that would empty it is reported like a write would be (it is drift too).
+    let guards = Guards {
+        location: !args.stdout,
+        empty: true,
+    };
+    // One context to stdout renders only the clusters with something in it.
+    let scope = args.context.as_deref().filter(|_| args.stdout);
+    let outcome = match load(&args.common, args.output.as_ref(), scope, guards) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -343,11 +415,33 @@ fn argocd_generate() -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
+    // The Application may point at any directory: render the whole repository, from its root,
+    // so that messages name repository-relative paths.
+    let root = std::env::current_dir()
+        .map_err(|e| format!("cannot read the working directory: {e}"))
+        .and_then(|cwd| {
+            let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
+            k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())
+                .map(|root| k8ssandra_gitops::argocd::render_root(&cwd, &root))
+        })
+        .and_then(|root| {
+            std::env::set_current_dir(&root)
+                .map_err(|e| format!("cannot enter the repository root {}: {e}", root.display()))
+        });
+    if let Err(msg) = root {
+        eprintln!("error: {msg}");
+        return ExitCode::from(FAILURE);
+    }
     let common = CommonArgs {
         repo: PathBuf::from("."),
         verbose: false,
+        allow_empty: false,
     };
-    match load(&common, None) {
+    let guards = Guards {
+        location: false,
+        empty: true,
+    };
+    match load(&common, None, Some(&context), guards) {
         Ok(outcome) => stream_context(&outcome, &context),
         Err(code) => code,
     }
@@ -361,11 +455,21 @@ fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
             ExitCode::from(FAILURE)
         })?
     } else {
-        let (files, diags) = k8ssandra_gitops::revision::read_revision(repo, rev).map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(FAILURE)
-        })?;
-        k8ssandra_gitops::render_source_files(repo, files, diags, None)
+        #[cfg(feature = "git")]
+        {
+            let discovered = k8ssandra_gitops::revision::read_revision(repo, rev).map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(FAILURE)
+            })?;
+            k8ssandra_gitops::render_discovered(repo, discovered, None)
+        }
+        #[cfg(not(feature = "git"))]
+        {
+            eprintln!(
+                "error: reading revision {rev:?} needs Git support, which this k8ssandra-gitops was built without (rebuild with `--features git`)"
+            );
+            return Err(ExitCode::from(USAGE));
+        }
     };
     if outcome.has_errors() {
         let mut err = std::io::stderr().lock();
@@ -442,10 +546,11 @@ fn reporter(args: &ReporterArgs) -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
+    k8ssandra_gitops::reporter::logging::init();
     match runtime.block_on(k8ssandra_gitops::reporter::run::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            tracing::error!("{e}");
             ExitCode::from(FAILURE)
         }
     }

@@ -5,8 +5,10 @@
 //!   (`apiVersion: gitops.k8ssandra.io/v1alpha1`, `kind: RenderFunction`,
 //!   `spec: {context, path}`) or, as kpt users expect, a `ConfigMap` with `data.context` and
 //!   `data.path`.
-//! - The inputs are the items that are K8ssandraClusters, ClientConfigs and the RenderConfig;
-//!   they are consumed (the objects rendered from them replace them). Every other item passes
+//! - The inputs are the items that are K8ssandraClusters, ClientConfigs and the RenderConfig,
+//!   and the documents `render` routes to a datacenter (Medusa schedules and jobs,
+//!   CassandraTasks); they are consumed (the objects rendered from them replace them: a routed
+//!   document of another context's datacenter is dropped). Every other item passes
 //!   through untouched, including the copy of the functionConfig that kustomize puts in `items`
 //!   for generators (it carries `config.kubernetes.io/local-config`, so kustomize drops it).
 //! - Kustomize gives an exec function under `generators:` no resources as items
@@ -32,6 +34,12 @@ use crate::model::config::RENDER_CONFIG_API_VERSION;
 use crate::render::{Manifest, Rendered};
 use crate::yaml::{self, Node, Pos, Value, path_string};
 
+/// Set, to the rendered context, on the copy of the functionConfig that kustomize hands a
+/// generator among its items: a kustomization can require it (a `replacements` source
+/// `fieldPath`) so that its build fails when exec functions are off, instead of building
+/// nothing (see the README's kustomize recipe). kustomize drops that copy from its output (it is
+/// `config.kubernetes.io/local-config`).
+pub const RAN_ANNOTATION: &str = "gitops.k8ssandra.io/rendered-context";
 /// `kind` of our functionConfig (its `apiVersion` is the RenderConfig's).
 pub const FUNCTION_CONFIG_KIND: &str = "RenderFunction";
 /// `apiVersion` of the output `ResourceList`.
@@ -249,7 +257,10 @@ pub fn run(input: &str) -> Response {
     let mut passthrough = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let (av, k) = (text(item, "apiVersion"), text(item, "kind"));
-        if !load::is_input(&av, &k) {
+        // Routed documents (Medusa schedules and jobs, CassandraTasks) are inputs too: routed
+        // into the context's namespace like `render` does, or left out when they belong to
+        // another context's datacenter.
+        if !load::is_input(&av, &k) && !crate::render::medusa::is_routed(&av, &k) {
             passthrough.push(item.to_json());
             continue;
         }
@@ -298,7 +309,16 @@ pub fn run(input: &str) -> Response {
             .about(&config.resource_ref, format!("{}.path", config.section));
             return failure(&items, vec![f]);
         }
-        match crate::render_repo(std::path::Path::new(path), None) {
+        if let Err(message) = confine(path) {
+            let f = Finding::error(message)
+                .about(&config.resource_ref, format!("{}.path", config.section));
+            return failure(&items, vec![f]);
+        }
+        let options = crate::RenderOptions {
+            output_override: None,
+            context: Some(&config.context),
+        };
+        match crate::render_repo_with(std::path::Path::new(path), options) {
             Ok(outcome) => {
                 refs = outcome_refs(&outcome.inputs);
                 (outcome.rendered, outcome.diagnostics, true)
@@ -312,7 +332,7 @@ pub fn run(input: &str) -> Response {
     } else {
         let had_inputs = !ours.is_empty();
         let (inputs, diags) = load::load_documents(ours);
-        let (rendered, diags) = crate::render_inputs(&inputs, diags);
+        let (rendered, diags) = crate::render_inputs_scoped(&inputs, diags, Some(&config.context));
         if !had_inputs {
             let f = Finding::error(format!(
                 "no K8ssandraCluster, ClientConfig or RenderConfig among the items, and {}.path is not set (under kustomize `generators:` the items are empty: set {}.path to the repository directory)",
@@ -336,8 +356,38 @@ pub fn run(input: &str) -> Response {
         return failure(&items, findings);
     };
     let mut out_items = passthrough;
+    mark_function_config(&mut out_items, &config);
     out_items.extend(manifests.iter().map(annotated));
     respond(out_items, findings)
+}
+
+/// Marks the items that are copies of the functionConfig (same apiVersion, kind, name and
+/// namespace) with [`RAN_ANNOTATION`].
+fn mark_function_config(items: &mut [J], config: &Config) {
+    let id = |v: &J| {
+        ["apiVersion", "kind", "name", "namespace"].map(|k| v.get(k).cloned().unwrap_or(J::Null))
+    };
+    let want = id(&config.resource_ref);
+    for item in items {
+        let meta = &item["metadata"];
+        let have = [
+            item["apiVersion"].clone(),
+            item["kind"].clone(),
+            meta["name"].clone(),
+            meta.get("namespace").cloned().unwrap_or(J::Null),
+        ];
+        if have != want {
+            continue;
+        }
+        if let Some(meta) = item.get_mut("metadata").and_then(J::as_object_mut) {
+            let annotations = meta
+                .entry("annotations")
+                .or_insert_with(|| J::Object(Map::new()));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(RAN_ANNOTATION.into(), J::String(config.context.clone()));
+            }
+        }
+    }
 }
 
 /// Reads `functionConfig`.
@@ -407,6 +457,42 @@ fn read_config(node: Option<&Node>) -> Result<Config, Box<Finding>> {
         section,
         resource_ref: reference,
     })
+}
+
+/// `spec.path` stays where the function runs: relative, and inside the Git work tree that
+/// holds the working directory (kustomize runs the function in the kustomization's directory, so
+/// a generator reaches the repository with `../..`); outside any Git work tree, inside the
+/// working directory. `spec.path: /` would otherwise read the whole file system.
+fn confine(path: &str) -> Result<(), String> {
+    let given = std::path::Path::new(path);
+    if given.is_absolute() {
+        return Err(format!(
+            "path {path:?} is absolute; give the repository relative to the kustomization's directory"
+        ));
+    }
+    let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) else {
+        return Ok(()); // reading it fails with its own error
+    };
+    let Ok(target) = std::fs::canonicalize(cwd.join(given)) else {
+        return Ok(());
+    };
+    let work_tree = cwd
+        .ancestors()
+        .find(|a| std::fs::symlink_metadata(a.join(".git")).is_ok());
+    let boundary = work_tree.unwrap_or(&cwd);
+    if target.starts_with(boundary) {
+        return Ok(());
+    }
+    Err(format!(
+        "path {path:?} leads to {}, outside {} {}; the function reads only inside it",
+        target.display(),
+        if work_tree.is_some() {
+            "the Git work tree"
+        } else {
+            "the working directory (there is no Git work tree)"
+        },
+        boundary.display()
+    ))
 }
 
 fn unknown_context(config: &Config, rendered: &Rendered) -> Finding {
@@ -884,6 +970,41 @@ mod tests {
         let res = single_error("items: [\n");
         assert!(
             res["message"].as_str().unwrap().contains("invalid YAML"),
+            "{res}"
+        );
+    }
+
+    #[test]
+    fn path_stays_inside_the_work_tree() {
+        // The tests run in the crate root, inside a Git work tree.
+        for path in ["/", "/etc"] {
+            let res = single_error(&list(
+                " []\n",
+                &our_config(&format!("{{context: east, path: {path}}}")),
+            ));
+            assert_eq!(res["field"]["path"], "spec.path");
+            assert!(
+                res["message"].as_str().unwrap().contains("is absolute"),
+                "{res}"
+            );
+        }
+        let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .unwrap()
+            .components()
+            .count();
+        let up = vec![".."; top].join("/");
+        let res = single_error(&list(
+            " []\n",
+            &our_config(&format!("{{context: east, path: {up}}}")),
+        ));
+        assert_eq!(res["field"]["path"], "spec.path");
+        assert!(
+            res["message"]
+                .as_str()
+                .unwrap()
+                .contains("outside the Git work tree"),
             "{res}"
         );
     }

@@ -2,15 +2,16 @@
 //! directory per target Kubernetes cluster, doing offline what k8ssandra-operator's control plane
 //! does at run time.
 //!
-//! Data flow, one module per stage:
+//! Data flow, in layers that only depend downwards (checked by `tests/layers.rs`):
 //!
-//! 1. [`source`]: discover input files (sorted, `.gitignore` honoured, size/encoding/symlink limits);
-//! 2. [`yaml`] + [`load`]: parse into located trees, check against the upstream CRD schema
-//!    ([`schema`]), type them ([`model`]);
-//! 3. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces and
-//!    rollout order, and validate what needs the whole picture;
-//! 4. [`render`]: build the objects;
-//! 5. [`output`]: serialize canonically ([`emit`]), then compare with or write to disk.
+//! 1. [`ports`] (upstream Go behaviour, once each) and shared JSON helpers;
+//! 2. [`yaml`], [`emit`], [`diagnostic`]: located YAML in, canonical YAML out, problems;
+//! 3. [`schema`]: the upstream CRD schemas; 4. [`model`]: typed documents;
+//! 5. [`source`] + [`load`]: which files are read, parsed and typed ([`guard`] draws the one
+//!    boundary between input and output);
+//! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
+//!    rollout order and the Medusa configuration, and validate what needs the whole picture;
+//! 7. [`render`]: build the objects; 8. [`output`]: compare with or swap onto disk.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
@@ -20,6 +21,7 @@
 pub mod argocd;
 pub mod diagnostic;
 pub mod emit;
+pub mod guard;
 pub(crate) mod json;
 pub mod krm;
 pub mod load;
@@ -31,21 +33,50 @@ pub mod plan_diff;
 pub mod ports;
 pub mod render;
 pub mod reporter;
+#[cfg(feature = "git")]
 pub mod revision;
 pub mod schema;
+pub mod schema_tools;
 pub mod seeds;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod yaml;
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use diagnostic::{Diagnostic, Severity};
 use load::Inputs;
 use render::Rendered;
 
 pub use plan::DEFAULT_OUTPUT_DIR;
+
+/// Where the output directory was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputSource {
+    /// The `-o` option.
+    Override,
+    /// RenderConfig `spec.outputDir`.
+    RenderConfig,
+    /// The default, `REPO/rendered`.
+    Default,
+}
+
+/// What was read and what was not: for `--verbose` and the empty-render guard.
+#[derive(Debug, Clone, Default)]
+pub struct ReadReport {
+    /// YAML files found (read or not; not counting those inside directories not entered).
+    pub yaml_seen: usize,
+    /// YAML files read as input.
+    pub files_read: usize,
+    /// YAML files and directories hidden by a `.gitignore` rule, with the rule.
+    pub ignored: Vec<source::Skipped>,
+    /// Files and directories not read because they are output.
+    pub excluded: Vec<source::Skipped>,
+    /// Files inside the chosen output directory that hold input documents (it has no
+    /// ownership record, so they are not ours): `(repository-relative path, kind)`.
+    pub inputs_in_output: Vec<(String, String)>,
+}
 
 /// The result of rendering a repository in memory.
 #[derive(Debug)]
@@ -58,6 +89,10 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Where the output goes (from `-o`, RenderConfig `spec.outputDir`, or the default).
     pub output_dir: PathBuf,
+    /// Which of the three chose `output_dir`.
+    pub output_source: OutputSource,
+    /// What was read and what was not.
+    pub read: ReadReport,
 }
 
 impl Outcome {
@@ -86,117 +121,196 @@ pub enum Error {
 /// Reads, validates and renders a repository, entirely in memory.
 ///
 /// `output_override` is the `-o` option; without it the output directory comes from RenderConfig
-/// or defaults to `REPO/rendered`. The output directory is never read as input.
+/// or defaults to `REPO/rendered`. The output directory is never read as input (see
+/// [`guard::apply_boundary`]).
 ///
 /// # Errors
 /// Only when the repository cannot be walked; problems with its content are diagnostics.
 pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcome, Error> {
-    let default_out =
-        output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
-    let discovery = source::Discovery {
+    render_repo_with(
         repo,
-        output_dir: Some(&default_out),
-    };
-    let (files, diags) = source::discover(&discovery).map_err(|e| Error::ReadRepo {
-        path: repo.to_path_buf(),
-        source: e,
-    })?;
-    Ok(render_source_files(repo, files, diags, output_override))
+        RenderOptions {
+            output_override,
+            context: None,
+        },
+    )
 }
 
-/// Renders files read by any means (the working tree, or a Git revision read by [`revision`]).
-/// Files under the output directory (`-o`, RenderConfig `spec.outputDir`, or `rendered`) are
-/// never read as input.
+/// What to render and where it would go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions<'a> {
+    /// The `-o` option; without it RenderConfig `spec.outputDir`, else `REPO/rendered`.
+    pub output_override: Option<&'a Path>,
+    /// Render only the objects of this context (`render --context X --stdout`, the Argo CD
+    /// plugin, the KRM function). The whole repository is still read, checked and planned; only
+    /// clusters with something in this context are rendered, so one Application's refresh does
+    /// not pay for the whole fleet. `Outcome::rendered` then holds this context's objects and
+    /// an empty list for every other context that has objects.
+    pub context: Option<&'a str>,
+}
+
+/// [`render_repo`] with every option.
+///
+/// # Errors
+/// Only when the repository cannot be walked; problems with its content are diagnostics.
+pub fn render_repo_with(repo: &Path, options: RenderOptions<'_>) -> Result<Outcome, Error> {
+    let discovered =
+        source::discover(&source::Discovery { repo }).map_err(|e| Error::ReadRepo {
+            path: repo.to_path_buf(),
+            source: e,
+        })?;
+    Ok(render_discovered_with(repo, discovered, options))
+}
+
+/// Renders files read by any means (the working tree, or a Git revision read by [`revision`]),
+/// after removing everything on the output side of [`guard::apply_boundary`].
 #[must_use]
-pub fn render_source_files(
+pub fn render_discovered(
     repo: &Path,
-    mut files: Vec<source::SourceFile>,
-    mut diags: Vec<Diagnostic>,
+    discovered: source::Discovered,
     output_override: Option<&Path>,
 ) -> Outcome {
-    let default_out =
-        output_override.map_or_else(|| repo.join(DEFAULT_OUTPUT_DIR), Path::to_path_buf);
-    if output_override.is_none() {
-        let prefix = format!("{DEFAULT_OUTPUT_DIR}/");
-        files.retain(|f| !f.rel_path.starts_with(&prefix));
-    }
-    let (mut inputs, mut load_diags) = load::load(&files);
+    render_discovered_with(
+        repo,
+        discovered,
+        RenderOptions {
+            output_override,
+            context: None,
+        },
+    )
+}
 
-    // RenderConfig may move the output directory: never read what we write.
-    let mut output_dir = default_out;
-    if output_override.is_none()
-        && let Some(rc) = &inputs.render_config
-        && let Some(dir) = &rc.value.output_dir
+/// [`render_discovered`] with every option.
+#[must_use]
+pub fn render_discovered_with(
+    repo: &Path,
+    mut discovered: source::Discovered,
+    options: RenderOptions<'_>,
+) -> Outcome {
+    let boundary = guard::apply_boundary(repo, &mut discovered, options.output_override);
+    let source::Discovered {
+        mut files,
+        mut diags,
+        ignored,
+        mut excluded,
+        yaml_seen,
+        links: _,
+    } = discovered;
+    excluded.extend(boundary.excluded);
+    let read = ReadReport {
+        yaml_seen,
+        files_read: files.len(),
+        ignored,
+        excluded,
+        inputs_in_output: boundary.inputs_in_output,
+    };
+    let (mut inputs, mut load_diags) = load::load(&files);
+    // RenderConfig may narrow the inputs (`spec.include` / `spec.exclude`); its own file stays.
+    // Invalid globs were reported with the RenderConfig, which is then not loaded.
+    if let Some(rc) = &inputs.render_config
+        && (rc.value.include.is_some() || rc.value.exclude.is_some())
+        && let Ok(scope) = source::Scope::new(
+            rc.value.include.as_deref(),
+            rc.value.exclude.as_deref().unwrap_or_default(),
+        )
     {
-        let rel = Path::new(dir);
-        let escapes = dir.is_empty()
-            || rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-        if escapes {
-            load_diags.push(rc.error(
-                vec![
-                    yaml::Seg::Key("spec".into()),
-                    yaml::Seg::Key("outputDir".into()),
-                ],
-                format!(
-                    "outputDir {dir:?} must be a relative path inside the repository (no '..')"
-                ),
-            ));
-        } else {
-            output_dir = repo.join(rel);
-            let prefix = format!(
-                "{}/",
-                rel.components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            );
-            let before = files.len();
-            files.retain(|f| !f.rel_path.starts_with(&prefix));
-            if files.len() != before {
-                (inputs, load_diags) = load::load(&files);
-            }
+        let keep = rc.origin.rel_path.clone();
+        let before = files.len();
+        files = source::filter_scope(files, &scope, &keep);
+        if files.len() != before {
+            (inputs, load_diags) = load::load(&files);
         }
+        // Files refused while reading (too large, not UTF-8) are out of scope too.
+        diags.retain(|(rel, _)| scope.contains(rel));
+    }
+    drop(files);
+    let mut diags: Vec<Diagnostic> = diags.into_iter().map(|(_, d)| d).collect();
+    if let Some(rc) = &inputs.render_config
+        && let Some(dir) = &rc.value.output_dir
+        && guard::relative_inside(dir).is_none()
+    {
+        load_diags.push(rc.error(
+            vec![
+                yaml::Seg::Key("spec".into()),
+                yaml::Seg::Key("outputDir".into()),
+            ],
+            format!("outputDir {dir:?} must be a relative path inside the repository (no '..')"),
+        ));
     }
     diags.append(&mut load_diags);
-    let (rendered, diagnostics) = render_inputs(&inputs, diags);
+    let (rendered, diagnostics) = render_inputs_scoped(&inputs, diags, options.context);
     Outcome {
         inputs,
         rendered,
         diagnostics,
-        output_dir,
+        output_dir: boundary.output_dir,
+        output_source: boundary.source,
+        read,
     }
 }
 
 /// Renders already-loaded inputs (the pure core: no file system access). `diags` holds the
 /// problems found so far; rendering is skipped when any of them is an error.
 #[must_use]
-pub fn render_inputs(inputs: &Inputs, mut diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
+pub fn render_inputs(inputs: &Inputs, diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
+    render_inputs_scoped(inputs, diags, None)
+}
+
+/// [`render_inputs`], rendering only the clusters with objects in `context` when one is given
+/// (see [`RenderOptions::context`]).
+#[must_use]
+pub fn render_inputs_scoped(
+    inputs: &Inputs,
+    mut diags: Vec<Diagnostic>,
+    context: Option<&str>,
+) -> (Rendered, Vec<Diagnostic>) {
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; the rendered objects are dropped whenever anything is an error.
     let settings = plan::Settings::from_inputs(inputs);
     let mut later = Vec::new();
     let plans = plan::plan(inputs, &settings, &mut later);
-    let mut rendered = render::render(&plans, &settings, &mut later);
+    let mut rendered = render::render(&plans, &settings, context, &mut later);
     let add = |rendered: &mut Rendered, manifests: Vec<render::Manifest>| {
         for m in manifests {
             rendered.entry(m.context.clone()).or_default().push(m);
         }
     };
-    let credentials =
-        render::credentials::render(&plans, inputs, &settings.control_plane_context, &mut later);
+    let credentials = render::credentials::render(
+        &plans,
+        inputs,
+        &settings.control_plane_context,
+        context,
+        &mut later,
+    );
     let routed = render::medusa::route(&plans, inputs, &rendered, &mut later);
     add(&mut rendered, credentials);
     add(&mut rendered, routed);
     let reporter = render::reporter::render(&plans, inputs, &settings, &mut later);
     add(&mut rendered, reporter);
-    let contexts: Vec<String> = rendered.keys().cloned().collect();
+    // Every context with objects, also when only one is rendered: each datacenter's context
+    // (a cluster that renders always has its CassandraDatacenters there) and what the steps
+    // above added (the reporter's context).
+    let mut contexts: std::collections::BTreeSet<String> = rendered.keys().cloned().collect();
+    contexts.extend(
+        plans
+            .iter()
+            .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
+    );
+    let contexts: Vec<String> = contexts.into_iter().collect();
     let delivery = render::delivery::render(&plans, &contexts, inputs, &mut later);
     add(&mut rendered, delivery);
+    if let Some(only) = context {
+        for (c, list) in &mut rendered {
+            if c != only {
+                list.clear();
+            }
+        }
+        for c in contexts {
+            rendered.entry(c).or_default();
+        }
+    }
     for list in rendered.values_mut() {
-        list.sort_by_key(render::Manifest::rel_path);
+        list.sort_by_cached_key(render::Manifest::rel_path);
     }
     diags.extend(
         later

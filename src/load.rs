@@ -75,6 +75,9 @@ pub struct Inputs {
     /// the same run; later findings about these fields (or below them) would only repeat the
     /// schema error and are dropped.
     pub schema_failures: Vec<(PathBuf, Vec<Seg>)>,
+    /// Files that could not be parsed at all: the documents in them are unknown, so later
+    /// findings that only say something is missing (an undeclared context) are not reported.
+    pub unparsed_files: Vec<PathBuf>,
 }
 
 impl Inputs {
@@ -101,6 +104,25 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
     for file in files {
         let docs = match yaml::parse_stream(&file.text) {
             Ok(d) => d,
+            // A file that cannot hold one of our kinds (a Helm chart's templates/, another
+            // tool's config) must not fail every context: it is named, and skipped.
+            Err(e) if !could_hold_input(&file.text) => {
+                diags.push(
+                    Diagnostic::warning(
+                        file.display_path.clone(),
+                        e.pos,
+                        Vec::new(),
+                        format!(
+                            "invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): {}",
+                            e.message
+                        ),
+                    )
+                    .with_hint(Some(
+                        "list it in RenderConfig spec.exclude to silence this".to_string(),
+                    )),
+                );
+                continue;
+            }
             Err(e) => {
                 diags.push(Diagnostic::error(
                     file.display_path.clone(),
@@ -108,6 +130,7 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
                     Vec::new(),
                     format!("invalid YAML: {}", e.message),
                 ));
+                inputs.unparsed_files.push(file.display_path.clone());
                 continue;
             }
         };
@@ -124,11 +147,132 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
                 rel_path: file.rel_path.clone(),
                 index,
             };
-            load_document(node, origin, &mut inputs, &mut diags);
+            for (node, origin) in expand_lists(node, origin, &mut diags) {
+                if checked_for_yaml11(&node) {
+                    for (path, message, hint) in yaml::yaml11_ambiguities(&file.text, &node) {
+                        diags.push(
+                            Diagnostic::error(
+                                origin.file.clone(),
+                                node.locate(&path),
+                                path,
+                                message,
+                            )
+                            .with_hint(Some(hint)),
+                        );
+                    }
+                }
+                load_document(node, origin, &mut inputs, &mut diags);
+            }
         }
     }
     apply_secrets_backend(&mut inputs);
     (inputs, diags)
+}
+
+/// Lists nest at most this deep (kubectl flattens nested Lists too).
+const MAX_LIST_NESTING: usize = 8;
+
+/// A `kind: List` (and any `*List` kind with `items`, e.g. `SecretList`), as kubectl accepts
+/// them, is replaced by its items: each is then read like any document (its positions are its
+/// own, so problems point into the item; a plaintext Secret inside is refused like any other).
+fn expand_lists(node: Node, origin: Origin, diags: &mut Vec<Diagnostic>) -> Vec<(Node, Origin)> {
+    let mut out = Vec::new();
+    expand_into(node, origin, 0, &mut out, diags);
+    out
+}
+
+fn expand_into(
+    node: Node,
+    origin: Origin,
+    depth: usize,
+    out: &mut Vec<(Node, Origin)>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let kind = node.get("kind").and_then(Node::as_str).unwrap_or_default();
+    let is_list = (kind == "List" || kind.ends_with("List")) && node.get("items").is_some();
+    if !is_list {
+        out.push((node, origin));
+        return;
+    }
+    let items_path = vec![Seg::Key("items".into())];
+    if depth >= MAX_LIST_NESTING {
+        diags.push(Diagnostic::error(
+            origin.file.clone(),
+            node.locate(&items_path),
+            items_path,
+            format!("Lists nested more than {MAX_LIST_NESTING} deep"),
+        ));
+        return;
+    }
+    match node.get("items").map(|n| &n.value) {
+        Some(yaml::Value::Seq(_)) => {
+            let Node { value, .. } = node;
+            let yaml::Value::Map(entries) = value else {
+                return;
+            };
+            let items = entries
+                .into_iter()
+                .find(|(k, _)| k.name == "items")
+                .map(|(_, v)| v);
+            if let Some(Node {
+                value: yaml::Value::Seq(items),
+                ..
+            }) = items
+            {
+                for item in items {
+                    expand_into(item, origin.clone(), depth + 1, out, diags);
+                }
+            }
+        }
+        Some(yaml::Value::Null) => {}
+        _ => diags.push(Diagnostic::error(
+            origin.file.clone(),
+            node.locate(&items_path),
+            items_path,
+            format!("items of a {kind} must be a sequence of objects"),
+        )),
+    }
+}
+
+/// Documents whose typed scalars must mean the same to kubectl (YAML 1.1) and to YAML 1.2
+/// tools: the ones we read or copy (our kinds and the k8ssandra/cass-operator API groups).
+fn checked_for_yaml11(node: &Node) -> bool {
+    let text = |k: &str| node.get(k).and_then(Node::as_str).unwrap_or_default();
+    let group = text("apiVersion").split('/').next().unwrap_or_default();
+    is_input(text("apiVersion"), text("kind"))
+        || group.ends_with("k8ssandra.io")
+        || group == "cassandra.datastax.com"
+}
+
+/// Whether a file's text could declare one of the kinds we read: some line sets `kind` to
+/// K8ssandraCluster, ClientConfig or RenderConfig (quoted or not, block or flow style). Used
+/// only for files that do not parse, to tell a broken input from someone else's template.
+#[must_use]
+pub fn could_hold_input(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    KNOWN.iter().any(|(kind, _)| {
+        text.match_indices(kind).any(|(at, _)| {
+            let after = bytes.get(at + kind.len()).copied();
+            if after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return false;
+            }
+            // Walk back over quotes and blanks to `:`, then to the key `kind`.
+            let before = text[..at]
+                .trim_end_matches(['"', '\''])
+                .trim_end_matches([' ', '\t']);
+            let Some(before) = before.strip_suffix(':') else {
+                return false;
+            };
+            let key = before
+                .trim_end_matches([' ', '\t'])
+                .trim_end_matches(['"', '\'']);
+            key.ends_with("kind")
+                && !key[..key.len() - 4]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
 }
 
 /// Loads documents that are already parsed, each with where it came from (the items of a KRM
@@ -138,7 +282,9 @@ pub fn load_documents(docs: Vec<(Node, Origin)>) -> (Inputs, Vec<Diagnostic>) {
     let mut inputs = Inputs::default();
     let mut diags = Vec::new();
     for (node, origin) in docs {
-        load_document(node, origin, &mut inputs, &mut diags);
+        for (node, origin) in expand_lists(node, origin, &mut diags) {
+            load_document(node, origin, &mut inputs, &mut diags);
+        }
     }
     apply_secrets_backend(&mut inputs);
     (inputs, diags)
@@ -219,6 +365,7 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
     match kind.as_str() {
         "K8ssandraCluster" => {
             let schema_ok = schema_check(&doc, InputKind::K8ssandraCluster, inputs, diags);
+            negative_quantities(&doc, diags);
             let value = serde_json::from_value::<K8ssandraCluster>(schema::normalize(
                 InputKind::K8ssandraCluster,
                 &doc.node,
@@ -290,6 +437,67 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
     }
 }
 
+/// Keys whose value is a resource request/limit map (`ResourceRequirements`).
+const RESOURCE_KEYS: [&str; 3] = ["resources", "containerResources", "initContainerResources"];
+/// Other quantities that Kubernetes or the operator require to be non-negative.
+const SIZE_KEYS: [&str; 7] = [
+    "heapSize",
+    "heapNewGenSize",
+    "mgmtAPIHeap",
+    "heap_max_size",
+    "heap_initial_size",
+    "sizeLimit",
+    "size",
+];
+
+/// Negative resource requests and limits, storage requests and sizes: Kubernetes refuses them
+/// (`must be greater than or equal to 0`), the CRD pattern does not.
+fn negative_quantities(doc: &Doc<()>, diags: &mut Vec<Diagnostic>) {
+    fn walk(node: &Node, path: &mut Vec<Seg>, doc: &Doc<()>, diags: &mut Vec<Diagnostic>) {
+        match &node.value {
+            yaml::Value::Map(entries) => {
+                for (k, v) in entries {
+                    path.push(Seg::Key(k.name.clone()));
+                    walk(v, path, doc, diags);
+                    path.pop();
+                }
+            }
+            yaml::Value::Seq(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    walk(v, path, doc, diags);
+                    path.pop();
+                }
+            }
+            value => {
+                let key = |back: usize| match path.len().checked_sub(back).map(|i| &path[i]) {
+                    Some(Seg::Key(k)) => k.as_str(),
+                    _ => "",
+                };
+                let requirement =
+                    matches!(key(2), "requests" | "limits") && RESOURCE_KEYS.contains(&key(3));
+                // `size` is a quantity only under Medusa's podStorage (a datacenter's `size`
+                // is a node count, checked by the schema's minimum).
+                let size =
+                    SIZE_KEYS.contains(&key(1)) && (key(1) != "size" || key(2) == "podStorage");
+                let negative = match value {
+                    yaml::Value::Int(i) => *i < 0,
+                    yaml::Value::Float(f) => *f < 0.0,
+                    yaml::Value::Str(s) => s.trim_start().starts_with('-'),
+                    _ => false,
+                };
+                if (requirement || size) && negative {
+                    diags.push(doc.error(
+                        path.clone(),
+                        "negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0".to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    walk(&doc.node, &mut Vec::new(), doc, diags);
+}
+
 /// Runs the schema check; returns whether the document passed.
 fn schema_check(
     doc: &Doc<()>,
@@ -312,4 +520,210 @@ fn schema_check(
 #[must_use]
 pub fn kind_hint(kind: &str) -> Option<String> {
     did_you_mean(kind, KNOWN.iter().map(|(k, _)| *k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> (Inputs, Vec<String>) {
+        let files = vec![SourceFile {
+            rel_path: "f.yaml".into(),
+            display_path: "f.yaml".into(),
+            text: text.into(),
+        }];
+        let (inputs, diags) = load(&files);
+        (inputs, diags.iter().map(ToString::to_string).collect())
+    }
+
+    const CLUSTER: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata: {name: demo}\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources:\n          requests:\n            storage: 1Gi\n    datacenters:\n    - metadata: {name: dc1}\n      size: 3\n";
+
+    fn indent(text: &str, by: &str) -> String {
+        text.lines().map(|l| format!("{by}{l}\n")).collect()
+    }
+
+    #[test]
+    fn lists_are_expanded_and_their_items_checked_where_they_are() {
+        let item = indent(&CLUSTER.replace("size: 3", "size: three"), "  ");
+        let item = item.replacen("  apiVersion", "- apiVersion", 1);
+        let text = format!(
+            "apiVersion: v1\nkind: List\nitems:\n{item}- apiVersion: config.k8ssandra.io/v1beta1\n  kind: ClientConfig\n  metadata: {{name: east}}\n"
+        );
+        let (inputs, diags) = load_text(&text);
+        assert_eq!(inputs.client_configs.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags,
+            [
+                "f.yaml:17:9: error: spec.cassandra.datacenters[0].size: expected integer, found string \"three\""
+            ]
+        );
+        // A SecretList's items reach the plaintext-Secret check like any document.
+        let (inputs, diags) = load_text(
+            "apiVersion: v1\nkind: SecretList\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  stringData: {password: hunter2}\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(inputs.others.len(), 1);
+        assert_eq!(inputs.others[0].node.pos.line, 4);
+        assert_eq!(inputs.ignored[0].2, "v1/Secret");
+        // items that are not a sequence are an error, never a silent skip.
+        let (_, diags) = load_text("apiVersion: v1\nkind: List\nitems: {a: 1}\n");
+        assert_eq!(
+            diags,
+            ["f.yaml:3:1: error: items: items of a List must be a sequence of objects"]
+        );
+    }
+
+    #[test]
+    fn negative_quantities_are_refused() {
+        let text = CLUSTER.replace("storage: 1Gi", "storage: -5Gi").replace(
+            "      size: 3\n",
+            "      size: 3\n      resources: {limits: {cpu: -1}, requests: {memory: 1Gi}}\n",
+        );
+        let (_, diags) = load_text(&text);
+        assert_eq!(
+            diags,
+            [
+                "f.yaml:11:13: error: spec.cassandra.storageConfig.cassandraDataVolumeClaimSpec.resources.requests.storage: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
+                "f.yaml:15:28: error: spec.cassandra.datacenters[0].resources.limits.cpu: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn typed_scalars_that_yaml_1_1_reads_differently_are_refused() {
+        let text = CLUSTER.replace("size: 3", "size: 010").replace(
+            "    serverVersion",
+            "    softPodAntiAffinity: yes\n    serverVersion",
+        );
+        let (_, diags) = load_text(&text);
+        assert_eq!(
+            diags,
+            [
+                "f.yaml:6:5: error: spec.cassandra.softPodAntiAffinity: yes is the boolean true in YAML 1.1 (kubectl) but the string \"yes\" in YAML 1.2 (write true, or quote it)",
+                "f.yaml:15:7: error: spec.cassandra.datacenters[0].size: 010 has a leading zero: kubectl (YAML 1.1) reads it as octal 8, YAML 1.2 as 10 (write 10 without the leading zero, or quote it)",
+            ]
+        );
+        for (raw, hint) in [
+            ("0o10", "write 8"),
+            ("1_000", "write 1000"),
+            ("0b11", "write 3"),
+        ] {
+            let (_, diags) = load_text(&CLUSTER.replace("size: 3", &format!("size: {raw}")));
+            assert!(diags[0].contains(&format!("size: {raw} ")), "{diags:?}");
+            assert!(diags[0].contains(hint), "{diags:?}");
+        }
+        for word in ["no", "off", "On", "y", "N"] {
+            let text = CLUSTER.replace(
+                "    serverVersion",
+                &format!("    softPodAntiAffinity: {word}\n    serverVersion"),
+            );
+            let (_, diags) = load_text(&text);
+            assert_eq!(diags.len(), 1, "{word}: {diags:?}");
+        }
+        for same in ["0x3", "+3", "3", "True"] {
+            let text = CLUSTER
+                .replace(
+                    "size: 3",
+                    &format!("size: {}", if same == "True" { "3" } else { same }),
+                )
+                .replace(
+                    "    serverVersion",
+                    "    softPodAntiAffinity: True\n    serverVersion",
+                );
+            let (_, diags) = load_text(&text);
+            assert!(diags.is_empty(), "{same}: {diags:?}");
+        }
+    }
+
+    #[test]
+    fn a_budget_breach_is_named_and_causes_no_follow_on_error() {
+        let mut text = String::from(
+            "apiVersion: config.k8ssandra.io/v1beta1\nkind: ClientConfig\nmetadata: {name: east}\n",
+        );
+        text.push_str(&"---\nkind: ConfigMap\n".repeat(1024));
+        let cluster = CLUSTER
+            .replace("size: 3", "size: 3\n      k8sContext: east")
+            .replace("spec:\n", "spec:\n  secretsProvider: external\n");
+        let files = vec![
+            SourceFile {
+                rel_path: "big.yaml".into(),
+                display_path: "big.yaml".into(),
+                text,
+            },
+            SourceFile {
+                rel_path: "c.yaml".into(),
+                display_path: "c.yaml".into(),
+                text: cluster,
+            },
+        ];
+        let (inputs, diags) = load(&files);
+        let (_, diags) = crate::render_inputs(&inputs, diags);
+        let diags: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            diags,
+            [
+                "big.yaml:2050:1: error: invalid YAML: more than 1024 YAML documents in one file; split it into several files"
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod input_guess_tests {
+    use super::*;
+
+    #[test]
+    fn files_that_declare_our_kinds_are_recognised_even_when_broken() {
+        for text in [
+            "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nspec: {cassandra: [\n",
+            "kind: 'ClientConfig'\n",
+            "- {apiVersion: x, \"kind\": \"RenderConfig\"}\n",
+            "  kind:K8ssandraCluster\n",
+        ] {
+            assert!(could_hold_input(text), "{text}");
+        }
+        for text in [
+            "kind: K8ssandraClusterList\n",
+            "subkind: K8ssandraCluster\n",
+            "description: a K8ssandraCluster\n",
+            "{{ if .Values.x }}\nkind: Deployment\n",
+            "resources: [k8ssandraclusters]\n",
+        ] {
+            assert!(!could_hold_input(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn unparsable_files_are_errors_only_when_they_could_hold_an_input() {
+        let file = |name: &str, text: &str| SourceFile {
+            rel_path: name.into(),
+            display_path: name.into(),
+            text: text.into(),
+        };
+        let (_, diags) = load(&[
+            file(
+                "charts/db/templates/sts.yaml",
+                "apiVersion: apps/v1\nkind: StatefulSet\n{{- if .Values.x }}\n",
+            ),
+            file(
+                "clusters/orders.yaml",
+                "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nspec: [\n",
+            ),
+        ]);
+        let printed: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        assert_eq!(printed.len(), 2, "{printed:#?}");
+        assert!(
+            printed[0].starts_with("charts/db/templates/sts.yaml:3:")
+                && printed[0].contains(": warning: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): ")
+                && printed[0].ends_with("(list it in RenderConfig spec.exclude to silence this)"),
+            "{}",
+            printed[0]
+        );
+        assert!(
+            printed[1].starts_with("clusters/orders.yaml:")
+                && printed[1].contains(": error: invalid YAML: "),
+            "{}",
+            printed[1]
+        );
+    }
 }

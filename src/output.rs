@@ -17,8 +17,11 @@ use crate::load::Inputs;
 use crate::render::Rendered;
 use crate::yaml::{Node, Pos, Seg};
 
-/// Name of the record of owned files, kept at the top of the output directory.
-pub const OWNED_RECORD: &str = ".k8ssandra-gitops-owned";
+pub use crate::source::OWNED_RECORD;
+
+/// The KSOPS generator of a context whose SOPS Secrets Argo CD delivers (see
+/// [`crate::render::Manifest::ksops`]), next to its `kustomization.yaml`.
+pub const KSOPS_GENERATOR: &str = "ksops-generator.yaml";
 
 /// Output path (relative, `/`-separated) → file bytes, sorted.
 pub type Tree = BTreeMap<String, Vec<u8>>;
@@ -29,7 +32,10 @@ pub fn build_tree(rendered: &Rendered) -> Tree {
     tree_from(rendered.iter().map(|(context, manifests)| {
         (
             context.clone(),
-            manifests.iter().map(|m| (m.rel_path(), m.text())).collect(),
+            manifests
+                .iter()
+                .map(|m| (m.rel_path(), m.text(), m.ksops))
+                .collect(),
         )
     }))
 }
@@ -43,23 +49,29 @@ pub fn into_tree(rendered: Rendered) -> Tree {
             context,
             manifests
                 .into_iter()
-                .map(|m| (m.rel_path(), m.text()))
+                .map(|m| (m.rel_path(), m.text(), m.ksops))
                 .collect(),
         )
     }))
 }
 
-/// Context → `(output path, file text)` of its objects → the tree.
-fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String)>)>) -> Tree {
+/// Context → `(output path, file text, decrypted by KSOPS)` of its objects → the tree.
+fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String, bool)>)>) -> Tree {
     let mut tree = Tree::new();
     for (context, files) in contexts {
         let mut resources = Vec::new();
-        for (rel, text) in files {
+        let mut encrypted = Vec::new();
+        for (rel, text, ksops) in files {
             let inside = rel[context.len() + 1..].to_string();
             tree.insert(rel, text.into_bytes());
-            resources.push(inside);
+            if ksops {
+                encrypted.push(inside);
+            } else {
+                resources.push(inside);
+            }
         }
         resources.sort();
+        encrypted.sort();
         let mut k = String::from(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
         );
@@ -67,6 +79,23 @@ fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String)>)>) ->
             k.push_str("- ");
             k.push_str(r);
             k.push('\n');
+        }
+        if !encrypted.is_empty() {
+            // The SOPS Secrets are not resources (kustomize would apply them encrypted): KSOPS,
+            // an exec KRM function, reads and decrypts them (kustomize build
+            // --enable-alpha-plugins --enable-exec, ksops on PATH).
+            k.push_str("generators:\n- ");
+            k.push_str(KSOPS_GENERATOR);
+            k.push('\n');
+            let mut g = String::from(
+                "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: k8ssandra-gitops-secrets\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n",
+            );
+            for f in &encrypted {
+                g.push_str("- ./");
+                g.push_str(f);
+                g.push('\n');
+            }
+            tree.insert(format!("{context}/{KSOPS_GENERATOR}"), g.into_bytes());
         }
         tree.insert(format!("{context}/kustomization.yaml"), k.into_bytes());
     }
@@ -458,4 +487,11 @@ pub fn unified_diff(drift: &[Drift]) -> String {
         );
     }
     out
+}
+
+/// The entries of an ownership record that the writer acts on (path → line), ignoring every
+/// line it would refuse to touch (`..`, absolute paths, names starting with `.`).
+#[must_use]
+pub fn record_entries(text: &str) -> std::collections::BTreeMap<String, u32> {
+    disk::parse_record(text)
 }

@@ -36,6 +36,9 @@ pub struct Settings {
     /// The status reporter keeps the additional-seed EndpointSlices (RenderConfig
     /// `reporter.seedSync`); the renderer then leaves them out so no GitOps tool fights it.
     pub reporter_seed_sync: bool,
+    /// Some input file could not be parsed: the ClientConfig declaring a context may be in it,
+    /// so an undeclared context is not reported (it would be a follow-on error).
+    pub inputs_incomplete: bool,
 }
 
 impl Settings {
@@ -53,6 +56,7 @@ impl Settings {
             reporter_seed_sync: spec
                 .and_then(|s| s.reporter.as_ref())
                 .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true)),
+            inputs_incomplete: !inputs.unparsed_files.is_empty(),
         }
     }
 }
@@ -109,6 +113,13 @@ pub struct DcPlan<'a> {
 }
 
 impl ClusterPlan<'_> {
+    /// Whether this cluster has a datacenter in `context` (any context when `None`): then it
+    /// has objects there, and rendering one context must render it.
+    #[must_use]
+    pub fn touches(&self, context: Option<&str>) -> bool {
+        context.is_none_or(|c| self.dcs.iter().any(|d| d.context == c))
+    }
+
     /// cass-operator's own name for the superuser Secret when a DC names none:
     /// `<CleanupForKubernetes(cluster name)>-superuser`.
     #[must_use]
@@ -492,8 +503,10 @@ fn plan_dc<'a>(
     let context = if dc.k8s_context.is_empty() {
         settings.control_plane_context.clone()
     } else {
+        // With a file that could not be parsed, the declaring ClientConfig may be in it.
         if !contexts.contains(dc.k8s_context.as_str())
             && dc.k8s_context != settings.control_plane_context
+            && !settings.inputs_incomplete
         {
             let hint = did_you_mean(
                 &dc.k8s_context,

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{MAX_FILE_BYTES, SourceFile, display_path};
+use crate::source::{
+    Discovered, IGNORE_FILE, IgnoreRules, MAX_FILE_BYTES, OWNED_RECORD, Skipped, SourceFile,
+    display_path, is_yaml,
+};
 use crate::yaml::Pos;
 
 /// A failure to read a revision.
@@ -45,16 +48,15 @@ pub enum RevisionError {
     },
 }
 
-/// Reads the YAML files under `repo` (a directory inside a Git work tree) as they are at `rev`.
-/// Hidden entries are skipped and symlinks are not followed (a committed symlink could point
-/// anywhere); file problems are diagnostics, as with the working tree.
+/// Reads the YAML files under `repo` (a directory inside a Git work tree) as they are at `rev`,
+/// with the rules of [`crate::source::discover`]: the revision's own `.gitignore` files, hidden
+/// entries and directories holding an output record are skipped. Symlinks are not followed (a
+/// committed symlink could point anywhere); file problems are diagnostics, as with the working
+/// tree.
 ///
 /// # Errors
 /// When the Git repository, the revision or the directory cannot be found or read.
-pub fn read_revision(
-    repo: &Path,
-    rev: &str,
-) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), RevisionError> {
+pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError> {
     let git = git2::Repository::discover(repo).map_err(|e| RevisionError::OpenRepo {
         path: repo.to_path_buf(),
         message: e.message().to_string(),
@@ -108,14 +110,60 @@ pub fn read_revision(
             .map_err(read_err)?
     };
 
+    // The same rules as the working tree: `.gitignore` files of the revision (committed files
+    // that a `.gitignore` lists are skipped too), hidden entries, and output trees.
+    let mut rules = IgnoreRules::default();
+    let mut out = Discovered::default();
+    let gitignore_of = |tree: &git2::Tree<'_>| -> Option<String> {
+        let entry = tree.get_name(IGNORE_FILE)?;
+        if entry.filemode() == 0o120_000 {
+            return None;
+        }
+        let blob = git.find_blob(entry.id()).ok()?;
+        (blob.size() as u64 <= MAX_FILE_BYTES)
+            .then(|| String::from_utf8_lossy(blob.content()).into_owned())
+    };
+    if let Some(text) = gitignore_of(&tree) {
+        rules.add("", &text);
+    }
     let mut entries: Vec<(String, git2::Oid, i32)> = Vec::new();
     tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
         let name = entry.name().unwrap_or_default();
         if name.starts_with('.') {
             return git2::TreeWalkResult::Skip;
         }
-        if entry.kind() == Some(git2::ObjectType::Blob) {
-            entries.push((format!("{parent}{name}"), entry.id(), entry.filemode()));
+        let rel = format!("{parent}{name}");
+        if entry.kind() == Some(git2::ObjectType::Tree) {
+            if let Some(why) = rules.why_ignored(&rel, true) {
+                out.ignored.push(Skipped {
+                    rel_path: format!("{rel}/"),
+                    reason: format!("ignored by {why}"),
+                });
+                return git2::TreeWalkResult::Skip;
+            }
+            let Ok(sub) = git.find_tree(entry.id()) else {
+                return git2::TreeWalkResult::Skip;
+            };
+            if sub.get_name(OWNED_RECORD).is_some() {
+                out.excluded.push(Skipped {
+                    rel_path: format!("{rel}/"),
+                    reason: format!("output directory (holds {OWNED_RECORD})"),
+                });
+                return git2::TreeWalkResult::Skip;
+            }
+            if let Some(text) = gitignore_of(&sub) {
+                rules.add(&rel, &text);
+            }
+        } else if entry.kind() == Some(git2::ObjectType::Blob) && is_yaml(&rel) {
+            out.yaml_seen += 1;
+            if let Some(why) = rules.why_ignored(&rel, false) {
+                out.ignored.push(Skipped {
+                    rel_path: rel,
+                    reason: format!("ignored by {why}"),
+                });
+            } else {
+                entries.push((rel, entry.id(), entry.filemode()));
+            }
         }
         git2::TreeWalkResult::Ok
     })
@@ -123,24 +171,43 @@ pub fn read_revision(
     // Same order as the working-tree walk: by path components.
     entries.sort_by(|a, b| a.0.split('/').cmp(b.0.split('/')));
 
-    let mut files = Vec::new();
-    let mut diags = Vec::new();
+    let (mut files, mut diags) = (Vec::new(), Vec::new());
     for (rel, oid, mode) in entries {
-        if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
-            continue;
-        }
         let shown = display_path(repo, &rel);
-        let file_diag =
-            |msg: String| Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg);
-        if mode == 0o120_000 {
-            diags.push(Diagnostic::warning(
-                shown.clone(),
-                Pos::default(),
-                Vec::new(),
-                format!("symlink not followed when reading revision {rev}"),
-            ));
-            continue;
-        }
+        let file_diag = |msg: String| {
+            (
+                rel.clone(),
+                Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg),
+            )
+        };
+        // A committed symlink is followed like in the working tree: to a file inside the
+        // repository directory only.
+        let oid = if mode == 0o120_000 {
+            let link = git.find_blob(oid).map_err(read_err)?;
+            let to = String::from_utf8_lossy(link.content()).into_owned();
+            let base = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            let Some(target) = resolve_link(base, &to) else {
+                diags.push(file_diag(format!(
+                    "symlink points outside the repository (to {to}); refusing to read it"
+                )));
+                continue;
+            };
+            match tree.get_path(Path::new(&target)) {
+                Ok(e) if e.kind() == Some(git2::ObjectType::Blob) && e.filemode() != 0o120_000 => {
+                    out.links.insert(rel.clone(), target);
+                    e.id()
+                }
+                Ok(_) => continue, // a directory (never entered) or a chain of links
+                Err(_) => {
+                    diags.push(file_diag(format!(
+                        "cannot follow symlink: {to} does not exist at revision {rev}"
+                    )));
+                    continue;
+                }
+            }
+        } else {
+            oid
+        };
         let blob = git.find_blob(oid).map_err(read_err)?;
         if blob.size() as u64 > MAX_FILE_BYTES {
             diags.push(file_diag(format!(
@@ -161,5 +228,42 @@ pub fn read_revision(
             ))),
         }
     }
-    Ok((files, diags))
+    out.files = files;
+    out.diags = diags;
+    Ok(out)
+}
+
+/// The repository-relative path a link in directory `base` pointing to `to` names, or `None`
+/// when it is absolute or climbs out of the repository.
+fn resolve_link(base: &str, to: &str) -> Option<String> {
+    if to.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in to.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_link;
+
+    #[test]
+    fn links_resolve_inside_the_repository_only() {
+        assert_eq!(
+            resolve_link("a/b", "../c.yaml").as_deref(),
+            Some("a/c.yaml")
+        );
+        assert_eq!(resolve_link("", "./x/y.yaml").as_deref(), Some("x/y.yaml"));
+        assert_eq!(resolve_link("a", "../../etc/passwd"), None);
+        assert_eq!(resolve_link("a", "/etc/passwd"), None);
+    }
 }

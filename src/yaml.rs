@@ -15,6 +15,8 @@ const MAX_REPLAYED_EVENTS: usize = 100_000;
 const MAX_NODES: usize = 250_000;
 /// Nesting allowed (pod templates reach about 15 levels).
 const MAX_DEPTH: usize = 64;
+/// Documents allowed per file.
+const MAX_DOCUMENTS: usize = 1024;
 
 /// A line/column position (both 1-based; 0 means unknown).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -204,6 +206,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
         budget: serde_saphyr::budget! {
             max_nodes: MAX_NODES,
             max_depth: MAX_DEPTH,
+            max_documents: MAX_DOCUMENTS,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
@@ -220,6 +223,9 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
         })
         .map_err(|e| {
             let pos = e.location().map(to_pos).unwrap_or_default();
+            if let serde_saphyr::Error::Budget { breach, .. } = e.without_snippet() {
+                return ParseError { pos, message: budget_message(breach) };
+            }
             let mut message = e.without_snippet().to_string();
             // The library appends its own " at line X column Y"; we print positions ourselves.
             if let Some(idx) = message.find(" at line ") {
@@ -234,6 +240,166 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
             }
             ParseError { pos, message }
         })
+}
+
+/// The source text of the plain scalar that starts at `pos` (1-based line and column).
+fn raw_scalar(text: &str, pos: Pos) -> Option<&str> {
+    let line = text
+        .lines()
+        .nth(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
+    let start = line
+        .char_indices()
+        .nth(usize::try_from(pos.column).ok()?.checked_sub(1)?)?
+        .0;
+    let rest = &line[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Typed scalars (integers, numbers, booleans) of `node` that YAML 1.1 (kubectl, Argo CD, Flux:
+/// sigs.k8s.io/yaml) and YAML 1.2 tools read differently, or that this parser reads differently
+/// from kubectl: `(path, message, hint)`. `text` is the source the node was parsed from.
+///
+/// Refused: leading-zero integers (`010` is octal 8 in YAML 1.1, 10 here), `0o`/`0b`
+/// prefixes and `_` separators (numbers in one version, strings in the other), and the YAML 1.1
+/// booleans `yes/no/on/off/y/n` (strings in YAML 1.2). Hex (`0x1F`) and a leading `+` mean the
+/// same number everywhere and are accepted.
+#[must_use]
+pub fn yaml11_ambiguities(text: &str, node: &Node) -> Vec<(Vec<Seg>, String, String)> {
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    ambiguities_in(text, node, &mut path, &mut out);
+    out
+}
+
+fn ambiguities_in(
+    text: &str,
+    node: &Node,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<(Vec<Seg>, String, String)>,
+) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                path.push(Seg::Key(k.name.clone()));
+                ambiguities_in(text, v, path, out);
+                path.pop();
+            }
+        }
+        Value::Seq(items) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                ambiguities_in(text, v, path, out);
+                path.pop();
+            }
+        }
+        Value::Int(_) | Value::Float(_) => {
+            let Some(raw) = raw_scalar(text, node.pos) else {
+                return;
+            };
+            let (sign, digits) = match raw.as_bytes().first() {
+                Some(b'-') => ("-", &raw[1..]),
+                Some(b'+') => ("", &raw[1..]),
+                _ => ("", raw),
+            };
+            let lower = digits.to_ascii_lowercase();
+            let decimal = match node.value {
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => format!("{f}"),
+                _ => String::new(),
+            };
+            let found = if digits.len() > 1
+                && digits.starts_with('0')
+                && digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                let trimmed = digits.trim_start_matches('0');
+                let octal = i64::from_str_radix(if trimmed.is_empty() { "0" } else { trimmed }, 8)
+                    .map(|v| format!("{sign}{v}"));
+                Some((
+                    match octal {
+                        Ok(v) => format!(
+                            "{raw} has a leading zero: kubectl (YAML 1.1) reads it as octal {v}, YAML 1.2 as {sign}{}",
+                            if trimmed.is_empty() { "0" } else { trimmed }
+                        ),
+                        Err(_) => format!(
+                            "{raw} has a leading zero, which YAML 1.1 (kubectl) and YAML 1.2 read differently"
+                        ),
+                    },
+                    format!(
+                        "write {sign}{} without the leading zero, or quote it",
+                        if trimmed.is_empty() { "0" } else { trimmed }
+                    ),
+                ))
+            } else if lower.starts_with("0o") || lower.starts_with("0b") {
+                Some((
+                    format!(
+                        "{raw} is a number in one YAML version and a string in the other (kubectl reads YAML 1.1)"
+                    ),
+                    format!("write {decimal}, or quote it"),
+                ))
+            } else if digits.contains('_') {
+                Some((
+                    format!(
+                        "{raw} uses '_' digit separators: a number in YAML 1.1 (kubectl), a string in YAML 1.2"
+                    ),
+                    format!("write {decimal}, or quote it"),
+                ))
+            } else {
+                None
+            };
+            if let Some((message, hint)) = found {
+                out.push((path.clone(), message, hint));
+            }
+        }
+        Value::Bool(b) => {
+            let Some(raw) = raw_scalar(text, node.pos) else {
+                return;
+            };
+            if !raw.eq_ignore_ascii_case("true") && !raw.eq_ignore_ascii_case("false") {
+                out.push((
+                    path.clone(),
+                    format!(
+                        "{raw} is the boolean {b} in YAML 1.1 (kubectl) but the string {raw:?} in YAML 1.2"
+                    ),
+                    format!("write {b}, or quote it"),
+                ));
+            }
+        }
+        Value::Null | Value::Str(_) => {}
+    }
+}
+
+/// The budget a parse broke, in the user's terms.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Documents { .. } => format!(
+            "more than {MAX_DOCUMENTS} YAML documents in one file; split it into several files"
+        ),
+        B::Nodes { .. } => {
+            format!("more than {MAX_NODES} YAML nodes in one file; split it into several files")
+        }
+        B::Depth { .. } => {
+            format!("YAML nested deeper than {MAX_DEPTH} levels; refusing to read it")
+        }
+        B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } => format!(
+            "YAML aliases expand beyond {MAX_REPLAYED_EVENTS} nodes (an alias bomb?); refusing to expand them"
+        ),
+        B::ScalarBytes { .. } => {
+            "YAML scalars larger than the parser's limit; refusing to read them".to_string()
+        }
+        other => {
+            let name = format!("{other:?}");
+            let name = name
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            format!("the file exceeds the YAML parser's {name} limit; refusing to read it")
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Node {

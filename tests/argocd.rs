@@ -10,9 +10,13 @@ use serde_json::{Value, json};
 
 use crate::harness::{TempDir, copy_dir, root, run_in};
 
-/// Runs `k8ssandra-gitops argocd generate` like the sidecar: cwd = the app path, the plugin
-/// environment only, stdin closed.
+/// Runs `k8ssandra-gitops argocd generate` like the sidecar: cwd = the app path (`examples`
+/// inside the checkout), the plugin environment only, stdin closed.
 fn generate(app_path: &Path, env: &[(&str, &str)]) -> crate::harness::Run {
+    generate_at(app_path, "examples", env)
+}
+
+fn generate_at(app_path: &Path, source_path: &str, env: &[(&str, &str)]) -> crate::harness::Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_k8ssandra-gitops"));
     cmd.args(["argocd", "generate"])
         .current_dir(app_path)
@@ -20,7 +24,7 @@ fn generate(app_path: &Path, env: &[(&str, &str)]) -> crate::harness::Run {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("ARGOCD_APP_NAME", "orders-us-east-1")
         .env("ARGOCD_APP_NAMESPACE", "k8ssandra")
-        .env("ARGOCD_APP_SOURCE_PATH", "examples")
+        .env("ARGOCD_APP_SOURCE_PATH", source_path)
         .env("ARGOCD_APP_REVISION", "0123456789abcdef")
         .env("KUBE_VERSION", "1.31.2")
         .stdin(Stdio::null());
@@ -30,10 +34,19 @@ fn generate(app_path: &Path, env: &[(&str, &str)]) -> crate::harness::Run {
     cmd.output().expect("binary runs").into()
 }
 
-fn example_app() -> TempDir {
+/// A checkout with the example repository at `examples/`.
+struct ExampleApp(TempDir);
+
+impl ExampleApp {
+    fn path(&self) -> PathBuf {
+        self.0.path().join("examples")
+    }
+}
+
+fn example_app() -> ExampleApp {
     let t = TempDir::new("argocd-app");
-    copy_dir(&root().join("examples"), t.path());
-    t
+    copy_dir(&root().join("examples"), &t.path().join("examples"));
+    ExampleApp(t)
 }
 
 #[test]
@@ -41,17 +54,17 @@ fn generate_streams_exactly_what_render_streams_for_each_context() {
     let app = example_app();
     for context in ["control-plane", "eu-west-1", "us-east-1"] {
         let expected = run_in(
-            app.path(),
+            &app.path(),
             &["render", ".", "--context", context, "--stdout"],
         );
         assert_eq!(expected.code, 0, "{}", expected.stderr);
-        let by_env = generate(app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", context)]);
+        let by_env = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", context)]);
         assert_eq!(by_env.code, 0, "{}", by_env.stderr);
         assert_eq!(by_env.stdout, expected.stdout, "{context}");
         assert_eq!(by_env.stderr, "");
         // The plugin parameter wins over the env.
         let by_param = generate(
-            app.path(),
+            &app.path(),
             &[
                 ("ARGOCD_ENV_K8S_CONTEXT", "nope"),
                 ("PARAM_CONTEXT", context),
@@ -72,14 +85,14 @@ fn generate_streams_exactly_what_render_streams_for_each_context() {
 #[test]
 fn generate_fails_loudly_instead_of_printing_nothing() {
     let app = example_app();
-    let missing = generate(app.path(), &[]);
+    let missing = generate(&app.path(), &[]);
     assert_eq!(missing.code, 1);
     assert_eq!(missing.stdout, "");
     assert_eq!(
         missing.stderr,
         "error: no context to render of Application \"orders-us-east-1\": set the plugin env K8S_CONTEXT (spec.source.plugin.env: [{name: K8S_CONTEXT, value: <context>}]) or the plugin parameter `context`\n"
     );
-    let unknown = generate(app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-2")]);
+    let unknown = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-2")]);
     assert_eq!(unknown.code, 1);
     assert_eq!(unknown.stdout, "");
     assert_eq!(
@@ -95,7 +108,7 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
             .replace("size: 3\n        racks", "size: three\n        racks"),
     )
     .unwrap();
-    let invalid = generate(app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
+    let invalid = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
     assert_eq!(invalid.code, 1);
     assert_eq!(invalid.stdout, "");
     // Verbatim: the located type error, the references it breaks, and no stream.
@@ -111,52 +124,163 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
     );
     // A repository without any cluster: still an error, never an empty success.
     let empty = TempDir::new("argocd-empty");
-    let run = generate(empty.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
+    let run = generate_at(empty.path(), "", &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")]);
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
-        "error: context \"us-east-1\" has no objects to render (contexts with objects: none); refusing to print an empty stream\n"
+        "error: no K8ssandraCluster found in .: 0 YAML files seen, 0 read, 0 ignored by .gitignore; refusing to render an empty result, which would prune every object (pass --allow-empty if this is intended)\nerror: 1 problem found; nothing was written\n"
     );
 }
 
 #[test]
-fn plugin_yaml_runs_the_generate_command_and_discovers_specs() {
+fn plugin_yaml_runs_the_generate_command_and_has_no_discovery() {
     let text = fs::read_to_string(root().join("argocd/plugin.yaml")).unwrap();
     let plugin = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
     assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    assert_eq!(plugin["metadata"]["name"], "k8ssandra-gitops");
     assert_eq!(
         plugin["spec"]["generate"]["command"],
         json!(["k8ssandra-gitops", "argocd", "generate"])
     );
-    // The discovery command really finds the example repository, and nothing in an empty one.
-    let discover: Vec<String> = plugin["spec"]["discover"]["find"]["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    let run = |dir: &Path| {
-        let out = Command::new(&discover[0])
-            .args(&discover[1..])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    assert!(!run(&root().join("examples")).is_empty());
-    let empty = TempDir::new("argocd-discover");
-    fs::write(empty.path().join("app.yaml"), "kind: Deployment\n").unwrap();
-    assert_eq!(run(empty.path()), "");
+    // Named-plugin only: no discovery rule that could claim other Applications, or fail in
+    // the image (tests/argocd_cmp.rs checks both against the real cmp-server).
+    assert!(plugin["spec"].get("discover").is_none(), "{plugin}");
+    assert!(plugin["spec"].get("init").is_none(), "{plugin}");
+    assert_eq!(plugin["spec"]["parameters"]["static"][0]["name"], "context");
+}
+
+#[test]
+fn generate_renders_the_whole_repository_from_a_subdirectory_application() {
+    let app = example_app();
+    let expected = run_in(
+        &app.path(),
+        &["render", ".", "--context", "us-east-1", "--stdout"],
+    );
+    assert_eq!(expected.code, 0, "{}", expected.stderr);
+    // The Application points at examples/clusters: the ClientConfigs and the RenderConfig are
+    // elsewhere; the committed output (with its K8ssandraCluster record) is not read.
+    let run = generate_at(
+        &app.path().join("clusters"),
+        "examples/clusters/",
+        &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.stderr, "");
+    // Pointed at the committed output itself, the plugin still renders from the specs.
+    let run = generate_at(
+        &app.path().join("rendered/control-plane"),
+        "examples/rendered/control-plane",
+        &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    // A path that does not match the working directory is refused, never guessed.
+    let run = generate_at(
+        &app.path().join("clusters"),
+        "deploy/clusters",
+        &[("ARGOCD_ENV_K8S_CONTEXT", "us-east-1")],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with("error: the Application's path \"deploy/clusters\" (ARGOCD_APP_SOURCE_PATH) does not end the working directory "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn other_tools_files_warn_and_broken_specs_fail_unless_out_of_scope() {
+    let app = example_app();
+    let expected = run_in(
+        &app.path(),
+        &["render", ".", "--context", "eu-west-1", "--stdout"],
+    );
+    assert_eq!(expected.code, 0, "{}", expected.stderr);
+    // A Helm chart's template does not parse: a warning naming it, and the render goes on.
+    let chart = app.path().join("charts/db/templates");
+    fs::create_dir_all(&chart).unwrap();
+    fs::write(
+        chart.join("statefulset.yaml"),
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n",
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert!(
+        run.stderr.starts_with("charts/db/templates/statefulset.yaml:")
+            && run.stderr.contains(": warning: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): "),
+        "{}",
+        run.stderr
+    );
+    // A broken K8ssandraCluster file is an error.
+    fs::write(
+        app.path().join("clusters/draft.yaml"),
+        "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata: {name: draft\n",
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("clusters/draft.yaml:")
+            && run.stderr.contains(": error: invalid YAML: "),
+        "{}",
+        run.stderr
+    );
+    // RenderConfig spec.exclude takes both out of scope: no warning, no error.
+    let rc = app.path().join("render-config.yaml");
+    fs::write(
+        &rc,
+        fs::read_to_string(&rc).unwrap().replace(
+            "  outputDir: rendered ",
+            "  exclude: [charts, clusters/draft.yaml]\n  outputDir: rendered ",
+        ),
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.stderr, "");
+    // spec.include narrows to the specs; a bad glob is a located error.
+    fs::write(
+        &rc,
+        fs::read_to_string(&rc).unwrap().replace(
+            "  exclude: [charts, clusters/draft.yaml]\n",
+            "  include: [\"clusters/orders*.yaml\", contexts, \"../x\"]\n",
+        ),
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("render-config.yaml:7:48: error: spec.include[2]") && run.stderr.contains(": error: spec.include[2]: glob \"../x\" leaves the repository ('..'): globs are relative to the repository root ("),
+        "{}",
+        run.stderr
+    );
+    fs::write(
+        &rc,
+        fs::read_to_string(&rc).unwrap().replace(", \"../x\"]", "]"),
+    )
+    .unwrap();
+    let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.stderr, "");
 }
 
 // ---- Lua health checks ----
 
-const KINDS: [&str; 6] = [
+/// Every kind with a check, as `<group>_<Kind>` (argocd-cm's key suffix), in key order.
+const KINDS: [&str; 7] = [
     "cassandra.datastax.com_CassandraDatacenter",
     "control.k8ssandra.io_CassandraTask",
     "k8ssandra.io_K8ssandraCluster",
     "medusa.k8ssandra.io_MedusaBackupJob",
+    "medusa.k8ssandra.io_MedusaRestoreJob",
     "reaper.k8ssandra.io_Reaper",
     "stargate.k8ssandra.io_Stargate",
 ];
@@ -171,11 +295,7 @@ fn lua() -> Option<PathBuf> {
             return Some(p);
         }
     }
-    assert!(
-        std::env::var_os("K8SSANDRA_GITOPS_REQUIRE_TOOLS").is_none(),
-        "lua5.1 not found (scripts/test installs Debian's lua5.1)"
-    );
-    eprintln!("skipped: lua5.1 not found; scripts/test installs it");
+    crate::harness::skip("lua5.1 (Debian's lua5.1 package, or $LUA)");
     None
 }
 
@@ -241,7 +361,7 @@ io.write(tostring(hs.status), "\n", tostring(hs.message), "\n")
     .unwrap();
     let objfile = dir.path().join("obj.lua");
     fs::write(&objfile, format!("return {}\n", lua_literal(obj))).unwrap();
-    let script = root().join("argocd/health").join(kind).join("health.lua");
+    let script = script_path(kind);
     let out = Command::new(lua)
         .arg(&driver)
         .arg(&script)
@@ -261,262 +381,99 @@ io.write(tostring(hs.status), "\n", tostring(hs.message), "\n")
     )
 }
 
-fn dc(generation: i64, status: Value) -> Value {
-    json!({"apiVersion": "cassandra.datastax.com/v1beta1", "kind": "CassandraDatacenter",
-           "metadata": {"name": "dc1", "generation": generation}, "status": status})
+fn script_path(kind: &str) -> PathBuf {
+    let (group, k) = kind.split_once('_').unwrap();
+    root()
+        .join("argocd/resource_customizations")
+        .join(group)
+        .join(k)
+        .join("health.lua")
 }
 
-fn cond(t: &str, s: &str, message: &str) -> Value {
-    json!({"type": t, "status": s, "message": message, "reason": "", "lastTransitionTime": "2026-11-20T10:00:00Z"})
-}
-
+/// Runs every `health_test.yaml` the way Argo CD's own resource_customizations test does:
+/// each `inputPath` object through the kind's `health.lua`, compared with `healthStatus`.
 #[test]
-fn real_cassandra_datacenter_statuses_are_healthy() {
+fn every_health_test_yaml_passes_under_lua_5_1() {
     let Some(lua) = lua() else { return };
-    let dir = crate::harness::shared().join("fixtures/health/cassandradatacenter");
-    let mut n = 0;
-    for entry in fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "yaml") {
-            continue;
+    let mut total = 0;
+    for kind in KINDS {
+        let dir = script_path(kind).parent().unwrap().to_path_buf();
+        let text = fs::read_to_string(dir.join("health_test.yaml"))
+            .unwrap_or_else(|e| panic!("{kind}: health_test.yaml: {e}"));
+        let tests = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+        let tests = tests["tests"].as_array().unwrap();
+        let mut used = Vec::new();
+        for t in tests {
+            let input = t["inputPath"].as_str().unwrap();
+            used.push(input.trim_start_matches("testdata/").to_string());
+            let obj_text = fs::read_to_string(dir.join(input)).unwrap();
+            let obj = k8ssandra_gitops::yaml::parse_stream(&obj_text).unwrap()[0].to_json();
+            let (group, k) = kind.split_once('_').unwrap();
+            assert_eq!(obj["kind"], k, "{kind}: {input}");
+            assert!(
+                obj["apiVersion"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{group}/")),
+                "{kind}: {input}"
+            );
+            assert_eq!(
+                health(&lua, kind, &obj),
+                (
+                    t["healthStatus"]["status"].as_str().unwrap().to_string(),
+                    t["healthStatus"]["message"].as_str().unwrap().to_string()
+                ),
+                "{kind}: {input}"
+            );
+            total += 1;
         }
-        let text = fs::read_to_string(&path).unwrap();
-        let obj = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
-        // The corpus notes say all three are fully Ready by operator semantics.
-        assert_eq!(
-            health(&lua, KINDS[0], &obj),
-            ("Healthy".to_string(), "Datacenter is ready".to_string()),
-            "{}",
-            path.display()
-        );
-        n += 1;
+        // Every testdata object is under test, and each status the script returns is covered.
+        for entry in fs::read_dir(dir.join("testdata")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            assert!(
+                !name.ends_with(".yaml") || used.contains(&name),
+                "{kind}: testdata/{name} is not in health_test.yaml"
+            );
+        }
+        let script = fs::read_to_string(script_path(kind)).unwrap();
+        for status in ["Healthy", "Progressing", "Degraded", "Suspended"] {
+            if script.contains(&format!("status = \"{status}\"")) {
+                assert!(
+                    tests.iter().any(|t| t["healthStatus"]["status"] == status),
+                    "{kind}: no test for {status}"
+                );
+            }
+        }
     }
-    assert_eq!(n, 3);
+    assert!(total >= 30, "{total}");
 }
 
 #[test]
-fn cassandra_datacenter_health_follows_the_operator_status() {
-    let Some(lua) = lua() else { return };
-    let ready = |extra: Vec<Value>| {
-        let mut c = vec![
-            cond("Ready", "True", ""),
-            cond("Initialized", "True", ""),
-            cond("Valid", "True", ""),
-        ];
-        c.extend(extra);
-        c
-    };
-    let cases = [
-        (
-            dc(1, Value::Null),
-            "Progressing",
-            "Waiting for cass-operator to report status",
-        ),
-        (
-            dc(
-                2,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 1, "conditions": ready(vec![])}),
-            ),
-            "Progressing",
-            "Waiting for cass-operator to reconcile generation 2",
-        ),
-        (
-            dc(
-                2,
-                json!({"cassandraOperatorProgress": "Updating", "observedGeneration": 2, "conditions": ready(vec![cond("ScalingUp", "True", "Scaling up to 6 nodes")])}),
-            ),
-            "Progressing",
-            "Scaling up to 6 nodes",
-        ),
-        (
-            dc(
-                2,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 2, "conditions": [cond("Ready", "False", ""), cond("Initialized", "False", "")]}),
-            ),
-            "Progressing",
-            "Waiting for all Cassandra nodes to become ready",
-        ),
-        (
-            dc(
-                3,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 3, "conditions": [cond("Valid", "False", "storageConfig is required")]}),
-            ),
-            "Degraded",
-            "storageConfig is required",
-        ),
-        (
-            dc(
-                3,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 3, "conditions": [cond("Stopped", "True", ""), cond("Ready", "False", "")]}),
-            ),
-            "Suspended",
-            "Datacenter is stopped",
-        ),
-        (
-            dc(
-                3,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 3, "conditions": ready(vec![cond("Healthy", "False", "QUORUM unreachable")])}),
-            ),
-            "Degraded",
-            "QUORUM unreachable",
-        ),
-        (
-            dc(
-                4,
-                json!({"cassandraOperatorProgress": "Ready", "observedGeneration": 4, "conditions": ready(vec![cond("Updating", "False", ""), cond("Healthy", "True", "")])}),
-            ),
-            "Healthy",
-            "Datacenter is ready",
-        ),
-    ];
-    for (obj, status, message) in cases {
-        assert_eq!(
-            health(&lua, KINDS[0], &obj),
-            (status.to_string(), message.to_string()),
-            "{obj}"
-        );
+fn the_health_checks_cover_every_kind_and_nothing_else() {
+    let base = root().join("argocd/resource_customizations");
+    let mut found = Vec::new();
+    for group in fs::read_dir(&base).unwrap() {
+        let group = group.unwrap();
+        for kind in fs::read_dir(group.path()).unwrap() {
+            let kind = kind.unwrap();
+            found.push(format!(
+                "{}_{}",
+                group.file_name().to_string_lossy(),
+                kind.file_name().to_string_lossy()
+            ));
+        }
     }
-}
-
-#[test]
-fn component_and_task_health() {
-    let Some(lua) = lua() else { return };
-    let cases = [
-        (
-            KINDS[1],
-            json!({"metadata": {"name": "dc2-rebuild"}}),
-            "Progressing",
-            "Waiting for cass-operator to start the task",
-        ),
-        (
-            KINDS[1],
-            json!({"metadata": {}, "status": {"active": 1, "succeeded": 2, "startTime": "t"}}),
-            "Progressing",
-            "Task running: 2 pod(s) done, 1 active",
-        ),
-        (
-            KINDS[1],
-            json!({"metadata": {}, "status": {"succeeded": 3, "completionTime": "t", "conditions": [cond("Complete", "True", "")]}}),
-            "Healthy",
-            "Task completed on 3 pod(s)",
-        ),
-        (
-            KINDS[1],
-            json!({"metadata": {}, "status": {"failed": 1, "completionTime": "t", "conditions": [cond("Failed", "True", "rebuild failed on pod x")]}}),
-            "Degraded",
-            "rebuild failed on pod x",
-        ),
-        (
-            KINDS[3],
-            json!({"metadata": {}, "status": {"startTime": "t", "inProgress": ["a", "b"], "finished": ["c"]}}),
-            "Progressing",
-            "Backup in progress on 2 node(s), 1 finished",
-        ),
-        (
-            KINDS[3],
-            json!({"metadata": {}, "status": {"startTime": "t", "finishTime": "u", "finished": ["a", "b", "c"]}}),
-            "Healthy",
-            "Backup finished on 3 node(s)",
-        ),
-        (
-            KINDS[3],
-            json!({"metadata": {}, "status": {"startTime": "t", "finishTime": "u", "finished": ["a"], "failed": ["b"]}}),
-            "Degraded",
-            "Backup failed on 1 node(s)",
-        ),
-        (
-            KINDS[4],
-            json!({"metadata": {}, "status": {"progress": "Configuring"}}),
-            "Progressing",
-            "Reaper is Configuring",
-        ),
-        (
-            KINDS[4],
-            json!({"metadata": {}, "status": {"progress": "Running", "conditions": [cond("Ready", "True", "")]}}),
-            "Healthy",
-            "Reaper is running",
-        ),
-        (
-            KINDS[5],
-            json!({"metadata": {}, "status": {"progress": "Deploying", "readyReplicas": 1, "replicas": 2}}),
-            "Progressing",
-            "Stargate is Deploying: 1/2 replicas ready",
-        ),
-        (
-            KINDS[5],
-            json!({"metadata": {}, "status": {"progress": "Running", "readyReplicas": 2, "replicas": 2, "conditions": [cond("Ready", "True", "")]}}),
-            "Healthy",
-            "2/2 replicas ready",
-        ),
-    ];
-    for (kind, obj, status, message) in cases {
-        assert_eq!(
-            health(&lua, kind, &obj),
-            (status.to_string(), message.to_string()),
-            "{kind}: {obj}"
-        );
-    }
-}
-
-#[test]
-fn k8ssandra_cluster_health_needs_every_datacenter_ready() {
-    let Some(lua) = lua() else { return };
-    let dc_status = |progress: &str, ready: &str| json!({"cassandra": {"cassandraOperatorProgress": progress, "conditions": [cond("Ready", ready, "")]}});
-    let kc = |status: Value| {
-        json!({"metadata": {"name": "orders", "generation": 2},
-        "spec": {"cassandra": {"datacenters": [{"metadata": {"name": "dc1"}}, {"metadata": {"name": "dc2"}}]}},
-        "status": status})
-    };
-    let cases = [
-        (
-            kc(
-                json!({"error": "None", "observedGeneration": 2, "datacenters": {"dc1": dc_status("Ready", "True")}}),
-            ),
-            "Progressing",
-            "Datacenter dc2 has no status yet",
-        ),
-        (
-            kc(
-                json!({"error": "None", "observedGeneration": 2, "datacenters": {"dc1": dc_status("Ready", "True"), "dc2": dc_status("Updating", "True")}}),
-            ),
-            "Progressing",
-            "Datacenter dc2 is not ready",
-        ),
-        (
-            kc(json!({"error": "context west unreachable", "observedGeneration": 2})),
-            "Degraded",
-            "context west unreachable",
-        ),
-        (
-            kc(json!({"error": "None", "observedGeneration": 1})),
-            "Progressing",
-            "Waiting for generation 2 to be reconciled",
-        ),
-        (
-            kc(
-                json!({"error": "None", "observedGeneration": 2, "datacenters": {"dc1": dc_status("Ready", "True"), "dc2": dc_status("Ready", "True")}}),
-            ),
-            "Healthy",
-            "All datacenters are ready",
-        ),
-    ];
-    for (obj, status, message) in cases {
-        assert_eq!(
-            health(&lua, KINDS[2], &obj),
-            (status.to_string(), message.to_string()),
-            "{obj}"
-        );
-    }
+    found.sort();
+    assert_eq!(found, KINDS);
 }
 
 /// The argocd-cm patch holds every health script, verbatim.
 fn expected_argocd_cm() -> String {
     let mut out = String::from(
-        "# Generated from argocd/health/*/health.lua (tests/argocd.rs checks it is in sync).\n# Strategic-merge patch for argocd-cm: Argo CD has no health checks for these kinds.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n",
+        "# Generated from argocd/resource_customizations/*/*/health.lua (tests/argocd.rs checks it is in sync).\n# Strategic-merge patch for argocd-cm: Argo CD has no health checks for these kinds.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n",
     );
     for kind in KINDS {
-        let script =
-            fs::read_to_string(root().join("argocd/health").join(kind).join("health.lua")).unwrap();
+        let script = fs::read_to_string(script_path(kind)).unwrap();
         out.push_str(&format!("  resource.customizations.health.{kind}: |\n"));
         for line in script.lines() {
             if line.is_empty() {
@@ -548,5 +505,71 @@ fn argocd_cm_snippet_matches_the_scripts() {
             cm["data"][format!("resource.customizations.health.{kind}")].is_string(),
             "{kind}"
         );
+    }
+}
+
+// ---- The generated ApplicationSet, with and without progressive syncs ----
+
+/// The Applications the ApplicationSet controller writes from the example ApplicationSet: the
+/// template with each list element substituted; with progressive syncs on, RollingSync also
+/// sets `syncPolicy.automated.enabled: false` and syncs each step itself
+/// (applicationset/progressivesync in Argo CD).
+fn generated_applications(progressive_syncs: bool) -> Vec<Value> {
+    let text = fs::read_to_string(
+        root().join("examples/rendered/argocd/applicationset-k8ssandra-gitops.yaml"),
+    )
+    .unwrap();
+    let appset = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+    let template = serde_json::to_string(&appset["spec"]["template"]).unwrap();
+    appset["spec"]["generators"][0]["list"]["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut t = template.clone();
+            for key in ["context", "stage", "destination"] {
+                t = t.replace(&format!("{{{{.{key}}}}}"), e[key].as_str().unwrap());
+            }
+            let t: Value = serde_json::from_str(&t).unwrap();
+            let mut app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "metadata": t["metadata"], "spec": t["spec"]});
+            app["metadata"]["namespace"] = appset["metadata"]["namespace"].clone();
+            if progressive_syncs {
+                app["spec"]["syncPolicy"]["automated"]["enabled"] = json!(false);
+            }
+            app
+        })
+        .collect()
+}
+
+#[test]
+fn generated_applications_validate_and_sync_with_or_without_progressive_syncs() {
+    for progressive in [false, true] {
+        let apps = generated_applications(progressive);
+        assert_eq!(apps.len(), 3);
+        let dir = TempDir::new("argocd-apps");
+        for app in &apps {
+            let spec = &app["spec"];
+            // An explicit source type: Argo CD never runs plugin discovery on these paths.
+            assert_eq!(
+                spec["source"]["directory"],
+                json!({"recurse": true, "exclude": "kustomization.yaml"})
+            );
+            assert!(spec["source"].get("plugin").is_none());
+            // Flag off: the Application syncs by itself. Flag on: RollingSync does it, with prune.
+            assert_eq!(spec["syncPolicy"]["automated"]["prune"], json!(true));
+            assert_eq!(
+                spec["syncPolicy"]["automated"].get("enabled").cloned(),
+                progressive.then_some(json!(false))
+            );
+            let name = app["metadata"]["name"].as_str().unwrap();
+            fs::write(
+                dir.path().join(format!("{name}.yaml")),
+                serde_json::to_string_pretty(app).unwrap(),
+            )
+            .unwrap();
+        }
+        // Against the vendored Application CRD (strict: unknown fields fail).
+        crate::harness::assert_valid_manifests(&[dir.path()]);
     }
 }

@@ -77,6 +77,18 @@ fn symlinks_out_of_the_repository_are_refused_and_inside_ones_followed() {
     );
 
     fs::remove_file(tmp.path().join("leak.yaml")).unwrap();
+    // A symlinked directory leaving the repository is refused the same way.
+    std::os::unix::fs::symlink(outside.path(), tmp.path().join("more")).unwrap();
+    let run = run_in(tmp.path(), &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "more:0:0: error: symlinked directory points outside the repository (to {}); refusing to read it\nerror: 1 problem found; nothing was written\n",
+            fs::canonicalize(outside.path()).unwrap().display()
+        )
+    );
+    fs::remove_file(tmp.path().join("more")).unwrap();
     std::os::unix::fs::symlink("specs/real.yaml", tmp.path().join("alias.yaml")).unwrap();
     let run = run_in(tmp.path(), &["validate"]);
     // The same cluster read twice through a link inside the repository is a duplicate, which

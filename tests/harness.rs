@@ -1,5 +1,6 @@
 //! Runs the real binary and the strict manifest validator.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -8,16 +9,40 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` next to the checkout: upstream schemas, validator, conformance corpus.
-pub fn shared() -> PathBuf {
-    let p = std::env::var_os("K8SSANDRA_GITOPS_SHARED")
-        .map_or_else(|| root().join("../shared"), PathBuf::from);
+/// The vendored upstream data: CRDs, Kubernetes OpenAPI documents, conformance corpus, status
+/// exports (see `data/upstream/README.md`).
+pub fn upstream() -> PathBuf {
+    root().join("data/upstream")
+}
+
+/// A test that needs an external program it cannot find: fails when
+/// `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is set (as `scripts/test` does), else says on the process's
+/// stderr, which `cargo test` does not capture, which test was skipped and how to run it.
+pub fn skip(needs: &str) {
     assert!(
-        p.join("tools/validate-manifests").is_file(),
-        "shared corpus not found at {} (set K8SSANDRA_GITOPS_SHARED)",
-        p.display()
+        std::env::var_os("K8SSANDRA_GITOPS_REQUIRE_TOOLS").is_none(),
+        "{needs} not found (scripts/test installs it)"
     );
-    p
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {test}: needs {needs} (run scripts/test)"
+    );
+}
+
+/// The program at `$env`, else at `installed` below the crate root (where `scripts/test` puts
+/// it); `None` after [`skip`] when it is missing.
+pub fn tool(env: &str, installed: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(env).map_or_else(|| root().join(installed), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    skip(&format!("{name} (${env} or {})", path.display()));
+    None
 }
 
 /// A finished run of the binary.
@@ -126,30 +151,51 @@ pub fn tree_text(dir: &Path) -> String {
         .collect()
 }
 
-/// Runs `validate-manifests` (strict upstream schemas) on the given paths and asserts success.
-pub fn assert_valid_manifests(paths: &[&Path], extra: &[&str]) {
-    let python = std::env::var_os("VALIDATE_MANIFESTS_PYTHON")
-        .map_or_else(|| root().join(".venv/bin/python"), PathBuf::from);
+/// Checks every object below the given paths strictly, in process, against the vendored upstream
+/// CRDs and Kubernetes OpenAPI documents (see `k8ssandra_gitops::schema_tools`), and asserts that
+/// nothing is wrong. One validator serves the whole test run, so each schema is built once.
+pub fn assert_valid_manifests(paths: &[&Path]) {
+    assert_valid_manifests_with(paths, &[]);
+}
+
+/// [`assert_valid_manifests`] with more CRD directories (kinds upstream ships no CRD for).
+pub fn assert_valid_manifests_with(paths: &[&Path], crd_dirs: &[&Path]) {
+    use k8ssandra_gitops::schema_tools::ManifestValidator;
+    let mut validator = ManifestValidator::new(&upstream());
+    for dir in crd_dirs {
+        validator = validator.with_crd_dir(dir);
+    }
+    let report = validator.validate(paths);
     assert!(
-        python.exists(),
-        "{} missing: run scripts/test (it creates the validator's virtualenv)",
-        python.display()
+        report.problems.is_empty(),
+        "strict validation failed ({} objects):\n{}",
+        report.objects,
+        report.problems.join("\n")
     );
-    let out = Command::new(python)
-        .arg(shared().join("tools/validate-manifests"))
-        .args(extra)
-        .args(paths)
-        .stdin(Stdio::null())
+    assert!(report.objects > 0, "no objects found in {paths:?}");
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
-        .expect("validator runs");
-    let text = String::from_utf8_lossy(&out.stdout);
+        .expect("git runs");
     assert!(
         out.status.success(),
-        "validate-manifests failed:\n{text}\n{}",
+        "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains(" passed, 0 failed"),
-        "unexpected validator output: {text}"
     );
 }

@@ -21,27 +21,10 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::harness::{TempDir, assert_valid_manifests, root, run_in};
+use crate::harness::{TempDir, assert_valid_manifests, root, run_in, tool};
 
-/// The kustomize binary installed by `scripts/test` (or `$KUSTOMIZE`). Without it the tests
-/// are skipped, unless `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is set (as `scripts/test` does).
-pub fn tool(env: &str, installed: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(env).map_or_else(|| root().join(installed), PathBuf::from);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("K8SSANDRA_GITOPS_REQUIRE_TOOLS").is_none(),
-        "{} not found (set {env} or run scripts/test, which installs it)",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {} not found; scripts/test installs it",
-        path.display()
-    );
-    None
-}
-
+/// The kustomize binary installed by `scripts/test` (or `$KUSTOMIZE`); `None` (test skipped) when
+/// it is missing, unless `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is set (as `scripts/test` does).
 fn kustomize() -> Option<PathBuf> {
     tool("KUSTOMIZE", ".cache/bin/kustomize")
 }
@@ -52,8 +35,11 @@ const CONTEXTS: [&str; 3] = ["control-plane", "us-east-1", "eu-west-1"];
 /// A repository with the example specs (three contexts), without their rendered output.
 fn example_repo() -> TempDir {
     let dir = TempDir::new("krm");
+    // A Git work tree, as under Argo CD or kpt: spec.path may reach anywhere inside it.
+    crate::harness::git(dir.path(), &["init", "-q"]);
     for rel in [
         "clusters/orders.yaml",
+        "clusters/orders-operations.yaml",
         "contexts/clientconfigs.yaml",
         "render-config.yaml",
     ] {
@@ -90,8 +76,13 @@ struct Build {
 }
 
 fn build(kustomize: &Path, dir: &Path) -> Build {
+    build_with(kustomize, dir, &["--enable-alpha-plugins", "--enable-exec"])
+}
+
+fn build_with(kustomize: &Path, dir: &Path, flags: &[&str]) -> Build {
     let out = Command::new(kustomize)
-        .args(["build", "--enable-alpha-plugins", "--enable-exec"])
+        .arg("build")
+        .args(flags)
         .arg(dir)
         .env("PATH", path_with_binary())
         .stdin(Stdio::null())
@@ -164,6 +155,15 @@ fn assert_same_objects(kustomized: Vec<Value>, rendered: Vec<Value>, context: &s
     }
 }
 
+/// The README's generator kustomization: the function, and the guard that fails the build when
+/// kustomize skips exec functions (the function marks its config's copy among the items with
+/// the context it rendered; the replacement needs that annotation).
+fn generator_kustomization(context: &str) -> String {
+    format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ngenerators:\n- render.yaml\nreplacements:\n- source:\n    kind: RenderFunction\n    name: render-{context}\n    fieldPath: metadata.annotations.[gitops.k8ssandra.io/rendered-context]\n  targets:\n  - select: {{kind: RenderFunction, name: render-{context}}}\n    fieldPaths: [spec.context]\n"
+    )
+}
+
 #[test]
 fn kustomize_generator_builds_what_render_streams() {
     let Some(kustomize) = kustomize() else { return };
@@ -174,7 +174,7 @@ fn kustomize_generator_builds_what_render_streams() {
         write(
             repo.path(),
             &format!("{dir}/kustomization.yaml"),
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ngenerators:\n- render.yaml\n",
+            &generator_kustomization(context),
         );
         write(
             repo.path(),
@@ -189,7 +189,7 @@ fn kustomize_generator_builds_what_render_streams() {
         // What kustomize hands to kubectl passes the strict upstream schemas.
         let built = out_dir.path().join(format!("{context}.yaml"));
         fs::write(&built, &b.stdout).unwrap();
-        assert_valid_manifests(&[&built], &[]);
+        assert_valid_manifests(&[&built]);
         let kustomized = parse(&b.stdout);
         let rendered = render_stdout(repo.path(), context);
         // kustomize re-sorts: same objects, and here a different order (ConfigMaps are
@@ -207,7 +207,8 @@ fn kustomize_transformer_renders_resources_given_as_items() {
     let Some(kustomize) = kustomize() else { return };
     let repo = example_repo();
     // The specs are kustomize resources: the function receives them as items, consumes them,
-    // and passes the unrelated Namespace through.
+    // and passes the unrelated Namespace through. The backup schedules are routed like
+    // `render` routes them: us-east-1's into its datacenter's namespace, eu-west-1's not at all.
     write(
         repo.path(),
         "extra/namespace.yaml",
@@ -216,7 +217,7 @@ fn kustomize_transformer_renders_resources_given_as_items() {
     write(
         repo.path(),
         "kustomization.yaml",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- clusters/orders.yaml\n- contexts/clientconfigs.yaml\n- render-config.yaml\n- extra/namespace.yaml\ntransformers:\n- render.yaml\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- clusters/orders.yaml\n- clusters/orders-operations.yaml\n- contexts/clientconfigs.yaml\n- render-config.yaml\n- extra/namespace.yaml\ntransformers:\n- render.yaml\n",
     );
     write(
         repo.path(),
@@ -225,6 +226,11 @@ fn kustomize_transformer_renders_resources_given_as_items() {
     );
     let b = build(&kustomize, repo.path());
     assert!(b.ok, "kustomize failed:\n{}", b.stderr);
+    assert!(
+        b.stdout.contains("name: us-east-nightly") && !b.stdout.contains("eu-west-nightly"),
+        "{}",
+        b.stdout
+    );
     let mut rendered = render_stdout(repo.path(), "us-east-1");
     rendered.push(serde_json::json!({
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "k8ssandra"}
@@ -285,6 +291,56 @@ fn kustomize_shows_the_functions_error_and_fails() {
     assert!(!b.ok);
     assert!(
         b.stderr.contains("error: spec.path: no K8ssandraCluster"),
+        "{}",
+        b.stderr
+    );
+}
+
+#[test]
+fn the_generator_recipe_fails_instead_of_building_nothing_without_exec_plugins() {
+    let Some(kustomize) = kustomize() else { return };
+    let repo = example_repo();
+    write(
+        repo.path(),
+        "deploy/kustomization.yaml",
+        &generator_kustomization("us-east-1"),
+    );
+    write(
+        repo.path(),
+        "deploy/render.yaml",
+        &function_config("us-east-1", Some(".."), true),
+    );
+    let dir = repo.path().join("deploy");
+    // Alpha plugins without exec: kustomize skips the function. Without the guard it would
+    // exit 0 with nothing, which Argo CD's auto-prune turns into deleting every object.
+    let b = build_with(&kustomize, &dir, &["--enable-alpha-plugins"]);
+    assert!(!b.ok, "built without the function:\n{}", b.stdout);
+    assert!(b.stdout.is_empty(), "{}", b.stdout);
+    assert!(
+        b.stderr.contains(
+            "fieldPath `metadata.annotations.[gitops.k8ssandra.io/rendered-context]` is missing"
+        ),
+        "{}",
+        b.stderr
+    );
+    // The guard is what fails: the same kustomization without it builds nothing, successfully.
+    write(
+        repo.path(),
+        "deploy/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ngenerators:\n- render.yaml\n",
+    );
+    let b = build_with(&kustomize, &dir, &["--enable-alpha-plugins"]);
+    assert!(
+        b.ok && b.stdout.trim().is_empty(),
+        "{}\n{}",
+        b.stdout,
+        b.stderr
+    );
+    // No plugin flags at all: kustomize refuses the generator by itself.
+    let b = build_with(&kustomize, &dir, &[]);
+    assert!(!b.ok);
+    assert!(
+        b.stderr.contains("external plugins disabled"),
         "{}",
         b.stderr
     );

@@ -1,16 +1,21 @@
 //! Integration tests: the real binary against fixture repositories, real validators.
 
+#[cfg(feature = "reporter")]
 mod apiserver;
 mod argocd;
+mod argocd_cmp;
 mod conformance;
 mod determinism;
 mod diagnostics;
 mod examples;
+mod flux_health;
 mod harness;
+mod inputs;
 mod krm;
 mod layers;
 mod output_safety;
 mod plaintext_secrets;
+#[cfg(feature = "git")]
 mod plan;
 mod precommit;
 mod render_fixtures;

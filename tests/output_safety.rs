@@ -275,12 +275,13 @@ fn a_tampered_record_never_reaches_outside_the_output_directory() {
     let out = t.path().join("rendered");
     let outside = TempDir::new("tamper");
     fs::write(outside.path().join("victim"), "keep\n").unwrap();
-    fs::create_dir_all(out.join(".git")).unwrap();
-    fs::write(out.join(".git/HEAD"), "ref\n").unwrap();
+    // (A `.git` here would make the whole output directory refused: see tests/inputs.rs.)
+    fs::create_dir_all(out.join(".config")).unwrap();
+    fs::write(out.join(".config/HEAD"), "ref\n").unwrap();
     fs::write(out.join("east/.hidden"), "h\n").unwrap();
     let mut text = fs::read_to_string(out.join(".k8ssandra-gitops-owned")).unwrap();
     text.push_str(&format!(
-        "../cluster.yaml\n{}/victim\n.git/HEAD\neast/.hidden\n./east/kustomization.yaml\neast//x\n",
+        "../cluster.yaml\n{}/victim\n.config/HEAD\neast/.hidden\n./east/kustomization.yaml\neast//x\n",
         outside.path().display()
     ));
     fs::write(out.join(".k8ssandra-gitops-owned"), text).unwrap();
@@ -292,14 +293,26 @@ fn a_tampered_record_never_reaches_outside_the_output_directory() {
         fs::read_to_string(outside.path().join("victim")).unwrap(),
         "keep\n"
     );
-    assert_eq!(fs::read_to_string(out.join(".git/HEAD")).unwrap(), "ref\n");
+    assert_eq!(
+        fs::read_to_string(out.join(".config/HEAD")).unwrap(),
+        "ref\n"
+    );
     assert_eq!(fs::read_to_string(out.join("east/.hidden")).unwrap(), "h\n");
     // A recorded path under a symlink that leads outside is refused, never deleted.
     symlink(outside.path(), out.join("away")).unwrap();
     let mut text = fs::read_to_string(out.join(".k8ssandra-gitops-owned")).unwrap();
     text.push_str("away/victim\n");
     fs::write(out.join(".k8ssandra-gitops-owned"), text).unwrap();
-    let run = run_in(t.path(), &["render"]);
+    // The mass-deletion guard refuses first (context "away" would vanish); past it, the writer
+    // itself must refuse to go through the symlink.
+    let guarded = run_in(t.path(), &["render"]);
+    assert_eq!(guarded.code, 1, "{}", guarded.stderr);
+    assert!(
+        guarded.stderr.contains("context \"away\" would lose"),
+        "{}",
+        guarded.stderr
+    );
+    let run = run_in(t.path(), &["render", "--allow-empty"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr

@@ -3,11 +3,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{TempDir, run_in};
+use crate::harness::{TempDir, git, run_in};
 
 const BASE: &str = "apiVersion: k8ssandra.io/v1alpha1
 kind: K8ssandraCluster
@@ -51,31 +50,6 @@ metadata: {name: default}
 spec:
   secrets: {backend: external}
 ";
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Commits `text` as `specs/cluster.yaml` (the repository is a subdirectory of the Git work
 /// tree, as in many platform repos) and tags it.

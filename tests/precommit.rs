@@ -4,11 +4,11 @@
 //!
 //! Hermetic: the hook repository is a local git repository holding this checkout's
 //! `.pre-commit-hooks.yaml`, `PRE_COMMIT_HOME` is temporary, and the `-system` hooks run the
-//! binary built for the tests (put first on PATH). The `language: rust` hooks would make
-//! pre-commit `cargo install` this crate without its lock file, resolving and downloading
-//! dependencies and compiling a release build on every fresh cache: neither offline nor quick.
-//! They are checked instead to be the `-system` hooks with only `language` (and id/description)
-//! changed, and pre-commit's own `validate-manifest` checks the file.
+//! binary built for the tests (put first on PATH). The `language: rust` hooks are checked to be
+//! the `-system` hooks with only `language` (and id/description) changed, and one of them runs
+//! for real: pre-commit `cargo install`s this crate (default features: the lean CLI) from a
+//! hook repository holding this checkout, into a persistent target directory
+//! (`.cache/precommit-rust-target`) so that only the first run compiles the dependencies.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::harness::tool;
 use crate::harness::{TempDir, root};
-use crate::krm::tool;
 
 const BIN: &str = env!("CARGO_BIN_EXE_k8ssandra-gitops");
 
@@ -45,6 +45,9 @@ fn run(dir: &Path, home: &Path, program: &Path, args: &[&str]) -> Out {
         .stdin(Stdio::null())
         .env("PATH", path)
         .env("PRE_COMMIT_HOME", home.join("pre-commit"))
+        // The `language: rust` hook's `cargo install`: a persistent target directory keeps
+        // later runs incremental (only the first one compiles the dependencies).
+        .env("CARGO_TARGET_DIR", rust_hook_target())
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "test")
@@ -139,8 +142,47 @@ struct UserRepo {
     pre_commit: PathBuf,
 }
 
+/// Where the `language: rust` hooks build (see [`run`]).
+fn rust_hook_target() -> PathBuf {
+    root().join(".cache/precommit-rust-target")
+}
+
+/// Copies this checkout's files (tracked, or new and not ignored) to `to`: what pre-commit
+/// clones from the hook repository.
+fn copy_checkout(to: &Path, home: &Path) {
+    let listed = must(
+        git(
+            &root(),
+            home,
+            &[
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+        ),
+        "git ls-files",
+    );
+    for rel in listed.split('\0').filter(|r| !r.is_empty()) {
+        let from = root().join(rel);
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        let dest = to.join(rel);
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs::copy(&from, &dest).unwrap();
+    }
+}
+
 impl UserRepo {
     fn new(pre_commit: PathBuf, hook: &str) -> Self {
+        Self::with_hooks(pre_commit, hook, false)
+    }
+
+    /// `whole_crate`: the hook repository holds this whole crate (for `language: rust`, which
+    /// builds it), not only `.pre-commit-hooks.yaml`.
+    fn with_hooks(pre_commit: PathBuf, hook: &str, whole_crate: bool) -> Self {
         let tmp = TempDir::new("precommit");
         let home = tmp.path().join("home");
         let hooks_repo = tmp.path().join("hooks");
@@ -148,11 +190,15 @@ impl UserRepo {
         for d in [&home, &hooks_repo, &repo] {
             fs::create_dir_all(d).unwrap();
         }
-        fs::copy(
-            root().join(".pre-commit-hooks.yaml"),
-            hooks_repo.join(".pre-commit-hooks.yaml"),
-        )
-        .unwrap();
+        if whole_crate {
+            copy_checkout(&hooks_repo, &home);
+        } else {
+            fs::copy(
+                root().join(".pre-commit-hooks.yaml"),
+                hooks_repo.join(".pre-commit-hooks.yaml"),
+            )
+            .unwrap();
+        }
         must(git(&hooks_repo, &home, &["init", "-q"]), "git init");
         must(git(&hooks_repo, &home, &["add", "-A"]), "git add");
         must(
@@ -290,4 +336,71 @@ fn render_hook_rewrites_the_output_and_fails_until_it_is_staged() {
     let again = user.commit("resize, rendered by the hook");
     assert!(again.ok, "{}", again.text);
     assert_ne!(user.head(), before);
+}
+
+#[test]
+fn rust_hook_builds_the_lean_cli_and_fails_a_stale_commit() {
+    let Some(pre_commit) = pre_commit() else {
+        return;
+    };
+    // pre-commit runs `cargo install --bins --root <env> --path .` in its clone of this
+    // repository: the default features, which must be the lean CLI.
+    let user = UserRepo::with_hooks(pre_commit, "k8ssandra-gitops-check", true);
+    let installed: Vec<PathBuf> = fs::read_dir(user.home.join("pre-commit"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e
+                .unwrap()
+                .path()
+                .join("rustenv-system/bin/k8ssandra-gitops");
+            p.is_file().then_some(p)
+        })
+        .collect();
+    assert_eq!(
+        installed.len(),
+        1,
+        "pre-commit built the binary: {installed:?}"
+    );
+    // What the build compiled: no reporter stack (kube, tokio, rustls, ring), no libgit2, and
+    // no C compiler (`cc`) anywhere.
+    let mut crates: Vec<String> = fs::read_dir(rust_hook_target().join("release/.fingerprint"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.rsplit_once('-')
+                .map_or(name.clone(), |(c, _)| c.to_string())
+        })
+        .collect();
+    crates.sort();
+    crates.dedup();
+    for heavy in [
+        "kube",
+        "kube-client",
+        "tokio",
+        "rustls",
+        "ring",
+        "git2",
+        "libgit2-sys",
+        "cc",
+    ] {
+        assert!(
+            !crates.iter().any(|c| c == heavy),
+            "{heavy} was built: {crates:?}"
+        );
+    }
+    assert!(crates.iter().any(|c| c == "clap"), "{crates:?}");
+
+    let before = user.head();
+    user.resize();
+    let stale = user.commit("resize without rendering");
+    assert!(!stale.ok, "{}", stale.text);
+    assert!(
+        stale.text.contains("-  size: 3\n+  size: 4\n"),
+        "{}",
+        stale.text
+    );
+    assert_eq!(user.head(), before);
+    user.render();
+    let fixed = user.commit("resize, rendered");
+    assert!(fixed.ok, "{}", fixed.text);
 }

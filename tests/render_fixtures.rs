@@ -1,7 +1,7 @@
 //! Every `fixtures/render/<case>` renders, matches its reviewed snapshot and passes strict
 //! validation against the upstream schemas.
 
-use crate::harness::{TempDir, assert_valid_manifests, root, run_in, tree_text};
+use crate::harness::{TempDir, assert_valid_manifests_with, root, run_in, tree_text};
 
 #[test]
 fn every_render_fixture_matches_its_snapshot_and_validates() {
@@ -34,5 +34,58 @@ fn every_render_fixture_matches_its_snapshot_and_validates() {
         dirs.push(dest);
     }
     let paths: Vec<&std::path::Path> = dirs.iter().map(std::path::PathBuf::as_path).collect();
-    assert_valid_manifests(&paths, &[]);
+    // KSOPS generator files (replicate backend under Argo CD) are checked against the schema
+    // of KSOPS's generator configuration.
+    assert_valid_manifests_with(&paths, &[&root().join("tests/schemas")]);
+}
+
+/// Rendering one context (`render --context X --stdout`, the Argo CD plugin, KRM) renders only
+/// the clusters with something there, and must give exactly the objects the whole render puts
+/// in that context, for every context of every fixture and the example.
+#[test]
+fn one_context_renders_exactly_what_the_whole_render_puts_there() {
+    use k8ssandra_gitops::{RenderOptions, render_repo, render_repo_with};
+    let mut repos: Vec<_> = std::fs::read_dir(root().join("fixtures/render"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    repos.sort();
+    repos.push(root().join("examples"));
+    let mut compared = 0;
+    for repo in &repos {
+        let full = render_repo(repo, None).unwrap();
+        assert!(!full.has_errors(), "{}", repo.display());
+        for (context, objects) in &full.rendered {
+            let one = render_repo_with(
+                repo,
+                RenderOptions {
+                    output_override: None,
+                    context: Some(context),
+                },
+            )
+            .unwrap();
+            assert!(!one.has_errors(), "{} {context}", repo.display());
+            let texts = |list: &[k8ssandra_gitops::render::Manifest]| -> Vec<(String, String)> {
+                list.iter().map(|m| (m.rel_path(), m.text())).collect()
+            };
+            assert_eq!(
+                texts(&one.rendered[context]),
+                texts(objects),
+                "{}: context {context}",
+                repo.display()
+            );
+            // Every other context is still known (for messages), with nothing rendered.
+            assert_eq!(
+                one.rendered.keys().collect::<Vec<_>>(),
+                full.rendered.keys().collect::<Vec<_>>()
+            );
+            assert!(
+                one.rendered
+                    .iter()
+                    .all(|(c, l)| c == context || l.is_empty())
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 50, "only {compared} contexts compared");
 }

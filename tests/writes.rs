@@ -102,7 +102,24 @@ fn stale_owned_files_are_pruned_and_foreign_files_kept() {
         .find("      - metadata:\n          name: eu-central")
         .unwrap();
     fs::write(&spec, &text[..cut]).unwrap();
-    let run = run_in(t.path(), &["render"]);
+    // A whole context disappearing is refused unless it is meant (mass-deletion guard)...
+    let before = read_tree(&out);
+    let guarded = run_in(t.path(), &["render"]);
+    assert_eq!(guarded.code, 1, "{}", guarded.stderr);
+    assert_eq!(
+        guarded.stderr,
+        "error: context \"eu\" would lose all 3 of its objects in ./rendered (cassandra/global/cassandradatacenter-eu-central.yaml, cassandra/global/configmap-global-eu-central-metrics-agent-config.yaml, cassandra/global/externalsecret-global-superuser.yaml); likely reason: no datacenter or other object targets context \"eu\" any more; refusing to prune a whole context (pass --allow-empty if this is intended)\nerror: 1 problem found; nothing was written\n"
+    );
+    assert_eq!(before, read_tree(&out), "the guard wrote nothing");
+    let check = run_in(t.path(), &["render", "--check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stderr.contains("context \"eu\" would lose all 3"),
+        "{}",
+        check.stderr
+    );
+    // ... and done with --allow-empty.
+    let run = run_in(t.path(), &["render", "--allow-empty"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("0 written, 4 pruned") || run.stderr.contains("1 written, 4 pruned"),

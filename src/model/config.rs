@@ -66,6 +66,11 @@ impl ClientConfig {
 pub struct RenderConfigSpec {
     /// Output directory relative to the repository (default `rendered`).
     pub output_dir: Option<String>,
+    /// Globs of repository-relative paths to read (default: every file). A glob that matches a
+    /// directory covers everything below it.
+    pub include: Option<Vec<String>>,
+    /// Globs of repository-relative paths never to read, applied after `include`.
+    pub exclude: Option<Vec<String>>,
     /// Context that receives datacenters without `k8sContext` (default `control-plane`).
     pub control_plane_context: Option<String>,
     /// Namespace for K8ssandraClusters without `metadata.namespace` (default `default`).
@@ -143,6 +148,30 @@ pub struct FluxConfig {
     pub timeout: Option<String>,
     /// kubeconfig Secret of every remote context; contexts without one are applied locally.
     pub kube_configs: Option<std::collections::BTreeMap<String, FluxKubeConfig>>,
+    /// How kustomize-controller decrypts the SOPS Secrets of the `replicate` backend
+    /// (required with that backend).
+    pub decryption: Option<FluxDecryption>,
+}
+
+/// `spec.flux.decryption`: rendered as the Kustomizations' `spec.decryption` (provider `sops`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FluxDecryption {
+    /// `sops`, the only provider kustomize-controller has (the default; accepted for
+    /// familiarity with Flux's field).
+    pub provider: Option<String>,
+    /// The Secret with the private keys (age, PGP) or KMS credentials, in the Kustomizations'
+    /// namespace. Without it kustomize-controller uses its own credentials (KMS through
+    /// workload identity).
+    pub secret_ref: Option<FluxSecretRef>,
+}
+
+/// A Secret in the Kustomizations' namespace.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FluxSecretRef {
+    /// Secret name.
+    pub name: Option<String>,
 }
 
 /// A Flux source reference.
@@ -202,6 +231,8 @@ enum Shape {
     Map(&'static [(&'static str, Shape)]),
     /// A mapping with keys of the user's choice, every value of one shape.
     Dict(&'static Shape),
+    /// A sequence, every item of one shape.
+    List(&'static Shape),
     Str,
     Bool,
     Int,
@@ -256,6 +287,13 @@ const FLUX: Shape = Shape::Map(&[
             ("key", Shape::Str),
         ])),
     ),
+    (
+        "decryption",
+        Shape::Map(&[
+            ("provider", Shape::Enum(&["sops"])),
+            ("secretRef", Shape::Map(&[("name", Shape::Str)])),
+        ]),
+    ),
 ]);
 const REPORTER: Shape = Shape::Map(&[
     ("enabled", Shape::Bool),
@@ -266,6 +304,8 @@ const REPORTER: Shape = Shape::Map(&[
 ]);
 const SPEC: Shape = Shape::Map(&[
     ("outputDir", Shape::Str),
+    ("include", Shape::List(&Shape::Str)),
+    ("exclude", Shape::List(&Shape::Str)),
     ("controlPlaneContext", Shape::Str),
     ("defaultNamespace", Shape::Str),
     ("secrets", SECRETS),
@@ -294,7 +334,34 @@ pub type ShapeIssue = (Vec<Seg>, String, Option<String>);
 pub fn check_render_config(doc: &Node) -> Vec<ShapeIssue> {
     let mut out = Vec::new();
     check_shape(doc, &DOCUMENT, &mut Vec::new(), &mut out);
+    if out.is_empty() {
+        check_scope_globs(doc, &mut out);
+    }
     out
+}
+
+/// `spec.include` / `spec.exclude`: every glob must compile and stay inside the repository.
+fn check_scope_globs(doc: &Node, out: &mut Vec<ShapeIssue>) {
+    for field in ["include", "exclude"] {
+        let Some(Value::Seq(items)) = doc.get("spec").and_then(|s| s.get(field)).map(|n| &n.value)
+        else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(glob) = item.as_str() else { continue };
+            if let Err(message) = check_glob(glob) {
+                out.push((
+                    vec![
+                        Seg::Key("spec".into()),
+                        Seg::Key(field.into()),
+                        Seg::Index(i),
+                    ],
+                    message,
+                    Some("globs are repository-relative paths with `*`, `?`, `[...]`, `{a,b}` and `**`, e.g. `clusters/**` or `charts`".into()),
+                ));
+            }
+        }
+    }
 }
 
 fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<ShapeIssue>) {
@@ -341,6 +408,14 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
                 path.pop();
             }
         }
+        (Shape::List(each), Value::Seq(items)) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                check_shape(v, each, path, out);
+                path.pop();
+            }
+        }
+        (Shape::List(_), _) => out.push((path.clone(), "expected a list".to_string(), None)),
         (Shape::Map(_) | Shape::Dict(_), _) => {
             out.push((path.clone(), "expected a mapping".to_string(), None))
         }
@@ -348,6 +423,35 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
             out.push((path.clone(), "expected a string".to_string(), None))
         }
     }
+}
+
+/// Whether `glob` is a usable RenderConfig `spec.include` / `spec.exclude` entry.
+///
+/// # Errors
+/// Empty, absolute, with a `..` component, or not a valid glob: a message saying which.
+pub fn check_glob(glob: &str) -> Result<(), String> {
+    if glob.trim().is_empty() {
+        return Err("empty glob".into());
+    }
+    if glob.starts_with('/') {
+        return Err(format!(
+            "glob {glob:?} is absolute: globs are relative to the repository root"
+        ));
+    }
+    if glob.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "glob {glob:?} leaves the repository ('..'): globs are relative to the repository root"
+        ));
+    }
+    compile_glob(glob).map(|_| ())
+}
+
+pub(crate) fn compile_glob(glob: &str) -> Result<globset::Glob, String> {
+    let glob = glob.trim_start_matches("./").trim_end_matches('/');
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob: {}", e.kind()))
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ fn io_at(action: &'static str, path: PathBuf) -> impl FnOnce(io::Error) -> Write
 /// Paths listed in the record that are safe to touch: relative, every component a plain name
 /// that does not start with `.` (the renderer never writes such a path; this refuses `..`,
 /// absolute paths, `.git/...` and the record itself).
-pub(super) fn parse_record(text: &str) -> BTreeMap<String, u32> {
+pub(crate) fn parse_record(text: &str) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.is_empty() || line.starts_with('#') {

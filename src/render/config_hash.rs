@@ -23,8 +23,8 @@ pub const CONFIG_HASH_ANNOTATION: &str = "gitops.k8ssandra.io/config-hash";
 /// Adds [`CONFIG_HASH_ANNOTATION`] to every CassandraDatacenter among `objects` (one cluster's
 /// objects) that mounts at least one of the ConfigMaps among them.
 pub fn annotate(objects: &mut [Manifest]) {
-    // (context, namespace, name) → the ConfigMap's data, canonically encoded.
-    let config_maps: BTreeMap<(String, String, String), String> = objects
+    // (context, namespace, name) → the digest of the ConfigMap's data.
+    let config_maps: BTreeMap<(String, String, String), [u8; 32]> = objects
         .iter()
         .filter(|m| m.kind() == "ConfigMap")
         .map(|m| {
@@ -40,7 +40,7 @@ pub fn annotate(objects: &mut [Manifest]) {
                     m.namespace().to_string(),
                     m.name().to_string(),
                 ),
-                crate::emit::value_to_yaml(&Value::Object(content)),
+                crate::json::content_digest(&Value::Object(content)),
             )
         })
         .collect();
@@ -52,7 +52,7 @@ pub fn annotate(objects: &mut [Manifest]) {
             mounted_config_maps(&m.object).into_iter().collect();
         let (context, namespace) = (m.context.clone(), m.namespace().to_string());
         // BTreeMap order: sorted by name, so the volume order does not matter.
-        let mounted: Vec<(&String, &String)> = config_maps
+        let mounted: Vec<(&String, &[u8; 32])> = config_maps
             .iter()
             .filter(|((c, ns, name), _)| *c == context && *ns == namespace && names.contains(name))
             .map(|((_, _, name), content)| (name, content))
@@ -64,7 +64,7 @@ pub fn annotate(objects: &mut [Manifest]) {
         for (name, content) in mounted {
             hasher.update(name.as_bytes());
             hasher.update([0]);
-            hasher.update(content.as_bytes());
+            hasher.update(content);
             hasher.update([0]);
         }
         let hash: String = hasher
@@ -222,6 +222,7 @@ spec:
                 o
             },
             raw: None,
+            ksops: false,
         }];
         annotate(&mut objects);
         assert!(

@@ -193,6 +193,7 @@ pub fn render(
     plans: &[ClusterPlan<'_>],
     inputs: &Inputs,
     control_plane_context: &str,
+    context: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let committed = committed_secrets(inputs, diags);
@@ -222,10 +223,17 @@ pub fn render(
             return Vec::new();
         }
     }
+    // SOPS copies are decrypted where they are applied: by kustomize-controller when the
+    // renderer writes Flux Kustomizations (their spec.decryption), else by the KSOPS generator
+    // of each context's kustomization (Argo CD with kustomize exec plugins enabled).
+    let ksops = inputs
+        .render_config
+        .as_ref()
+        .is_none_or(|rc| rc.value.flux.is_none());
     let mut out = Vec::new();
     // (context, namespace, name) → the cluster and remote key that rendered it first.
     let mut placed: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
-    for plan in plans {
+    for plan in plans.iter().filter(|p| p.touches(context)) {
         let needed = needed(plan);
         if needed.is_empty() {
             continue;
@@ -287,6 +295,7 @@ pub fn render(
                         context: context.clone(),
                         cluster: plan.name.clone(),
                         object,
+                        ksops: ksops && raw.is_some(),
                         raw,
                     });
                 }
@@ -597,6 +606,39 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
                 }
             }
         }
+        // SOPS encrypts data and stringData, not annotations: kubectl apply's
+        // last-applied-configuration (or any annotation holding the object) keeps the values in
+        // plain text, and the copy would carry them into every context.
+        for (k, v) in object
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let Some(text) = v.as_str().filter(|t| !t.starts_with("ENC[")) else {
+                continue;
+            };
+            let holds_data = serde_json::from_str::<Value>(text)
+                .ok()
+                .or_else(|| {
+                    crate::yaml::parse_stream(text)
+                        .ok()
+                        .and_then(|d| d.first().map(crate::yaml::Node::to_json))
+                })
+                .is_some_and(|o| o.get("data").is_some() || o.get("stringData").is_some());
+            if k == "kubectl.kubernetes.io/last-applied-configuration" || holds_data {
+                plain = true;
+                diags.push(secret_error(
+                    doc,
+                    vec![
+                        Seg::Key("metadata".into()),
+                        Seg::Key("annotations".into()),
+                        Seg::Key(k.clone()),
+                    ],
+                    "annotation holds the Secret in plain text (SOPS does not encrypt annotations, and every copy would carry it): remove the annotation, e.g. create the file with `kubectl create secret ... --dry-run=client -o yaml` instead of `kubectl get -o yaml`, then encrypt it again",
+                ));
+            }
+        }
         if plain {
             continue;
         }
@@ -777,6 +819,46 @@ mod tests {
         let (got, _) = committed_of(&quoted);
         let (_, text) = got[0].in_namespace("other").unwrap();
         assert!(text.contains("    namespace: other # source\n"), "{text}");
+    }
+
+    #[test]
+    fn an_annotation_holding_the_plaintext_secret_is_refused() {
+        let applied = SECRET.replace(
+            "    namespace: db # source\n",
+            "    namespace: db # source\n    annotations:\n        kubectl.kubernetes.io/last-applied-configuration: |\n            {\"apiVersion\":\"v1\",\"data\":{\"password\":\"aGk=\"},\"kind\":\"Secret\"}\n",
+        );
+        let (got, diags) = committed_of(&applied);
+        assert!(got.is_empty(), "never copied");
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].pos.line, 7);
+        assert_eq!(
+            diags[0].path,
+            [
+                Seg::Key("metadata".into()),
+                Seg::Key("annotations".into()),
+                Seg::Key("kubectl.kubernetes.io/last-applied-configuration".into())
+            ]
+        );
+        assert!(
+            diags[0]
+                .message
+                .starts_with("annotation holds the Secret in plain text")
+        );
+        // Any annotation carrying the object's data, whatever its name.
+        let copied = SECRET.replace(
+            "    namespace: db # source\n",
+            "    namespace: db # source\n    annotations:\n        backup/original: '{stringData: {password: hunter2}}'\n        team: data\n",
+        );
+        let (got, diags) = committed_of(&copied);
+        assert!(got.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        // An ordinary annotation is fine.
+        let fine = SECRET.replace(
+            "    namespace: db # source\n",
+            "    namespace: db # source\n    annotations:\n        team: data\n",
+        );
+        let (got, diags) = committed_of(&fine);
+        assert_eq!((got.len(), diags.len()), (1, 0), "{diags:#?}");
     }
 
     #[test]

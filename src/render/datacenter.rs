@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::Manifest;
 use super::config::build_config;
@@ -162,6 +161,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     cluster: plan.name.clone(),
                     object,
                     raw: None,
+                    ksops: false,
                 }));
             }
             Err(msg) => diags.push(plan.doc.error(dc.path(&[]), msg)),
@@ -695,7 +695,8 @@ fn per_node_config(
     };
     // The hash rolls the pods when the tokens change. A user-provided ConfigMap is not in the
     // repository, so there is nothing to hash offline (docs/deviations.md).
-    let hash = data.map(|d| content_hash(&serde_json::to_value(d).unwrap_or_default()));
+    let hash = data
+        .map(|d| crate::json::content_hash_hex(&serde_json::to_value(d).unwrap_or_default(), 32));
     let image = if dc.options.per_node_config_init_container_image.is_empty() {
         tokens::DEFAULT_PER_NODE_IMAGE
     } else {
@@ -703,14 +704,6 @@ fn per_node_config(
     };
     tokens::mount_per_node_config(&mut cfg.pod_template, image, &cm_name, hash.as_deref());
     object
-}
-
-/// sha256 of the canonical JSON of a value (maps sorted), hex.
-#[must_use]
-pub fn content_hash(v: &Value) -> String {
-    let canonical = crate::emit::value_to_yaml(v);
-    let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn string_pairs(m: &Map<String, Value>) -> BTreeMap<String, String> {

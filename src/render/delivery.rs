@@ -1,7 +1,7 @@
 //! Delivery objects for the rendered contexts (gitops spec §2.1–2.2, §3.1): an Argo CD
 //! ApplicationSet (list generator, RollingSync steps in rollout order) into `DIR/argocd/`, and
 //! one Flux Kustomization per context (chained with `dependsOn`, CEL health checks for
-//! CassandraDatacenters) into `DIR/flux/`.
+//! CassandraDatacenters, CassandraTasks and Medusa backup/restore jobs) into `DIR/flux/`.
 //!
 //! A context's rollout stage is the position, in priority order, of the first datacenter it
 //! holds (the earliest over all clusters); contexts without datacenters come first.
@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::Manifest;
+use super::credentials::Backend;
 use crate::diagnostic::Diagnostic;
 use crate::load::Inputs;
 use crate::model::config::RenderConfigSpec;
@@ -30,6 +31,33 @@ pub const DC_CURRENT: &str = "has(status.observedGeneration) && status.observedG
 /// CEL failure of a CassandraDatacenter: the operator refused its spec.
 pub const DC_FAILED: &str =
     "status.?conditions.orValue([]).exists(c, c.type == 'Valid' && c.status == 'False')";
+
+/// CEL failure of a CassandraTask: cass-operator's `Failed` condition, or finished with failed
+/// pods (the same rule as the Argo CD check).
+pub const TASK_FAILED: &str = "status.?conditions.orValue([]).exists(c, c.type == 'Failed' && c.status == 'True') || (has(status.completionTime) && status.?failed.orValue(0) > 0)";
+/// CEL readiness of a CassandraTask (a rebuild, a restart...): completed, without failure.
+/// Until then Flux waits, as Argo CD's sync waves do for the `<dc>-rebuild` task.
+pub const TASK_CURRENT: &str = "(has(status.completionTime) || status.?conditions.orValue([]).exists(c, c.type == 'Complete' && c.status == 'True')) && !status.?conditions.orValue([]).exists(c, c.type == 'Failed' && c.status == 'True') && status.?failed.orValue(0) == 0";
+/// CEL failure of a MedusaBackupJob: finished with failed nodes.
+pub const BACKUP_FAILED: &str = "has(status.finishTime) && size(status.?failed.orValue([])) > 0";
+/// CEL readiness of a MedusaBackupJob: finished on every node.
+pub const BACKUP_CURRENT: &str = "has(status.finishTime) && size(status.?failed.orValue([])) == 0";
+/// CEL failure of a MedusaRestoreJob: k8ssandra-operator wrote why in `status.message`, or the
+/// restore finished with failed nodes.
+pub const RESTORE_FAILED: &str = "status.?message.orValue('') != '' || (has(status.finishTime) && size(status.?failed.orValue([])) > 0)";
+/// CEL readiness of a MedusaRestoreJob: finished, no failed node, no error message.
+pub const RESTORE_CURRENT: &str = "has(status.finishTime) && size(status.?failed.orValue([])) == 0 && status.?message.orValue('') == ''";
+
+/// The Kustomizations' `healthCheckExprs`: every kind the renderer writes or routes whose
+/// readiness kstatus cannot tell (it counts a custom resource without conditions as ready).
+fn health_check_exprs() -> Value {
+    json!([
+        {"apiVersion": "cassandra.datastax.com/v1beta1", "kind": "CassandraDatacenter", "current": DC_CURRENT, "failed": DC_FAILED},
+        {"apiVersion": "control.k8ssandra.io/v1alpha1", "kind": "CassandraTask", "current": TASK_CURRENT, "failed": TASK_FAILED},
+        {"apiVersion": "medusa.k8ssandra.io/v1alpha1", "kind": "MedusaBackupJob", "current": BACKUP_CURRENT, "failed": BACKUP_FAILED},
+        {"apiVersion": "medusa.k8ssandra.io/v1alpha1", "kind": "MedusaRestoreJob", "current": RESTORE_CURRENT, "failed": RESTORE_FAILED},
+    ])
+}
 
 /// Rollout stage of every context that has objects.
 fn stages(plans: &[ClusterPlan<'_>], contexts: &[String]) -> BTreeMap<String, usize> {
@@ -84,6 +112,14 @@ pub fn render(
             ));
             return Vec::new();
         }
+    }
+    let replicate = Backend::from_inputs(inputs) == Some(Backend::Replicate);
+    if replicate && spec.argocd.is_some() && spec.flux.is_some() {
+        diags.push(rc.error(
+            spec_path(&["flux"]),
+            "with the replicate secrets backend, the rendered directories are decrypted either by Flux (spec.flux: kustomize-controller's spec.decryption) or by KSOPS under Argo CD (spec.argocd: a ksops generator in each context), not both: keep one of spec.argocd and spec.flux",
+        ));
+        return Vec::new();
     }
     if let Some(argo) = &spec.argocd {
         let repo = argo.repo_url.clone().unwrap_or_default();
@@ -159,7 +195,9 @@ pub fn render(
                         "goTemplateOptions": ["missingkey=error"],
                         "generators": [{"list": {"elements": elements}}],
                         // Each stage waits until the previous stage's Applications are Healthy
-                        // (needs the health checks of argocd/ and progressive syncs enabled).
+                        // (needs the health checks of argocd/ and the ApplicationSet
+                        // controller's progressive syncs; without them every Application
+                        // syncs at once through the template's automated sync).
                         "strategy": {"type": "RollingSync", "rollingSync": {"steps": steps}},
                         "template": {
                             "metadata": {
@@ -172,9 +210,20 @@ pub fn render(
                                     "repoURL": repo,
                                     "targetRevision": argo.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
                                     "path": format!("{}/{{{{.context}}}}", path.trim_end_matches('/')),
+                                    // An explicit source type: Argo CD runs no plugin discovery
+                                    // (the control-plane directory holds a K8ssandraCluster
+                                    // record), and the manifests are applied as committed. The
+                                    // kustomization.yaml lists the same files; it is no object.
+                                    "directory": {"recurse": true, "exclude": "kustomization.yaml"},
                                 },
                                 "destination": {field: "{{.destination}}"},
-                                "syncPolicy": {"syncOptions": ["ServerSideApply=true"]},
+                                // Automated sync makes the Applications sync where progressive
+                                // syncs are off; with them on, RollingSync turns it off and
+                                // syncs each step itself (keeping `prune`).
+                                "syncPolicy": {
+                                    "automated": {"prune": true, "selfHeal": true},
+                                    "syncOptions": ["ServerSideApply=true"],
+                                },
                             },
                         },
                     },
@@ -210,6 +259,41 @@ pub fn render(
                 .path
                 .clone()
                 .unwrap_or_else(|| format!("./{output_dir}"));
+            let decryption = match (&flux.decryption, replicate) {
+                (Some(d), true) => {
+                    let mut d2 = json!({"provider": "sops"});
+                    if let Some(r) = &d.secret_ref {
+                        match r.name.as_deref().filter(|n| !n.is_empty()) {
+                            Some(name) => d2["secretRef"] = json!({"name": name}),
+                            None => diags.push(rc.error(
+                                spec_path(&["flux", "decryption", "secretRef"]),
+                                "secretRef needs the name of the Secret with the SOPS keys (leave secretRef out to use kustomize-controller's own KMS credentials)",
+                            )),
+                        }
+                    }
+                    Some(d2)
+                }
+                (None, true) => {
+                    diags.push(
+                        rc.error(
+                            spec_path(&["flux"]),
+                            "the replicate secrets backend commits SOPS-encrypted Secrets, which kustomize-controller must decrypt: set spec.flux.decryption.secretRef.name to the Secret with the SOPS keys (or `decryption: {}` to use kustomize-controller's own KMS credentials)",
+                        )
+                        .with_hint(Some(
+                            "spec: {flux: {decryption: {secretRef: {name: sops-age}}}}".into(),
+                        )),
+                    );
+                    None
+                }
+                (Some(_), false) => {
+                    diags.push(rc.warning(
+                        spec_path(&["flux", "decryption"]),
+                        "only the replicate secrets backend commits encrypted Secrets; spec.flux.decryption is not used",
+                    ));
+                    None
+                }
+                (None, false) => None,
+            };
             let name = |c: &str| format!("cassandra-{c}");
             let mut ordered: Vec<&String> = contexts.iter().collect();
             ordered.sort_by_key(|c| (stages[*c], (*c).clone()));
@@ -221,15 +305,13 @@ pub fn render(
                     "prune": true,
                     "wait": true,
                     "sourceRef": {"kind": source.kind.clone().unwrap_or_else(|| "GitRepository".into()), "name": source_name},
-                    "healthCheckExprs": [{
-                        "apiVersion": "cassandra.datastax.com/v1beta1",
-                        "kind": "CassandraDatacenter",
-                        "current": DC_CURRENT,
-                        "failed": DC_FAILED,
-                    }],
+                    "healthCheckExprs": health_check_exprs(),
                 });
                 if let Some(ns) = &source.namespace {
                     s["sourceRef"]["namespace"] = ns.clone().into();
+                }
+                if let Some(d) = &decryption {
+                    s["decryption"] = d.clone();
                 }
                 // A chain in rollout order: each context after the previous one is healthy.
                 if i > 0 {

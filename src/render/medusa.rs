@@ -655,6 +655,15 @@ const ROUTED: [Routed; 4] = [
     },
 ];
 
+/// Whether a document is one of the kinds [`route`] copies into a datacenter's context
+/// (whatever its version: a wrong one is reported there).
+#[must_use]
+pub fn is_routed(api_version: &str, kind: &str) -> bool {
+    ROUTED
+        .iter()
+        .any(|r| r.kind == kind && api_version.split('/').next() == Some(r.group))
+}
+
 /// The only served version of the routed kinds.
 const ROUTED_VERSION: &str = "v1alpha1";
 

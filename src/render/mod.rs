@@ -34,6 +34,10 @@ pub struct Manifest {
     /// Exact bytes to write instead of serialising `object` (a SOPS-encrypted Secret, whose
     /// MAC covers its values in document order).
     pub raw: Option<String>,
+    /// Decrypted at build time by the context's KSOPS generator (a SOPS Secret of the
+    /// `replicate` backend delivered by Argo CD): listed under the generator's `files`, not
+    /// under the kustomization's `resources`.
+    pub ksops: bool,
 }
 
 impl Manifest {
@@ -45,6 +49,7 @@ impl Manifest {
             cluster,
             object,
             raw: None,
+            ksops: false,
         }
     }
 
@@ -119,10 +124,14 @@ pub type Rendered = BTreeMap<String, Vec<Manifest>>;
 pub fn render(
     plans: &[ClusterPlan<'_>],
     settings: &crate::plan::Settings,
+    context: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) -> Rendered {
     let mut out: Rendered = BTreeMap::new();
     for plan in plans {
+        if !plan.touches(context) {
+            continue;
+        }
         let before = diags.len();
         let mut objects = datacenter::render_cluster(plan, diags);
         objects.extend(reaper::render(plan, diags));

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::Manifest;
 use crate::diagnostic::Diagnostic;
@@ -445,8 +444,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
             "env": env,
             "securityContext": {"allowPrivilegeEscalation": false},
         });
-        let digest = Sha256::digest(crate::emit::value_to_yaml(&container).as_bytes());
-        let hash: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+        let hash = crate::json::content_hash_hex(&container, 5);
         let name = format!(
             "{}-replication-{hash}",
             truncate(

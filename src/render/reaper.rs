@@ -102,6 +102,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                 cluster: plan.name.clone(),
                 object,
                 raw: None,
+                ksops: false,
             }),
             Err(d) => diags.push(*d),
         }

@@ -89,6 +89,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             cluster: plan.name.clone(),
             object: service_monitor(plan, dc, labels),
             raw: None,
+            ksops: false,
         });
     }
     out

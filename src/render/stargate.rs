@@ -103,6 +103,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             cluster: plan.name.clone(),
             object: new_stargate(plan, dc, &tpl),
             raw: None,
+            ksops: false,
         });
     }
     out

@@ -188,13 +188,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Value {
-        let shared = std::env::var_os("K8SSANDRA_GITOPS_SHARED").map_or_else(
-            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-            std::path::PathBuf::from,
-        );
         let text = std::fs::read_to_string(
-            shared
-                .join("fixtures/health/cassandradatacenter")
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/upstream/health/cassandradatacenter")
                 .join(name),
         )
         .unwrap();

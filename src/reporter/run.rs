@@ -3,30 +3,48 @@
 //! K8ssandraCluster record in its context, and writes the [`rollup`](super::rollup) into the
 //! record's status subresource with server-side apply. It never writes `spec`.
 //!
-//! kube-runtime watchers on the K8ssandraClusters and on the CassandraDatacenters, Stargates
-//! and Reapers of every context trigger a pass as soon as anything changes; a pass also runs every
-//! interval (resync). A context that fails is retried with exponential backoff and named in
-//! `status.error`, and never stops the others. `/metrics`, `/healthz` and `/readyz` are
-//! served on a plain HTTP port.
+//! Reflectors (one per kind per context: the records, the ClientConfigs, and the
+//! CassandraDatacenters, Stargates, Reapers and, for seed sync, seed pods of every context) keep
+//! in-memory stores; a pass computes everything from the stores, runs as soon as a store changes,
+//! and also every interval (resync). Nothing is listed per pass: a watcher lists when it
+//! (re)starts. When a context's ClientConfig or kubeconfig Secret changes, its client and
+//! watchers are rebuilt. A context that fails is retried with exponential backoff and named
+//! in `status.error`, and never stops the others. `/metrics`, `/healthz` and `/readyz` are
+//! served by [`http`](super::http).
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-};
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher;
 use kube::{Client, Config};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Mutex, Notify};
 
+use super::error::{ContextError, ReporterError};
+use super::http::{self, Metrics, Timeouts};
 use super::rollup::{DcObservation, Observed, datacenter_ready, rollup};
+use super::watch::{Health, Watched, backoff, combined};
 
 /// Field manager of everything the reporter writes.
 pub const FIELD_MANAGER: &str = "k8ssandra-gitops-reporter";
+
+/// How often the kubeconfig Secret of every context is read again (a rotation is picked up
+/// within this time, or at once when the old credentials stop working).
+const SECRET_CHECK: Duration = Duration::from_secs(10);
+
+/// How long a watcher may take for its first complete list before its context is reported.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A burst of events settles into one pass.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// The label of cass-operator's seed pods.
+const SEED_LABEL: &str = "cassandra.datastax.com/seed-node=true";
 
 /// Settings of the reporter process.
 #[derive(Debug, Clone)]
@@ -81,28 +99,6 @@ fn client_configs() -> ApiResource {
     )
 }
 
-/// Per-context state: client, failures, backoff.
-#[derive(Default)]
-struct ContextState {
-    client: Option<Client>,
-    watching: bool,
-    failures: u32,
-    retry_at: Option<Instant>,
-    last_error: String,
-    last_success: Option<SystemTime>,
-}
-
-/// What `/metrics` reports.
-#[derive(Default)]
-struct Metrics {
-    /// (cluster, datacenter, context) → (ready, nodes with a host ID, size).
-    datacenters: BTreeMap<(String, String, String), (bool, usize, i64)>,
-    /// context → (up, last success).
-    contexts: BTreeMap<String, (bool, Option<SystemTime>)>,
-    passes: u64,
-    ready: bool,
-}
-
 fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = (secs / 86_400) as i64;
@@ -126,108 +122,496 @@ fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// The client and watchers of one context.
+struct Connection {
+    client: Client,
+    /// Hash of the kubeconfig Secret's name and content the client was built from (`None`: the
+    /// control-plane context, which uses the reporter's own credentials).
+    fingerprint: Option<[u8; 32]>,
+    datacenters: Watched,
+    stargates: Watched,
+    reapers: Watched,
+    seed_pods: Option<Watched>,
+}
+
+impl Connection {
+    fn spawn(
+        context: &str,
+        client: Client,
+        fingerprint: Option<[u8; 32]>,
+        seed_sync: bool,
+        changed: &Arc<Notify>,
+    ) -> Self {
+        let all = |ar: &ApiResource, config: watcher::Config| {
+            Watched::spawn(
+                context,
+                Api::all_with(client.clone(), ar),
+                ar,
+                config,
+                Arc::clone(changed),
+            )
+        };
+        let pods = ApiResource::erase::<Pod>(&());
+        Self {
+            datacenters: all(&cassandra_datacenters(), watcher::Config::default()),
+            stargates: all(&stargates(), watcher::Config::default()),
+            reapers: all(&reapers(), watcher::Config::default()),
+            seed_pods: seed_sync.then(|| all(&pods, watcher::Config::default().labels(SEED_LABEL))),
+            client,
+            fingerprint,
+        }
+    }
+
+    fn watchers(&self) -> impl Iterator<Item = &Watched> {
+        [&self.datacenters, &self.stargates, &self.reapers]
+            .into_iter()
+            .chain(self.seed_pods.as_ref())
+    }
+}
+
+/// Per-context state: connection, configuration failures and their backoff.
+#[derive(Default)]
+struct ContextState {
+    connection: Option<Connection>,
+    /// resourceVersion of the ClientConfig the connection was built from.
+    client_config_version: Option<String>,
+    secret_checked: Option<Instant>,
+    failures: u32,
+    retry_at: Option<Instant>,
+    last_error: Option<Arc<ContextError>>,
+    /// Whether `last_error` was named in a status already (later: "backing off after: …").
+    error_reported: bool,
+    last_success: Option<SystemTime>,
+}
+
+/// What a pass can say about one context.
+enum View {
+    Ready,
+    /// Watchers still listing: records with a datacenter there wait for the next pass.
+    Pending,
+    Failed(String),
+}
+
+struct Reporter {
+    home: Client,
+    settings: Settings,
+    changed: Arc<Notify>,
+    records: Watched,
+    client_configs: Watched,
+    contexts: BTreeMap<String, ContextState>,
+    metrics: Arc<Mutex<Metrics>>,
+}
+
 /// Runs the reporter until killed (or one pass with `once`).
 ///
 /// # Errors
-/// When the control-plane cluster cannot be reached at start.
-pub async fn run(settings: Settings) -> Result<(), String> {
+/// When the control-plane cluster cannot be reached at start, the metrics port cannot be
+/// opened, or (with `once`) the records cannot be listed or a status cannot be written.
+pub async fn run(settings: Settings) -> Result<(), ReporterError> {
+    let metrics = Arc::new(Mutex::new(Metrics::default()));
+    let server = match &settings.listen {
+        Some(addr) => Some(tokio::spawn(http::serve(
+            http::bind(addr).await?,
+            Arc::clone(&metrics),
+            Timeouts::default(),
+        ))),
+        None => None,
+    };
     let home = Client::try_default()
         .await
-        .map_err(|e| format!("failed to create the control-plane client: {e}"))?;
-    let metrics = Arc::new(Mutex::new(Metrics::default()));
-    if let Some(addr) = &settings.listen {
-        serve(addr, Arc::clone(&metrics))?;
-    }
-    let mut contexts: BTreeMap<String, ContextState> = BTreeMap::new();
-    let changed = Arc::new(tokio::sync::Notify::new());
-    if !settings.once {
-        // The records, and the datacenter kinds of datacenters in the control-plane cluster.
-        for ar in [
-            k8ssandra_clusters(),
-            cassandra_datacenters(),
-            stargates(),
-            reapers(),
-        ] {
-            watch(home.clone(), ar, Arc::clone(&changed));
+        .map_err(ReporterError::ControlPlane)?;
+    let changed = Arc::new(Notify::new());
+    let context = settings.control_plane_context.clone();
+    let mut reporter = Reporter {
+        records: Watched::spawn(
+            &context,
+            Api::all_with(home.clone(), &k8ssandra_clusters()),
+            &k8ssandra_clusters(),
+            watcher::Config::default(),
+            Arc::clone(&changed),
+        ),
+        client_configs: Watched::spawn(
+            &context,
+            Api::namespaced_with(home.clone(), &settings.namespace, &client_configs()),
+            &client_configs(),
+            watcher::Config::default(),
+            Arc::clone(&changed),
+        ),
+        home,
+        settings,
+        changed: Arc::clone(&changed),
+        contexts: BTreeMap::new(),
+        metrics,
+    };
+    if reporter.settings.once {
+        // Passes until one could observe every record (or found why not), then exit.
+        loop {
+            if reporter.pass().await? {
+                return Ok(());
+            }
+            tokio::select! {
+                () = changed.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
         }
+    }
+    let mut resync = tokio::time::interval(reporter.settings.interval);
+    let mut maintenance = tokio::time::interval(SECRET_CHECK);
+    for timer in [&mut resync, &mut maintenance] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer.tick().await;
     }
     loop {
-        let pass = pass(&home, &settings, &mut contexts, &metrics).await;
-        if let Err(e) = &pass {
-            eprintln!("{{\"level\":\"error\",\"msg\":{}}}", json!(e));
-        }
-        if settings.once {
-            return pass;
-        }
-        // Watch every context that has a client and no watchers yet. Watchers outlive client
-        // errors: they re-list with their own backoff once the API server is back.
-        for (name, state) in &mut contexts {
-            if let Some(client) = &state.client
-                && !state.watching
-            {
-                state.watching = true;
-                for ar in [cassandra_datacenters(), stargates(), reapers()] {
-                    watch(client.clone(), ar, Arc::clone(&changed));
-                }
-                eprintln!(
-                    "{{\"level\":\"info\",\"msg\":\"watching context\",\"context\":{}}}",
-                    json!(name)
-                );
-            }
+        if let Err(e) = reporter.pass().await {
+            tracing::error!("{e}");
         }
         tokio::select! {
-            () = changed.notified() => {
-                // Let a burst of events settle into one pass.
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            () = changed.notified() => tokio::time::sleep(DEBOUNCE).await,
+            _ = resync.tick() => {}
+            _ = maintenance.tick() => {
+                if !reporter.maintain().await {
+                    continue;
+                }
             }
-            () = tokio::time::sleep(settings.interval) => {}
+        }
+        if server
+            .as_ref()
+            .is_some_and(tokio::task::JoinHandle::is_finished)
+        {
+            tracing::error!("the metrics endpoint stopped");
         }
     }
 }
 
-/// Watches every object of a kind in a cluster (all namespaces) and signals each change.
-/// The watcher re-lists and backs off on its own after errors; the periodic pass reports them.
-fn watch(client: Client, ar: ApiResource, changed: Arc<tokio::sync::Notify>) {
-    use futures::StreamExt;
-    use kube::runtime::{WatchStreamExt, watcher};
-    let api: Api<DynamicObject> = Api::all_with(client, &ar);
-    tokio::spawn(async move {
-        let mut events = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .boxed();
-        while let Some(event) = events.next().await {
-            if let Ok(
-                watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone,
-            ) = event
-            {
-                changed.notify_one();
+impl Reporter {
+    /// Between passes: reads the kubeconfig Secrets again, retries contexts whose backoff is
+    /// over, and reports watchers that never finished listing. Whether a pass is due.
+    async fn maintain(&mut self) -> bool {
+        let names: Vec<String> = self.contexts.keys().cloned().collect();
+        let mut due = false;
+        for name in names {
+            due |= self.refresh(&name).await;
+            let state = &self.contexts[&name];
+            due |= state.connection.as_ref().is_some_and(|c| {
+                matches!(combined(c.watchers()), Health::Starting)
+                    && c.datacenters.started().elapsed() > START_TIMEOUT
+            });
+        }
+        due
+    }
+
+    /// Connects the context, or rebuilds its connection when its ClientConfig or kubeconfig
+    /// Secret changed. Whether anything changed (a new connection or a new failure).
+    async fn refresh(&mut self, name: &str) -> bool {
+        let state = self.contexts.entry(name.to_string()).or_default();
+        if state.retry_at.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        match connect(
+            &self.home,
+            &self.settings,
+            &self.client_configs,
+            &self.changed,
+            name,
+            state,
+        )
+        .await
+        {
+            Ok(changed) => {
+                state.failures = 0;
+                state.retry_at = None;
+                state.last_error = None;
+                changed
+            }
+            Err(e) => {
+                state.connection = None;
+                state.client_config_version = None;
+                state.failures += 1;
+                let wait = backoff(state.failures);
+                state.retry_at = Some(Instant::now() + wait);
+                tracing::warn!(context = %name, retryInSeconds = wait.as_secs(), "{e}");
+                state.last_error = Some(Arc::new(e));
+                state.error_reported = false;
+                true
             }
         }
-    });
+    }
+
+    fn view(&mut self, name: &str) -> View {
+        let Some(state) = self.contexts.get_mut(name) else {
+            return View::Pending;
+        };
+        if let Some(e) = &state.last_error {
+            let text = if state.error_reported {
+                format!("backing off after: {e}")
+            } else {
+                e.to_string()
+            };
+            state.error_reported = true;
+            return View::Failed(text);
+        }
+        let Some(connection) = &state.connection else {
+            return View::Pending;
+        };
+        match combined(connection.watchers()) {
+            Health::Ready => View::Ready,
+            Health::Failed(f) => View::Failed(ContextError::Watch(f).to_string()),
+            Health::Starting if connection.datacenters.started().elapsed() > START_TIMEOUT => {
+                View::Failed(ContextError::Timeout(START_TIMEOUT).to_string())
+            }
+            Health::Starting => View::Pending,
+        }
+    }
+
+    /// One pass over the stores. Whether every record was written (a record with a
+    /// datacenter in a context that is still listing waits for the next pass).
+    async fn pass(&mut self) -> Result<bool, ReporterError> {
+        match self.records.health() {
+            Health::Ready => {}
+            Health::Failed(f) => return Err(ReporterError::Records(f)),
+            Health::Starting if self.records.started().elapsed() > START_TIMEOUT => {
+                return Err(ReporterError::RecordsTimeout(START_TIMEOUT));
+            }
+            Health::Starting => return Ok(false),
+        }
+        let mut records = self.records.store.state();
+        records.sort_by(|a, b| {
+            (&a.metadata.namespace, &a.metadata.name)
+                .cmp(&(&b.metadata.namespace, &b.metadata.name))
+        });
+        let records: Vec<Value> = records
+            .iter()
+            .map(|r| serde_json::to_value(&**r).unwrap_or_default())
+            .collect();
+        let needed: BTreeSet<String> = records
+            .iter()
+            .flat_map(|r| datacenters_of(r, &self.settings.control_plane_context))
+            .map(|dc| dc.context)
+            .collect();
+        let mut views = BTreeMap::new();
+        for name in &needed {
+            self.refresh(name).await;
+            views.insert(name.clone(), self.view(name));
+        }
+        let now = SystemTime::now();
+        let mut complete = true;
+        let mut dc_metrics = BTreeMap::new();
+        let mut write_error = None;
+        for record in &records {
+            let name = json_str(record, "/metadata/name").to_string();
+            let namespace = json_str(record, "/metadata/namespace").to_string();
+            let dcs = datacenters_of(record, &self.settings.control_plane_context);
+            if dcs
+                .iter()
+                .any(|dc| matches!(views.get(&dc.context), Some(View::Pending)))
+            {
+                complete = false;
+                continue;
+            }
+            let cass_cluster = record
+                .pointer("/spec/cassandra/clusterName")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(&name)
+                .to_string();
+            let mut observed = Observed {
+                cluster: record.clone(),
+                now: rfc3339(now),
+                ..Observed::default()
+            };
+            let mut seeds = Vec::new();
+            for dc in &dcs {
+                match &views[&dc.context] {
+                    View::Failed(why) => {
+                        observed.unreachable.insert(dc.context.clone(), why.clone());
+                    }
+                    View::Pending => {}
+                    View::Ready => {
+                        let Some(connection) = self
+                            .contexts
+                            .get(&dc.context)
+                            .and_then(|s| s.connection.as_ref())
+                        else {
+                            continue;
+                        };
+                        let mut obs = observe_dc(connection, &name, &namespace, dc);
+                        obs.context = dc.context.clone();
+                        if let Some(pods) = &connection.seed_pods {
+                            seeds.push(DcSeeds {
+                                dc: dc.name.clone(),
+                                context: dc.context.clone(),
+                                namespace: dc.namespace.clone(),
+                                version: dc.version.clone(),
+                                ips: seed_ips(pods, &cass_cluster, &dc.name, &dc.namespace),
+                            });
+                        }
+                        let (ready, nodes) = obs.cassandra.as_ref().map_or((false, 0), |d| {
+                            (
+                                datacenter_ready(d, dc.stopped),
+                                d.pointer("/status/nodeStatuses")
+                                    .and_then(Value::as_object)
+                                    .map_or(0, serde_json::Map::len),
+                            )
+                        });
+                        dc_metrics.insert(
+                            (
+                                format!("{namespace}/{name}"),
+                                dc.name.clone(),
+                                dc.context.clone(),
+                            ),
+                            (ready, nodes, dc.size),
+                        );
+                        observed.datacenters.insert(dc.name.clone(), obs);
+                    }
+                }
+            }
+            if self.settings.seed_sync {
+                let names = ClusterNames {
+                    kc: &name,
+                    cassandra: &cass_cluster,
+                };
+                self.sync_seeds(record, names, &seeds, &mut observed).await;
+            }
+            let status = rollup(&observed);
+            let body = json!({
+                "apiVersion": "k8ssandra.io/v1alpha1",
+                "kind": "K8ssandraCluster",
+                "metadata": {"name": name, "namespace": namespace},
+                "status": status,
+            });
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.home.clone(), &namespace, &k8ssandra_clusters());
+            if let Err(source) = api
+                .patch_status(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&body),
+                )
+                .await
+            {
+                let e = ReporterError::WriteStatus {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    source,
+                };
+                tracing::warn!(cluster = %format!("{namespace}/{name}"), "{e}");
+                write_error = Some(e);
+            }
+        }
+        if !complete {
+            // The metrics describe complete passes only.
+            return write_error.map_or(Ok(false), Err);
+        }
+        let mut m = self.metrics.lock().await;
+        m.datacenters = dc_metrics;
+        for (name, view) in &views {
+            let up = match view {
+                View::Ready => true,
+                View::Failed(_) => false,
+                View::Pending => continue,
+            };
+            let state = self.contexts.entry(name.clone()).or_default();
+            if up {
+                state.last_success = Some(now);
+            }
+            m.contexts.insert(name.clone(), (up, state.last_success));
+        }
+        m.passes += 1;
+        m.ready = true;
+        drop(m);
+        write_error.map_or(Ok(true), Err)
+    }
+
+    /// For every observed datacenter: the seed pod IPs of all the other datacenters of the
+    /// cluster plus the static `additionalSeeds`. A failed write is reported like an
+    /// unreachable context.
+    async fn sync_seeds(
+        &self,
+        cluster: &Value,
+        names: ClusterNames<'_>,
+        seeds: &[DcSeeds],
+        observed: &mut Observed,
+    ) {
+        let static_seeds =
+            crate::json::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
+        let common_labels = cluster
+            .pointer("/spec/cassandra/metadata/commonLabels")
+            .cloned();
+        let common_annotations = cluster
+            .pointer("/spec/cassandra/metadata/commonAnnotations")
+            .cloned();
+        for this in seeds {
+            let mut addresses: Vec<String> = seeds
+                .iter()
+                .filter(|other| other.dc != this.dc)
+                .flat_map(|other| other.ips.iter().cloned())
+                .collect();
+            addresses.extend(static_seeds.iter().cloned());
+            let target = crate::seeds::SeedTarget {
+                kc_name: names.kc,
+                cass_cluster_name: names.cassandra,
+                dc_name: &this.dc,
+                namespace: &this.namespace,
+                version: &this.version,
+                common_labels: common_labels.as_ref(),
+                common_annotations: common_annotations.as_ref(),
+            };
+            let Some(connection) = self
+                .contexts
+                .get(&this.context)
+                .and_then(|s| s.connection.as_ref())
+            else {
+                continue;
+            };
+            if let Err(e) = write_seed_slices(connection.client.clone(), &target, &addresses).await
+            {
+                tracing::warn!(context = %this.context, "{e}");
+                observed
+                    .unreachable
+                    .insert(this.context.clone(), e.to_string());
+            }
+        }
+    }
 }
 
-async fn client_for(
+/// Builds (or keeps) the connection of one context. Whether a new connection was built.
+async fn connect(
     home: &Client,
     settings: &Settings,
+    client_configs: &Watched,
+    changed: &Arc<Notify>,
     name: &str,
-    contexts: &mut BTreeMap<String, ContextState>,
-) -> Result<Client, String> {
-    if name == settings.control_plane_context || name.is_empty() {
-        return Ok(home.clone());
+    state: &mut ContextState,
+) -> Result<bool, ContextError> {
+    if name == settings.control_plane_context {
+        if state.connection.is_some() {
+            return Ok(false);
+        }
+        state.connection = Some(Connection::spawn(
+            name,
+            home.clone(),
+            None,
+            settings.seed_sync,
+            changed,
+        ));
+        tracing::info!(context = %name, "watching context");
+        return Ok(true);
     }
-    let state = contexts.entry(name.to_string()).or_default();
-    if let Some(c) = &state.client {
-        return Ok(c.clone());
+    match client_configs.health() {
+        Health::Ready => {}
+        Health::Failed(source) => {
+            return Err(ContextError::ClientConfigs {
+                namespace: settings.namespace.clone(),
+                source,
+            });
+        }
+        Health::Starting if client_configs.started().elapsed() > START_TIMEOUT => {
+            return Err(ContextError::Timeout(START_TIMEOUT));
+        }
+        Health::Starting => return Ok(false),
     }
-    let configs: Api<DynamicObject> =
-        Api::namespaced_with(home.clone(), &settings.namespace, &client_configs());
-    let list = configs
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| format!("cannot list ClientConfigs in {}: {e}", settings.namespace))?;
-    let cc = list
-        .items
-        .iter()
+    let cc = client_configs
+        .store
         .find(|c| {
             let ctx = c
                 .data
@@ -237,67 +621,204 @@ async fn client_for(
             let n = c.metadata.name.as_deref().unwrap_or_default();
             (if ctx.is_empty() { n } else { ctx }) == name
         })
-        .ok_or_else(|| {
-            format!(
-                "no ClientConfig for context {name} in {}",
-                settings.namespace
-            )
+        .ok_or_else(|| ContextError::NoClientConfig {
+            context: name.to_string(),
+            namespace: settings.namespace.clone(),
         })?;
+    let version = cc.metadata.resource_version.clone();
+    let failing = state
+        .connection
+        .as_ref()
+        .is_some_and(|c| matches!(combined(c.watchers()), Health::Failed(_)));
+    let due = state.connection.is_none()
+        || failing
+        || state.client_config_version != version
+        || state
+            .secret_checked
+            .is_none_or(|t| t.elapsed() >= SECRET_CHECK);
+    if !due {
+        return Ok(false);
+    }
     let secret_name = cc
         .data
         .pointer("/spec/kubeConfigSecret/name")
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("ClientConfig for {name} names no kubeConfigSecret"))?;
+        .ok_or_else(|| ContextError::NoKubeconfigSecret {
+            context: name.to_string(),
+        })?;
     let secrets: Api<Secret> = Api::namespaced(home.clone(), &settings.namespace);
     let secret = secrets
         .get(secret_name)
         .await
-        .map_err(|e| format!("cannot read Secret {secret_name}: {e}"))?;
+        .map_err(|source| ContextError::ReadSecret {
+            secret: secret_name.to_string(),
+            source,
+        })?;
     let bytes = secret
         .data
         .as_ref()
         .and_then(|d| d.get("kubeconfig"))
-        .ok_or_else(|| format!("Secret {secret_name} has no key kubeconfig"))?;
-    let text = String::from_utf8(bytes.0.clone())
-        .map_err(|_| format!("Secret {secret_name}: kubeconfig is not UTF-8"))?;
-    let kubeconfig =
-        Kubeconfig::from_yaml(&text).map_err(|e| format!("Secret {secret_name}: {e}"))?;
+        .ok_or_else(|| ContextError::NoKubeconfigKey {
+            secret: secret_name.to_string(),
+        })?;
+    let fingerprint: [u8; 32] = Sha256::new()
+        .chain_update(secret_name.as_bytes())
+        .chain_update([0])
+        .chain_update(&bytes.0)
+        .finalize()
+        .into();
+    state.secret_checked = Some(Instant::now());
+    state.client_config_version = version;
+    if state
+        .connection
+        .as_ref()
+        .is_some_and(|c| c.fingerprint == Some(fingerprint))
+    {
+        return Ok(false);
+    }
+    let text = String::from_utf8(bytes.0.clone()).map_err(|_| ContextError::KubeconfigNotUtf8 {
+        secret: secret_name.to_string(),
+    })?;
+    let bad = |source| ContextError::BadKubeconfig {
+        secret: secret_name.to_string(),
+        source,
+    };
+    let kubeconfig = Kubeconfig::from_yaml(&text).map_err(bad)?;
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(|e| format!("Secret {secret_name}: {e}"))?;
-    let client = Client::try_from(config).map_err(|e| format!("context {name}: {e}"))?;
-    state.client = Some(client.clone());
-    Ok(client)
+        .map_err(bad)?;
+    let client = Client::try_from(config).map_err(|source| ContextError::Client {
+        context: name.to_string(),
+        source,
+    })?;
+    let rotated = state.connection.is_some();
+    // Dropping the old connection stops its watchers.
+    state.connection = Some(Connection::spawn(
+        name,
+        client,
+        Some(fingerprint),
+        settings.seed_sync,
+        changed,
+    ));
+    if rotated {
+        tracing::info!(
+            context = %name,
+            "kubeconfig changed: watching with the new credentials"
+        );
+    } else {
+        tracing::info!(context = %name, "watching context");
+    }
+    Ok(true)
 }
 
-/// Observes one datacenter in its context.
-/// Pod IPs of the seed nodes of one datacenter (cass-operator's seed label).
-async fn seed_ips(
-    client: Client,
-    cass_cluster: &str,
-    dc_name: &str,
-    namespace: &str,
-) -> Result<Vec<String>, String> {
+/// One datacenter of a record's spec, with its defaults applied.
+struct SpecDc {
+    name: String,
+    namespace: String,
+    context: String,
+    version: String,
+    size: i64,
+    stopped: bool,
+}
+
+fn json_str<'v>(v: &'v Value, pointer: &str) -> &'v str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn datacenters_of(record: &Value, control_plane: &str) -> Vec<SpecDc> {
+    let namespace = json_str(record, "/metadata/namespace");
+    let cluster_version = json_str(record, "/spec/cassandra/serverVersion");
+    record
+        .pointer("/spec/cassandra/datacenters")
+        .and_then(Value::as_array)
+        .map(|dcs| {
+            dcs.iter()
+                .map(|dc| {
+                    let or = |s: &str, default: &str| {
+                        if s.is_empty() {
+                            default.to_string()
+                        } else {
+                            s.to_string()
+                        }
+                    };
+                    SpecDc {
+                        name: json_str(dc, "/metadata/name").to_string(),
+                        namespace: or(json_str(dc, "/metadata/namespace"), namespace),
+                        context: or(json_str(dc, "/k8sContext"), control_plane),
+                        version: dc
+                            .get("serverVersion")
+                            .and_then(Value::as_str)
+                            .unwrap_or(cluster_version)
+                            .to_string(),
+                        size: dc.get("size").and_then(Value::as_i64).unwrap_or(0),
+                        stopped: dc.get("stopped") == Some(&Value::Bool(true)),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn in_namespace(o: &DynamicObject, namespace: &str) -> bool {
+    o.metadata.namespace.as_deref() == Some(namespace)
+}
+
+fn label<'o>(o: &'o DynamicObject, key: &str) -> Option<&'o str> {
+    o.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+/// One datacenter as the context's stores see it.
+fn observe_dc(
+    connection: &Connection,
+    kc_name: &str,
+    kc_namespace: &str,
+    dc: &SpecDc,
+) -> DcObservation {
+    let to_value = |o: Arc<DynamicObject>| serde_json::to_value(&*o).unwrap_or_default();
+    let cassandra = connection
+        .datacenters
+        .store
+        .find(|o| in_namespace(o, &dc.namespace) && o.metadata.name.as_deref() == Some(&dc.name))
+        .map(to_value);
+    // The Stargate and Reaper of the datacenter: labelled with the record, pointing at the DC.
+    let of_dc = |o: &DynamicObject| {
+        in_namespace(o, &dc.namespace)
+            && label(o, "k8ssandra.io/cluster-name") == Some(kc_name)
+            && label(o, "k8ssandra.io/cluster-namespace") == Some(kc_namespace)
+            && o.data
+                .pointer("/spec/datacenterRef/name")
+                .and_then(Value::as_str)
+                == Some(&dc.name)
+    };
+    DcObservation {
+        context: String::new(),
+        cassandra,
+        stargate: connection.stargates.store.find(of_dc).map(to_value),
+        reaper: connection.reapers.store.find(of_dc).map(to_value),
+    }
+}
+
+/// Pod IPs of the seed nodes of one datacenter (cass-operator's seed label), sorted.
+fn seed_ips(pods: &Watched, cass_cluster: &str, dc_name: &str, namespace: &str) -> Vec<String> {
     use crate::ports::names::clean_label_value;
-    use k8s_openapi::api::core::v1::Pod;
-    let pods: Api<Pod> = Api::namespaced(client, namespace);
-    let selector = format!(
-        "cassandra.datastax.com/cluster={},cassandra.datastax.com/datacenter={},cassandra.datastax.com/seed-node=true",
-        clean_label_value(cass_cluster),
-        clean_label_value(dc_name)
-    );
-    let list = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| format!("cannot list seed pods in {namespace}: {e}"))?;
-    let mut ips: Vec<String> = list
-        .items
+    let cluster = clean_label_value(cass_cluster);
+    let dc = clean_label_value(dc_name);
+    let mut ips: Vec<String> = pods
+        .store
+        .state_filter(|p| {
+            in_namespace(p, namespace)
+                && label(p, "cassandra.datastax.com/cluster") == Some(cluster.as_str())
+                && label(p, "cassandra.datastax.com/datacenter") == Some(dc.as_str())
+        })
         .iter()
-        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
+        .filter_map(|p| p.data.pointer("/status/podIP").and_then(Value::as_str))
         .filter(|ip| !ip.is_empty())
+        .map(str::to_string)
         .collect();
     ips.sort();
-    Ok(ips)
+    ips
 }
 
 /// Writes (or removes, when a family has no address) the two additional-seed EndpointSlices of
@@ -306,7 +827,7 @@ async fn write_seed_slices(
     client: Client,
     target: &crate::seeds::SeedTarget<'_>,
     addresses: &[String],
-) -> Result<(), String> {
+) -> Result<(), ContextError> {
     use crate::seeds::{seed_slice, split_ip};
     use k8s_openapi::api::discovery::v1::EndpointSlice;
     let api: Api<EndpointSlice> = Api::namespaced(client, target.namespace);
@@ -321,16 +842,17 @@ async fn write_seed_slices(
             .as_str()
             .unwrap_or_default()
             .to_string();
+        let failed = |verb, source| ContextError::SeedSlice {
+            verb,
+            namespace: target.namespace.to_string(),
+            name: name.clone(),
+            source,
+        };
         if mine.is_empty() {
             match api.delete(&name, &Default::default()).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(e) => {
-                    return Err(format!(
-                        "cannot delete EndpointSlice {}/{name}: {e}",
-                        target.namespace
-                    ));
-                }
+                Err(e) => return Err(failed("delete", e)),
             }
             continue;
         }
@@ -340,241 +862,8 @@ async fn write_seed_slices(
             &Patch::Apply(&slice),
         )
         .await
-        .map_err(|e| {
-            format!(
-                "cannot write EndpointSlice {}/{name}: {e}",
-                target.namespace
-            )
-        })?;
+        .map_err(|e| failed("write", e))?;
     }
-    Ok(())
-}
-
-async fn observe_dc(
-    client: Client,
-    kc_name: &str,
-    kc_namespace: &str,
-    dc_name: &str,
-    namespace: &str,
-) -> Result<DcObservation, String> {
-    let dcs: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &cassandra_datacenters());
-    let dc = dcs
-        .get_opt(dc_name)
-        .await
-        .map_err(|e| format!("cannot read CassandraDatacenter {namespace}/{dc_name}: {e}"))?;
-    let selector = format!(
-        "k8ssandra.io/cluster-name={kc_name},k8ssandra.io/cluster-namespace={kc_namespace}"
-    );
-    let mut obs = DcObservation {
-        cassandra: dc.map(|d| serde_json::to_value(d).unwrap_or_default()),
-        ..DcObservation::default()
-    };
-    for (ar, slot) in [(stargates(), 0), (reapers(), 1)] {
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
-        let list = api
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| format!("cannot list {} in {namespace}: {e}", ar.plural))?;
-        let found = list
-            .items
-            .into_iter()
-            .find(|o| {
-                o.data
-                    .pointer("/spec/datacenterRef/name")
-                    .and_then(Value::as_str)
-                    == Some(dc_name)
-            })
-            .map(|o| serde_json::to_value(o).unwrap_or_default());
-        if slot == 0 {
-            obs.stargate = found;
-        } else {
-            obs.reaper = found;
-        }
-    }
-    Ok(obs)
-}
-
-async fn pass(
-    home: &Client,
-    settings: &Settings,
-    contexts: &mut BTreeMap<String, ContextState>,
-    metrics: &Arc<Mutex<Metrics>>,
-) -> Result<(), String> {
-    let records: Api<DynamicObject> = Api::all_with(home.clone(), &k8ssandra_clusters());
-    let list = records
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| format!("cannot list K8ssandraClusters: {e}"))?;
-    let now = SystemTime::now();
-    let mut dc_metrics = BTreeMap::new();
-    let mut seen_contexts: BTreeMap<String, bool> = BTreeMap::new();
-    for kc in &list.items {
-        let mut seeds: Vec<DcSeeds> = Vec::new();
-        let name = kc.metadata.name.clone().unwrap_or_default();
-        let namespace = kc.metadata.namespace.clone().unwrap_or_default();
-        let cluster = serde_json::to_value(kc).unwrap_or_default();
-        let cass_cluster = cluster
-            .pointer("/spec/cassandra/clusterName")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&name)
-            .to_string();
-        let mut observed = Observed {
-            cluster: cluster.clone(),
-            now: rfc3339(now),
-            ..Observed::default()
-        };
-        let dcs = cluster
-            .pointer("/spec/cassandra/datacenters")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for dc in &dcs {
-            let dc_name = dc
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let dc_ns = dc
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&namespace);
-            let ctx = dc
-                .get("k8sContext")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&settings.control_plane_context)
-                .to_string();
-            // Backoff: a context that failed recently is reported, not retried yet.
-            if let Some(state) = contexts.get(&ctx)
-                && state.retry_at.is_some_and(|t| Instant::now() < t)
-            {
-                observed.unreachable.insert(
-                    ctx.clone(),
-                    format!("backing off after: {}", state.last_error),
-                );
-                seen_contexts.insert(ctx.clone(), false);
-                continue;
-            }
-            let result = match client_for(home, settings, &ctx, contexts).await {
-                Ok(client) => match observe_dc(client.clone(), &name, &namespace, dc_name, dc_ns)
-                    .await
-                {
-                    Ok(obs) if settings.seed_sync => {
-                        seed_ips(client, &cass_cluster, dc_name, dc_ns)
-                            .await
-                            .map(|ips| {
-                                let version = dc
-                                    .get("serverVersion")
-                                    .or_else(|| cluster.pointer("/spec/cassandra/serverVersion"))
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_string();
-                                seeds.push(DcSeeds {
-                                    dc: dc_name.to_string(),
-                                    context: ctx.clone(),
-                                    namespace: dc_ns.to_string(),
-                                    version,
-                                    ips,
-                                });
-                                obs
-                            })
-                    }
-                    other => other,
-                },
-                Err(e) => Err(e),
-            };
-            let state = contexts.entry(ctx.clone()).or_default();
-            match result {
-                Ok(mut obs) => {
-                    state.failures = 0;
-                    state.retry_at = None;
-                    state.last_success = Some(now);
-                    obs.context = ctx.clone();
-                    let size = dc.get("size").and_then(Value::as_i64).unwrap_or(0);
-                    let stopped = dc.get("stopped") == Some(&Value::Bool(true));
-                    let (ready, nodes) = obs.cassandra.as_ref().map_or((false, 0), |d| {
-                        (
-                            datacenter_ready(d, stopped),
-                            d.pointer("/status/nodeStatuses")
-                                .and_then(Value::as_object)
-                                .map_or(0, |m| m.len()),
-                        )
-                    });
-                    dc_metrics.insert(
-                        (
-                            format!("{namespace}/{name}"),
-                            dc_name.to_string(),
-                            ctx.clone(),
-                        ),
-                        (ready, nodes, size),
-                    );
-                    seen_contexts.entry(ctx.clone()).or_insert(true);
-                    observed.datacenters.insert(dc_name.to_string(), obs);
-                }
-                Err(e) => {
-                    state.failures += 1;
-                    state.client = None;
-                    let wait = Duration::from_secs((5u64 << state.failures.min(6)).min(300));
-                    state.retry_at = Some(Instant::now() + wait);
-                    state.last_error = e.clone();
-                    eprintln!(
-                        "{{\"level\":\"warn\",\"context\":{},\"msg\":{},\"retryInSeconds\":{}}}",
-                        json!(ctx),
-                        json!(e),
-                        wait.as_secs()
-                    );
-                    observed.unreachable.insert(ctx.clone(), e);
-                    seen_contexts.insert(ctx.clone(), false);
-                }
-            }
-        }
-        if settings.seed_sync {
-            let names = ClusterNames {
-                kc: &name,
-                cassandra: &cass_cluster,
-            };
-            sync_seeds(
-                home,
-                settings,
-                contexts,
-                &cluster,
-                names,
-                &seeds,
-                &mut observed,
-            )
-            .await;
-        }
-        let status = rollup(&observed);
-        let body = json!({
-            "apiVersion": "k8ssandra.io/v1alpha1",
-            "kind": "K8ssandraCluster",
-            "metadata": {"name": name, "namespace": namespace},
-            "status": status,
-        });
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(home.clone(), &namespace, &k8ssandra_clusters());
-        api.patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| {
-            format!("cannot write the status of K8ssandraCluster {namespace}/{name}: {e}")
-        })?;
-    }
-    let mut m = metrics
-        .lock()
-        .map_err(|_| "metrics lock poisoned".to_string())?;
-    m.datacenters = dc_metrics;
-    for (ctx, up) in seen_contexts {
-        let last = contexts.get(&ctx).and_then(|s| s.last_success);
-        m.contexts.insert(ctx, (up, last));
-    }
-    m.passes += 1;
-    m.ready = true;
     Ok(())
 }
 
@@ -592,132 +881,6 @@ struct DcSeeds {
 struct ClusterNames<'a> {
     kc: &'a str,
     cassandra: &'a str,
-}
-
-/// For every observed datacenter: the seed pod IPs of all the other datacenters of the cluster
-/// plus the static `additionalSeeds`. A failed write is reported like an unreachable context.
-async fn sync_seeds(
-    home: &Client,
-    settings: &Settings,
-    contexts: &mut BTreeMap<String, ContextState>,
-    cluster: &Value,
-    names: ClusterNames<'_>,
-    seeds: &[DcSeeds],
-    observed: &mut Observed,
-) {
-    let static_seeds = crate::json::string_list(cluster.pointer("/spec/cassandra/additionalSeeds"));
-    let common_labels = cluster
-        .pointer("/spec/cassandra/metadata/commonLabels")
-        .cloned();
-    let common_annotations = cluster
-        .pointer("/spec/cassandra/metadata/commonAnnotations")
-        .cloned();
-    for this in seeds {
-        let mut addresses: Vec<String> = seeds
-            .iter()
-            .filter(|other| other.dc != this.dc)
-            .flat_map(|other| other.ips.iter().cloned())
-            .collect();
-        addresses.extend(static_seeds.iter().cloned());
-        let ctx = &this.context;
-        let target = crate::seeds::SeedTarget {
-            kc_name: names.kc,
-            cass_cluster_name: names.cassandra,
-            dc_name: &this.dc,
-            namespace: &this.namespace,
-            version: &this.version,
-            common_labels: common_labels.as_ref(),
-            common_annotations: common_annotations.as_ref(),
-        };
-        let result = match client_for(home, settings, ctx, contexts).await {
-            Ok(client) => write_seed_slices(client, &target, &addresses).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            eprintln!(
-                "{{\"level\":\"warn\",\"context\":{},\"msg\":{}}}",
-                json!(ctx),
-                json!(e)
-            );
-            observed.unreachable.insert(ctx.clone(), e);
-        }
-    }
-}
-
-fn render_metrics(m: &Metrics) -> String {
-    let mut s = String::new();
-    s.push_str("# HELP k8ssandra_gitops_datacenter_ready Whether the datacenter is ready (Ready condition, progress Ready, generation observed).\n# TYPE k8ssandra_gitops_datacenter_ready gauge\n");
-    for ((c, d, x), (ready, _, _)) in &m.datacenters {
-        s.push_str(&format!("k8ssandra_gitops_datacenter_ready{{cluster=\"{c}\",datacenter=\"{d}\",context=\"{x}\"}} {}\n", u8::from(*ready)));
-    }
-    s.push_str("# HELP k8ssandra_gitops_datacenter_nodes Nodes of the datacenter: spec size (total) and nodes with a host ID in its status (joined).\n# TYPE k8ssandra_gitops_datacenter_nodes gauge\n");
-    for ((c, d, x), (_, joined, size)) in &m.datacenters {
-        s.push_str(&format!("k8ssandra_gitops_datacenter_nodes{{cluster=\"{c}\",datacenter=\"{d}\",context=\"{x}\",state=\"joined\"}} {joined}\n"));
-        s.push_str(&format!("k8ssandra_gitops_datacenter_nodes{{cluster=\"{c}\",datacenter=\"{d}\",context=\"{x}\",state=\"total\"}} {size}\n"));
-    }
-    s.push_str("# HELP k8ssandra_gitops_context_up Whether the last attempt to read the context succeeded.\n# TYPE k8ssandra_gitops_context_up gauge\n");
-    for (ctx, (up, _)) in &m.contexts {
-        s.push_str(&format!(
-            "k8ssandra_gitops_context_up{{context=\"{ctx}\"}} {}\n",
-            u8::from(*up)
-        ));
-    }
-    s.push_str("# HELP k8ssandra_gitops_context_last_success_age_seconds Seconds since the context was last read successfully.\n# TYPE k8ssandra_gitops_context_last_success_age_seconds gauge\n");
-    for (ctx, (_, last)) in &m.contexts {
-        if let Some(t) = last {
-            let age = SystemTime::now()
-                .duration_since(*t)
-                .map_or(0.0, |d| d.as_secs_f64());
-            s.push_str(&format!(
-                "k8ssandra_gitops_context_last_success_age_seconds{{context=\"{ctx}\"}} {age:.0}\n"
-            ));
-        }
-    }
-    s.push_str(&format!("# HELP k8ssandra_gitops_passes_total Completed observation passes.\n# TYPE k8ssandra_gitops_passes_total counter\nk8ssandra_gitops_passes_total {}\n", m.passes));
-    s
-}
-
-/// Serves `/metrics`, `/healthz` (process alive) and `/readyz` (one pass done).
-fn serve(addr: &str, metrics: Arc<Mutex<Metrics>>) -> Result<(), String> {
-    let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut line = String::new();
-            let mut reader = BufReader::new(&stream);
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (code, body) = match path.as_str() {
-                "/metrics" => (
-                    "200 OK",
-                    metrics
-                        .lock()
-                        .map(|m| render_metrics(&m))
-                        .unwrap_or_default(),
-                ),
-                "/healthz" => ("200 OK", "ok\n".to_string()),
-                "/readyz" => {
-                    if metrics.lock().is_ok_and(|m| m.ready) {
-                        ("200 OK", "ok\n".to_string())
-                    } else {
-                        (
-                            "503 Service Unavailable",
-                            "no pass completed yet\n".to_string(),
-                        )
-                    }
-                }
-                _ => ("404 Not Found", "not found\n".to_string()),
-            };
-            let mut out = &stream;
-            let _ = write!(
-                out,
-                "HTTP/1.1 {code}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    Ok(())
 }
 
 #[cfg(test)]
@@ -738,16 +901,35 @@ mod tests {
     }
 
     #[test]
-    fn metrics_text() {
-        let mut m = Metrics::default();
-        m.datacenters.insert(
-            ("db/shop".into(), "dc1".into(), "east".into()),
-            (true, 3, 3),
+    fn spec_datacenters_get_their_defaults() {
+        let record = json!({
+            "metadata": {"name": "shop", "namespace": "db"},
+            "spec": {"cassandra": {"serverVersion": "4.1.5", "datacenters": [
+                {"metadata": {"name": "dc1"}, "k8sContext": "east", "size": 3},
+                {"metadata": {"name": "dc2", "namespace": "other"}, "serverVersion": "5.0.2",
+                 "stopped": true},
+            ]}},
+        });
+        let dcs = datacenters_of(&record, "control-plane");
+        assert_eq!(
+            (
+                dcs[0].context.as_str(),
+                dcs[0].namespace.as_str(),
+                dcs[0].version.as_str(),
+                dcs[0].size,
+                dcs[0].stopped
+            ),
+            ("east", "db", "4.1.5", 3, false)
         );
-        m.contexts.insert("west".into(), (false, None));
-        let text = render_metrics(&m);
-        assert!(text.contains("k8ssandra_gitops_datacenter_ready{cluster=\"db/shop\",datacenter=\"dc1\",context=\"east\"} 1\n"));
-        assert!(text.contains("k8ssandra_gitops_datacenter_nodes{cluster=\"db/shop\",datacenter=\"dc1\",context=\"east\",state=\"total\"} 3\n"));
-        assert!(text.contains("k8ssandra_gitops_context_up{context=\"west\"} 0\n"));
+        assert_eq!(
+            (
+                dcs[1].context.as_str(),
+                dcs[1].namespace.as_str(),
+                dcs[1].version.as_str(),
+                dcs[1].size,
+                dcs[1].stopped
+            ),
+            ("control-plane", "other", "5.0.2", 0, true)
+        );
     }
 }

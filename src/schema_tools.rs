@@ -1,0 +1,1301 @@
+//! Development tooling around [`crate::schema`]: turning upstream schemas into the generated form
+//! the checker reads, and checking rendered manifests strictly with the same checker.
+//!
+//! - [`generate_input_schemas`] writes the embedded input schemas (`src/schema/*.json`) from the
+//!   vendored CRD files (`cargo run --example gen-input-schemas`; a unit test fails when the
+//!   committed files are stale).
+//! - [`ManifestValidator`] checks every object of a rendered tree against the vendored upstream
+//!   CRDs and Kubernetes OpenAPI v3 documents (`data/upstream/`), with the rules of
+//!   [`crate::schema::check`]: unknown fields are errors, types, enums, patterns, formats, bounds,
+//!   required fields, list-map and set duplicates. The test suite runs it on every fixture, the
+//!   example and the conformance corpus; the API-server tests then apply the same objects to a
+//!   real kube-apiserver.
+//!
+//! # The generated form
+//!
+//! A schema is reduced to what the checker needs: descriptions, `x-kubernetes-map-type` and the
+//! `anyOf: [{type: integer}, {type: string}]` that merely spells out `x-kubernetes-int-or-string`
+//! are dropped. Identical subtrees are shared through a definitions table, and the result is
+//! deterministic compact ASCII JSON:
+//!
+//! ```text
+//! {"generator": ..., "kind": ..., "version": ..., "source": "<file>", "sha256": "<hex>",
+//!  "root": <def index>, "patterns": [<regex>, ...], "defs": [<def>, ...]}
+//! ```
+//!
+//! A def is a schema node whose child schemas (`properties` values, `items`,
+//! `additionalProperties`, `anyOf`/`oneOf`/`allOf` branches) are replaced by indices into `defs`,
+//! and whose `pattern` is an index into `patterns`. Defs are numbered in post-order (children
+//! before parents); keys are sorted. The same input always gives byte-identical output.
+//!
+//! Kubernetes OpenAPI v3 documents add `$ref` (resolved inline, alone or as the only `allOf`
+//! branch next to a `default`), `IntOrString` (written `format: int-or-string`; read as
+//! `x-kubernetes-int-or-string`) and `Quantity` (a string in the quantity grammar, or a number,
+//! as the Go decoder accepts).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use crate::schema::{CompiledSchema, QUANTITY_PATTERN};
+use crate::yaml::{self, Node, Value};
+
+/// What the `generator` field of a generated file says.
+pub const GENERATOR: &str = "cargo run --example gen-input-schemas";
+
+/// The embedded input schemas: `(CRD file, kind, served version, output file in src/schema)`.
+pub const INPUTS: [(&str, &str, &str, &str); 7] = [
+    (
+        "k8ssandraclusters.k8ssandra.io.yaml",
+        "K8ssandraCluster",
+        "v1alpha1",
+        "k8ssandracluster.v1alpha1.json",
+    ),
+    (
+        "clientconfigs.config.k8ssandra.io.yaml",
+        "ClientConfig",
+        "v1beta1",
+        "clientconfig.v1beta1.json",
+    ),
+    // Operations documents routed to the datacenter they name, and the storage settings a
+    // K8ssandraCluster's Medusa may reference.
+    (
+        "medusabackupschedules.medusa.k8ssandra.io.yaml",
+        "MedusaBackupSchedule",
+        "v1alpha1",
+        "medusabackupschedule.v1alpha1.json",
+    ),
+    (
+        "medusabackupjobs.medusa.k8ssandra.io.yaml",
+        "MedusaBackupJob",
+        "v1alpha1",
+        "medusabackupjob.v1alpha1.json",
+    ),
+    (
+        "medusarestorejobs.medusa.k8ssandra.io.yaml",
+        "MedusaRestoreJob",
+        "v1alpha1",
+        "medusarestorejob.v1alpha1.json",
+    ),
+    (
+        "medusaconfigurations.medusa.k8ssandra.io.yaml",
+        "MedusaConfiguration",
+        "v1alpha1",
+        "medusaconfiguration.v1alpha1.json",
+    ),
+    (
+        "cassandratasks.control.k8ssandra.io.yaml",
+        "CassandraTask",
+        "v1alpha1",
+        "cassandratask.v1alpha1.json",
+    ),
+];
+
+/// Keywords copied verbatim (after a type sanity check).
+const SCALAR_KEYS: &[&str] = &[
+    "type",
+    "required",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+    "format",
+    "nullable",
+    "default",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-embedded-resource",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+];
+
+/// Keywords dropped on purpose (documentation, server-side-apply hints, unused by the checker).
+const DROPPED_KEYS: &[&str] = &[
+    "description",
+    "x-kubernetes-map-type",
+    "example",
+    "title",
+    "externalDocs",
+];
+
+/// Further keywords of Kubernetes' own OpenAPI documents that carry no validation.
+const OPENAPI_DROPPED_KEYS: &[&str] = &[
+    "x-kubernetes-patch-strategy",
+    "x-kubernetes-patch-merge-key",
+    "x-kubernetes-group-version-kind",
+    "x-kubernetes-unions",
+];
+
+const QUANTITY_REF: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+
+/// How strictly unknown schema keywords are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded input schemas: CEL rules (`x-kubernetes-validations`) are an error, because
+    /// the input checker promises to enforce everything the schema says.
+    Input,
+    /// Output validation: CEL rules are skipped (the API-server tests evaluate them).
+    Output,
+}
+
+struct Builder<'d> {
+    mode: Mode,
+    defs: Vec<Map<String, Json>>,
+    index: HashMap<String, u32>,
+    patterns: Vec<String>,
+    pattern_index: HashMap<String, u32>,
+    /// `components.schemas` of an OpenAPI document.
+    components: Option<&'d Map<String, Json>>,
+    /// Resolved references (`None` while one is being built, to catch cycles).
+    refs: HashMap<String, Option<Map<String, Json>>>,
+}
+
+impl<'d> Builder<'d> {
+    fn new(mode: Mode, components: Option<&'d Map<String, Json>>) -> Self {
+        Self {
+            mode,
+            defs: Vec::new(),
+            index: HashMap::new(),
+            patterns: Vec::new(),
+            pattern_index: HashMap::new(),
+            components,
+            refs: HashMap::new(),
+        }
+    }
+
+    fn pattern(&mut self, p: &str) -> u32 {
+        if let Some(&i) = self.pattern_index.get(p) {
+            return i;
+        }
+        let i = u32::try_from(self.patterns.len()).unwrap_or(u32::MAX);
+        self.pattern_index.insert(p.to_string(), i);
+        self.patterns.push(p.to_string());
+        i
+    }
+
+    fn intern(&mut self, node: Map<String, Json>) -> u32 {
+        let mut text = String::new();
+        canonical(&Json::Object(node.clone()), &mut text);
+        if let Some(&i) = self.index.get(&text) {
+            return i;
+        }
+        let i = u32::try_from(self.defs.len()).unwrap_or(u32::MAX);
+        self.index.insert(text, i);
+        self.defs.push(node);
+        i
+    }
+
+    fn build(&mut self, schema: &Json, at: &str) -> Result<u32, String> {
+        let node = self.node(schema, at)?;
+        Ok(self.intern(node))
+    }
+
+    fn reference(&mut self, r: &Json, at: &str) -> Result<Map<String, Json>, String> {
+        let name = r
+            .as_str()
+            .and_then(|s| s.strip_prefix("#/components/schemas/"))
+            .ok_or_else(|| format!("{at}: unsupported $ref {r}"))?;
+        match self.refs.get(name) {
+            Some(Some(done)) => return Ok(done.clone()),
+            Some(None) => return Err(format!("{at}: recursive $ref {name} is not supported")),
+            None => {}
+        }
+        let components = self
+            .components
+            .ok_or_else(|| format!("{at}: $ref outside an OpenAPI document"))?;
+        self.refs.insert(name.to_string(), None);
+        let built = if name == QUANTITY_REF {
+            // The Go decoder takes a string in the quantity grammar or a plain JSON number.
+            let quantity = serde_json::json!({"anyOf": [
+                {"type": "string", "pattern": QUANTITY_PATTERN},
+                {"type": "number"}
+            ]});
+            self.node(&quantity, name)?
+        } else {
+            let target = components
+                .get(name)
+                .ok_or_else(|| format!("{at}: $ref to missing schema {name}"))?;
+            self.node(target, name)?
+        };
+        self.refs.insert(name.to_string(), Some(built.clone()));
+        Ok(built)
+    }
+
+    fn dropped(&self, key: &str) -> bool {
+        DROPPED_KEYS.contains(&key)
+            || (self.components.is_some() && OPENAPI_DROPPED_KEYS.contains(&key))
+    }
+
+    fn node(&mut self, schema: &Json, at: &str) -> Result<Map<String, Json>, String> {
+        let obj = schema
+            .as_object()
+            .ok_or_else(|| format!("{at}: schema is not a mapping"))?;
+        if self.components.is_some() {
+            if let Some(r) = obj.get("$ref") {
+                return self.reference(r, at);
+            }
+            if let Some(Json::Array(all)) = obj.get("allOf")
+                && let [only] = all.as_slice()
+                && let Some(r) = only.get("$ref")
+            {
+                let mut merged: BTreeMap<String, Json> =
+                    self.reference(r, at)?.into_iter().collect();
+                for (key, value) in obj {
+                    if key == "allOf" || self.dropped(key) {
+                        continue;
+                    }
+                    let mut one = Map::new();
+                    one.insert(key.clone(), value.clone());
+                    for (k, v) in self.node(&Json::Object(one), &format!("{at}.{key}"))? {
+                        merged.insert(k, v);
+                    }
+                }
+                let out: Map<String, Json> = merged.into_iter().collect();
+                check_types(&out, at)?;
+                return Ok(out);
+            }
+            if obj.get("format").and_then(Json::as_str) == Some("int-or-string") {
+                let mut out = Map::new();
+                out.insert("x-kubernetes-int-or-string".into(), Json::Bool(true));
+                return Ok(out);
+            }
+        }
+        let int_or_string = obj.get("x-kubernetes-int-or-string") == Some(&Json::Bool(true));
+        let int_or_string_any_of = serde_json::json!([{"type": "integer"}, {"type": "string"}]);
+        let mut keys: Vec<&String> = obj.keys().collect();
+        keys.sort();
+        let mut out = Map::new();
+        for key in keys {
+            let value = &obj[key];
+            let here = format!("{at}.{key}");
+            if self.dropped(key) {
+                continue;
+            }
+            match key.as_str() {
+                "properties" => {
+                    let props = value
+                        .as_object()
+                        .ok_or_else(|| format!("{here}: properties is not a mapping"))?;
+                    let mut names: Vec<&String> = props.keys().collect();
+                    names.sort();
+                    let mut built = Map::new();
+                    for name in names {
+                        let i = self.build(&props[name], &format!("{here}.{name}"))?;
+                        built.insert(name.clone(), Json::from(i));
+                    }
+                    out.insert(key.clone(), Json::Object(built));
+                }
+                "items" => {
+                    let i = self.build(value, &here)?;
+                    out.insert(key.clone(), Json::from(i));
+                }
+                "additionalProperties" => {
+                    let v = if value.is_boolean() {
+                        value.clone()
+                    } else {
+                        Json::from(self.build(value, &here)?)
+                    };
+                    out.insert(key.clone(), v);
+                }
+                "anyOf" | "oneOf" | "allOf" => {
+                    // The anyOf that spells out x-kubernetes-int-or-string adds nothing to the flag.
+                    if int_or_string
+                        && ((key == "anyOf" && *value == int_or_string_any_of)
+                            || (key == "allOf"
+                                && *value == serde_json::json!([{"anyOf": int_or_string_any_of}])))
+                    {
+                        continue;
+                    }
+                    let branches = value
+                        .as_array()
+                        .ok_or_else(|| format!("{here}: {key} is not a list"))?;
+                    let mut built = Vec::new();
+                    for (i, sub) in branches.iter().enumerate() {
+                        built.push(Json::from(self.build(sub, &format!("{here}[{i}]"))?));
+                    }
+                    out.insert(key.clone(), Json::Array(built));
+                }
+                "pattern" => {
+                    let p = value
+                        .as_str()
+                        .ok_or_else(|| format!("{here}: pattern is not a string"))?;
+                    out.insert(key.clone(), Json::from(self.pattern(p)));
+                }
+                k if SCALAR_KEYS.contains(&k) => {
+                    out.insert(key.clone(), value.clone());
+                }
+                k if k.starts_with("x-kubernetes-validations") => {
+                    if self.mode == Mode::Input {
+                        return Err(format!(
+                            "{here}: CEL validation rules are not supported by the checker"
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "{here}: unsupported schema keyword {key:?}; teach src/schema_tools.rs and src/schema.rs about it"
+                    ));
+                }
+            }
+        }
+        check_types(&out, at)?;
+        Ok(out)
+    }
+
+    /// The generated file's text.
+    fn finish(self, header: &Header<'_>, root: u32) -> String {
+        let mut doc = Map::new();
+        doc.insert("generator".into(), Json::from(GENERATOR));
+        doc.insert("kind".into(), Json::from(header.kind));
+        doc.insert("version".into(), Json::from(header.version));
+        doc.insert("source".into(), Json::from(header.source));
+        doc.insert("sha256".into(), Json::from(header.sha256.as_str()));
+        doc.insert("root".into(), Json::from(root));
+        doc.insert(
+            "patterns".into(),
+            Json::Array(self.patterns.into_iter().map(Json::from).collect()),
+        );
+        doc.insert(
+            "defs".into(),
+            Json::Array(self.defs.into_iter().map(Json::Object).collect()),
+        );
+        let mut text = ascii_json(&Json::Object(doc));
+        text.push('\n');
+        text
+    }
+}
+
+/// Guards against YAML surprises (unquoted yes/no, dates) in enum and default values.
+fn check_types(node: &Map<String, Json>, at: &str) -> Result<(), String> {
+    let Some(ty) = node.get("type").and_then(Json::as_str) else {
+        return Ok(());
+    };
+    let fits: fn(&Json) -> bool = match ty {
+        "string" => Json::is_string,
+        "integer" => |v| v.is_i64() || v.is_u64(),
+        "number" => Json::is_number,
+        "boolean" => Json::is_boolean,
+        _ => return Ok(()),
+    };
+    let nullable = node.get("nullable") == Some(&Json::Bool(true));
+    let values = node
+        .get("enum")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .chain(node.get("default"));
+    for v in values {
+        if !(fits(v) || v.is_null() && nullable) {
+            return Err(format!("{at}: value {v} does not match type {ty}"));
+        }
+    }
+    Ok(())
+}
+
+/// JSON with sorted keys at every level: the identity of a def.
+fn canonical(v: &Json, out: &mut String) {
+    match v {
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Json::from(k.as_str()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Compact JSON with every character outside printable ASCII escaped as `\uXXXX`.
+fn ascii_json(v: &Json) -> String {
+    let text = v.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() && c != '\u{7f}' {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
+    out
+}
+
+/// The descriptive fields of a generated file.
+struct Header<'a> {
+    kind: &'a str,
+    version: &'a str,
+    source: &'a str,
+    sha256: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Parses a file holding exactly one CustomResourceDefinition.
+///
+/// # Errors
+/// YAML errors, or not exactly one CRD in the file.
+pub fn read_crd(path: &Path) -> Result<(Json, Vec<u8>), String> {
+    let raw = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::str::from_utf8(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
+    let docs = yaml::parse_stream(text)
+        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.pos.line, e.pos.column))?;
+    let mut crds: Vec<Json> = docs
+        .iter()
+        .map(Node::to_json)
+        .filter(|d| d["kind"] == "CustomResourceDefinition")
+        .collect();
+    if crds.len() != 1 {
+        return Err(format!(
+            "{}: expected one CustomResourceDefinition, found {}",
+            path.display(),
+            crds.len()
+        ));
+    }
+    Ok((crds.remove(0), raw))
+}
+
+/// The `openAPIV3Schema` of a served version of a CRD.
+fn served_schema<'c>(crd: &'c Json, version: &str) -> Option<&'c Json> {
+    crd["spec"]["versions"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == version && v["served"] == true)
+        .map(|v| &v["schema"]["openAPIV3Schema"])
+}
+
+/// Generates the embedded input schemas from the CRD files in `crd_dir`: one
+/// `(output file name, text)` per entry of [`INPUTS`].
+///
+/// # Errors
+/// A missing or unreadable CRD file, a kind or version that does not match, or a schema keyword
+/// the checker does not know.
+pub fn generate_input_schemas(crd_dir: &Path) -> Result<Vec<(&'static str, String)>, String> {
+    let mut out = Vec::new();
+    for (file, kind, version, out_file) in INPUTS {
+        let path = crd_dir.join(file);
+        let (crd, raw) = read_crd(&path)?;
+        if crd["spec"]["names"]["kind"] != kind {
+            return Err(format!(
+                "{}: kind is {}, expected {kind:?}",
+                path.display(),
+                crd["spec"]["names"]["kind"]
+            ));
+        }
+        let schema = served_schema(&crd, version)
+            .ok_or_else(|| format!("{}: version {version} is not served", path.display()))?;
+        let mut b = Builder::new(Mode::Input, None);
+        let root = b.build(schema, &format!("{kind}/{version}"))?;
+        let header = Header {
+            kind,
+            version,
+            source: file,
+            sha256: sha256_hex(&raw),
+        };
+        out.push((out_file, b.finish(&header, root)));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// CRDs as the operators' release builds install them
+
+/// The CassandraDatacenter CRD's `metadata.name`.
+pub const CASSANDRA_DATACENTER_CRD: &str = "cassandradatacenters.cassandra.datastax.com";
+
+/// Pointers (below each version's `openAPIV3Schema`) that cass-operator's release kustomization
+/// removes from its generated CassandraDatacenter CRD: `config/crd/patches/config_removal.yaml`
+/// (the `spec.config` schema) and `config/crd/patches/remove_xkeys.yaml` (three list-map
+/// annotations inside the pod template).
+const CASSANDRA_DATACENTER_RELEASE_REMOVALS: &[&str] = &[
+    "/properties/spec/properties/config",
+    "/properties/spec/properties/podTemplateSpec/properties/spec/properties/containers/items/properties/ports/x-kubernetes-list-map-keys",
+    "/properties/spec/properties/podTemplateSpec/properties/spec/properties/containers/items/properties/ports/x-kubernetes-list-type",
+    "/properties/spec/properties/podTemplateSpec/properties/spec/properties/initContainers/items/properties/ports/x-kubernetes-list-map-keys",
+    "/properties/spec/properties/podTemplateSpec/properties/spec/properties/initContainers/items/properties/ports/x-kubernetes-list-type",
+    "/properties/spec/properties/podTemplateSpec/properties/spec/properties/topologySpreadConstraints/x-kubernetes-list-map-keys",
+    "/properties/spec/properties/podTemplateSpec/properties/spec/properties/topologySpreadConstraints/x-kubernetes-list-type",
+];
+
+fn remove_pointer(root: &mut Json, pointer: &str) -> Result<(), String> {
+    let (parent, key) = pointer
+        .rsplit_once('/')
+        .ok_or_else(|| format!("bad pointer {pointer}"))?;
+    root.pointer_mut(parent)
+        .and_then(Json::as_object_mut)
+        .and_then(|m| m.remove(key))
+        .map(drop)
+        .ok_or_else(|| format!("{pointer} is not in the schema (did the upstream CRD change?)"))
+}
+
+/// Turns a CRD as generated upstream into the CRD the operator's release build installs. Only
+/// CassandraDatacenter differs (see [`CASSANDRA_DATACENTER_RELEASE_REMOVALS`] and
+/// `data/upstream/crds/SOURCE.md`); other CRDs are left alone.
+///
+/// # Errors
+/// A pointer the patches remove is missing: the upstream CRD changed, review the patches.
+pub fn release_form(crd: &mut Json) -> Result<(), String> {
+    if crd["metadata"]["name"] != CASSANDRA_DATACENTER_CRD {
+        return Ok(());
+    }
+    for version in crd["spec"]["versions"].as_array_mut().into_iter().flatten() {
+        let schema = &mut version["schema"]["openAPIV3Schema"];
+        for p in CASSANDRA_DATACENTER_RELEASE_REMOVALS {
+            remove_pointer(schema, p).map_err(|e| format!("{CASSANDRA_DATACENTER_CRD}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// For in-process validation, stricter than the API server: the release form of the
+/// CassandraDatacenter CRD keeps unknown fields under `spec` (only so that the free-form
+/// `spec.config` survives); re-close `spec` so a misspelt field is an error, with `spec.config`
+/// a mapping of any content, which is how cass-operator reads it.
+fn close_cassandra_datacenter_spec(crd: &mut Json) -> Result<(), String> {
+    for version in crd["spec"]["versions"].as_array_mut().into_iter().flatten() {
+        let schema = &mut version["schema"]["openAPIV3Schema"];
+        remove_pointer(
+            schema,
+            "/properties/spec/x-kubernetes-preserve-unknown-fields",
+        )
+        .map_err(|e| format!("{CASSANDRA_DATACENTER_CRD}: {e}"))?;
+        schema["properties"]["spec"]["properties"]["config"] =
+            serde_json::json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output validation
+
+/// Built-in kinds that are cluster-scoped (no `metadata.namespace`); all others we render are
+/// namespaced.
+const CLUSTER_SCOPED_BUILTIN: &[&str] = &[
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "StorageClass",
+    "PriorityClass",
+    "CustomResourceDefinition",
+];
+
+/// Top-level fields of a kustomize `Kustomization` (kustomize v5).
+const KUSTOMIZATION_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "images",
+    "replicas",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+    "openapi",
+    "helmCharts",
+    "helmGlobals",
+    "replacements",
+    "sortOptions",
+    "vars",
+    "configurations",
+];
+
+/// Schemas by `(apiVersion, kind)`, or why there is none.
+type SchemaCache = HashMap<(String, String), Arc<Result<KindSchema, String>>>;
+
+/// A schema and the scope of its kind.
+struct KindSchema {
+    schema: CompiledSchema,
+    cluster_scoped: bool,
+}
+
+/// Strict validation of rendered manifests against the vendored upstream schemas
+/// (`data/upstream/crds` and `data/upstream/kubernetes-openapi`). Schemas are built on first use
+/// and kept, so one validator should serve a whole test run.
+pub struct ManifestValidator {
+    upstream: PathBuf,
+    /// More directories of CRDs (`<plural>.<group>.yaml`), for kinds upstream ships no CRD for.
+    extra_crd_dirs: Vec<PathBuf>,
+    /// `(apiVersion, kind)` to schema, or why there is none.
+    schemas: Mutex<SchemaCache>,
+    /// Parsed OpenAPI documents by file name.
+    openapi: Mutex<HashMap<String, Arc<Json>>>,
+}
+
+/// The outcome of [`ManifestValidator::validate`].
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Objects checked (a kustomization file counts as one).
+    pub objects: usize,
+    /// One line per problem: `file:doc: Kind/name: path: message`.
+    pub problems: Vec<String>,
+}
+
+impl ManifestValidator {
+    /// A validator reading the vendored data below `upstream` (`<repo>/data/upstream`).
+    #[must_use]
+    pub fn new(upstream: &Path) -> Self {
+        Self {
+            upstream: upstream.to_path_buf(),
+            extra_crd_dirs: Vec::new(),
+            schemas: Mutex::new(HashMap::new()),
+            openapi: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Also reads CRDs from `dir` (same file naming as `data/upstream/crds`), for kinds that have
+    /// no upstream CRD, such as KSOPS's generator configuration.
+    #[must_use]
+    pub fn with_crd_dir(mut self, dir: &Path) -> Self {
+        self.extra_crd_dirs.push(dir.to_path_buf());
+        self
+    }
+
+    /// Checks every `*.yaml`/`*.yml`/`*.json` file below each path (a file or a directory; names
+    /// starting with a dot are skipped), every document in them.
+    #[must_use]
+    pub fn validate(&self, paths: &[&Path]) -> Report {
+        let mut report = Report::default();
+        for root in paths {
+            let mut files = Vec::new();
+            collect_files(root, &mut files, &mut report);
+            let mut seen: HashMap<(PathBuf, String, String, String, String), String> =
+                HashMap::new();
+            for file in files {
+                let scope = kustomization_scope(root, &file);
+                self.validate_file(&file, &scope, &mut seen, &mut report);
+            }
+        }
+        report
+    }
+
+    fn validate_file(
+        &self,
+        file: &Path,
+        scope: &Path,
+        seen: &mut HashMap<(PathBuf, String, String, String, String), String>,
+        report: &mut Report,
+    ) {
+        let shown = file.display();
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                report.problems.push(format!("{shown}:-: {e}"));
+                return;
+            }
+        };
+        let docs = match yaml::parse_stream(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("{shown}:{}:{}: {e}", e.pos.line, e.pos.column));
+                return;
+            }
+        };
+        for (index, doc) in docs.iter().enumerate() {
+            if matches!(doc.value, Value::Null) {
+                continue;
+            }
+            report.objects += 1;
+            let api_version = doc.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+            let kind = doc.get("kind").and_then(Node::as_str).unwrap_or("");
+            let meta = doc.get("metadata");
+            let name = meta
+                .and_then(|m| m.get("name"))
+                .and_then(Node::as_str)
+                .unwrap_or("?");
+            let at = format!(
+                "{shown}:{index}: {}/{name}",
+                if kind.is_empty() { "?" } else { kind }
+            );
+            if api_version.is_empty() || kind.is_empty() {
+                report
+                    .problems
+                    .push(format!("{at}: .: apiVersion and kind are required"));
+                continue;
+            }
+            if api_version.starts_with("kustomize.config.k8s.io/") && kind == "Kustomization" {
+                check_kustomization(file, doc, &at, report);
+                continue;
+            }
+            let namespace = meta
+                .and_then(|m| m.get("namespace"))
+                .and_then(Node::as_str)
+                .unwrap_or("");
+            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            let key = (
+                scope.to_path_buf(),
+                group.to_string(),
+                kind.to_string(),
+                namespace.to_string(),
+                name.to_string(),
+            );
+            if let Some(first) = seen.get(&key) {
+                report.problems.push(format!(
+                    "{at}: .: the same object is already in {first} (one apply unit must not hold it twice)"
+                ));
+            } else {
+                seen.insert(key, format!("{shown}:{index}"));
+            }
+            let entry = self.schema(api_version, kind);
+            let ks = match entry.as_ref() {
+                Ok(ks) => ks,
+                Err(e) => {
+                    report.problems.push(format!("{at}: .: {e}"));
+                    continue;
+                }
+            };
+            if ks.cluster_scoped && !namespace.is_empty() {
+                report.problems.push(format!(
+                    "{at}: metadata.namespace: {kind} is cluster-scoped and takes no namespace"
+                ));
+            }
+            let checked;
+            let target = if kind == "Secret" && doc.get("sops").is_some() {
+                // A SOPS-encrypted Secret: the `sops` block is metadata for the decrypting tool.
+                checked = without_key(doc, "sops");
+                &checked
+            } else {
+                doc
+            };
+            for issue in ks.schema.check(target) {
+                let path = if issue.path.is_empty() {
+                    ".".to_string()
+                } else {
+                    yaml::path_string(&issue.path)
+                };
+                let hint = issue.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+                report
+                    .problems
+                    .push(format!("{at}: {path}: {}{hint}", issue.message));
+            }
+        }
+    }
+
+    fn schema(&self, api_version: &str, kind: &str) -> Arc<Result<KindSchema, String>> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(s) = self.lock_schemas().get(&key) {
+            return Arc::clone(s);
+        }
+        let built = Arc::new(self.build_schema(api_version, kind));
+        self.lock_schemas().insert(key, Arc::clone(&built));
+        built
+    }
+
+    fn lock_schemas(&self) -> std::sync::MutexGuard<'_, SchemaCache> {
+        self.schemas
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn build_schema(&self, api_version: &str, kind: &str) -> Result<KindSchema, String> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let openapi_file = if group.is_empty() {
+            format!("api__{version}_openapi.json")
+        } else {
+            format!("apis__{group}__{version}_openapi.json")
+        };
+        let openapi_dir = self.upstream.join("kubernetes-openapi");
+        if openapi_dir.join(&openapi_file).is_file() {
+            let doc = self.openapi_doc(&openapi_dir, &openapi_file)?;
+            return compile_openapi(&doc, group, version, kind, &openapi_file).map(|schema| {
+                KindSchema {
+                    schema,
+                    cluster_scoped: CLUSTER_SCOPED_BUILTIN.contains(&kind),
+                }
+            });
+        }
+        // Kubernetes' own groups: the core group, the unqualified ones and `*.k8s.io`.
+        if group.is_empty()
+            || group.ends_with(".k8s.io")
+            || ["apps", "batch", "policy", "autoscaling"].contains(&group)
+        {
+            return Err(format!(
+                "no schema for built-in {api_version} {kind}: add the API group's OpenAPI document to data/upstream/kubernetes-openapi"
+            ));
+        }
+        self.crd_schema(group, version, kind)
+    }
+
+    fn openapi_doc(&self, dir: &Path, file: &str) -> Result<Arc<Json>, String> {
+        let mut docs = self
+            .openapi
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = docs.get(file) {
+            return Ok(Arc::clone(d));
+        }
+        let path = dir.join(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let doc: Json =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let doc = Arc::new(doc);
+        docs.insert(file.to_string(), Arc::clone(&doc));
+        Ok(doc)
+    }
+
+    /// The CRD of `group`/`kind` among `data/upstream/crds/<plural>.<group>.yaml`.
+    fn crd_schema(&self, group: &str, version: &str, kind: &str) -> Result<KindSchema, String> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for dir in std::iter::once(self.upstream.join("crds")).chain(self.extra_crd_dirs.clone()) {
+            files.extend(
+                std::fs::read_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .and_then(|n| n.strip_suffix(".yaml"))
+                            .and_then(|n| n.split_once('.'))
+                            .is_some_and(|(_, g)| g == group)
+                    }),
+            );
+        }
+        files.sort();
+        let mut kinds = Vec::new();
+        for file in files {
+            let (mut crd, raw) = read_crd(&file)?;
+            let crd_kind = crd["spec"]["names"]["kind"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if crd_kind != kind {
+                kinds.push(crd_kind);
+                continue;
+            }
+            release_form(&mut crd)?;
+            if crd["metadata"]["name"] == CASSANDRA_DATACENTER_CRD {
+                close_cassandra_datacenter_spec(&mut crd)?;
+            }
+            let Some(schema) = served_schema(&crd, version) else {
+                let served: Vec<&str> = crd["spec"]["versions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| v["served"] == true)
+                    .filter_map(|v| v["name"].as_str())
+                    .collect();
+                return Err(format!(
+                    "{group}/{version} is not served for {kind} (served: {})",
+                    served.join(", ")
+                ));
+            };
+            let mut b = Builder::new(Mode::Output, None);
+            let root = b.build(schema, &format!("{kind}/{version}"))?;
+            let source = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let header = Header {
+                kind,
+                version,
+                source: &source,
+                sha256: sha256_hex(&raw),
+            };
+            let schema = CompiledSchema::from_json(&b.finish(&header, root))?;
+            return Ok(KindSchema {
+                schema,
+                cluster_scoped: crd["spec"]["scope"] == "Cluster",
+            });
+        }
+        let hint = kinds
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(kind))
+            .map(|k| format!(" (the CRD's kind is {k})"))
+            .unwrap_or_default();
+        Err(format!(
+            "no schema for {group}/{version} {kind}{hint}: add its CRD to data/upstream/crds"
+        ))
+    }
+}
+
+/// Builds the schema of a built-in kind from a Kubernetes OpenAPI v3 document.
+fn compile_openapi(
+    doc: &Json,
+    group: &str,
+    version: &str,
+    kind: &str,
+    source: &str,
+) -> Result<CompiledSchema, String> {
+    let components = doc["components"]["schemas"]
+        .as_object()
+        .ok_or_else(|| format!("{source}: no components.schemas"))?;
+    let root = components
+        .iter()
+        .find(|(_, s)| {
+            s["x-kubernetes-group-version-kind"]
+                .as_array()
+                .is_some_and(|gvks| {
+                    gvks.iter().any(|g| {
+                        g["group"] == group && g["version"] == version && g["kind"] == kind
+                    })
+                })
+        })
+        .map(|(name, _)| name.clone())
+        .ok_or_else(|| {
+            let shown = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
+            format!("no schema for {shown} {kind} in {source}")
+        })?;
+    let mut b = Builder::new(Mode::Output, Some(components));
+    let node = b.reference(&Json::from(format!("#/components/schemas/{root}")), kind)?;
+    let root = b.intern(node);
+    let header = Header {
+        kind,
+        version,
+        source,
+        sha256: String::new(),
+    };
+    CompiledSchema::from_json(&b.finish(&header, root))
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>, report: &mut Report) {
+    if path.is_file() {
+        out.push(path.to_path_buf());
+        return;
+    }
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Err(e) => {
+            report.problems.push(format!("{}:-: {e}", path.display()));
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            collect_files(&p, out, report);
+        } else if [".yaml", ".yml", ".json"].iter().any(|x| name.ends_with(x)) {
+            out.push(p);
+        }
+    }
+}
+
+/// The apply unit of `file`: the nearest directory between it and `root` holding a
+/// `kustomization.yaml`, else `root`.
+fn kustomization_scope(root: &Path, file: &Path) -> PathBuf {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d.join("kustomization.yaml").is_file() {
+            return d.to_path_buf();
+        }
+        if d == root {
+            break;
+        }
+        dir = d.parent();
+    }
+    root.to_path_buf()
+}
+
+fn check_kustomization(file: &Path, doc: &Node, at: &str, report: &mut Report) {
+    let Some(entries) = doc.as_map() else {
+        report.problems.push(format!("{at}: .: expected object"));
+        return;
+    };
+    let base = file.parent().unwrap_or(Path::new("."));
+    for (key, value) in entries {
+        if !KUSTOMIZATION_FIELDS.contains(&key.name.as_str()) {
+            report
+                .problems
+                .push(format!("{at}: {}: unknown field for kustomize", key.name));
+            continue;
+        }
+        if ["resources", "components", "crds", "bases"].contains(&key.name.as_str()) {
+            let Value::Seq(items) = &value.value else {
+                report
+                    .problems
+                    .push(format!("{at}: {}: expected a list", key.name));
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(p) if p.contains("://") || p.starts_with("github.com/") => {}
+                    Some(p) if base.join(p).exists() => {}
+                    Some(p) => report
+                        .problems
+                        .push(format!("{at}: {}[{i}]: {p:?} does not exist", key.name)),
+                    None => report
+                        .problems
+                        .push(format!("{at}: {}[{i}]: expected a string", key.name)),
+                }
+            }
+        }
+    }
+}
+
+fn without_key(doc: &Node, key: &str) -> Node {
+    let mut copy = doc.clone();
+    if let Value::Map(entries) = &mut copy.value {
+        entries.retain(|(k, _)| k.name != key);
+    }
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/upstream")
+    }
+
+    #[test]
+    fn embedded_schemas_are_generated_from_the_vendored_crds() {
+        let generated = generate_input_schemas(&upstream().join("crds")).expect("generates");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/schema");
+        let mut stale = Vec::new();
+        for (file, text) in &generated {
+            let committed = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+            if committed != *text {
+                stale.push(*file);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "src/schema/{stale:?} differ from what the vendored CRDs give: run `cargo run --example gen-input-schemas` and review the diff"
+        );
+        assert_eq!(generated.len(), INPUTS.len());
+    }
+
+    #[test]
+    fn ascii_json_escapes_like_the_committed_files() {
+        assert_eq!(
+            ascii_json(&serde_json::json!({"a": "é\u{7f}😀\n"})),
+            r#"{"a":"\u00e9\u007f\ud83d\ude00\n"}"#
+        );
+    }
+
+    #[test]
+    fn unknown_keywords_and_cel_rules_are_refused_for_input_schemas() {
+        let mut b = Builder::new(Mode::Input, None);
+        let err = b
+            .build(
+                &serde_json::json!({"type": "object", "x-kubernetes-validations": []}),
+                "T",
+            )
+            .unwrap_err();
+        assert!(err.contains("CEL validation rules"), "{err}");
+        let mut b = Builder::new(Mode::Output, None);
+        assert!(
+            b.build(
+                &serde_json::json!({"type": "object", "x-kubernetes-validations": []}),
+                "T"
+            )
+            .is_ok()
+        );
+        let err = b
+            .build(
+                &serde_json::json!({"type": "string", "contentEncoding": "x"}),
+                "T",
+            )
+            .unwrap_err();
+        assert!(err.contains("unsupported schema keyword"), "{err}");
+        let err = b
+            .build(
+                &serde_json::json!({"type": "integer", "enum": ["yes"]}),
+                "T",
+            )
+            .unwrap_err();
+        assert!(err.contains("does not match type integer"), "{err}");
+    }
+
+    /// Validates the given files (name, text) in a fresh directory; returns the problems with
+    /// the directory prefix removed.
+    fn problems(files: &[(&str, &str)]) -> Vec<String> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "k8ssandra-gitops-schema-tools-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let report = validator().validate(&[&dir]);
+        let prefix = format!("{}/", dir.display());
+        let _ = std::fs::remove_dir_all(&dir);
+        report
+            .problems
+            .into_iter()
+            .map(|p| p.replace(&prefix, ""))
+            .collect()
+    }
+
+    fn validator() -> &'static ManifestValidator {
+        static V: std::sync::OnceLock<ManifestValidator> = std::sync::OnceLock::new();
+        V.get_or_init(|| ManifestValidator::new(&upstream()))
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  namespace: ns\nspec:\n  selector:\n    matchLabels: {app: d}\n  template:\n    metadata:\n      labels: {app: d}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n        resources:\n          requests: {cpu: 0.5, memory: 64Mi}\n        ports:\n        - containerPort: 80\n";
+
+    #[test]
+    fn built_in_kinds_are_checked_strictly_against_the_openapi_documents() {
+        assert_eq!(problems(&[("d.yaml", DEPLOYMENT)]), Vec::<String>::new());
+        let typo = DEPLOYMENT.replace("        image: busybox", "        imag: busybox");
+        assert_eq!(
+            problems(&[("d.yaml", &typo)]),
+            [
+                r#"d.yaml:0: Deployment/d: spec.template.spec.containers[0].imag: unknown field "imag" (did you mean "image"?)"#
+            ]
+        );
+        let quantity = DEPLOYMENT.replace("memory: 64Mi", "memory: 64 Mi");
+        let p = problems(&[("d.yaml", &quantity)]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("d.yaml:0: Deployment/d: spec.template.spec.containers[0].resources.requests.memory: must match at least one of the allowed forms"),
+            "{p:?}"
+        );
+        let ports = DEPLOYMENT.replace(
+            "        - containerPort: 80\n",
+            "        - containerPort: 80\n        - containerPort: 80\n          protocol: TCP\n",
+        );
+        let p = problems(&[("d.yaml", &ports)]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("ports[1]: duplicate entry with containerPort 80 and protocol \"TCP\""),
+            "{p:?}"
+        );
+        let replicas =
+            DEPLOYMENT.replace("spec:\n  selector:", "spec:\n  replicas: two\n  selector:");
+        assert_eq!(
+            problems(&[("d.yaml", &replicas)]),
+            [r#"d.yaml:0: Deployment/d: spec.replicas: expected integer, found string "two""#]
+        );
+    }
+
+    #[test]
+    fn custom_resources_are_checked_against_the_release_form_of_their_crd() {
+        let dc = "apiVersion: cassandra.datastax.com/v1beta1\nkind: CassandraDatacenter\nmetadata:\n  name: dc1\n  namespace: ns\nspec:\n  clusterName: demo\n  storageConfig:\n    cassandraDataVolumeClaimSpec:\n      resources: {requests: {storage: 1Gi}}\n  serverType: cassandra\n  serverVersion: 4.1.5\n  size: 3\n  config:\n    cassandra-yaml: {num_tokens: 16}\n";
+        assert_eq!(problems(&[("dc.yaml", dc)]), Vec::<String>::new());
+        let typo = dc.replace("  size: 3", "  sizee: 3");
+        let p = problems(&[("dc.yaml", &typo)]);
+        assert!(
+            p.iter().any(|l| l.starts_with(
+                r#"dc.yaml:0: CassandraDatacenter/dc1: spec.sizee: unknown field "sizee""#
+            )),
+            "{p:?}"
+        );
+        let unserved = "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: e\n  namespace: ns\nspec: {}\n";
+        assert_eq!(
+            problems(&[("e.yaml", unserved)]),
+            [
+                "e.yaml:0: ExternalSecret/e: .: external-secrets.io/v1beta1 is not served for ExternalSecret (served: v1)"
+            ]
+        );
+        let policy =
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n";
+        assert_eq!(
+            problems(&[("p.yaml", policy)]),
+            [
+                "p.yaml:0: NetworkPolicy/p: .: no schema for built-in networking.k8s.io/v1 NetworkPolicy: add the API group's OpenAPI document to data/upstream/kubernetes-openapi"
+            ]
+        );
+        let unknown = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+        assert_eq!(
+            problems(&[("w.yaml", unknown)]),
+            [
+                "w.yaml:0: Widget/w: .: no schema for example.com/v1 Widget: add its CRD to data/upstream/crds"
+            ]
+        );
+    }
+
+    #[test]
+    fn scope_duplicates_and_kustomizations_are_checked() {
+        let role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\n  namespace: ns\nrules: []\n";
+        assert_eq!(
+            problems(&[("r.yaml", role)]),
+            [
+                "r.yaml:0: ClusterRole/r: metadata.namespace: ClusterRole is cluster-scoped and takes no namespace"
+            ]
+        );
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: ns\ndata: {a: b}\n";
+        assert_eq!(
+            problems(&[
+                (
+                    "east/kustomization.yaml",
+                    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n- b.yaml\n"
+                ),
+                ("east/a.yaml", cm),
+                ("east/b.yaml", cm),
+                (
+                    "west/kustomization.yaml",
+                    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresource:\n- a.yaml\nresources:\n- missing.yaml\n"
+                ),
+                ("west/a.yaml", cm),
+            ]),
+            [
+                "east/b.yaml:0: ConfigMap/c: .: the same object is already in east/a.yaml:0 (one apply unit must not hold it twice)",
+                "west/kustomization.yaml:0: Kustomization/?: resource: unknown field for kustomize",
+                "west/kustomization.yaml:0: Kustomization/?: resources[0]: \"missing.yaml\" does not exist",
+            ]
+        );
+    }
+}
