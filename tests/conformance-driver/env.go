@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -203,20 +202,18 @@ func (s *server) namespacedTypes() []string {
 	return types
 }
 
-// exited reports whether a started process has ended (without reaping it).
+// exited reports whether a started process has ended (its reaper goroutine, see addChild, saw it).
 func exited(cmd *exec.Cmd) bool {
-	if cmd.Process == nil {
-		return true
+	childrenMu.Lock()
+	done := childDone[cmd]
+	childrenMu.Unlock()
+	if done == nil {
+		return false
 	}
-	return cmd.Process.Signal(syscall.Signal(0)) != nil || processZombie(cmd.Process.Pid)
-}
-
-func processZombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	select {
+	case <-done:
 		return true
+	default:
+		return false
 	}
-	// The state follows the command name in parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }

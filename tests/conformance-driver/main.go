@@ -37,12 +37,20 @@ func must(err error) {
 var (
 	childrenMu sync.Mutex
 	children   []*exec.Cmd
+	childDone  = map[*exec.Cmd]chan struct{}{} // closed when the child has ended
 )
 
+// addChild records a started process; one goroutine reaps it, so that its end is seen at once.
 func addChild(c *exec.Cmd) {
+	done := make(chan struct{})
 	childrenMu.Lock()
 	children = append(children, c)
+	childDone[c] = done
 	childrenMu.Unlock()
+	go func() {
+		_ = c.Wait()
+		close(done)
+	}()
 }
 
 func fatalf(format string, a ...any) {
@@ -64,9 +72,9 @@ func stopAll() {
 	childrenMu.Lock()
 	defer childrenMu.Unlock()
 	for i := len(children) - 1; i >= 0; i-- {
-		if p := children[i].Process; p != nil && children[i].ProcessState == nil {
+		if p := children[i].Process; p != nil {
 			_ = p.Kill()
-			_ = children[i].Wait()
+			<-childDone[children[i]]
 		}
 	}
 	children = nil
@@ -286,7 +294,7 @@ func setUp(kubeBin, work, operator, crds, imageConfig string, ctxNames []string)
 			c.Close()
 			break
 		}
-		if cmd.ProcessState != nil || time.Now().After(deadline) {
+		if exited(cmd) || time.Now().After(deadline) {
 			fatalf("the operator's webhook server did not come up (log: %s)", filepath.Join(work, "operator.log"))
 		}
 		time.Sleep(500 * time.Millisecond)
