@@ -1086,3 +1086,126 @@ fn seed_sync_fills_each_datacenter_with_the_other_datacenters_seeds() {
         "IPv4 [\"10.2.0.9\",\"192.0.2.10\"] shop-dc1-additional-seed-service"
     );
 }
+
+/// The reporter's rendered RBAC, applied to a real API server with the RBAC authorizer, grants
+/// its ServiceAccount what seed sync does in the control-plane cluster (watch seed pods
+/// everywhere, write EndpointSlices in the datacenters' namespaces) and nothing beyond: not
+/// EndpointSlices elsewhere, no pod writes. Without seed sync, no pod access at all.
+#[test]
+fn the_reporters_rendered_rbac_allows_what_seed_sync_does_and_no_more() {
+    let Some(bin) = kube_bin() else { return };
+    let s = ApiServer::start(&bin, "control-plane");
+    install_crds(&s, &bin);
+    for ns in ["k8ssandra-operator", "db", "db-two", "elsewhere"] {
+        kubectl_ok(&s, &bin, &["create", "namespace", ns]);
+    }
+    let sa = "system:serviceaccount:k8ssandra-operator:k8ssandra-gitops-reporter";
+    let can = |args: &[&str]| {
+        let mut all = vec!["auth", "can-i", "--as", sa];
+        all.extend_from_slice(args);
+        let (_, out, _) = s.kubectl(&bin, &all);
+        out.trim() == "yes"
+    };
+    for seed_sync in [true, false] {
+        let repo = TempDir::new("reporter-rbac");
+        let fixture = root().join("fixtures/render/reporter-seed-sync");
+        for f in ["cluster.yaml", "render-config.yaml"] {
+            let text = fs::read_to_string(fixture.join(f)).unwrap();
+            let text = if seed_sync {
+                text
+            } else {
+                text.replace("seedSync: true", "seedSync: false")
+            };
+            fs::write(repo.path().join(f), text).unwrap();
+        }
+        let out = TempDir::new("reporter-rbac-out");
+        let run = crate::harness::run_in(
+            repo.path(),
+            &["render", ".", "-o", out.path().to_str().unwrap()],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let dir = out.path().join("control-plane");
+        let mut rbac = Vec::new();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.starts_with("role")
+                || name.starts_with("clusterrole")
+                || name.starts_with("serviceaccount")
+            {
+                rbac.push(fs::read_to_string(dir.join(&name)).unwrap());
+            }
+        }
+        assert!(rbac.len() >= 5, "reporter RBAC not rendered: {rbac:?}");
+        kubectl_stdin(
+            &s,
+            &bin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=argocd",
+                "-f",
+                "-",
+            ],
+            &rbac.join("---\n"),
+        );
+        // RBAC changes reach the authorizer's cache asynchronously.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while can(&["list", "pods", "--all-namespaces"]) != seed_sync {
+            assert!(
+                Instant::now() < deadline,
+                "seed sync {seed_sync}: list pods in all namespaces is not {seed_sync}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert_eq!(can(&["watch", "pods", "--all-namespaces"]), seed_sync);
+        for verb in ["get", "create", "patch", "delete"] {
+            for ns in ["db", "db-two"] {
+                assert_eq!(
+                    can(&[verb, "endpointslices.discovery.k8s.io", "-n", ns]),
+                    seed_sync,
+                    "seed sync {seed_sync}: {verb} endpointslices in {ns}"
+                );
+            }
+            assert!(!can(&[
+                verb,
+                "endpointslices.discovery.k8s.io",
+                "-n",
+                "elsewhere"
+            ]));
+        }
+        assert!(!can(&["create", "pods", "-n", "db"]));
+        assert!(!can(&["delete", "pods", "-n", "db"]));
+        assert!(
+            can(&["patch", "k8ssandraclusters.k8ssandra.io/status", "-n", "db"])
+                || can(&[
+                    "patch",
+                    "k8ssandraclusters.k8ssandra.io",
+                    "--subresource=status",
+                    "-n",
+                    "db"
+                ])
+        );
+        // The next round starts from nothing: what this round applied is removed.
+        for text in &rbac {
+            let (_, _, _) = {
+                use std::io::Write as _;
+                let mut child = Command::new(bin.join("kubectl"))
+                    .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
+                    .args(["delete", "--ignore-not-found", "-f", "-"])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
+                let ok = child.wait().unwrap().success();
+                (ok, (), ())
+            };
+        }
+    }
+}

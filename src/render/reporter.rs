@@ -116,21 +116,59 @@ pub fn render(
     ));
     // Cluster-wide: the records (it lists them in every namespace), their status, and the
     // datacenter objects of datacenters that run in the control-plane cluster itself.
-    out.push(m(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+    let seed_sync = cfg.seed_sync == Some(true);
+    let mut cluster_rules = vec![
+        json!({"apiGroups": ["k8ssandra.io"], "resources": ["k8ssandraclusters"], "verbs": ["get", "list", "watch"]}),
+        json!({"apiGroups": ["k8ssandra.io"], "resources": ["k8ssandraclusters/status"], "verbs": ["get", "patch"]}),
+        json!({"apiGroups": ["cassandra.datastax.com"], "resources": ["cassandradatacenters"], "verbs": ["get", "list", "watch"]}),
+        json!({"apiGroups": ["stargate.k8ssandra.io"], "resources": ["stargates"], "verbs": ["get", "list", "watch"]}),
+        json!({"apiGroups": ["reaper.k8ssandra.io"], "resources": ["reapers"], "verbs": ["get", "list", "watch"]}),
+    ];
+    if seed_sync {
+        // Seed sync watches the seed pods of every context, this one included, through its own
+        // ServiceAccount here (other contexts use their ClientConfig's credentials).
+        cluster_rules
+            .push(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]}));
+    }
+    out.push(m(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
         "metadata": {"name": NAME, "labels": labels()},
-        "rules": [
-            {"apiGroups": ["k8ssandra.io"], "resources": ["k8ssandraclusters"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["k8ssandra.io"], "resources": ["k8ssandraclusters/status"], "verbs": ["get", "patch"]},
-            {"apiGroups": ["cassandra.datastax.com"], "resources": ["cassandradatacenters"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["stargate.k8ssandra.io"], "resources": ["stargates"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["reaper.k8ssandra.io"], "resources": ["reapers"], "verbs": ["get", "list", "watch"]},
-        ]})));
+        "rules": cluster_rules}),
+    ));
     out.push(m(
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": NAME, "labels": labels()},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
     ));
+
+    // Seed sync writes the additional-seed EndpointSlices of the datacenters that run in the
+    // control-plane cluster: only in their namespaces, so a Role in each (names are at most
+    // 253 characters; a namespace at most 63).
+    if seed_sync {
+        let namespaces: BTreeSet<&str> = plans
+            .iter()
+            .flat_map(|p| p.dcs.iter())
+            .filter(|dc| dc.context == cp)
+            .map(|dc| dc.namespace.as_str())
+            .collect();
+        for dc_ns in namespaces {
+            // The namespace in the name too: cluster-wide reporter objects share one directory.
+            let seeds = format!("{NAME}-seeds-{dc_ns}");
+            out.push(m(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": seeds, "namespace": dc_ns, "labels": labels()},
+                "rules": [{"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                    "verbs": ["get", "create", "patch", "delete"]}]}),
+            ));
+            out.push(m(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": seeds, "namespace": dc_ns, "labels": labels()},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": seeds},
+                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
+            ));
+        }
+    }
 
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": "metrics"}, "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3});
     let interval = cfg.interval_seconds.unwrap_or(15);
@@ -143,7 +181,7 @@ pub fn render(
         "--listen".into(),
         format!("0.0.0.0:{PORT}"),
     ];
-    if cfg.seed_sync == Some(true) {
+    if seed_sync {
         args.push("--seed-sync".into());
     }
     out.push(m(json!({"apiVersion": "apps/v1", "kind": "Deployment",
