@@ -312,6 +312,7 @@ pub fn render_inputs_scoped(
     for list in rendered.values_mut() {
         list.sort_by_cached_key(render::Manifest::rel_path);
     }
+    later.extend(path_collisions(&rendered));
     diags.extend(
         later
             .into_iter()
@@ -322,4 +323,62 @@ pub fn render_inputs_scoped(
     }
     diagnostic::sort(&mut diags);
     (rendered, diags)
+}
+
+/// Two objects that map to one output file would silently overwrite each other (and the sync
+/// would miss one): an error naming both, whatever produced them (for example a committed
+/// operations document named like a generated one). Expects each list sorted by path.
+fn path_collisions(rendered: &Rendered) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for list in rendered.values() {
+        for pair in list.windows(2) {
+            let path = pair[0].rel_path();
+            if path == pair[1].rel_path() {
+                let what =
+                    |m: &render::Manifest| format!("{} {}/{}", m.kind(), m.namespace(), m.name());
+                out.push(
+                    Diagnostic::error(
+                        path.clone(),
+                        yaml::Pos::default(),
+                        Vec::new(),
+                        format!(
+                            "two rendered objects ({} and {}) would be written to the same file",
+                            what(&pair[0]),
+                            what(&pair[1])
+                        ),
+                    )
+                    .with_hint(Some("rename one of them; nothing was written".into())),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_objects_for_one_output_file_are_an_error_naming_both() {
+        let role = |ns: &str| {
+            render::Manifest::new(
+                "cp".into(),
+                String::new(),
+                serde_json::json!({"kind": "Role", "metadata": {"name": "r", "namespace": ns}}),
+            )
+        };
+        let mut rendered = Rendered::new();
+        rendered.insert("cp".into(), vec![role("a"), role("b")]);
+        let found = path_collisions(&rendered);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].file, PathBuf::from("cp/role-r.yaml"));
+        assert!(
+            found[0].message.contains("Role a/r and Role b/r"),
+            "{}",
+            found[0].message
+        );
+        rendered.insert("cp".into(), vec![role("a")]);
+        assert!(path_collisions(&rendered).is_empty());
+    }
 }
