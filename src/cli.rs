@@ -1,13 +1,14 @@
 //! Command line: parse arguments, call the library, print, pick the exit code.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use k8ssandra_gitops::diagnostic::Diagnostic;
-use k8ssandra_gitops::diagnostic::did_you_mean;
+use k8ssandra_gitops::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
 use k8ssandra_gitops::output::{
     Drift, WriteError, build_tree, check, into_tree, preflight, sources, stream, unified_diff,
     write,
@@ -60,6 +61,9 @@ struct PlanArgs {
     /// Exit 0 even when risky changes are found (they are still printed).
     #[arg(long)]
     allow_risky: bool,
+    /// How to print problems of an invalid revision [default: human on a terminal, else short].
+    #[arg(long, value_enum)]
+    format: Option<DiagFormat>,
 }
 
 #[cfg(feature = "reporter")]
@@ -114,6 +118,124 @@ struct CommonArgs {
     /// the existing output has.
     #[arg(long)]
     allow_empty: bool,
+    /// How to print problems [default: human on a terminal, else short].
+    #[arg(long, value_enum)]
+    format: Option<DiagFormat>,
+}
+
+/// `--format`: how problems are printed (see docs/diagnostics.md).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DiagFormat {
+    /// One line each: `file:line:col: error[CODE]: path: message (help)`.
+    Short,
+    /// The source line with a caret, related places and `help:` (rustc-style).
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Prints problems in the chosen format on stderr.
+struct Printer {
+    format: Format,
+    /// Terminal colours (human form on a terminal, unless `NO_COLOR` is set).
+    styled: bool,
+    /// Whether the files named by diagnostics are the ones on disk (not a Git revision), so
+    /// that the human form can show their lines.
+    excerpts: bool,
+    /// File texts read for excerpts.
+    cache: RefCell<HashMap<PathBuf, Option<String>>>,
+}
+
+impl Printer {
+    /// The printer for `--format`; without it, `human` when stderr is a terminal, else `short`.
+    fn new(choice: Option<DiagFormat>) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let format = match choice {
+            Some(DiagFormat::Short) => Format::Short,
+            Some(DiagFormat::Human) => Format::Human,
+            Some(DiagFormat::Json) => Format::Json,
+            None if terminal => Format::Human,
+            None => Format::Short,
+        };
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            format,
+            styled: format == Format::Human && terminal && !no_color,
+            excerpts: true,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The one-line form, whatever the terminal (pre-commit hooks, Argo CD).
+    fn short() -> Self {
+        Self {
+            format: Format::Short,
+            styled: false,
+            excerpts: false,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn diagnostics(&self, diags: &[Diagnostic]) {
+        let mut cache = self.cache.borrow_mut();
+        let excerpts = self.excerpts;
+        let mut source = |file: &Path| -> Option<String> {
+            if !excerpts {
+                return None;
+            }
+            cache
+                .entry(file.to_path_buf())
+                .or_insert_with(|| read_source(file))
+                .clone()
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = diagnostic::write_all(&mut err, diags, self.format, &mut source, self.styled);
+    }
+
+    /// Problems that are not about a place in a file (`error: ...` lines): as they are, or
+    /// in the JSON form as objects of code E0603 with no file.
+    fn problems(&self, lines: &[String]) {
+        let mut err = std::io::stderr().lock();
+        for line in lines {
+            if self.format == Format::Json {
+                let message = line.strip_prefix("error: ").unwrap_or(line);
+                let v = serde_json::json!({
+                    "code": Code::OutputLocation.as_str(),
+                    "severity": "error",
+                    "file": null,
+                    "line": 0,
+                    "column": 0,
+                    "path": null,
+                    "message": message,
+                    "help": null,
+                    "related": [],
+                });
+                let _ = writeln!(err, "{v}");
+            } else {
+                let _ = writeln!(err, "{line}");
+            }
+        }
+    }
+
+    /// The closing `error: N problems found` line (left out in the JSON form, where every
+    /// line is an object; the exit code says it).
+    fn summary(&self, n: usize) {
+        if self.format != Format::Json {
+            eprintln!(
+                "error: {n} problem{} found; nothing was written",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
+}
+
+/// A file's text for an excerpt: only regular files within the input size limit.
+fn read_source(file: &Path) -> Option<String> {
+    let meta = std::fs::metadata(file).ok()?;
+    if !meta.is_file() || meta.len() > k8ssandra_gitops::source::MAX_FILE_BYTES {
+        return None;
+    }
+    std::fs::read_to_string(file).ok()
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +314,7 @@ struct Guards {
 /// every problem; `Err` when anything is an error.
 fn load(
     common: &CommonArgs,
+    printer: &Printer,
     output: Option<&PathBuf>,
     context: Option<&str>,
     guards: Guards,
@@ -223,13 +346,9 @@ fn load(
             ));
         }
     }
+    printer.diagnostics(&outcome.diagnostics);
+    printer.problems(&problems);
     let mut err = std::io::stderr().lock();
-    for d in &outcome.diagnostics {
-        let _ = writeln!(err, "{d}");
-    }
-    for p in &problems {
-        let _ = writeln!(err, "{p}");
-    }
     if common.verbose {
         for (file, index, kind) in &outcome.inputs.ignored {
             let _ = writeln!(err, "{}: document {index} ignored ({kind})", file.display());
@@ -250,28 +369,17 @@ fn load(
         .count()
         + problems.len();
     if n > 0 {
-        let _ = writeln!(
-            err,
-            "error: {n} problem{} found; nothing was written",
-            if n == 1 { "" } else { "s" }
-        );
+        drop(err);
+        printer.summary(n);
         return Err(ExitCode::from(FAILURE));
     }
     Ok(outcome)
 }
 
 /// Prints problems found after rendering (output paths, the output directory) and fails.
-fn refuse(problems: &[Diagnostic]) -> ExitCode {
-    let mut err = std::io::stderr().lock();
-    for d in problems {
-        let _ = writeln!(err, "{d}");
-    }
-    let _ = writeln!(
-        err,
-        "error: {} problem{} found; nothing was written",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
-    );
+fn refuse(printer: &Printer, problems: &[Diagnostic]) -> ExitCode {
+    printer.diagnostics(problems);
+    printer.summary(problems.len());
     ExitCode::from(FAILURE)
 }
 
@@ -280,7 +388,8 @@ fn validate(args: &CommonArgs) -> ExitCode {
         location: true,
         empty: true,
     };
-    match load(args, None, None, guards) {
+    let printer = Printer::new(args.format);
+    match load(args, &printer, None, None, guards) {
         Ok(o) => {
             // What render would refuse is known now: output paths too long for the file
             // system, symlinks or hand-written files where it writes.
@@ -291,7 +400,7 @@ fn validate(args: &CommonArgs) -> ExitCode {
                 true,
             );
             if !problems.is_empty() {
-                return refuse(&problems);
+                return refuse(&printer, &problems);
             }
             let objects: usize = o.rendered.values().map(Vec::len).sum();
             eprintln!(
@@ -320,7 +429,8 @@ fn render(args: &RenderArgs) -> ExitCode {
     };
     // One context to stdout renders only the clusters with something in it.
     let scope = args.context.as_deref().filter(|_| args.stdout);
-    let outcome = match load(&args.common, args.output.as_ref(), scope, guards) {
+    let printer = Printer::new(args.common.format);
+    let outcome = match load(&args.common, &printer, args.output.as_ref(), scope, guards) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -341,7 +451,7 @@ fn render(args: &RenderArgs) -> ExitCode {
     let dir = &output_dir;
     let problems = preflight(dir, &tree, &sources, false);
     if !problems.is_empty() {
-        return refuse(&problems);
+        return refuse(&printer, &problems);
     }
     if args.check {
         let drift = check(dir, &tree);
@@ -375,7 +485,7 @@ fn render(args: &RenderArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(WriteError::Refused(problems)) => refuse(&problems),
+        Err(WriteError::Refused(problems)) => refuse(&printer, &problems),
         Err(e) => {
             eprintln!("error: {e}; the output directory is unchanged");
             ExitCode::from(FAILURE)
@@ -417,38 +527,52 @@ fn argocd_generate() -> ExitCode {
     };
     // The Application may point at any directory: render the whole repository, from its root,
     // so that messages name repository-relative paths.
-    let root = std::env::current_dir()
-        .map_err(|e| format!("cannot read the working directory: {e}"))
-        .and_then(|cwd| {
-            let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
-            k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())
-                .map(|root| k8ssandra_gitops::argocd::render_root(&cwd, &root))
-        })
-        .and_then(|root| {
-            std::env::set_current_dir(&root)
-                .map_err(|e| format!("cannot enter the repository root {}: {e}", root.display()))
-        });
-    if let Err(msg) = root {
-        eprintln!("error: {msg}");
+    if let Err(e) = enter_render_root() {
+        eprintln!("error: {e}");
         return ExitCode::from(FAILURE);
     }
     let common = CommonArgs {
         repo: PathBuf::from("."),
         verbose: false,
         allow_empty: false,
+        format: Some(DiagFormat::Short),
     };
     let guards = Guards {
         location: false,
         empty: true,
     };
-    match load(&common, None, Some(&context), guards) {
+    match load(&common, &Printer::short(), None, Some(&context), guards) {
         Ok(outcome) => stream_context(&outcome, &context),
         Err(code) => code,
     }
 }
 
+/// Why `argocd generate` cannot find where to render from.
+#[derive(Debug, thiserror::Error)]
+enum RootError {
+    #[error("cannot read the working directory: {0}")]
+    Cwd(std::io::Error),
+    #[error(transparent)]
+    Plugin(#[from] k8ssandra_gitops::argocd::Error),
+    #[error("cannot enter the repository root {}: {source}", root.display())]
+    Enter {
+        root: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Changes into the directory `argocd generate` renders from (see
+/// [`k8ssandra_gitops::argocd::render_root`]).
+fn enter_render_root() -> Result<(), RootError> {
+    let cwd = std::env::current_dir().map_err(RootError::Cwd)?;
+    let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
+    let root = k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())?;
+    let root = k8ssandra_gitops::argocd::render_root(&cwd, &root);
+    std::env::set_current_dir(&root).map_err(|source| RootError::Enter { root, source })
+}
+
 /// Renders one side of `plan`; problems are printed with the revision they belong to.
-fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
+fn render_side(repo: &Path, rev: &str, format: Option<DiagFormat>) -> Result<Outcome, ExitCode> {
     let outcome = if rev == "worktree" {
         render_repo(repo, None).map_err(|e| {
             eprintln!("error: {e}");
@@ -472,22 +596,24 @@ fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
         }
     };
     if outcome.has_errors() {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: the repository is invalid at {rev}:");
-        for d in &outcome.diagnostics {
-            let _ = writeln!(err, "{d}");
+        let mut printer = Printer::new(format);
+        // A revision's files are not the ones on disk: no excerpts from them.
+        printer.excerpts = rev == "worktree";
+        if printer.format != Format::Json {
+            eprintln!("error: the repository is invalid at {rev}:");
         }
+        printer.diagnostics(&outcome.diagnostics);
         return Err(ExitCode::from(FAILURE));
     }
     Ok(outcome)
 }
 
 fn plan(args: &PlanArgs) -> ExitCode {
-    let from = match render_side(&args.repo, &args.from) {
+    let from = match render_side(&args.repo, &args.from, args.format) {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let to = match render_side(&args.repo, &args.to) {
+    let to = match render_side(&args.repo, &args.to, args.format) {
         Ok(o) => o,
         Err(code) => return code,
     };

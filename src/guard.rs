@@ -15,6 +15,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use crate::diagnostic::Code;
 use crate::load::is_input;
 use crate::output::OWNED_RECORD;
 use crate::source::{Discovered, Skipped, SourceFile};
@@ -237,7 +238,7 @@ pub fn apply_boundary(repo: &Path, d: &mut Discovered, output_override: Option<&
 }
 
 /// Problems with where the output would go, as printable lines (a RenderConfig source is
-/// pointed at by `file:line:col: error: spec.outputDir: ...`).
+/// pointed at by `file:line:col: error[E0603]: spec.outputDir: ...`).
 ///
 /// Checked without following any symlink:
 /// - inside the repository (the default, RenderConfig `outputDir`, or `-o` inside it): every
@@ -255,7 +256,9 @@ pub fn output_location_problems(repo: &Path, outcome: &Outcome) -> Vec<String> {
     let seg = vec![Seg::Key("spec".into()), Seg::Key("outputDir".into())];
     let say = |msg: String| -> String {
         match (outcome.output_source, rc) {
-            (OutputSource::RenderConfig, Some(doc)) => doc.error(seg.clone(), msg).to_string(),
+            (OutputSource::RenderConfig, Some(doc)) => doc
+                .error(Code::OutputLocation, seg.clone(), msg)
+                .to_string(),
             (OutputSource::Override, _) => format!("error: -o {}: {msg}", out.display()),
             _ => format!("error: output directory {}: {msg}", out.display()),
         }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, str_at};
 use crate::load::Inputs;
 use crate::plan::medusa::medusa_path;
@@ -555,7 +555,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         let ini = medusa_ini(medusa, &plan.name, mgmt_tls(dc).is_some(), external);
         let key = (dc.context.clone(), dc.namespace.clone());
         match by_namespace.get(&key) {
-            Some((first, other)) if *other != ini => diags.push(plan.doc.error(
+            Some((first, other)) if *other != ini => diags.push(plan.doc.error(Code::OutputCollision,
                 dc.path(&["managementApiAuth"]),
                 format!(
                     "datacenters {first} and {} share namespace {:?} and so the {} ConfigMap, but need different medusa.ini files (management API TLS differs); k8ssandra-operator would let them overwrite each other — put them in different namespaces or give both the same managementApiAuth",
@@ -713,6 +713,7 @@ pub fn route(
         let expected = format!("{group}/{ROUTED_VERSION}");
         if api != expected {
             diags.push(doc.error(
+                Code::UnsupportedApiVersion,
                 seg(&["apiVersion"]),
                 format!("unsupported apiVersion {api:?} for {kind}: expected {expected:?}"),
             ));
@@ -723,7 +724,10 @@ pub fn route(
         let issues = crate::schema::check(*schema_kind, &doc.node);
         let failed: Vec<Vec<Seg>> = issues.iter().map(|i| i.path.clone()).collect();
         for issue in issues {
-            diags.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+            diags.push(
+                doc.error(issue.code, issue.path, issue.message)
+                    .with_hint(issue.hint),
+            );
         }
         let schema_failed_at = |p: &[&str]| {
             let p = seg(p);
@@ -733,7 +737,7 @@ pub fn route(
             && !schema_failed_at(&["spec", "cronSchedule"])
             && let Err(why) = crate::ports::cron::check(str_at(&v, &["spec", "cronSchedule"]))
         {
-            diags.push(doc.error(
+            diags.push(doc.error(Code::InvalidValue,
                 seg(&["spec", "cronSchedule"]),
                 format!("k8ssandra-operator's webhook refuses this cronSchedule: {why}"),
             ).with_hint(Some("minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\"; or @daily, @every 12h".into())));
@@ -743,6 +747,7 @@ pub fn route(
         if dc_name.is_empty() {
             if !schema_failed_at(dc_path) {
                 diags.push(doc.error(
+                    Code::MissingSetting,
                     seg(dc_path),
                     format!("{kind} names no datacenter: set {}", dc_path.join(".")),
                 ));
@@ -758,7 +763,7 @@ pub fn route(
             && !ref_ns.is_empty()
             && meta_ns != ref_ns
         {
-            diags.push(doc.error(
+            diags.push(doc.error(Code::NamespaceMismatch,
                 seg(p),
                 format!(
                     "{kind} {name:?} is in namespace {meta_ns:?} but {} is {ref_ns:?}: it is rendered next to its datacenter, so both must name the datacenter's namespace",
@@ -805,7 +810,7 @@ pub fn route(
                         .iter()
                         .flat_map(|p| p.dcs.iter().map(|d| d.template.name.as_str())),
                 );
-                diags.push(doc.error(
+                diags.push(doc.error(Code::UnknownReference,
                     seg(dc_path),
                     format!(
                         "{kind} {name:?} names datacenter {dc_name:?}, which no K8ssandraCluster of the repository has (datacenters: {})",
@@ -830,7 +835,7 @@ pub fn route(
             [one] => *one,
             [] => {
                 let places: Vec<String> = by_name.iter().map(place).collect();
-                diags.push(doc.error(
+                diags.push(doc.error(Code::NamespaceMismatch,
                     ns_path.unwrap_or_else(|| seg(&["metadata", "namespace"])),
                     format!(
                         "{kind} {name:?} is for namespace {namespace:?}, but datacenter {dc_name:?} is in {}",
@@ -850,7 +855,7 @@ pub fn route(
                     "set metadata.namespace to the namespace of the datacenter it is for".into()
                 };
                 diags.push(
-                    doc.error(
+                    doc.error(Code::AmbiguousReference,
                         seg(dc_path),
                         format!(
                             "{kind} {name:?} names datacenter {dc_name:?}, which several K8ssandraClusters have: in {}",
@@ -869,7 +874,7 @@ pub fn route(
             name.to_string(),
         );
         if let Some(owner) = taken.get(&key) {
-            diags.push(doc.error(
+            diags.push(doc.error(Code::OutputCollision,
                 seg(&["metadata", "name"]),
                 format!(
                     "{kind} {}/{name} in context {} is already written by {owner}; give this one another name",
