@@ -120,7 +120,8 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
             // tool's config) must not fail every context: it is named, and skipped.
             Err(e) if !could_hold_input(&file.text) => {
                 diags.push(
-                    Diagnostic::warning(Code::SkippedInvalidYaml,
+                    Diagnostic::warning(
+                        Code::SkippedInvalidYaml,
                         file.display_path.clone(),
                         e.pos,
                         Vec::new(),
@@ -363,7 +364,8 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
     if api_version != *expected_version {
         let group = expected_version.split('/').next().unwrap_or_default();
         if api_version.split('/').next() == Some(group) {
-            diags.push(doc.error(Code::UnsupportedApiVersion,
+            diags.push(doc.error(
+                Code::UnsupportedApiVersion,
                 vec![Seg::Key("apiVersion".into())],
                 format!("unsupported apiVersion {api_version:?} for {kind}: expected {expected_version:?}"),
             ));
@@ -514,7 +516,8 @@ fn negative_quantities(doc: &Doc<()>, diags: &mut Vec<Diagnostic>) {
                     _ => false,
                 };
                 if (requirement || size) && negative {
-                    diags.push(doc.error(Code::InvalidValue,
+                    diags.push(doc.error(
+                        Code::InvalidValue,
                         path.clone(),
                         "negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0".to_string(),
                     ));

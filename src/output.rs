@@ -274,7 +274,8 @@ pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<
             .unwrap_or_else(|| (dir.join(rel), Pos::default()));
         if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
             out.push(
-                Diagnostic::error(Code::OutputPathTooLong,
+                Diagnostic::error(
+                    Code::OutputPathTooLong,
                     file,
                     pos,
                     Vec::new(),

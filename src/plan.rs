@@ -280,7 +280,8 @@ fn check_context_name(name: &str, inputs: &Inputs, diags: &mut Vec<Diagnostic>) 
         return;
     }
     if let Some(rc) = &inputs.render_config {
-        diags.push(rc.error(Code::InvalidName,
+        diags.push(rc.error(
+            Code::InvalidName,
             vec![Seg::Key("spec".into()), Seg::Key("controlPlaneContext".into())],
             format!("context name {name:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters)"),
         ));

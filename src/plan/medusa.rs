@@ -75,14 +75,16 @@ pub fn resolve(
             "fieldPath",
         ] {
             if !str_at(r, &[field]).is_empty() {
-                diags.push(err(Code::InvalidValue,
+                diags.push(err(
+                    Code::InvalidValue,
                     &["medusaConfigurationRef", field],
                     format!("medusaConfigurationRef must only name a MedusaConfiguration in the namespace of the K8ssandraCluster; {field} is not allowed"),
                 ));
             }
         }
         if str_at(&medusa, &["storageProperties", "prefix"]).is_empty() {
-            diags.push(err(Code::MissingSetting,
+            diags.push(err(
+                Code::MissingSetting,
                 &["storageProperties", "prefix"],
                 "storageProperties.prefix is required with medusaConfigurationRef, so that clusters sharing the configuration do not share backups".into(),
             ));
@@ -117,7 +119,8 @@ pub fn resolve(
                     .unwrap_or_default();
                 let mut found = Vec::new();
                 if api != "medusa.k8ssandra.io/v1alpha1" {
-                    found.push(doc.error(Code::UnsupportedApiVersion,
+                    found.push(doc.error(
+                        Code::UnsupportedApiVersion,
                         vec![Seg::Key("apiVersion".into())],
                         format!("unsupported apiVersion {api:?} for MedusaConfiguration: expected \"medusa.k8ssandra.io/v1alpha1\""),
                     ));
@@ -142,7 +145,8 @@ pub fn resolve(
                     .unwrap_or_else(|| json!({}));
                 medusa["storageProperties"] = merge_under(&kc, &base);
             }
-            None => diags.push(err(Code::UnknownReference,
+            None => diags.push(err(
+                Code::UnknownReference,
                 &["medusaConfigurationRef", "name"],
                 format!(
                     "MedusaConfiguration {config_ref:?} (namespace {:?}) is not in the repository: k8ssandra-operator reads its storage settings at run time, offline they must be committed next to the K8ssandraCluster",
@@ -165,7 +169,8 @@ pub fn resolve(
     if !str_at(sp, &["storageSecretRef", "name"]).is_empty()
         && str_at(sp, &["credentialsType"]) == "role-based"
     {
-        diags.push(err(Code::ConflictingSettings,
+        diags.push(err(
+            Code::ConflictingSettings,
             &["storageProperties", "credentialsType"],
             "storageSecretRef and credentialsType: role-based exclude each other: role-based credentials come from the pod's identity".into(),
         ));
@@ -183,7 +188,8 @@ pub fn resolve(
                 .is_none_or(Value::is_null)
             && (external || str_at(&medusa, &["certificatesSecretRef", "name"]).is_empty())
         {
-            diags.push(err(Code::MissingSetting,
+            diags.push(err(
+                Code::MissingSetting,
                 &[],
                 format!(
                     "datacenter {} enables client encryption: Medusa needs clientEncryptionStores{}",

@@ -211,7 +211,8 @@ pub fn render(
             .is_some_and(|n| !n.is_empty());
         if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
             diags.push(
-                rc.error(Code::MissingSetting,
+                rc.error(
+                    Code::MissingSetting,
                     ["spec", "secrets", "externalSecrets", "storeRef"]
                         .iter()
                         .map(|k| Seg::Key((*k).into()))
@@ -255,7 +256,8 @@ pub fn render(
                     // The same Secret from the same remote key (or the same committed file)
                     // serves both clusters; a different remote key under one name cannot.
                     if backend == Backend::ExternalSecrets && *other_key != remote_key {
-                        diags.push(plan.doc.error(Code::OutputCollision,
+                        diags.push(plan.doc.error(
+                            Code::OutputCollision,
                             vec![Seg::Key("metadata".into())],
                             format!(
                                 "Secret {:?} in context {context:?}, namespace {namespace:?} is also needed by K8ssandraCluster {other:?}, which reads it from remote key {other_key:?}, not {remote_key:?}: give the two clusters distinct secret names",
@@ -428,7 +430,8 @@ fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
         .map(|n| format!("{} ({})", n.name, n.purpose.describe()))
         .collect();
     plan.doc
-        .error(Code::NotRenderableOffline,
+        .error(
+            Code::NotRenderableOffline,
             vec![Seg::Key("spec".into())],
             format!(
                 "K8ssandraCluster {:?} needs credentials that k8ssandra-operator would generate at run time: {}; choose where they come from with RenderConfig spec.secrets.backend: external (you create these Secrets in every cluster; datacenters reference them only), externalSecrets (an ExternalSecret per cluster reads them from your secret store), or replicate (commit each Secret once, encrypted with SOPS, and it is copied to every cluster)",
@@ -482,7 +485,8 @@ fn missing_replicated_error(
         )
     };
     plan.doc
-        .error(Code::UnknownReference,
+        .error(
+            Code::UnknownReference,
             vec![Seg::Key("spec".into())],
             format!(
                 "Secret {:?} ({}) is needed in namespace {namespace:?} of context {context:?}, but {why} (secrets backend replicate)",
@@ -570,7 +574,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
         });
         if !has_sops {
             if carries_data {
-                diags.push(secret_error(Code::CommittedSecret,
+                diags.push(secret_error(
+                    Code::CommittedSecret,
                     doc,
                     Vec::new(),
                     "plaintext Secret in the repository: credentials must never be committed unencrypted; encrypt it with SOPS (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`) or use the externalSecrets backend",
@@ -598,7 +603,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             {
                 if !v.as_str().is_some_and(|s| s.starts_with("ENC[")) {
                     plain = true;
-                    diags.push(secret_error(Code::CommittedSecret,
+                    diags.push(secret_error(
+                        Code::CommittedSecret,
                         doc,
                         vec![Seg::Key(key.into()), Seg::Key(k.clone())],
                         "value in plain text although the file has SOPS metadata: every value of data and stringData must be encrypted (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`)",
@@ -628,7 +634,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
                 .is_some_and(|o| o.get("data").is_some() || o.get("stringData").is_some());
             if k == "kubectl.kubernetes.io/last-applied-configuration" || holds_data {
                 plain = true;
-                diags.push(secret_error(Code::CommittedSecret,
+                diags.push(secret_error(
+                    Code::CommittedSecret,
                     doc,
                     vec![
                         Seg::Key("metadata".into()),
@@ -647,7 +654,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
         else {
-            diags.push(secret_error(Code::CommittedSecret,
+            diags.push(secret_error(
+                Code::CommittedSecret,
                 doc,
                 vec![Seg::Key("metadata".into())],
                 "a SOPS-encrypted Secret must set metadata.namespace: the renderer copies the file and never adds a value to it (SOPS's MAC would no longer match)",
@@ -655,7 +663,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             continue;
         };
         if namespace.starts_with("ENC[") {
-            diags.push(secret_error(Code::CommittedSecret,
+            diags.push(secret_error(
+                Code::CommittedSecret,
                 doc,
                 vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
                 "metadata.namespace of a SOPS-encrypted Secret must stay in plain text: the renderer places the copies by namespace (encrypt only data and stringData: `--encrypted-regex '^(data|stringData)$'`)",
@@ -675,7 +684,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             .map(|n| n.pos)
             .unwrap_or_default();
         let Some(file_text) = inputs.secret_files.get(&doc.origin.rel_path) else {
-            diags.push(secret_error(Code::CommittedSecret,
+            diags.push(secret_error(
+                Code::CommittedSecret,
                 doc,
                 Vec::new(),
                 "a SOPS-encrypted Secret must be the only document in its file, so that it can be copied byte for byte",
@@ -686,14 +696,17 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             .iter()
             .find(|s: &&CommittedSecret| s.name == name && s.namespace == namespace)
         {
-            diags.push(secret_error(Code::Duplicate,
-                doc,
-                vec![Seg::Key("metadata".into())],
-                &format!(
-                    "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}: {} has it already; keep one",
-                    first.file
-                ),
-            ));
+            diags.push(
+                secret_error(
+                    Code::Duplicate,
+                    doc,
+                    vec![Seg::Key("metadata".into())],
+                    &format!(
+                        "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}; keep one"
+                    ),
+                )
+                .with_related(first.file.clone(), first.namespace_pos, "first defined here"),
+            );
             continue;
         }
         out.push(CommittedSecret {
@@ -897,10 +910,9 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(diags.len(), 1, "{diags:#?}");
         assert_eq!(diags[0].file, std::path::PathBuf::from("s2.sops.yaml"));
-        assert!(
-            diags[0]
-                .message
-                .contains("second SOPS-encrypted Secret \"s\" for namespace \"db\": s0.sops.yaml"),
+        assert_eq!(
+            diags[0].to_string(),
+            "s2.sops.yaml:3:1: error[E0301]: metadata: a second SOPS-encrypted Secret \"s\" for namespace \"db\"; keep one (first defined here: s0.sops.yaml:5:16)",
             "{diags:#?}"
         );
     }

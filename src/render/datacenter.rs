@@ -420,7 +420,8 @@ fn phase_a(
         } else {
             "serverEncryptionStores"
         };
-        return Err(Box::new(plan.doc.error(Code::NotRenderableOffline,
+        return Err(Box::new(plan.doc.error(
+            Code::NotRenderableOffline,
             vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key(which.into())],
             "encryption stores with internal secrets cannot be rendered offline: k8ssandra-operator reads the keystore passwords from Secrets at run time and writes them in plain text into the CassandraDatacenter config; use secretsProvider: external and set the store paths and passwords in cassandraYaml yourself".to_string(),
         )));

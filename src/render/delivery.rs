@@ -106,7 +106,8 @@ pub fn render(
         (FLUX_DIR, spec.flux.is_some()),
     ] {
         if enabled && contexts.iter().any(|c| c == dir) {
-            diags.push(rc.error(Code::InvalidName,
+            diags.push(rc.error(
+                Code::InvalidName,
                 spec_path(&[dir]),
                 format!("a context named {dir:?} would share DIR/{dir}/ with the {dir} objects: rename the context"),
             ));
@@ -115,7 +116,8 @@ pub fn render(
     }
     let replicate = Backend::from_inputs(inputs) == Some(Backend::Replicate);
     if replicate && spec.argocd.is_some() && spec.flux.is_some() {
-        diags.push(rc.error(Code::MissingSetting,
+        diags.push(rc.error(
+            Code::MissingSetting,
             spec_path(&["flux"]),
             "with the replicate secrets backend, the rendered directories are decrypted either by Flux (spec.flux: kustomize-controller's spec.decryption) or by KSOPS under Argo CD (spec.argocd: a ksops generator in each context), not both: keep one of spec.argocd and spec.flux",
         ));
@@ -124,7 +126,8 @@ pub fn render(
     if let Some(argo) = &spec.argocd {
         let repo = argo.repo_url.clone().unwrap_or_default();
         if repo.is_empty() {
-            diags.push(rc.error(Code::MissingSetting,
+            diags.push(rc.error(
+                Code::MissingSetting,
                 spec_path(&["argocd"]),
                 "spec.argocd needs repoURL: the Git repository Argo CD reads the rendered output from",
             ));
@@ -136,7 +139,8 @@ pub fn render(
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            diags.push(rc.error(Code::MissingSetting,
+            diags.push(rc.error(
+                Code::MissingSetting,
                 spec_path(&["argocd", "destinations"]),
                 format!(
                     "no Argo CD destination for context{} {}: add `{}: {{name: <Argo CD cluster name>}}`",
@@ -159,7 +163,8 @@ pub fn render(
                 _ => d.name.as_deref().is_some_and(|s| !s.is_empty()) && d.server.is_none(),
             };
             if !ok {
-                diags.push(rc.error(Code::ConflictingSettings,
+                diags.push(rc.error(
+                    Code::ConflictingSettings,
                     spec_path(&["argocd", "destinations", ctx]),
                     format!("every destination must give the same one field, here `{field}` (the ApplicationSet template names one)"),
                 ));
@@ -235,7 +240,8 @@ pub fn render(
         let source = flux.source_ref.clone().unwrap_or_default();
         let source_name = source.name.clone().unwrap_or_default();
         if source_name.is_empty() {
-            diags.push(rc.error(Code::MissingSetting,
+            diags.push(rc.error(
+                Code::MissingSetting,
                 spec_path(&["flux"]),
                 "spec.flux needs sourceRef.name: the GitRepository (or OCIRepository/Bucket) with the rendered output",
             ));
@@ -266,7 +272,8 @@ pub fn render(
                     if let Some(r) = &d.secret_ref {
                         match r.name.as_deref().filter(|n| !n.is_empty()) {
                             Some(name) => d2["secretRef"] = json!({"name": name}),
-                            None => diags.push(rc.error(Code::MissingSetting,
+                            None => diags.push(rc.error(
+                                Code::MissingSetting,
                                 spec_path(&["flux", "decryption", "secretRef"]),
                                 "secretRef needs the name of the Secret with the SOPS keys (leave secretRef out to use kustomize-controller's own KMS credentials)",
                             )),
@@ -276,7 +283,8 @@ pub fn render(
                 }
                 (None, true) => {
                     diags.push(
-                        rc.error(Code::MissingSetting,
+                        rc.error(
+                            Code::MissingSetting,
                             spec_path(&["flux"]),
                             "the replicate secrets backend commits SOPS-encrypted Secrets, which kustomize-controller must decrypt: set spec.flux.decryption.secretRef.name to the Secret with the SOPS keys (or `decryption: {}` to use kustomize-controller's own KMS credentials)",
                         )
@@ -287,7 +295,8 @@ pub fn render(
                     None
                 }
                 (Some(_), false) => {
-                    diags.push(rc.warning(Code::IgnoredField,
+                    diags.push(rc.warning(
+                        Code::IgnoredField,
                         spec_path(&["flux", "decryption"]),
                         "only the replicate secrets backend commits encrypted Secrets; spec.flux.decryption is not used",
                     ));

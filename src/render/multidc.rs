@@ -106,7 +106,8 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
             .collect();
         let src = match &source {
             Some(s) if *s == dc.cass_dc_name => {
-                diags.push(plan.doc.error(Code::ConflictingSettings,
+                diags.push(plan.doc.error(
+                    Code::ConflictingSettings,
                     rebuild_path(),
                     format!(
                         "rebuild source datacenter {s:?} is also a datacenter to rebuild ({}); the first datacenter in rollout order must be the source",
@@ -117,7 +118,8 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
             }
             Some(s) => {
                 if !ready.iter().any(|d| d.cass_dc_name == *s) {
-                    diags.push(plan.doc.error(Code::UnknownReference,
+                    diags.push(plan.doc.error(
+                        Code::UnknownReference,
                         rebuild_path(),
                         format!(
                             "rebuild source datacenter {s:?} is not a running datacenter that comes before {} in rollout order ({})",
@@ -401,7 +403,8 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
         .filter(|n| !script_safe(n))
         .collect();
     if !unsafe_names.is_empty() {
-        diags.push(plan.doc.error(Code::InvalidName,
+        diags.push(plan.doc.error(
+            Code::InvalidName,
             vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())],
             format!(
                 "cannot render the keyspace replication Job: {} {} characters other than letters, digits, '_', '-' and '.'",
@@ -495,7 +498,8 @@ fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manif
         match split_ip(seed) {
             Some(true) => v4.push(seed.clone()),
             Some(false) => v6.push(seed.clone()),
-            None => diags.push(plan.doc.warning(Code::IgnoredField,
+            None => diags.push(plan.doc.warning(
+                Code::IgnoredField,
                 vec![
                     Seg::Key("spec".into()),
                     Seg::Key("cassandra".into()),

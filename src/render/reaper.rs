@@ -78,7 +78,8 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     // the referenced Reaper through its REST API at run time, which nothing does offline.
     let reaper_ref = str_in(&tpl, &["reaperRef", "name"]);
     if !reaper_ref.is_empty() {
-        diags.push(plan.doc.warning(Code::NotRendered,
+        diags.push(plan.doc.warning(
+            Code::NotRendered,
             reaper_path(&["reaperRef", "name"]),
             format!("no Reaper object is rendered for reaperRef; k8ssandra-operator would also register this cluster with Reaper {reaper_ref:?} through its REST API at run time, which k8ssandra-gitops does not do: add the cluster in that Reaper yourself"),
         ));
@@ -500,13 +501,15 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
         reaper_path(&[])
     };
     match tpl.get("storageConfig").filter(|v| !v.is_null()) {
-        None => diags.push(plan.doc.error(Code::MissingSetting,
+        None => diags.push(plan.doc.error(
+            Code::MissingSetting,
             storage_type_path.clone(),
             "storageType local requires storageConfig (a PersistentVolumeClaim spec with accessModes and resources.requests.storage)",
         )),
         Some(sc) => {
             if sc.get("accessModes").is_none_or(Value::is_null) {
-                diags.push(plan.doc.error(Code::MissingSetting,
+                diags.push(plan.doc.error(
+                    Code::MissingSetting,
                     reaper_path(&["storageConfig"]),
                     "storageType local requires storageConfig.accessModes",
                 ));
@@ -516,7 +519,8 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
                 .and_then(|r| r.get("requests"))
                 .filter(|r| !r.is_null());
             match requests {
-                None => diags.push(plan.doc.error(Code::MissingSetting,
+                None => diags.push(plan.doc.error(
+                    Code::MissingSetting,
                     reaper_path(&["storageConfig"]),
                     "storageType local requires storageConfig.resources.requests.storage",
                 )),
@@ -530,7 +534,8 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
                         } else {
                             reaper_path(&["storageConfig", "resources", "requests"])
                         };
-                        diags.push(plan.doc.error(Code::InvalidValue,
+                        diags.push(plan.doc.error(
+                            Code::InvalidValue,
                             at,
                             "storageType local requires a non-zero storageConfig.resources.requests.storage",
                         ));
@@ -569,7 +574,8 @@ fn warn_ignored(
         ),
     ] {
         if raw.contains_key(key) {
-            diags.push(plan.doc.warning(Code::Deprecated,
+            diags.push(plan.doc.warning(
+                Code::Deprecated,
                 reaper_path(&[key]),
                 format!("{key} is deprecated and ignored by the Reaper controller ({why}); it is copied into the Reaper object unchanged, as k8ssandra-operator does"),
             ));
@@ -585,7 +591,8 @@ fn warn_ignored(
     if let Some(Value::String(sp)) = raw.get("secretsProvider")
         && sp != effective
     {
-        diags.push(plan.doc.warning(Code::IgnoredField,
+        diags.push(plan.doc.warning(
+            Code::IgnoredField,
             reaper_path(&["secretsProvider"]),
             format!("reaper secretsProvider {sp:?} is ignored: the Reaper objects get the cluster's spec.secretsProvider ({effective:?})"),
         ));
@@ -606,7 +613,8 @@ fn warn_ignored(
             .and_then(|a| a.get(INJECT_SECRET_ANNOTATION))
             .is_some()
     {
-        diags.push(plan.doc.warning(Code::Surprising,
+        diags.push(plan.doc.warning(
+            Code::Surprising,
             vec![
                 Seg::Key("spec".into()),
                 Seg::Key("cassandra".into()),

@@ -195,7 +195,8 @@ fn labels(
         if let Some((_, forced_value)) = forced.iter().find(|(k, _)| *k == key)
             && forced_value != value
         {
-            diags.push(plan.doc.warning(Code::IgnoredField,
+            diags.push(plan.doc.warning(
+                Code::IgnoredField,
                 path,
                 format!(
                     "k8ssandra-operator sets {key}={forced_value} on the Cassandra ServiceMonitor; this value is ignored"

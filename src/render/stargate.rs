@@ -221,7 +221,8 @@ fn check(
     if cluster_allows
         && dc_tpl.and_then(|d| d.get("allowStargateOnDataNodes")) == Some(&Value::Bool(false))
     {
-        diags.push(plan.doc.warning(Code::Surprising,
+        diags.push(plan.doc.warning(
+            Code::Surprising,
             dc.path(&["stargate", "allowStargateOnDataNodes"]),
             "allowStargateOnDataNodes: false does not override the cluster-level true (k8ssandra-operator merges it as a plain bool, where false means unset); Stargate pods may still run on data nodes",
         ));
@@ -241,7 +242,8 @@ fn check(
         } else {
             vec![Seg::Key("spec".into()), Seg::Key("stargate".into())]
         };
-        diags.push(plan.doc.warning(Code::Surprising,
+        diags.push(plan.doc.warning(
+            Code::Surprising,
             at,
             "the Stargate pods do not get the datacenter's tolerations (k8ssandra-operator does not copy them); set stargate.tolerations if they must run on the same tainted nodes",
         ));
