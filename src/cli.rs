@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use k8ssandra_gitops::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
+use k8ssandra_gitops::guard::Problem;
 use k8ssandra_gitops::output::{
     Drift, WriteError, build_tree, check, into_tree, preflight, sources, stream, unified_diff,
     write,
@@ -192,11 +193,18 @@ impl Printer {
         let _ = diagnostic::write_all(&mut err, diags, self.format, &mut source, self.styled);
     }
 
-    /// Problems that are not about a place in a file (`error: ...` lines): as they are, or
-    /// in the JSON form as objects of code E0603 with no file.
-    fn problems(&self, lines: &[String]) {
-        let mut err = std::io::stderr().lock();
-        for line in lines {
+    /// The guards' problems: located ones like diagnostics; the others (`error: ...` lines)
+    /// as they are, or in the JSON form as objects of code E0603 with no file.
+    fn problems(&self, problems: &[Problem]) {
+        for p in problems {
+            let line = match p {
+                Problem::Located(d) => {
+                    self.diagnostics(std::slice::from_ref(d));
+                    continue;
+                }
+                Problem::Plain(line) => line,
+            };
+            let mut err = std::io::stderr().lock();
             if self.format == Format::Json {
                 let message = line.strip_prefix("error: ").unwrap_or(line);
                 let v = serde_json::json!({
@@ -332,18 +340,22 @@ fn load(
         problems.extend(guard::output_location_problems(&common.repo, &outcome));
     }
     if guards.empty && !common.allow_empty && !outcome.has_errors() {
-        problems.extend(guard::empty_render_problems(&common.repo, &outcome));
+        problems.extend(
+            guard::empty_render_problems(&common.repo, &outcome)
+                .into_iter()
+                .map(Problem::Plain),
+        );
         if guards.location && problems.is_empty() {
             let objects = outcome
                 .rendered
                 .iter()
                 .map(|(c, m)| (c.clone(), m.len()))
                 .collect();
-            problems.extend(guard::vanished_contexts(
-                &outcome.output_dir,
-                &objects,
-                &outcome.read,
-            ));
+            problems.extend(
+                guard::vanished_contexts(&outcome.output_dir, &objects, &outcome.read)
+                    .into_iter()
+                    .map(Problem::Plain),
+            );
         }
     }
     printer.diagnostics(&outcome.diagnostics);

@@ -282,4 +282,23 @@ fn the_json_format_is_one_parsable_object_per_problem_with_its_code() {
         "{}",
         run.stderr
     );
+    // Those found at RenderConfig spec.outputDir are located there.
+    fs::write(
+        tmp.path().join("render-config.yaml"),
+        "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata:\n  name: r\nspec:\n  outputDir: .\n",
+    )
+    .unwrap();
+    let run = run_in(tmp.path(), &["render", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let o: serde_json::Value = serde_json::from_str(run.stderr.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&o["code"], &o["file"], &o["line"], &o["path"]),
+        (
+            &"E0603".into(),
+            &"render-config.yaml".into(),
+            &6.into(),
+            &"spec.outputDir".into()
+        ),
+        "{o}"
+    );
 }
