@@ -302,3 +302,47 @@ fn the_json_format_is_one_parsable_object_per_problem_with_its_code() {
         "{o}"
     );
 }
+
+/// On a terminal (a pty from util-linux `script`), the default is the human form, coloured
+/// unless `NO_COLOR` is set.
+#[cfg(unix)]
+#[test]
+fn the_default_format_on_a_terminal_is_human() {
+    let Some(script) = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.exists())
+    else {
+        crate::harness::skip("script (util-linux)");
+        return;
+    };
+    let tmp = TempDir::new("tty");
+    copy_dir(&root().join("fixtures/invalid/unknown-field"), tmp.path());
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new(script);
+        cmd.args(["-q", "-e", "-c"])
+            .arg(format!(
+                "{} validate",
+                env!("CARGO_BIN_EXE_k8ssandra-gitops")
+            ))
+            .arg("/dev/null")
+            .current_dir(tmp.path())
+            .stdin(std::process::Stdio::null())
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let plain = on_tty(true);
+    assert!(
+        plain.contains(
+            "error[E0201]: spec.cassandra.datacenters[0].serverversion: unknown field \"serverversion\"\n  --> cluster.yaml:18:9\n"
+        ),
+        "{plain}"
+    );
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    assert!(on_tty(false).contains("\u{1b}["));
+}
