@@ -237,13 +237,37 @@ impl Printer {
     }
 }
 
-/// A file's text for an excerpt: only regular files within the input size limit.
+/// A file's text for an excerpt: only a regular file within the input size limit, opened
+/// without following a symlink and without blocking on a FIFO (a diagnostic may name a file
+/// on the output side, such as the ownership record).
 fn read_source(file: &Path) -> Option<String> {
-    let meta = std::fs::metadata(file).ok()?;
-    if !meta.is_file() || meta.len() > k8ssandra_gitops::source::MAX_FILE_BYTES {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        options.custom_flags(i32::try_from(flags.bits()).ok()?);
+    }
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(file)
+        .ok()?
+        .file_type()
+        .is_symlink()
+    {
         return None;
     }
-    std::fs::read_to_string(file).ok()
+    let f = options.open(file).ok()?;
+    let limit = k8ssandra_gitops::source::MAX_FILE_BYTES;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > limit {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(limit).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 #[derive(Debug, Args)]
@@ -691,5 +715,32 @@ fn reporter(args: &ReporterArgs) -> ExitCode {
             tracing::error!("{e}");
             ExitCode::from(FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn excerpts_are_read_from_regular_files_only_never_through_a_symlink_or_a_fifo() {
+        let dir =
+            std::env::temp_dir().join(format!("k8ssandra-gitops-excerpt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink(dir.join("a.yaml"), dir.join("link.yaml")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(dir.join("fifo.yaml"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        assert_eq!(read_source(&dir.join("a.yaml")).as_deref(), Some("a: 1\n"));
+        assert_eq!(read_source(&dir.join("link.yaml")), None);
+        // Opening a FIFO for reading would wait for a writer; it is refused at once.
+        assert_eq!(read_source(&dir.join("fifo.yaml")), None);
+        assert_eq!(read_source(&dir.join("missing.yaml")), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -324,7 +324,7 @@ impl Diagnostic {
                 .iter()
                 .map(|r| (&r.file, r.pos, Some(r.label.as_str()))),
         );
-        // Excerpts: each place's line, looked up once per file.
+        // Excerpts: each place's line (`source` is asked once per place; the CLI caches).
         let texts: Vec<Option<(String, std::ops::Range<usize>)>> = places
             .iter()
             .map(|(file, pos, _)| {
@@ -386,8 +386,8 @@ impl Diagnostic {
     }
 }
 
-/// The line at `pos` and the byte span of the token that starts at its column (at least one
-/// character, so the caret always shows).
+/// The line at `pos` and the byte span of the token that starts at its column (one character
+/// when the column is on a delimiter; empty past the end of the line).
 fn excerpt(text: &str, pos: Pos) -> Option<(String, std::ops::Range<usize>)> {
     let line = text.lines().nth(pos.line.checked_sub(1)? as usize)?;
     let line = line.strip_suffix('\r').unwrap_or(line);
