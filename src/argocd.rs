@@ -9,6 +9,38 @@
 
 use std::path::{Component, Path, PathBuf};
 
+/// Why the plugin cannot render.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// `ARGOCD_APP_SOURCE_PATH` is absolute or climbs out with `..`.
+    #[error(
+        "the Application's path {path:?} ({ENV_SOURCE_PATH}) must be a relative path inside the repository"
+    )]
+    PathOutside {
+        /// The Application's path.
+        path: String,
+    },
+    /// `ARGOCD_APP_SOURCE_PATH` does not end the working directory.
+    #[error(
+        "the Application's path {path:?} ({ENV_SOURCE_PATH}) does not end the working directory {}: cannot find the repository root (the plugin needs the whole repository; do not use --plugin-use-manifest-generate-paths)",
+        cwd.display()
+    )]
+    RootNotFound {
+        /// The Application's path.
+        path: String,
+        /// The working directory.
+        cwd: PathBuf,
+    },
+    /// Neither the `context` parameter nor the `K8S_CONTEXT` env is set.
+    #[error(
+        "no context to render{app}: set the plugin env K8S_CONTEXT (spec.source.plugin.env: [{{name: K8S_CONTEXT, value: <context>}}]) or the plugin parameter `context`"
+    )]
+    NoContext {
+        /// ` of Application "NAME"`, or empty.
+        app: String,
+    },
+}
+
 /// Plugin parameter (`spec.source.plugin.parameters[].name: context`), flattened by Argo CD.
 pub const PARAM_CONTEXT: &str = "PARAM_CONTEXT";
 /// Plugin env (`spec.source.plugin.env[].name: K8S_CONTEXT`), prefixed by Argo CD.
@@ -26,7 +58,7 @@ pub const ENV_SOURCE_PATH: &str = "ARGOCD_APP_SOURCE_PATH";
 /// The path leaves the repository (`..`, absolute) or does not end the working directory (the
 /// checkout is not the whole repository, e.g. the repo-server's
 /// `--plugin-use-manifest-generate-paths`): a message naming both.
-pub fn repo_root(cwd: &Path, source_path: Option<&str>) -> Result<PathBuf, String> {
+pub fn repo_root(cwd: &Path, source_path: Option<&str>) -> Result<PathBuf, Error> {
     let Some(source_path) = source_path.filter(|p| !p.trim().is_empty()) else {
         return Ok(cwd.to_path_buf());
     };
@@ -36,9 +68,9 @@ pub fn repo_root(cwd: &Path, source_path: Option<&str>) -> Result<PathBuf, Strin
             Component::Normal(p) => parts.push(p),
             Component::CurDir => {}
             _ => {
-                return Err(format!(
-                    "the Application's path {source_path:?} ({ENV_SOURCE_PATH}) must be a relative path inside the repository"
-                ));
+                return Err(Error::PathOutside {
+                    path: source_path.to_string(),
+                });
             }
         }
     }
@@ -47,10 +79,10 @@ pub fn repo_root(cwd: &Path, source_path: Option<&str>) -> Result<PathBuf, Strin
         match (root.file_name(), root.parent()) {
             (Some(name), Some(parent)) if name == *part => root = parent,
             _ => {
-                return Err(format!(
-                    "the Application's path {source_path:?} ({ENV_SOURCE_PATH}) does not end the working directory {}: cannot find the repository root (the plugin needs the whole repository; do not use --plugin-use-manifest-generate-paths)",
-                    cwd.display()
-                ));
+                return Err(Error::RootNotFound {
+                    path: source_path.to_string(),
+                    cwd: cwd.to_path_buf(),
+                });
             }
         }
     }
@@ -113,7 +145,7 @@ fn holds_render_config(dir: &Path) -> bool {
 ///
 /// # Errors
 /// Neither is set (or both are empty): a message that says how to set one.
-pub fn context_from_env(get: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+pub fn context_from_env(get: impl Fn(&str) -> Option<String>) -> Result<String, Error> {
     for var in [PARAM_CONTEXT, ENV_CONTEXT] {
         if let Some(v) = get(var)
             .map(|v| v.trim().to_string())
@@ -123,9 +155,7 @@ pub fn context_from_env(get: impl Fn(&str) -> Option<String>) -> Result<String, 
         }
     }
     let app = get("ARGOCD_APP_NAME").map_or_else(String::new, |a| format!(" of Application {a:?}"));
-    Err(format!(
-        "no context to render{app}: set the plugin env K8S_CONTEXT (spec.source.plugin.env: [{{name: K8S_CONTEXT, value: <context>}}]) or the plugin parameter `context`"
-    ))
+    Err(Error::NoContext { app })
 }
 
 #[cfg(test)]
@@ -151,14 +181,16 @@ mod tests {
         for p in [None, Some(""), Some("."), Some("./")] {
             assert_eq!(repo_root(cwd, p), Ok(cwd.to_path_buf()), "{p:?}");
         }
-        let e = repo_root(cwd, Some("apps/clusters")).unwrap_err();
+        let e = repo_root(cwd, Some("apps/clusters"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("does not end the working directory /tmp/_cmp_server/4f1e/deploy/clusters"),
             "{e}"
         );
         // Deeper than the working directory: never above the filesystem root.
         assert!(repo_root(Path::new("/a"), Some("x/a")).is_err());
-        let e = repo_root(cwd, Some("../clusters")).unwrap_err();
+        let e = repo_root(cwd, Some("../clusters")).unwrap_err().to_string();
         assert!(
             e.contains("must be a relative path inside the repository"),
             "{e}"
@@ -216,7 +248,9 @@ mod tests {
             context_from_env(env(&[(ENV_CONTEXT, "east"), (PARAM_CONTEXT, " ")])),
             Ok("east".into())
         );
-        let e = context_from_env(env(&[("ARGOCD_APP_NAME", "cassandra-east")])).unwrap_err();
+        let e = context_from_env(env(&[("ARGOCD_APP_NAME", "cassandra-east")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Application \"cassandra-east\""), "{e}");
         assert!(e.contains("K8S_CONTEXT"));
     }

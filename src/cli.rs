@@ -1,13 +1,15 @@
 //! Command line: parse arguments, call the library, print, pick the exit code.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use k8ssandra_gitops::diagnostic::Diagnostic;
-use k8ssandra_gitops::diagnostic::did_you_mean;
+use k8ssandra_gitops::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
+use k8ssandra_gitops::guard::Problem;
 use k8ssandra_gitops::output::{
     Drift, WriteError, build_tree, check, into_tree, preflight, sources, stream, unified_diff,
     write,
@@ -60,6 +62,9 @@ struct PlanArgs {
     /// Exit 0 even when risky changes are found (they are still printed).
     #[arg(long)]
     allow_risky: bool,
+    /// How to print problems of an invalid revision [default: human on a terminal, else short].
+    #[arg(long, value_enum)]
+    format: Option<DiagFormat>,
 }
 
 #[cfg(feature = "reporter")]
@@ -114,6 +119,155 @@ struct CommonArgs {
     /// the existing output has.
     #[arg(long)]
     allow_empty: bool,
+    /// How to print problems [default: human on a terminal, else short].
+    #[arg(long, value_enum)]
+    format: Option<DiagFormat>,
+}
+
+/// `--format`: how problems are printed (see docs/diagnostics.md).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DiagFormat {
+    /// One line each: `file:line:col: error[CODE]: path: message (help)`.
+    Short,
+    /// The source line with a caret, related places and `help:` (rustc-style).
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Prints problems in the chosen format on stderr.
+struct Printer {
+    format: Format,
+    /// Terminal colours (human form on a terminal, unless `NO_COLOR` is set).
+    styled: bool,
+    /// Whether the files named by diagnostics are the ones on disk (not a Git revision), so
+    /// that the human form can show their lines.
+    excerpts: bool,
+    /// File texts read for excerpts.
+    cache: RefCell<HashMap<PathBuf, Option<String>>>,
+}
+
+impl Printer {
+    /// The printer for `--format`; without it, `human` when stderr is a terminal, else `short`.
+    fn new(choice: Option<DiagFormat>) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let format = match choice {
+            Some(DiagFormat::Short) => Format::Short,
+            Some(DiagFormat::Human) => Format::Human,
+            Some(DiagFormat::Json) => Format::Json,
+            None if terminal => Format::Human,
+            None => Format::Short,
+        };
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            format,
+            styled: format == Format::Human && terminal && !no_color,
+            excerpts: true,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The one-line form, whatever the terminal (pre-commit hooks, Argo CD).
+    fn short() -> Self {
+        Self {
+            format: Format::Short,
+            styled: false,
+            excerpts: false,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn diagnostics(&self, diags: &[Diagnostic]) {
+        let mut cache = self.cache.borrow_mut();
+        let excerpts = self.excerpts;
+        let mut source = |file: &Path| -> Option<String> {
+            if !excerpts {
+                return None;
+            }
+            cache
+                .entry(file.to_path_buf())
+                .or_insert_with(|| read_source(file))
+                .clone()
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = diagnostic::write_all(&mut err, diags, self.format, &mut source, self.styled);
+    }
+
+    /// The guards' problems: located ones like diagnostics; the others (`error: ...` lines)
+    /// as they are, or in the JSON form as objects of code E0603 with no file.
+    fn problems(&self, problems: &[Problem]) {
+        for p in problems {
+            let line = match p {
+                Problem::Located(d) => {
+                    self.diagnostics(std::slice::from_ref(d));
+                    continue;
+                }
+                Problem::Plain(line) => line,
+            };
+            let mut err = std::io::stderr().lock();
+            if self.format == Format::Json {
+                let message = line.strip_prefix("error: ").unwrap_or(line);
+                let v = serde_json::json!({
+                    "code": Code::OutputLocation.as_str(),
+                    "severity": "error",
+                    "file": null,
+                    "line": 0,
+                    "column": 0,
+                    "path": null,
+                    "message": message,
+                    "help": null,
+                    "related": [],
+                });
+                let _ = writeln!(err, "{v}");
+            } else {
+                let _ = writeln!(err, "{line}");
+            }
+        }
+    }
+
+    /// The closing `error: N problems found` line (left out in the JSON form, where every
+    /// line is an object; the exit code says it).
+    fn summary(&self, n: usize) {
+        if self.format != Format::Json {
+            eprintln!(
+                "error: {n} problem{} found; nothing was written",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
+}
+
+/// A file's text for an excerpt: only a regular file within the input size limit, opened
+/// without following a symlink and without blocking on a FIFO (a diagnostic may name a file
+/// on the output side, such as the ownership record).
+fn read_source(file: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        options.custom_flags(i32::try_from(flags.bits()).ok()?);
+    }
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(file)
+        .ok()?
+        .file_type()
+        .is_symlink()
+    {
+        return None;
+    }
+    let f = options.open(file).ok()?;
+    let limit = k8ssandra_gitops::source::MAX_FILE_BYTES;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > limit {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(limit).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +346,7 @@ struct Guards {
 /// every problem; `Err` when anything is an error.
 fn load(
     common: &CommonArgs,
+    printer: &Printer,
     output: Option<&PathBuf>,
     context: Option<&str>,
     guards: Guards,
@@ -209,27 +364,27 @@ fn load(
         problems.extend(guard::output_location_problems(&common.repo, &outcome));
     }
     if guards.empty && !common.allow_empty && !outcome.has_errors() {
-        problems.extend(guard::empty_render_problems(&common.repo, &outcome));
+        problems.extend(
+            guard::empty_render_problems(&common.repo, &outcome)
+                .into_iter()
+                .map(Problem::Plain),
+        );
         if guards.location && problems.is_empty() {
             let objects = outcome
                 .rendered
                 .iter()
                 .map(|(c, m)| (c.clone(), m.len()))
                 .collect();
-            problems.extend(guard::vanished_contexts(
-                &outcome.output_dir,
-                &objects,
-                &outcome.read,
-            ));
+            problems.extend(
+                guard::vanished_contexts(&outcome.output_dir, &objects, &outcome.read)
+                    .into_iter()
+                    .map(Problem::Plain),
+            );
         }
     }
+    printer.diagnostics(&outcome.diagnostics);
+    printer.problems(&problems);
     let mut err = std::io::stderr().lock();
-    for d in &outcome.diagnostics {
-        let _ = writeln!(err, "{d}");
-    }
-    for p in &problems {
-        let _ = writeln!(err, "{p}");
-    }
     if common.verbose {
         for (file, index, kind) in &outcome.inputs.ignored {
             let _ = writeln!(err, "{}: document {index} ignored ({kind})", file.display());
@@ -250,28 +405,17 @@ fn load(
         .count()
         + problems.len();
     if n > 0 {
-        let _ = writeln!(
-            err,
-            "error: {n} problem{} found; nothing was written",
-            if n == 1 { "" } else { "s" }
-        );
+        drop(err);
+        printer.summary(n);
         return Err(ExitCode::from(FAILURE));
     }
     Ok(outcome)
 }
 
 /// Prints problems found after rendering (output paths, the output directory) and fails.
-fn refuse(problems: &[Diagnostic]) -> ExitCode {
-    let mut err = std::io::stderr().lock();
-    for d in problems {
-        let _ = writeln!(err, "{d}");
-    }
-    let _ = writeln!(
-        err,
-        "error: {} problem{} found; nothing was written",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
-    );
+fn refuse(printer: &Printer, problems: &[Diagnostic]) -> ExitCode {
+    printer.diagnostics(problems);
+    printer.summary(problems.len());
     ExitCode::from(FAILURE)
 }
 
@@ -280,7 +424,8 @@ fn validate(args: &CommonArgs) -> ExitCode {
         location: true,
         empty: true,
     };
-    match load(args, None, None, guards) {
+    let printer = Printer::new(args.format);
+    match load(args, &printer, None, None, guards) {
         Ok(o) => {
             // What render would refuse is known now: output paths too long for the file
             // system, symlinks or hand-written files where it writes.
@@ -291,7 +436,7 @@ fn validate(args: &CommonArgs) -> ExitCode {
                 true,
             );
             if !problems.is_empty() {
-                return refuse(&problems);
+                return refuse(&printer, &problems);
             }
             let objects: usize = o.rendered.values().map(Vec::len).sum();
             eprintln!(
@@ -320,7 +465,8 @@ fn render(args: &RenderArgs) -> ExitCode {
     };
     // One context to stdout renders only the clusters with something in it.
     let scope = args.context.as_deref().filter(|_| args.stdout);
-    let outcome = match load(&args.common, args.output.as_ref(), scope, guards) {
+    let printer = Printer::new(args.common.format);
+    let outcome = match load(&args.common, &printer, args.output.as_ref(), scope, guards) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -341,7 +487,7 @@ fn render(args: &RenderArgs) -> ExitCode {
     let dir = &output_dir;
     let problems = preflight(dir, &tree, &sources, false);
     if !problems.is_empty() {
-        return refuse(&problems);
+        return refuse(&printer, &problems);
     }
     if args.check {
         let drift = check(dir, &tree);
@@ -375,7 +521,7 @@ fn render(args: &RenderArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(WriteError::Refused(problems)) => refuse(&problems),
+        Err(WriteError::Refused(problems)) => refuse(&printer, &problems),
         Err(e) => {
             eprintln!("error: {e}; the output directory is unchanged");
             ExitCode::from(FAILURE)
@@ -417,38 +563,52 @@ fn argocd_generate() -> ExitCode {
     };
     // The Application may point at any directory: render the whole repository, from its root,
     // so that messages name repository-relative paths.
-    let root = std::env::current_dir()
-        .map_err(|e| format!("cannot read the working directory: {e}"))
-        .and_then(|cwd| {
-            let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
-            k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())
-                .map(|root| k8ssandra_gitops::argocd::render_root(&cwd, &root))
-        })
-        .and_then(|root| {
-            std::env::set_current_dir(&root)
-                .map_err(|e| format!("cannot enter the repository root {}: {e}", root.display()))
-        });
-    if let Err(msg) = root {
-        eprintln!("error: {msg}");
+    if let Err(e) = enter_render_root() {
+        eprintln!("error: {e}");
         return ExitCode::from(FAILURE);
     }
     let common = CommonArgs {
         repo: PathBuf::from("."),
         verbose: false,
         allow_empty: false,
+        format: Some(DiagFormat::Short),
     };
     let guards = Guards {
         location: false,
         empty: true,
     };
-    match load(&common, None, Some(&context), guards) {
+    match load(&common, &Printer::short(), None, Some(&context), guards) {
         Ok(outcome) => stream_context(&outcome, &context),
         Err(code) => code,
     }
 }
 
+/// Why `argocd generate` cannot find where to render from.
+#[derive(Debug, thiserror::Error)]
+enum RootError {
+    #[error("cannot read the working directory: {0}")]
+    Cwd(std::io::Error),
+    #[error(transparent)]
+    Plugin(#[from] k8ssandra_gitops::argocd::Error),
+    #[error("cannot enter the repository root {}: {source}", root.display())]
+    Enter {
+        root: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Changes into the directory `argocd generate` renders from (see
+/// [`k8ssandra_gitops::argocd::render_root`]).
+fn enter_render_root() -> Result<(), RootError> {
+    let cwd = std::env::current_dir().map_err(RootError::Cwd)?;
+    let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
+    let root = k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())?;
+    let root = k8ssandra_gitops::argocd::render_root(&cwd, &root);
+    std::env::set_current_dir(&root).map_err(|source| RootError::Enter { root, source })
+}
+
 /// Renders one side of `plan`; problems are printed with the revision they belong to.
-fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
+fn render_side(repo: &Path, rev: &str, format: Option<DiagFormat>) -> Result<Outcome, ExitCode> {
     let outcome = if rev == "worktree" {
         render_repo(repo, None).map_err(|e| {
             eprintln!("error: {e}");
@@ -472,22 +632,24 @@ fn render_side(repo: &std::path::Path, rev: &str) -> Result<Outcome, ExitCode> {
         }
     };
     if outcome.has_errors() {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: the repository is invalid at {rev}:");
-        for d in &outcome.diagnostics {
-            let _ = writeln!(err, "{d}");
+        let mut printer = Printer::new(format);
+        // A revision's files are not the ones on disk: no excerpts from them.
+        printer.excerpts = rev == "worktree";
+        if printer.format != Format::Json {
+            eprintln!("error: the repository is invalid at {rev}:");
         }
+        printer.diagnostics(&outcome.diagnostics);
         return Err(ExitCode::from(FAILURE));
     }
     Ok(outcome)
 }
 
 fn plan(args: &PlanArgs) -> ExitCode {
-    let from = match render_side(&args.repo, &args.from) {
+    let from = match render_side(&args.repo, &args.from, args.format) {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let to = match render_side(&args.repo, &args.to) {
+    let to = match render_side(&args.repo, &args.to, args.format) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -553,5 +715,32 @@ fn reporter(args: &ReporterArgs) -> ExitCode {
             tracing::error!("{e}");
             ExitCode::from(FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn excerpts_are_read_from_regular_files_only_never_through_a_symlink_or_a_fifo() {
+        let dir =
+            std::env::temp_dir().join(format!("k8ssandra-gitops-excerpt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink(dir.join("a.yaml"), dir.join("link.yaml")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(dir.join("fifo.yaml"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        assert_eq!(read_source(&dir.join("a.yaml")).as_deref(), Some("a: 1\n"));
+        assert_eq!(read_source(&dir.join("link.yaml")), None);
+        // Opening a FIFO for reading would wait for a writer; it is refused at once.
+        assert_eq!(read_source(&dir.join("fifo.yaml")), None);
+        assert_eq!(read_source(&dir.join("missing.yaml")), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

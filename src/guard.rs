@@ -15,11 +15,31 @@ use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use crate::diagnostic::{Code, Diagnostic};
 use crate::load::is_input;
 use crate::output::OWNED_RECORD;
 use crate::source::{Discovered, Skipped, SourceFile};
 use crate::yaml::{self, Node, Seg};
 use crate::{DEFAULT_OUTPUT_DIR, Outcome, OutputSource, ReadReport};
+
+/// A problem found by [`output_location_problems`]: located in the RenderConfig that chose the
+/// output directory, or about `-o` or the default directory (an `error: ...` line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// At RenderConfig `spec.outputDir`.
+    Located(Diagnostic),
+    /// Not in any file.
+    Plain(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Located(d) => d.fmt(f),
+            Self::Plain(s) => f.write_str(s),
+        }
+    }
+}
 
 /// A record larger than this is not trusted (6,000 objects need about 500 KiB).
 pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
@@ -237,7 +257,7 @@ pub fn apply_boundary(repo: &Path, d: &mut Discovered, output_override: Option<&
 }
 
 /// Problems with where the output would go, as printable lines (a RenderConfig source is
-/// pointed at by `file:line:col: error: spec.outputDir: ...`).
+/// pointed at by `file:line:col: error[E0603]: spec.outputDir: ...`).
 ///
 /// Checked without following any symlink:
 /// - inside the repository (the default, RenderConfig `outputDir`, or `-o` inside it): every
@@ -249,15 +269,19 @@ pub fn apply_boundary(repo: &Path, d: &mut Discovered, output_override: Option<&
 /// - anywhere: the output directory must not hold `.git`, nor (inside the repository, without
 ///   an ownership record) files with K8ssandraCluster, ClientConfig or RenderConfig documents.
 #[must_use]
-pub fn output_location_problems(repo: &Path, outcome: &Outcome) -> Vec<String> {
+pub fn output_location_problems(repo: &Path, outcome: &Outcome) -> Vec<Problem> {
     let out = &outcome.output_dir;
     let rc = outcome.inputs.render_config.as_ref();
     let seg = vec![Seg::Key("spec".into()), Seg::Key("outputDir".into())];
-    let say = |msg: String| -> String {
+    let say = |msg: String| -> Problem {
         match (outcome.output_source, rc) {
-            (OutputSource::RenderConfig, Some(doc)) => doc.error(seg.clone(), msg).to_string(),
-            (OutputSource::Override, _) => format!("error: -o {}: {msg}", out.display()),
-            _ => format!("error: output directory {}: {msg}", out.display()),
+            (OutputSource::RenderConfig, Some(doc)) => {
+                Problem::Located(doc.error(Code::OutputLocation, seg.clone(), msg))
+            }
+            (OutputSource::Override, _) => {
+                Problem::Plain(format!("error: -o {}: {msg}", out.display()))
+            }
+            _ => Problem::Plain(format!("error: output directory {}: {msg}", out.display())),
         }
     };
     let mut problems = Vec::new();

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value as J, json};
 
-use crate::diagnostic::{Diagnostic, Severity, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::load::{self, Origin};
 use crate::model::config::RENDER_CONFIG_API_VERSION;
 use crate::render::{Manifest, Rendered};
@@ -95,6 +95,8 @@ struct Finding {
     file: Option<(String, Option<usize>)>,
     /// Where to point a human (`file:line:col`), when the position is in a real file.
     location: Option<String>,
+    /// The diagnostic code (`results[].tags.code`), for findings that are diagnostics.
+    code: Option<Code>,
 }
 
 impl Finding {
@@ -106,6 +108,7 @@ impl Finding {
             field: None,
             file: None,
             location: None,
+            code: None,
         }
     }
 
@@ -136,6 +139,9 @@ impl Finding {
             }
             m.insert("file".into(), J::Object(file));
         }
+        if let Some(code) = self.code {
+            m.insert("tags".into(), json!({ "code": code.as_str() }));
+        }
         J::Object(m)
     }
 
@@ -156,10 +162,14 @@ impl Finding {
             });
         }
         let mut line = format!(
-            "{}: {}: ",
+            "{}: {}",
             where_.unwrap_or_else(|| "krm".into()),
             severity_name(self.severity)
         );
+        if let Some(code) = self.code {
+            line.push_str(&format!("[{code}]"));
+        }
+        line.push_str(": ");
         if let Some(f) = &self.field {
             line.push_str(f);
             line.push_str(": ");
@@ -565,10 +575,19 @@ fn finding(d: &Diagnostic, refs: &[DocRef], real_positions: bool) -> Finding {
         .iter()
         .filter(|r| r.file == d.file && r.pos <= d.pos && d.pos != Pos::default())
         .max_by_key(|r| r.pos);
-    let message = match &d.hint {
-        Some(h) => format!("{} ({h})", d.message),
-        None => d.message.clone(),
-    };
+    let mut message = d.message.clone();
+    for r in &d.related {
+        message.push_str(&format!(
+            " ({}: {}:{}:{})",
+            r.label,
+            r.file.display(),
+            r.pos.line,
+            r.pos.column
+        ));
+    }
+    if let Some(h) = &d.hint {
+        message.push_str(&format!(" ({h})"));
+    }
     let file = match doc {
         Some(r) => r.result_file.clone().map(|p| (p, Some(r.index))),
         None if real_positions => Some((d.file.to_string_lossy().into_owned(), None)),
@@ -582,6 +601,7 @@ fn finding(d: &Diagnostic, refs: &[DocRef], real_positions: bool) -> Finding {
         location: real_positions
             .then(|| format!("{}:{}:{}", d.file.display(), d.pos.line, d.pos.column)),
         file,
+        code: Some(d.code),
     }
 }
 
@@ -831,6 +851,7 @@ mod tests {
             res["message"].as_str().unwrap().contains("integer"),
             "{res}"
         );
+        assert_eq!(res["tags"]["code"], "E0202", "{res}");
         // The items come back unchanged, annotations and all.
         let input_items = yaml::parse_stream(&input).unwrap()[0]
             .get("items")
@@ -840,7 +861,7 @@ mod tests {
         assert_eq!(r.messages.len(), 1);
         assert!(
             r.messages[0].starts_with(
-                "clusters/demo.yaml (document 1): error: spec.cassandra.datacenters[0].size: "
+                "clusters/demo.yaml (document 1): error[E0202]: spec.cassandra.datacenters[0].size: "
             ),
             "{}",
             r.messages[0]
@@ -869,6 +890,7 @@ mod tests {
         let results = out["results"].as_array().unwrap();
         assert_eq!(results.len(), 1, "{results:#?}");
         assert_eq!(results[0]["severity"], "warning");
+        assert_eq!(results[0]["tags"], json!({"code": "W0302"}));
         assert_eq!(
             results[0]["field"]["path"],
             "spec.cassandra.jmxInitContainerImage"
@@ -876,7 +898,7 @@ mod tests {
         assert_eq!(results[0]["file"]["path"], "clusters/demo.yaml");
         assert_eq!(r.messages.len(), 1);
         assert!(
-            r.messages[0].contains(": warning: spec.cassandra.jmxInitContainerImage: "),
+            r.messages[0].contains(": warning[W0302]: spec.cassandra.jmxInitContainerImage: "),
             "{}",
             r.messages[0]
         );

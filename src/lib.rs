@@ -45,7 +45,7 @@ pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use diagnostic::{Diagnostic, Severity};
+use diagnostic::{Code, Diagnostic, Severity};
 use load::Inputs;
 use render::Rendered;
 
@@ -230,6 +230,7 @@ pub fn render_discovered_with(
         && guard::relative_inside(dir).is_none()
     {
         load_diags.push(rc.error(
+            Code::OutputLocation,
             vec![
                 yaml::Seg::Key("spec".into()),
                 yaml::Seg::Key("outputDir".into()),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::model::cluster::K8ssandraCluster;
 use crate::model::config::{
     ClientConfig, RENDER_CONFIG_API_VERSION, RenderConfigSpec, check_render_config,
@@ -42,14 +42,26 @@ impl<T> Doc<T> {
 
     /// An error about `path` of this document.
     #[must_use]
-    pub fn error(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::error(self.origin.file.clone(), self.locate(&path), path, message)
+    pub fn error(&self, code: Code, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(
+            code,
+            self.origin.file.clone(),
+            self.locate(&path),
+            path,
+            message,
+        )
     }
 
     /// A warning about `path` of this document.
     #[must_use]
-    pub fn warning(&self, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::warning(self.origin.file.clone(), self.locate(&path), path, message)
+    pub fn warning(&self, code: Code, path: Vec<Seg>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::warning(
+            code,
+            self.origin.file.clone(),
+            self.locate(&path),
+            path,
+            message,
+        )
     }
 }
 
@@ -109,6 +121,7 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
             Err(e) if !could_hold_input(&file.text) => {
                 diags.push(
                     Diagnostic::warning(
+                        Code::SkippedInvalidYaml,
                         file.display_path.clone(),
                         e.pos,
                         Vec::new(),
@@ -125,6 +138,7 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
             }
             Err(e) => {
                 diags.push(Diagnostic::error(
+                    Code::InvalidYaml,
                     file.display_path.clone(),
                     e.pos,
                     Vec::new(),
@@ -152,6 +166,7 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
                     for (path, message, hint) in yaml::yaml11_ambiguities(&file.text, &node) {
                         diags.push(
                             Diagnostic::error(
+                                Code::Yaml11Ambiguity,
                                 origin.file.clone(),
                                 node.locate(&path),
                                 path,
@@ -197,6 +212,7 @@ fn expand_into(
     let items_path = vec![Seg::Key("items".into())];
     if depth >= MAX_LIST_NESTING {
         diags.push(Diagnostic::error(
+            Code::BadList,
             origin.file.clone(),
             node.locate(&items_path),
             items_path,
@@ -226,6 +242,7 @@ fn expand_into(
         }
         Some(yaml::Value::Null) => {}
         _ => diags.push(Diagnostic::error(
+            Code::BadList,
             origin.file.clone(),
             node.locate(&items_path),
             items_path,
@@ -348,6 +365,7 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
         let group = expected_version.split('/').next().unwrap_or_default();
         if api_version.split('/').next() == Some(group) {
             diags.push(doc.error(
+                Code::UnsupportedApiVersion,
                 vec![Seg::Key("apiVersion".into())],
                 format!("unsupported apiVersion {api_version:?} for {kind}: expected {expected_version:?}"),
             ));
@@ -377,9 +395,11 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
                     origin: doc.origin,
                 }),
                 // With schema problems, a typing failure is just their consequence.
-                Err(e) if schema_ok => {
-                    diags.push(doc.error(Vec::new(), format!("cannot read K8ssandraCluster: {e}")))
-                }
+                Err(e) if schema_ok => diags.push(doc.error(
+                    Code::UnreadableDocument,
+                    Vec::new(),
+                    format!("cannot read K8ssandraCluster: {e}"),
+                )),
                 Err(_) => {}
             }
         }
@@ -397,8 +417,8 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
         _ => {
             let issues = check_render_config(&doc.node);
             let ok = issues.is_empty();
-            for (path, message, hint) in issues {
-                diags.push(doc.error(path, message).with_hint(hint));
+            for (code, path, message, hint) in issues {
+                diags.push(doc.error(code, path, message).with_hint(hint));
             }
             if !ok {
                 return;
@@ -416,10 +436,18 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
             match spec {
                 Ok(value) => {
                     if let Some(first) = &inputs.render_config {
-                        diags.push(doc.error(Vec::new(), format!(
-                            "a second RenderConfig (the first is in {}); a repository has at most one",
-                            first.origin.file.display()
-                        )));
+                        diags.push(
+                            doc.error(
+                                Code::Duplicate,
+                                Vec::new(),
+                                "a second RenderConfig; a repository has at most one",
+                            )
+                            .with_related(
+                                first.origin.file.clone(),
+                                first.locate(&[]),
+                                "the first RenderConfig",
+                            ),
+                        );
                     } else {
                         inputs.render_config = Some(Doc {
                             value,
@@ -429,6 +457,7 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
                     }
                 }
                 Err(e) => diags.push(doc.error(
+                    Code::UnreadableDocument,
                     vec![Seg::Key("spec".into())],
                     format!("cannot read RenderConfig: {e}"),
                 )),
@@ -488,6 +517,7 @@ fn negative_quantities(doc: &Doc<()>, diags: &mut Vec<Diagnostic>) {
                 };
                 if (requirement || size) && negative {
                     diags.push(doc.error(
+                        Code::InvalidValue,
                         path.clone(),
                         "negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0".to_string(),
                     ));
@@ -511,7 +541,10 @@ fn schema_check(
         inputs
             .schema_failures
             .push((doc.origin.file.clone(), issue.path.clone()));
-        diags.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+        diags.push(
+            doc.error(issue.code, issue.path, issue.message)
+                .with_hint(issue.hint),
+        );
     }
     ok
 }
@@ -554,7 +587,7 @@ mod tests {
         assert_eq!(
             diags,
             [
-                "f.yaml:17:9: error: spec.cassandra.datacenters[0].size: expected integer, found string \"three\""
+                "f.yaml:17:9: error[E0202]: spec.cassandra.datacenters[0].size: expected integer, found string \"three\""
             ]
         );
         // A SecretList's items reach the plaintext-Secret check like any document.
@@ -569,7 +602,7 @@ mod tests {
         let (_, diags) = load_text("apiVersion: v1\nkind: List\nitems: {a: 1}\n");
         assert_eq!(
             diags,
-            ["f.yaml:3:1: error: items: items of a List must be a sequence of objects"]
+            ["f.yaml:3:1: error[E0105]: items: items of a List must be a sequence of objects"]
         );
     }
 
@@ -583,8 +616,8 @@ mod tests {
         assert_eq!(
             diags,
             [
-                "f.yaml:11:13: error: spec.cassandra.storageConfig.cassandraDataVolumeClaimSpec.resources.requests.storage: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
-                "f.yaml:15:28: error: spec.cassandra.datacenters[0].resources.limits.cpu: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
+                "f.yaml:11:13: error[E0307]: spec.cassandra.storageConfig.cassandraDataVolumeClaimSpec.resources.requests.storage: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
+                "f.yaml:15:28: error[E0307]: spec.cassandra.datacenters[0].resources.limits.cpu: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
             ]
         );
     }
@@ -599,8 +632,8 @@ mod tests {
         assert_eq!(
             diags,
             [
-                "f.yaml:6:5: error: spec.cassandra.softPodAntiAffinity: yes is the boolean true in YAML 1.1 (kubectl) but the string \"yes\" in YAML 1.2 (write true, or quote it)",
-                "f.yaml:15:7: error: spec.cassandra.datacenters[0].size: 010 has a leading zero: kubectl (YAML 1.1) reads it as octal 8, YAML 1.2 as 10 (write 10 without the leading zero, or quote it)",
+                "f.yaml:6:5: error[E0102]: spec.cassandra.softPodAntiAffinity: yes is the boolean true in YAML 1.1 (kubectl) but the string \"yes\" in YAML 1.2 (write true, or quote it)",
+                "f.yaml:15:7: error[E0102]: spec.cassandra.datacenters[0].size: 010 has a leading zero: kubectl (YAML 1.1) reads it as octal 8, YAML 1.2 as 10 (write 10 without the leading zero, or quote it)",
             ]
         );
         for (raw, hint) in [
@@ -662,7 +695,7 @@ mod tests {
         assert_eq!(
             diags,
             [
-                "big.yaml:2050:1: error: invalid YAML: more than 1024 YAML documents in one file; split it into several files"
+                "big.yaml:2050:1: error[E0101]: invalid YAML: more than 1024 YAML documents in one file; split it into several files"
             ]
         );
     }
@@ -714,14 +747,14 @@ mod input_guess_tests {
         assert_eq!(printed.len(), 2, "{printed:#?}");
         assert!(
             printed[0].starts_with("charts/db/templates/sts.yaml:3:")
-                && printed[0].contains(": warning: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): ")
+                && printed[0].contains(": warning[W0101]: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): ")
                 && printed[0].ends_with("(list it in RenderConfig spec.exclude to silence this)"),
             "{}",
             printed[0]
         );
         assert!(
             printed[1].starts_with("clusters/orders.yaml:")
-                && printed[1].contains(": error: invalid YAML: "),
+                && printed[1].contains(": error[E0101]: invalid YAML: "),
             "{}",
             printed[1]
         );

@@ -12,7 +12,7 @@ mod sys;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
 use crate::render::Rendered;
 use crate::yaml::{Node, Pos, Seg};
@@ -245,7 +245,8 @@ fn conflict_diagnostics(
                 (_, Some(line)) => (dir.join(OWNED_RECORD), Pos { line, column: 1 }),
                 _ => (dir.join(&c.rel), Pos::default()),
             };
-            Diagnostic::error(file, pos, Vec::new(), c.message).with_hint(Some(c.hint.to_string()))
+            Diagnostic::error(Code::OutputConflict, file, pos, Vec::new(), c.message)
+                .with_hint(Some(c.hint.to_string()))
         })
         .collect();
     crate::diagnostic::sort(&mut out);
@@ -274,6 +275,7 @@ pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<
         if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
             out.push(
                 Diagnostic::error(
+                    Code::OutputPathTooLong,
                     file,
                     pos,
                     Vec::new(),
@@ -290,6 +292,7 @@ pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<
         if len > PATH_MAX {
             out.push(
                 Diagnostic::error(
+                    Code::OutputPathTooLong,
                     file,
                     pos,
                     Vec::new(),
@@ -308,6 +311,7 @@ pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<
         match disk::Target::new(dir).and_then(|t| disk::plan(&t, tree)) {
             Ok(plan) => out.extend(conflict_diagnostics(dir, plan.conflicts, sources)),
             Err(e) => out.push(Diagnostic::error(
+                Code::OutputLocation,
                 dir.to_path_buf(),
                 Pos::default(),
                 Vec::new(),

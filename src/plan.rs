@@ -4,10 +4,11 @@
 pub mod medusa;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::load::{Doc, Inputs};
 use crate::merge::{merge, merge_telemetry};
 use crate::model::cluster::{
@@ -17,7 +18,7 @@ use crate::model::server::{ServerType, ServerVersion};
 use crate::ports::names::{
     cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label,
 };
-use crate::yaml::Seg;
+use crate::yaml::{Pos, Seg};
 
 /// Default context for datacenters without `k8sContext`.
 pub const DEFAULT_CONTROL_PLANE_CONTEXT: &str = "control-plane";
@@ -209,15 +210,23 @@ pub fn plan<'a>(
         };
         p.medusa = medusa::resolve(&p, inputs, diags);
         if let Some(first) = seen.insert((p.namespace.clone(), p.name.clone()), doc) {
-            diags.push(doc.error(
-                vec![Seg::Key("metadata".into()), Seg::Key("name".into())],
-                format!(
-                    "K8ssandraCluster {}/{} is defined twice (also in {})",
-                    p.namespace,
-                    p.name,
-                    first.origin.file.display()
+            let name_path = vec![Seg::Key("metadata".into()), Seg::Key("name".into())];
+            let first_pos = first.locate(&name_path);
+            diags.push(
+                doc.error(
+                    Code::Duplicate,
+                    name_path,
+                    format!(
+                        "K8ssandraCluster {}/{} is defined twice",
+                        p.namespace, p.name
+                    ),
+                )
+                .with_related(
+                    first.origin.file.clone(),
+                    first_pos,
+                    "first defined here",
                 ),
-            ));
+            );
             continue;
         }
         plans.push(p);
@@ -228,9 +237,9 @@ pub fn plan<'a>(
 
 fn check_client_configs(inputs: &Inputs, diags: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<&str, &Doc<crate::model::config::ClientConfig>> = BTreeMap::new();
-    for cc in &inputs.client_configs {
-        let ctx = cc.value.context.as_str();
-        let path = if cc
+    // Where a ClientConfig names its context.
+    let context_path = |cc: &Doc<crate::model::config::ClientConfig>| {
+        if cc
             .node
             .get("spec")
             .and_then(|s| s.get("contextName"))
@@ -239,20 +248,29 @@ fn check_client_configs(inputs: &Inputs, diags: &mut Vec<Diagnostic>) {
             vec![Seg::Key("spec".into()), Seg::Key("contextName".into())]
         } else {
             vec![Seg::Key("metadata".into()), Seg::Key("name".into())]
-        };
+        }
+    };
+    for cc in &inputs.client_configs {
+        let ctx = cc.value.context.as_str();
+        let path = context_path(cc);
         if !is_dns1123_label(ctx) {
-            diags.push(cc.error(path.clone(), format!(
+            diags.push(cc.error(Code::InvalidName, path.clone(), format!(
                 "context name {ctx:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters); it names an output directory"
             )));
         }
         if let Some(first) = seen.insert(ctx, cc) {
-            diags.push(cc.error(
-                path,
-                format!(
-                    "context {ctx:?} is declared twice (also in {})",
-                    first.origin.file.display()
+            diags.push(
+                cc.error(
+                    Code::Duplicate,
+                    path,
+                    format!("context {ctx:?} is declared twice"),
+                )
+                .with_related(
+                    first.origin.file.clone(),
+                    first.locate(&context_path(first)),
+                    "first declared here",
                 ),
-            ));
+            );
         }
     }
 }
@@ -263,6 +281,7 @@ fn check_context_name(name: &str, inputs: &Inputs, diags: &mut Vec<Diagnostic>) 
     }
     if let Some(rc) = &inputs.render_config {
         diags.push(rc.error(
+            Code::InvalidName,
             vec![Seg::Key("spec".into()), Seg::Key("controlPlaneContext".into())],
             format!("context name {name:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters)"),
         ));
@@ -279,11 +298,15 @@ fn plan_cluster<'a>(
     let name = kc.metadata.name.clone();
     let name_path = vec![Seg::Key("metadata".into()), Seg::Key("name".into())];
     if name.is_empty() {
-        diags.push(doc.error(Vec::new(), "K8ssandraCluster has no metadata.name"));
+        diags.push(doc.error(
+            Code::MissingField,
+            Vec::new(),
+            "K8ssandraCluster has no metadata.name",
+        ));
         return None;
     }
     if !is_dns1123_label(&name) {
-        diags.push(doc.error(name_path, format!(
+        diags.push(doc.error(Code::InvalidName, name_path, format!(
             "name {name:?} is not a valid DNS label (lowercase letters, digits and '-', at most 63 characters)"
         )));
         return None;
@@ -295,6 +318,7 @@ fn plan_cluster<'a>(
     };
     if !is_dns1123_label(&namespace) {
         diags.push(doc.error(
+            Code::InvalidName,
             vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
             format!("namespace {namespace:?} is not a valid DNS label"),
         ));
@@ -302,6 +326,7 @@ fn plan_cluster<'a>(
     }
     let Some(cassandra) = kc.spec.cassandra.as_ref() else {
         diags.push(doc.warning(
+            Code::NotRendered,
             vec![Seg::Key("spec".into())],
             "no spec.cassandra: upstream renders nothing for this cluster, and neither do we",
         ));
@@ -309,6 +334,7 @@ fn plan_cluster<'a>(
     };
     let Some(server_type) = ServerType::parse(&cassandra.server_type) else {
         diags.push(doc.error(
+            Code::ValueNotAllowed,
             cassandra_path(&["serverType"]),
             "serverType must be one of cassandra, dse, hcd",
         ));
@@ -322,6 +348,7 @@ fn plan_cluster<'a>(
     let sanitized_name = cleanup_for_kubernetes(&cass_cluster_name);
     if sanitized_name.is_empty() {
         diags.push(doc.error(
+            Code::InvalidName,
             cassandra_path(&["clusterName"]),
             format!(
                 "cluster name {cass_cluster_name:?} has no characters usable in a Kubernetes name"
@@ -333,19 +360,21 @@ fn plan_cluster<'a>(
     // Upstream ignores these at cluster level (quirk 9): say so instead of staying silent.
     for ignored in ["cdc", "datacenterName"] {
         if cassandra.options.contains_key(ignored) {
-            diags.push(doc.warning(cassandra_path(&[ignored]), format!(
+            diags.push(doc.warning(Code::IgnoredField, cassandra_path(&[ignored]), format!(
                 "{ignored} is ignored at cluster level by k8ssandra-operator; set it on each datacenter"
             )));
         }
     }
     if cassandra.options.contains_key("jmxInitContainerImage") {
         diags.push(doc.warning(
+            Code::Deprecated,
             cassandra_path(&["jmxInitContainerImage"]),
             "jmxInitContainerImage is deprecated and ignored",
         ));
     }
     if cassandra.datacenters.is_empty() {
         diags.push(doc.error(
+            Code::MissingSetting,
             cassandra_path(&["datacenters"]),
             "at least one datacenter is required",
         ));
@@ -362,13 +391,18 @@ fn plan_cluster<'a>(
     for (index, dc) in cassandra.datacenters.iter().enumerate() {
         let before = diags.len();
         if let Some(first) = names.insert(&dc.name, index) {
-            diags.push(doc.error(
-                dc_path(index, &["metadata", "name"]),
-                format!(
-                    "datacenter {:?} is defined twice (also at datacenters[{first}])",
-                    dc.name
+            diags.push(
+                doc.error(
+                    Code::Duplicate,
+                    dc_path(index, &["metadata", "name"]),
+                    format!("datacenter {:?} is defined twice", dc.name),
+                )
+                .with_related(
+                    doc.origin.file.clone(),
+                    doc.locate(&dc_path(first, &["metadata", "name"])),
+                    format!("first defined at datacenters[{first}]"),
                 ),
-            ));
+            );
         }
         if let Some(p) = plan_dc(
             doc,
@@ -385,9 +419,29 @@ fn plan_cluster<'a>(
             diags,
         ) {
             if let Some(first) = cass_names.insert(p.cass_dc_name.clone(), index) {
-                diags.push(doc.error(dc_path(index, &["datacenterName"]), format!(
-                    "Cassandra datacenter name {:?} is used twice (also by datacenters[{first}])", p.cass_dc_name
-                )));
+                let first_path = if cassandra.datacenters[first]
+                    .options
+                    .contains_key("datacenterName")
+                {
+                    dc_path(first, &["datacenterName"])
+                } else {
+                    dc_path(first, &["metadata", "name"])
+                };
+                diags.push(
+                    doc.error(
+                        Code::Duplicate,
+                        dc_path(index, &["datacenterName"]),
+                        format!(
+                            "Cassandra datacenter name {:?} is used twice",
+                            p.cass_dc_name
+                        ),
+                    )
+                    .with_related(
+                        doc.origin.file.clone(),
+                        doc.locate(&first_path),
+                        format!("also used by datacenters[{first}]"),
+                    ),
+                );
             }
             if diags[before..]
                 .iter()
@@ -483,7 +537,7 @@ fn plan_dc<'a>(
     let err_count = diags.len();
     // Webhook rule 1: the object name must be a DNS-1035 label.
     if !is_dns1035_label(&dc.name) {
-        diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
+        diags.push(doc.error(Code::InvalidName, dc_path(index, &["metadata", "name"]), format!(
             "invalid datacenter name {:?}: must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter); use datacenterName for the Cassandra-level name",
             dc.name
         )));
@@ -495,6 +549,7 @@ fn plan_dc<'a>(
     };
     if !is_dns1123_label(&namespace) {
         diags.push(doc.error(
+            Code::InvalidName,
             dc_path(index, &["metadata", "namespace"]),
             format!("namespace {namespace:?} is not a valid DNS label"),
         ));
@@ -525,6 +580,7 @@ fn plan_dc<'a>(
             };
             diags.push(
                 doc.error(
+                    Code::UnknownContext,
                     dc_path(index, &["k8sContext"]),
                     format!(
                         "unknown k8sContext {:?}: no ClientConfig declares it ({declared})",
@@ -537,7 +593,11 @@ fn plan_dc<'a>(
         dc.k8s_context.clone()
     };
     if dc.size < 1 {
-        diags.push(doc.error(dc_path(index, &["size"]), "size must be at least 1"));
+        diags.push(doc.error(
+            Code::InvalidValue,
+            dc_path(index, &["size"]),
+            "size must be at least 1",
+        ));
     }
     for ignored in ["rebuild", "jmxInitContainerImage"] {
         if dc.options.contains_key(ignored) {
@@ -547,6 +607,7 @@ fn plan_dc<'a>(
                 "it is deprecated"
             };
             diags.push(doc.warning(
+                Code::IgnoredField,
                 dc_path(index, &[ignored]),
                 format!("{ignored} is ignored by k8ssandra-operator at datacenter level ({why})"),
             ));
@@ -579,6 +640,7 @@ fn plan_dc<'a>(
         Ok(o) => o,
         Err(e) => {
             diags.push(doc.error(
+                Code::MergeFailed,
                 dc_path(index, &[]),
                 format!("cannot merge datacenter options: {e}"),
             ));
@@ -590,6 +652,7 @@ fn plan_dc<'a>(
     // DCConfigIncomplete and webhook rule 3.
     let version = if options.server_version.is_empty() {
         diags.push(doc.error(
+            Code::MissingSetting,
             dc_path(index, &[]),
             "serverVersion must be set at cluster level or on this datacenter",
         ));
@@ -603,6 +666,7 @@ fn plan_dc<'a>(
                 cassandra_path(&["serverVersion"])
             };
             diags.push(doc.error(
+                Code::InvalidValue,
                 at,
                 format!(
                     "serverVersion {:?} is not a semantic version (major.minor.patch)",
@@ -614,6 +678,7 @@ fn plan_dc<'a>(
     };
     if options.storage_config.is_none() {
         diags.push(doc.error(
+            Code::MissingSetting,
             dc_path(index, &[]),
             "storageConfig must be defined at cluster level or dc level",
         ));
@@ -623,6 +688,7 @@ fn plan_dc<'a>(
         && !dc.options.contains_key("resources")
     {
         diags.push(doc.error(
+            Code::MissingSetting,
             dc_path(index, &["softPodAntiAffinity"]),
             "softPodAntiAffinity requires resources to be set on the datacenter",
         ));
@@ -636,7 +702,7 @@ fn plan_dc<'a>(
             cleanup_subdomain(rack)
         );
         if sts.len() > 60 {
-            diags.push(doc.error(dc_path(index, &["metadata", "name"]), format!(
+            diags.push(doc.error(Code::NameTooLong, dc_path(index, &["metadata", "name"]), format!(
                 "StatefulSet name {sts:?} would be {} characters, more than 60: shorten the cluster, datacenter or rack name",
                 sts.len()
             )));
@@ -676,7 +742,9 @@ fn plan_dc<'a>(
 
 /// Two datacenters that would be written to the same object in one cluster are an error.
 fn check_collisions(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) {
-    let mut seen: BTreeMap<(&str, &str, &str), (&str, &str)> = BTreeMap::new();
+    /// The cluster (namespace, name) that renders an object first, and where.
+    type First<'a> = ((&'a str, &'a str), (&'a PathBuf, Pos));
+    let mut seen: BTreeMap<(&str, &str, &str), First<'_>> = BTreeMap::new();
     for p in plans {
         for dc in &p.dcs {
             let key = (
@@ -684,13 +752,16 @@ fn check_collisions(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) {
                 dc.namespace.as_str(),
                 dc.template.name.as_str(),
             );
-            if let Some((other_ns, other)) =
-                seen.insert(key, (p.namespace.as_str(), p.name.as_str()))
-            {
-                diags.push(p.doc.error(dc.path(&["metadata", "name"]), format!(
+            let at = dc.path(&["metadata", "name"]);
+            let here = (
+                (p.namespace.as_str(), p.name.as_str()),
+                (&p.doc.origin.file, p.doc.locate(&at)),
+            );
+            if let Some(((other_ns, other), (file, pos))) = seen.insert(key, here) {
+                diags.push(p.doc.error(Code::OutputCollision, at, format!(
                     "CassandraDatacenter {}/{} in context {} is also rendered by K8ssandraCluster {other_ns}/{other}",
                     dc.namespace, dc.template.name, dc.context
-                )));
+                )).with_related(file.clone(), pos, "also rendered here"));
             }
         }
     }

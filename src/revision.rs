@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{
     Discovered, IGNORE_FILE, IgnoreRules, MAX_FILE_BYTES, OWNED_RECORD, Skipped, SourceFile,
     display_path, is_yaml,
@@ -174,10 +174,10 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
     let (mut files, mut diags) = (Vec::new(), Vec::new());
     for (rel, oid, mode) in entries {
         let shown = display_path(repo, &rel);
-        let file_diag = |msg: String| {
+        let file_diag = |code: Code, msg: String| {
             (
                 rel.clone(),
-                Diagnostic::error(shown.clone(), Pos::default(), Vec::new(), msg),
+                Diagnostic::error(code, shown.clone(), Pos::default(), Vec::new(), msg),
             )
         };
         // A committed symlink is followed like in the working tree: to a file inside the
@@ -187,9 +187,10 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
             let to = String::from_utf8_lossy(link.content()).into_owned();
             let base = rel.rsplit_once('/').map_or("", |(d, _)| d);
             let Some(target) = resolve_link(base, &to) else {
-                diags.push(file_diag(format!(
-                    "symlink points outside the repository (to {to}); refusing to read it"
-                )));
+                diags.push(file_diag(
+                    Code::BadSymlink,
+                    format!("symlink points outside the repository (to {to}); refusing to read it"),
+                ));
                 continue;
             };
             match tree.get_path(Path::new(&target)) {
@@ -199,9 +200,10 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
                 }
                 Ok(_) => continue, // a directory (never entered) or a chain of links
                 Err(_) => {
-                    diags.push(file_diag(format!(
-                        "cannot follow symlink: {to} does not exist at revision {rev}"
-                    )));
+                    diags.push(file_diag(
+                        Code::BadSymlink,
+                        format!("cannot follow symlink: {to} does not exist at revision {rev}"),
+                    ));
                     continue;
                 }
             }
@@ -210,10 +212,13 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
         };
         let blob = git.find_blob(oid).map_err(read_err)?;
         if blob.size() as u64 > MAX_FILE_BYTES {
-            diags.push(file_diag(format!(
-                "file is {} bytes at revision {rev}; the limit is {MAX_FILE_BYTES}",
-                blob.size()
-            )));
+            diags.push(file_diag(
+                Code::UnreadableFile,
+                format!(
+                    "file is {} bytes at revision {rev}; the limit is {MAX_FILE_BYTES}",
+                    blob.size()
+                ),
+            ));
             continue;
         }
         match std::str::from_utf8(blob.content()) {
@@ -222,10 +227,10 @@ pub fn read_revision(repo: &Path, rev: &str) -> Result<Discovered, RevisionError
                 display_path: shown,
                 text: text.to_string(),
             }),
-            Err(e) => diags.push(file_diag(format!(
-                "not UTF-8 at revision {rev} (byte {})",
-                e.valid_up_to()
-            ))),
+            Err(e) => diags.push(file_diag(
+                Code::UnreadableFile,
+                format!("not UTF-8 at revision {rev} (byte {})", e.valid_up_to()),
+            )),
         }
     }
     out.files = files;

@@ -48,13 +48,15 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
 
-use crate::diagnostic::did_you_mean;
+use crate::diagnostic::{Code, did_you_mean};
 use crate::ports::names;
 use crate::yaml::{Key, Node, Seg, Value};
 
 /// One schema violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
+    /// The kind of violation.
+    pub code: Code,
     /// Path of the offending field; for a missing required field, the path it should have.
     pub path: Vec<Seg>,
     /// What is wrong and what was expected (lowercase, no path).
@@ -456,7 +458,7 @@ pub(crate) const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9
 const MAX_LISTED_FIELDS: usize = 8;
 
 impl<'a, 's: 'a> Checker<'a, 's> {
-    fn issue(&mut self, message: String, hint: Option<String>) {
+    fn issue(&mut self, code: Code, message: String, hint: Option<String>) {
         let path = self
             .path
             .iter()
@@ -466,15 +468,16 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             })
             .collect();
         self.issues.push(Issue {
+            code,
             path,
             message,
             hint,
         });
     }
 
-    fn issue_at(&mut self, seg: PathSeg<'a>, message: String, hint: Option<String>) {
+    fn issue_at(&mut self, code: Code, seg: PathSeg<'a>, message: String, hint: Option<String>) {
         self.path.push(seg);
-        self.issue(message, hint);
+        self.issue(code, message, hint);
         self.path.pop();
     }
 
@@ -486,13 +489,18 @@ impl<'a, 's: 'a> Checker<'a, 's> {
     fn value(&mut self, node: &'a Node, def: &'s Def) {
         if matches!(node.value, Value::Null) {
             if !(def.nullable || (def.ty == Ty::Any && !def.int_or_string)) {
-                self.issue(format!("expected {}, found null", expected(def)), None);
+                self.issue(
+                    Code::WrongType,
+                    format!("expected {}, found null", expected(def)),
+                    None,
+                );
             }
             return;
         }
         if !type_matches(def, &node.value) {
             let hint = type_hint(def, &node.value);
             self.issue(
+                Code::WrongType,
                 format!(
                     "expected {}, found {}",
                     expected(def),
@@ -534,6 +542,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
         }
         if top && !entries.iter().any(|(k, _)| k.name == "metadata") {
             self.issue_at(
+                Code::MissingField,
                 PathSeg::Key("metadata"),
                 "missing required field \"metadata\"".into(),
                 None,
@@ -555,7 +564,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             } else {
                 format!("missing required field {name:?}")
             };
-            self.issue_at(PathSeg::Key(name), message, None);
+            self.issue_at(Code::MissingField, PathSeg::Key(name), message, None);
         }
     }
 
@@ -584,7 +593,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
         } else {
             format!("unknown field {name:?}")
         };
-        self.issue(message, hint);
+        self.issue(Code::UnknownField, message, hint);
     }
 
     fn array(&mut self, items: &'a [Node], def: &'s Def) {
@@ -609,7 +618,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                             "duplicate value {}: the list is a set and item [{first}] has it already",
                             short(&text)
                         );
-                        self.issue_at(PathSeg::Index(index), message, None);
+                        self.issue_at(Code::DuplicateItem, PathSeg::Index(index), message, None);
                     } else {
                         seen.push((text, index));
                     }
@@ -652,7 +661,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                     "duplicate entry with {}: item [{first}] has the same key",
                     described.join(" and ")
                 );
-                self.issue_at(PathSeg::Index(index), message, None);
+                self.issue_at(Code::DuplicateItem, PathSeg::Index(index), message, None);
             } else {
                 seen.push((key, index));
             }
@@ -672,7 +681,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                     "must match at least one of the allowed forms: {}",
                     summarize(&results)
                 );
-                self.issue(message, None);
+                self.issue(Code::NoMatchingForm, message, None);
             }
         }
         if !def.one_of.is_empty() {
@@ -684,9 +693,10 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                     "must match exactly one of the allowed forms: {}",
                     summarize(&results)
                 );
-                self.issue(message, None);
+                self.issue(Code::NoMatchingForm, message, None);
             } else if passing > 1 {
                 self.issue(
+                    Code::NoMatchingForm,
                     format!("must match exactly one of the allowed forms, but matches {passing}"),
                     None,
                 );
@@ -715,6 +725,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                     .as_str()
                     .and_then(|s| did_you_mean(s, values.iter().filter_map(Json::as_str)));
                 self.issue(
+                    Code::ValueNotAllowed,
                     format!(
                         "unsupported value {}: must be one of: {}",
                         short(&json.to_string()),
@@ -732,6 +743,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 let n = items.len() as u64;
                 if let Some(min) = def.min_items.filter(|m| n < *m) {
                     self.issue(
+                        Code::OutOfRange,
                         format!(
                             "must have at least {min} {}, found {n}",
                             plural(min, "item")
@@ -741,6 +753,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 }
                 if let Some(max) = def.max_items.filter(|m| n > *m) {
                     self.issue(
+                        Code::OutOfRange,
                         format!("must have at most {max} {}, found {n}", plural(max, "item")),
                         None,
                     );
@@ -750,6 +763,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 let n = entries.len() as u64;
                 if let Some(min) = def.min_properties.filter(|m| n < *m) {
                     self.issue(
+                        Code::OutOfRange,
                         format!(
                             "must have at least {min} {}, found {n}",
                             plural(min, "field")
@@ -759,6 +773,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 }
                 if let Some(max) = def.max_properties.filter(|m| n > *m) {
                     self.issue(
+                        Code::OutOfRange,
                         format!(
                             "must have at most {max} {}, found {n}",
                             plural(max, "field")
@@ -776,11 +791,12 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             && p.is_match(s) == Some(false)
         {
             let (message, hint) = pattern_message(&p.source, s);
-            self.issue(message, hint);
+            self.issue(Code::InvalidFormat, message, hint);
         }
         let chars = s.chars().count() as u64;
         if let Some(min) = def.min_length.filter(|m| chars < *m) {
             self.issue(
+                Code::OutOfRange,
                 format!(
                     "must be at least {min} {} long, found {}",
                     plural(min, "character"),
@@ -791,6 +807,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
         }
         if let Some(max) = def.max_length.filter(|m| chars > *m) {
             self.issue(
+                Code::OutOfRange,
                 format!(
                     "must be at most {max} {} long, found {chars}",
                     plural(max, "character")
@@ -799,7 +816,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             );
         }
         if def.format == Some(Format::DateTime) && !is_date_time(s, false) {
-            self.issue(format!("invalid timestamp {}: expected an RFC 3339 date-time such as 2024-01-31T12:00:00Z", short_str(s)), None);
+            self.issue(Code::InvalidFormat, format!("invalid timestamp {}: expected an RFC 3339 date-time such as 2024-01-31T12:00:00Z", short_str(s)), None);
         }
     }
 
@@ -814,6 +831,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 "at least"
             };
             self.issue(
+                Code::OutOfRange,
                 format!("must be {relation} {}, found {shown}", num(min)),
                 None,
             );
@@ -827,12 +845,14 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 "at most"
             };
             self.issue(
+                Code::OutOfRange,
                 format!("must be {relation} {}, found {shown}", num(max)),
                 None,
             );
         }
         if def.format == Some(Format::Int32) && int.is_some_and(|i| i32::try_from(i).is_err()) {
             self.issue(
+                Code::OutOfRange,
                 format!(
                     "must fit in a 32-bit integer ({} to {}), found {shown}",
                     i32::MIN,
@@ -851,7 +871,11 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             Value::Map(m) => m,
             Value::Null => &[],
             other => {
-                self.issue(format!("expected object, found {}", describe(other)), None);
+                self.issue(
+                    Code::WrongType,
+                    format!("expected object, found {}", describe(other)),
+                    None,
+                );
                 return;
             }
         };
@@ -866,14 +890,22 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                     if let Some(s) = self.meta_string(child)
                         && let Err(why) = dns_subdomain(s)
                     {
-                        self.issue(format!("invalid name {}: {why}", short_str(s)), None);
+                        self.issue(
+                            Code::InvalidFormat,
+                            format!("invalid name {}: {why}", short_str(s)),
+                            None,
+                        );
                     }
                 }
                 "namespace" => {
                     if let Some(s) = self.meta_string(child)
                         && let Err(why) = dns_label(s)
                     {
-                        self.issue(format!("invalid namespace {}: {why}", short_str(s)), None);
+                        self.issue(
+                            Code::InvalidFormat,
+                            format!("invalid namespace {}: {why}", short_str(s)),
+                            None,
+                        );
                     }
                 }
                 "generateName" | "uid" | "resourceVersion" | "selfLink" => {
@@ -886,6 +918,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                         && !matches!(child.value, Value::Float(f) if integral(f).is_some())
                     {
                         self.issue(
+                            Code::WrongType,
                             format!("expected integer, found {}", describe(&child.value)),
                             type_hint_for(Ty::Integer, &child.value),
                         );
@@ -895,7 +928,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                     if let Some(s) = self.meta_string(child)
                         && !is_date_time(s, true)
                     {
-                        self.issue(format!("invalid timestamp {}: expected an RFC 3339 date-time such as 2024-01-31T12:00:00Z", short_str(s)), None);
+                        self.issue(Code::InvalidFormat, format!("invalid timestamp {}: expected an RFC 3339 date-time such as 2024-01-31T12:00:00Z", short_str(s)), None);
                     }
                 }
                 "finalizers" => self.each_item(child, |c, item| {
@@ -905,6 +938,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 "managedFields" => self.each_item(child, |c, item| {
                     if !matches!(item.value, Value::Map(_)) {
                         c.issue(
+                            Code::WrongType,
                             format!("expected object, found {}", describe(&item.value)),
                             None,
                         );
@@ -912,7 +946,11 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 }),
                 _ => {
                     let hint = did_you_mean(name, OBJECT_META_FIELDS);
-                    self.issue(format!("unknown field {name:?} in metadata"), hint);
+                    self.issue(
+                        Code::UnknownField,
+                        format!("unknown field {name:?} in metadata"),
+                        hint,
+                    );
                 }
             }
             self.path.pop();
@@ -924,9 +962,14 @@ impl<'a, 's: 'a> Checker<'a, 's> {
         };
         if top && !has("name") && !has("generateName") {
             if !matches!(node.value, Value::Map(_)) {
-                self.issue("missing required field \"name\"".into(), None);
+                self.issue(
+                    Code::MissingField,
+                    "missing required field \"name\"".into(),
+                    None,
+                );
             } else {
                 self.issue_at(
+                    Code::MissingField,
                     PathSeg::Key("name"),
                     "missing required field \"name\"".into(),
                     None,
@@ -940,6 +983,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             Value::Str(s) => Some(s),
             other => {
                 self.issue(
+                    Code::WrongType,
                     format!("expected string, found {}", describe(other)),
                     type_hint_for(Ty::String, other),
                 );
@@ -951,6 +995,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
     fn each_item(&mut self, node: &'a Node, mut f: impl FnMut(&mut Self, &'a Node)) {
         let Value::Seq(items) = &node.value else {
             self.issue(
+                Code::WrongType,
                 format!("expected array, found {}", describe(&node.value)),
                 None,
             );
@@ -966,6 +1011,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
     fn owner_reference(&mut self, node: &'a Node) {
         let Value::Map(entries) = &node.value else {
             self.issue(
+                Code::WrongType,
                 format!("expected object, found {}", describe(&node.value)),
                 None,
             );
@@ -983,6 +1029,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 "controller" | "blockOwnerDeletion" => {
                     if !matches!(child.value, Value::Bool(_)) {
                         self.issue(
+                            Code::WrongType,
                             format!("expected boolean, found {}", describe(&child.value)),
                             type_hint_for(Ty::Boolean, &child.value),
                         );
@@ -991,6 +1038,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 other => {
                     let hint = did_you_mean(other, OWNER_REFERENCE_FIELDS);
                     self.issue(
+                        Code::UnknownField,
                         format!(
                             "unknown field {other:?}; allowed fields: {}",
                             OWNER_REFERENCE_FIELDS.join(", ")
@@ -1007,6 +1055,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 .is_none_or(|v| matches!(v.value, Value::Null))
             {
                 self.issue_at(
+                    Code::MissingField,
                     PathSeg::Key(required),
                     format!("missing required field {required:?}"),
                     None,
@@ -1019,6 +1068,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
     fn string_map(&mut self, node: &'a Node, labels: bool) {
         let Value::Map(entries) = &node.value else {
             self.issue(
+                Code::WrongType,
                 format!("expected object, found {}", describe(&node.value)),
                 None,
             );
@@ -1034,6 +1084,7 @@ impl<'a, 's: 'a> Checker<'a, 's> {
             };
             if let Err(why) = qualified_name(&key_text) {
                 self.issue(
+                    Code::InvalidFormat,
                     format!("invalid {what} key {}: {why}", short_str(&key.name)),
                     None,
                 );
@@ -1042,10 +1093,15 @@ impl<'a, 's: 'a> Checker<'a, 's> {
                 Value::Null => {}
                 Value::Str(s) => {
                     if labels && let Err(why) = label_value(s) {
-                        self.issue(format!("invalid label value {}: {why}", short_str(s)), None);
+                        self.issue(
+                            Code::InvalidFormat,
+                            format!("invalid label value {}: {why}", short_str(s)),
+                            None,
+                        );
                     }
                 }
                 other => self.issue(
+                    Code::WrongType,
                     format!("expected string, found {}", describe(other)),
                     type_hint_for(Ty::String, other),
                 ),

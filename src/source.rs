@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 pub use crate::model::config::check_glob;
 use crate::model::config::compile_glob;
 use crate::yaml::Pos;
@@ -249,7 +249,13 @@ impl Walk<'_> {
                 let error = |msg: String| {
                     (
                         child_rel.clone(),
-                        Diagnostic::error(shown.clone(), Pos::default(), vec![], msg),
+                        Diagnostic::error(
+                            Code::BadSymlink,
+                            shown.clone(),
+                            Pos::default(),
+                            vec![],
+                            msg,
+                        ),
                     )
                 };
                 match target {
@@ -300,7 +306,13 @@ impl Walk<'_> {
         let file_diag = |msg: String| {
             (
                 rel.clone(),
-                Diagnostic::error(shown.clone(), Pos::default(), vec![], msg),
+                Diagnostic::error(
+                    Code::UnreadableFile,
+                    shown.clone(),
+                    Pos::default(),
+                    vec![],
+                    msg,
+                ),
             )
         };
         match read_limited(real) {
@@ -317,6 +329,7 @@ impl Walk<'_> {
                     self.out.diags.push((
                         rel.clone(),
                         Diagnostic::error(
+                            Code::UnreadableFile,
                             shown,
                             pos,
                             Vec::new(),

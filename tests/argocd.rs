@@ -114,12 +114,12 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
     // Verbatim: the located type error, the references it breaks, and no stream.
     assert_eq!(
         invalid.stderr,
-        "clusters/orders-operations.yaml:10:5: error: spec.backupSpec.cassandraDatacenter: MedusaBackupSchedule \"us-east-nightly\" names datacenter \"us-east\", which no K8ssandraCluster of the repository has (datacenters: none)\n\
-         clusters/orders-operations.yaml:20:5: error: spec.backupSpec.cassandraDatacenter: MedusaBackupSchedule \"eu-west-nightly\" names datacenter \"eu-west\", which no K8ssandraCluster of the repository has (datacenters: none)\n\
-         clusters/orders.yaml:63:9: error: spec.cassandra.datacenters[0].size: expected integer, found string \"three\"\n\
-         clusters/orders.yaml:74:9: error: spec.cassandra.datacenters[1].size: expected integer, found string \"three\"\n\
-         render-config.yaml:33:7: warning: spec.flux.kubeConfigs.us-east-1: context \"us-east-1\" has nothing to render; its kubeconfig is not used\n\
-         render-config.yaml:34:7: warning: spec.flux.kubeConfigs.eu-west-1: context \"eu-west-1\" has nothing to render; its kubeconfig is not used\n\
+        "clusters/orders-operations.yaml:10:5: error[E0304]: spec.backupSpec.cassandraDatacenter: MedusaBackupSchedule \"us-east-nightly\" names datacenter \"us-east\", which no K8ssandraCluster of the repository has (datacenters: none)\n\
+         clusters/orders-operations.yaml:20:5: error[E0304]: spec.backupSpec.cassandraDatacenter: MedusaBackupSchedule \"eu-west-nightly\" names datacenter \"eu-west\", which no K8ssandraCluster of the repository has (datacenters: none)\n\
+         clusters/orders.yaml:63:9: error[E0202]: spec.cassandra.datacenters[0].size: expected integer, found string \"three\"\n\
+         clusters/orders.yaml:74:9: error[E0202]: spec.cassandra.datacenters[1].size: expected integer, found string \"three\"\n\
+         render-config.yaml:33:7: warning[W0301]: spec.flux.kubeConfigs.us-east-1: context \"us-east-1\" has nothing to render; its kubeconfig is not used\n\
+         render-config.yaml:34:7: warning[W0301]: spec.flux.kubeConfigs.eu-west-1: context \"eu-west-1\" has nothing to render; its kubeconfig is not used\n\
          error: 4 problems found; nothing was written\n"
     );
     // A repository without any cluster: still an error, never an empty success.
@@ -212,7 +212,7 @@ fn other_tools_files_warn_and_broken_specs_fail_unless_out_of_scope() {
     assert_eq!(run.stdout, expected.stdout);
     assert!(
         run.stderr.starts_with("charts/db/templates/statefulset.yaml:")
-            && run.stderr.contains(": warning: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): "),
+            && run.stderr.contains(": warning[W0101]: invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): "),
         "{}",
         run.stderr
     );
@@ -227,7 +227,7 @@ fn other_tools_files_warn_and_broken_specs_fail_unless_out_of_scope() {
     assert_eq!(run.stdout, "");
     assert!(
         run.stderr.contains("clusters/draft.yaml:")
-            && run.stderr.contains(": error: invalid YAML: "),
+            && run.stderr.contains(": error[E0101]: invalid YAML: "),
         "{}",
         run.stderr
     );
@@ -257,7 +257,7 @@ fn other_tools_files_warn_and_broken_specs_fail_unless_out_of_scope() {
     let run = generate(&app.path(), &[("ARGOCD_ENV_K8S_CONTEXT", "eu-west-1")]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("render-config.yaml:7:48: error: spec.include[2]") && run.stderr.contains(": error: spec.include[2]: glob \"../x\" leaves the repository ('..'): globs are relative to the repository root ("),
+        run.stderr.contains("render-config.yaml:7:48: error[E0307]: spec.include[2]") && run.stderr.contains(": error[E0307]: spec.include[2]: glob \"../x\" leaves the repository ('..'): globs are relative to the repository root ("),
         "{}",
         run.stderr
     );

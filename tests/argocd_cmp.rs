@@ -318,7 +318,7 @@ fn errors_reach_argo_cd_as_errors() {
         &plugin_source("examples/clusters", Some("us-east-1")),
     ));
     assert!(
-        e.contains("clusters/orders.yaml:63:9: error: spec.cassandra.datacenters[0].size: expected integer, found string \"three\"")
+        e.contains("clusters/orders.yaml:63:9: error[E0202]: spec.cassandra.datacenters[0].size: expected integer, found string \"three\"")
             && e.contains("nothing was written"),
         "{e}"
     );

@@ -142,7 +142,7 @@ fn the_output_directory_never_is_or_passes_through_a_symlink() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.starts_with(&format!(
-            "render-config.yaml:5:3: error: spec.outputDir: ./gen -> {} is a symlink;",
+            "render-config.yaml:5:3: error[E0603]: spec.outputDir: ./gen -> {} is a symlink;",
             victim.path().display()
         )),
         "{}",
@@ -153,7 +153,7 @@ fn the_output_directory_never_is_or_passes_through_a_symlink() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .starts_with("render-config.yaml:5:3: error: spec.outputDir: ./gen -> "),
+            .starts_with("render-config.yaml:5:3: error[E0603]: spec.outputDir: ./gen -> "),
         "{}",
         run.stderr
     );
@@ -187,7 +187,7 @@ fn the_output_directory_is_never_the_repository_an_ancestor_or_a_work_tree() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "render-config.yaml:5:3: error: spec.outputDir: the output directory is the repository root; rendered files would mix with the inputs (choose a subdirectory such as `rendered`)\nerror: 1 problem found; nothing was written\n"
+        "render-config.yaml:5:3: error[E0603]: spec.outputDir: the output directory is the repository root; rendered files would mix with the inputs (choose a subdirectory such as `rendered`)\nerror: 1 problem found; nothing was written\n"
     );
     fs::remove_file(t.path().join("render-config.yaml")).unwrap();
     let run = run_in(t.path(), &["render", "-o", ".."]);
@@ -218,7 +218,7 @@ fn the_output_directory_is_never_the_repository_an_ancestor_or_a_work_tree() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "render-config.yaml:5:3: error: spec.outputDir: the output directory holds input files (specs/b.yaml has a K8ssandraCluster) and no .k8ssandra-gitops-owned record; it is never read as input, so those files would be ignored (choose another directory)\nerror: 1 problem found; nothing was written\n"
+        "render-config.yaml:5:3: error[E0603]: spec.outputDir: the output directory holds input files (specs/b.yaml has a K8ssandraCluster) and no .k8ssandra-gitops-owned record; it is never read as input, so those files would be ignored (choose another directory)\nerror: 1 problem found; nothing was written\n"
     );
     assert!(!t.path().join("specs/.k8ssandra-gitops-owned").exists());
 }

@@ -271,7 +271,7 @@ fn kustomize_shows_the_functions_error_and_fails() {
         .find(|l| l.starts_with("../clusters/orders.yaml:"))
         .unwrap_or_else(|| panic!("no located error in:\n{}", b.stderr));
     assert!(
-        line.contains(": error: spec.cassandra.datacenters[")
+        line.contains(": error[E0202]: spec.cassandra.datacenters[")
             && line.ends_with("].size: expected integer, found string \"three\""),
         "{line}"
     );

@@ -71,7 +71,7 @@ fn check_and_render_never_read_through_a_symlink_at_a_rendered_path() {
     assert_eq!(render.code, 1);
     assert_eq!(
         render.stderr,
-        "clientconfigs.yaml:4:3: error: ./rendered/east/kustomization.yaml: is a symlink, expected a regular file (remove it; the renderer never reads or writes through a symlink)\nerror: 1 problem found; nothing was written\n"
+        "clientconfigs.yaml:4:3: error[E0601]: ./rendered/east/kustomization.yaml: is a symlink, expected a regular file (remove it; the renderer never reads or writes through a symlink)\nerror: 1 problem found; nothing was written\n"
     );
     assert_eq!(
         fs::read_to_string(outside.path().join("secret")).unwrap(),
@@ -113,7 +113,7 @@ fn a_symlink_to_dev_zero_or_a_fifo_is_drift_not_a_hang() {
     assert_eq!(render.code, 1);
     assert!(
         render.stderr.contains(
-            "./rendered/.k8ssandra-gitops-owned:17:1: error: ./rendered/east/old.yaml: is a symlink, expected a regular file"
+            "./rendered/.k8ssandra-gitops-owned:17:1: error[E0601]: ./rendered/east/old.yaml: is a symlink, expected a regular file"
         ),
         "{}",
         render.stderr
@@ -179,7 +179,7 @@ fn a_hand_written_file_at_a_rendered_path_is_refused_not_overwritten() {
     let mine = "# my own kustomization\nresources: []\n";
     fs::create_dir_all(t.path().join("rendered/east")).unwrap();
     fs::write(t.path().join("rendered/east/kustomization.yaml"), mine).unwrap();
-    let expected = "clientconfigs.yaml:4:3: error: ./rendered/east/kustomization.yaml: exists and was not written by k8ssandra-gitops (it is not listed in .k8ssandra-gitops-owned); refusing to overwrite it (move it away or delete it; the renderer writes there)\nerror: 1 problem found; nothing was written\n";
+    let expected = "clientconfigs.yaml:4:3: error[E0601]: ./rendered/east/kustomization.yaml: exists and was not written by k8ssandra-gitops (it is not listed in .k8ssandra-gitops-owned); refusing to overwrite it (move it away or delete it; the renderer writes there)\nerror: 1 problem found; nothing was written\n";
     let validate = run_in(t.path(), &["validate"]);
     assert_eq!(validate.code, 1);
     assert_eq!(validate.stderr, expected);
@@ -316,7 +316,7 @@ fn a_tampered_record_never_reaches_outside_the_output_directory() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("error: ./rendered/away: is a symlink, expected a directory"),
+            .contains("error[E0601]: ./rendered/away: is a symlink, expected a directory"),
         "{}",
         run.stderr
     );
@@ -341,7 +341,7 @@ fn an_output_file_name_over_255_bytes_is_a_diagnostic_before_anything_is_written
     )
     .unwrap();
     let expected = format!(
-        "operations.yaml:29:3: error: output file name \"cassandratask-{name}.yaml\" is 272 bytes; file systems take at most 255 (shorten the name)\nerror: 1 problem found; nothing was written\n"
+        "operations.yaml:29:3: error[E0602]: output file name \"cassandratask-{name}.yaml\" is 272 bytes; file systems take at most 255 (shorten the name)\nerror: 1 problem found; nothing was written\n"
     );
     let validate = run_in(t.path(), &["validate"]);
     assert_eq!(validate.code, 1);

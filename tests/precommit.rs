@@ -118,7 +118,10 @@ fn hooks_file_is_valid_and_rust_hooks_mirror_system_hooks() {
         assert_eq!(hook["pass_filenames"], false, "{hook}");
         assert_eq!(hook["require_serial"], true, "{hook}");
     }
-    assert_eq!(hooks[0]["entry"], "k8ssandra-gitops render --check");
+    assert_eq!(
+        hooks[0]["entry"],
+        "k8ssandra-gitops render --check --format short"
+    );
     for (rust, system) in [(&hooks[0], &hooks[2]), (&hooks[1], &hooks[3])] {
         assert_eq!(rust["language"], "rust");
         assert_eq!(system["language"], "system");

@@ -22,7 +22,7 @@ fn every_render_fixture_matches_its_snapshot_and_validates() {
         let warnings: String = run
             .stderr
             .lines()
-            .filter(|l| l.contains(": warning: "))
+            .filter(|l| l.contains(": warning["))
             .map(|l| format!("{l}\n"))
             .collect();
         let text = if warnings.is_empty() {

@@ -185,7 +185,7 @@ fn symlinks_inside_the_output_directory_are_not_written_through() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "clientconfigs.yaml:4:3: error: ./rendered/east: is a symlink, expected a directory (remove it; the renderer never writes through a symlink)\nerror: 1 problem found; nothing was written\n",
+        "clientconfigs.yaml:4:3: error[E0601]: ./rendered/east: is a symlink, expected a directory (remove it; the renderer never writes through a symlink)\nerror: 1 problem found; nothing was written\n",
     );
     assert!(fs::read_dir(elsewhere.path()).unwrap().next().is_none());
 }

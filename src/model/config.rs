@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::diagnostic::did_you_mean;
+use crate::diagnostic::{Code, did_you_mean};
 use crate::yaml::{Node, Seg, Value};
 
 /// The API version of RenderConfig.
@@ -326,8 +326,8 @@ const DOCUMENT: Shape = Shape::Map(&[
     ("spec", SPEC),
 ]);
 
-/// A problem in a RenderConfig: path, message, hint.
-pub type ShapeIssue = (Vec<Seg>, String, Option<String>);
+/// A problem in a RenderConfig: kind, path, message, hint.
+pub type ShapeIssue = (Code, Vec<Seg>, String, Option<String>);
 
 /// Checks a RenderConfig document against its shape; returns every problem.
 #[must_use]
@@ -351,6 +351,7 @@ fn check_scope_globs(doc: &Node, out: &mut Vec<ShapeIssue>) {
             let Some(glob) = item.as_str() else { continue };
             if let Err(message) = check_glob(glob) {
                 out.push((
+                    Code::InvalidValue,
                     vec![
                         Seg::Key("spec".into()),
                         Seg::Key(field.into()),
@@ -370,15 +371,22 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
         (Shape::Str, Value::Str(_)) | (Shape::Bool, Value::Bool(_)) => {}
         (Shape::Int, Value::Int(n)) if *n > 0 => {}
         (Shape::Int, _) => out.push((
+            Code::WrongType,
             path.clone(),
             "expected a positive integer".to_string(),
             None,
         )),
-        (Shape::Bool, _) => out.push((path.clone(), "expected true or false".to_string(), None)),
+        (Shape::Bool, _) => out.push((
+            Code::WrongType,
+            path.clone(),
+            "expected true or false".to_string(),
+            None,
+        )),
         (Shape::Enum(allowed), Value::Str(s)) => {
             if !allowed.contains(&s.as_str()) {
                 let hint = did_you_mean(s, allowed.iter().copied());
                 out.push((
+                    Code::ValueNotAllowed,
                     path.clone(),
                     format!(
                         "unsupported value {s:?}: must be one of {}",
@@ -395,7 +403,12 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
                     Some((_, s)) => check_shape(v, s, path, out),
                     None => {
                         let hint = did_you_mean(&k.name, fields.iter().map(|(n, _)| *n));
-                        out.push((path.clone(), "unknown field".to_string(), hint));
+                        out.push((
+                            Code::UnknownField,
+                            path.clone(),
+                            "unknown field".to_string(),
+                            hint,
+                        ));
                     }
                 }
                 path.pop();
@@ -415,13 +428,24 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
                 path.pop();
             }
         }
-        (Shape::List(_), _) => out.push((path.clone(), "expected a list".to_string(), None)),
-        (Shape::Map(_) | Shape::Dict(_), _) => {
-            out.push((path.clone(), "expected a mapping".to_string(), None))
-        }
-        (Shape::Str | Shape::Enum(_), _) => {
-            out.push((path.clone(), "expected a string".to_string(), None))
-        }
+        (Shape::List(_), _) => out.push((
+            Code::WrongType,
+            path.clone(),
+            "expected a list".to_string(),
+            None,
+        )),
+        (Shape::Map(_) | Shape::Dict(_), _) => out.push((
+            Code::WrongType,
+            path.clone(),
+            "expected a mapping".to_string(),
+            None,
+        )),
+        (Shape::Str | Shape::Enum(_), _) => out.push((
+            Code::WrongType,
+            path.clone(),
+            "expected a string".to_string(),
+            None,
+        )),
     }
 }
 
@@ -467,14 +491,14 @@ mod tests {
         let issues = check_render_config(doc);
         let printed: Vec<String> = issues
             .iter()
-            .map(|(p, m, h)| format!("{} {m} {h:?}", crate::yaml::path_string(p)))
+            .map(|(c, p, m, h)| format!("{c} {} {m} {h:?}", crate::yaml::path_string(p)))
             .collect();
         assert_eq!(
             printed,
             [
-                "spec.outputdir unknown field Some(\"did you mean \\\"outputDir\\\"?\")",
-                "spec.secrets.backend unsupported value \"externalSecret\": must be one of external, externalSecrets, replicate Some(\"did you mean \\\"externalSecrets\\\"?\")",
-                "spec.secrets.externalSecrets.storeRef.kind unsupported value \"Vault\": must be one of SecretStore, ClusterSecretStore None",
+                "E0201 spec.outputdir unknown field Some(\"did you mean \\\"outputDir\\\"?\")",
+                "E0206 spec.secrets.backend unsupported value \"externalSecret\": must be one of external, externalSecrets, replicate Some(\"did you mean \\\"externalSecrets\\\"?\")",
+                "E0206 spec.secrets.externalSecrets.storeRef.kind unsupported value \"Vault\": must be one of SecretStore, ClusterSecretStore None",
             ]
         );
     }

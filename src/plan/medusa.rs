@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::ClusterPlan;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{is_deep_zero, str_at};
 use crate::load::Inputs;
 use crate::schema::{InputKind, apply_defaults};
@@ -62,7 +62,7 @@ pub fn resolve(
         &mut medusa,
     );
     let before = diags.len();
-    let err = |path: &[&str], msg: String| plan.doc.error(medusa_path(path), msg);
+    let err = |code: Code, path: &[&str], msg: String| plan.doc.error(code, medusa_path(path), msg);
     let config_ref = str_at(&medusa, &["medusaConfigurationRef", "name"]).to_string();
     if !config_ref.is_empty() {
         let r = &medusa["medusaConfigurationRef"];
@@ -76,6 +76,7 @@ pub fn resolve(
         ] {
             if !str_at(r, &[field]).is_empty() {
                 diags.push(err(
+                    Code::InvalidValue,
                     &["medusaConfigurationRef", field],
                     format!("medusaConfigurationRef must only name a MedusaConfiguration in the namespace of the K8ssandraCluster; {field} is not allowed"),
                 ));
@@ -83,6 +84,7 @@ pub fn resolve(
         }
         if str_at(&medusa, &["storageProperties", "prefix"]).is_empty() {
             diags.push(err(
+                Code::MissingSetting,
                 &["storageProperties", "prefix"],
                 "storageProperties.prefix is required with medusaConfigurationRef, so that clusters sharing the configuration do not share backups".into(),
             ));
@@ -118,12 +120,13 @@ pub fn resolve(
                 let mut found = Vec::new();
                 if api != "medusa.k8ssandra.io/v1alpha1" {
                     found.push(doc.error(
+                        Code::UnsupportedApiVersion,
                         vec![Seg::Key("apiVersion".into())],
                         format!("unsupported apiVersion {api:?} for MedusaConfiguration: expected \"medusa.k8ssandra.io/v1alpha1\""),
                     ));
                 }
                 for issue in crate::schema::check(InputKind::MedusaConfiguration, &doc.node) {
-                    found.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+                    found.push(doc.error(issue.code, issue.path, issue.message).with_hint(issue.hint));
                 }
                 for d in found {
                     if !diags.contains(&d) {
@@ -143,6 +146,7 @@ pub fn resolve(
                 medusa["storageProperties"] = merge_under(&kc, &base);
             }
             None => diags.push(err(
+                Code::UnknownReference,
                 &["medusaConfigurationRef", "name"],
                 format!(
                     "MedusaConfiguration {config_ref:?} (namespace {:?}) is not in the repository: k8ssandra-operator reads its storage settings at run time, offline they must be committed next to the K8ssandraCluster",
@@ -154,6 +158,7 @@ pub fn resolve(
         for field in ["storageProvider", "bucketName"] {
             if str_at(&medusa, &["storageProperties", field]).is_empty() {
                 diags.push(err(
+                    Code::MissingSetting,
                     &["storageProperties", field],
                     format!("storageProperties.{field} is required (or a medusaConfigurationRef)"),
                 ));
@@ -165,6 +170,7 @@ pub fn resolve(
         && str_at(sp, &["credentialsType"]) == "role-based"
     {
         diags.push(err(
+            Code::ConflictingSettings,
             &["storageProperties", "credentialsType"],
             "storageSecretRef and credentialsType: role-based exclude each other: role-based credentials come from the pod's identity".into(),
         ));
@@ -183,6 +189,7 @@ pub fn resolve(
             && (external || str_at(&medusa, &["certificatesSecretRef", "name"]).is_empty())
         {
             diags.push(err(
+                Code::MissingSetting,
                 &[],
                 format!(
                     "datacenter {} enables client encryption: Medusa needs clientEncryptionStores{}",

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::load::{Doc, Inputs};
 use crate::plan::ClusterPlan;
 use crate::yaml::{Pos, Seg};
@@ -212,6 +212,7 @@ pub fn render(
         if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
             diags.push(
                 rc.error(
+                    Code::MissingSetting,
                     ["spec", "secrets", "externalSecrets", "storeRef"]
                         .iter()
                         .map(|k| Seg::Key((*k).into()))
@@ -256,6 +257,7 @@ pub fn render(
                     // serves both clusters; a different remote key under one name cannot.
                     if backend == Backend::ExternalSecrets && *other_key != remote_key {
                         diags.push(plan.doc.error(
+                            Code::OutputCollision,
                             vec![Seg::Key("metadata".into())],
                             format!(
                                 "Secret {:?} in context {context:?}, namespace {namespace:?} is also needed by K8ssandraCluster {other:?}, which reads it from remote key {other_key:?}, not {remote_key:?}: give the two clusters distinct secret names",
@@ -429,6 +431,7 @@ fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
         .collect();
     plan.doc
         .error(
+            Code::NotRenderableOffline,
             vec![Seg::Key("spec".into())],
             format!(
                 "K8ssandraCluster {:?} needs credentials that k8ssandra-operator would generate at run time: {}; choose where they come from with RenderConfig spec.secrets.backend: external (you create these Secrets in every cluster; datacenters reference them only), externalSecrets (an ExternalSecret per cluster reads them from your secret store), or replicate (commit each Secret once, encrypted with SOPS, and it is copied to every cluster)",
@@ -483,6 +486,7 @@ fn missing_replicated_error(
     };
     plan.doc
         .error(
+            Code::UnknownReference,
             vec![Seg::Key("spec".into())],
             format!(
                 "Secret {:?} ({}) is needed in namespace {namespace:?} of context {context:?}, but {why} (secrets backend replicate)",
@@ -571,6 +575,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
         if !has_sops {
             if carries_data {
                 diags.push(secret_error(
+                    Code::CommittedSecret,
                     doc,
                     Vec::new(),
                     "plaintext Secret in the repository: credentials must never be committed unencrypted; encrypt it with SOPS (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`) or use the externalSecrets backend",
@@ -599,6 +604,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
                 if !v.as_str().is_some_and(|s| s.starts_with("ENC[")) {
                     plain = true;
                     diags.push(secret_error(
+                        Code::CommittedSecret,
                         doc,
                         vec![Seg::Key(key.into()), Seg::Key(k.clone())],
                         "value in plain text although the file has SOPS metadata: every value of data and stringData must be encrypted (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`)",
@@ -629,6 +635,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             if k == "kubectl.kubernetes.io/last-applied-configuration" || holds_data {
                 plain = true;
                 diags.push(secret_error(
+                    Code::CommittedSecret,
                     doc,
                     vec![
                         Seg::Key("metadata".into()),
@@ -648,6 +655,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             .filter(|s| !s.is_empty())
         else {
             diags.push(secret_error(
+                Code::CommittedSecret,
                 doc,
                 vec![Seg::Key("metadata".into())],
                 "a SOPS-encrypted Secret must set metadata.namespace: the renderer copies the file and never adds a value to it (SOPS's MAC would no longer match)",
@@ -656,6 +664,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
         };
         if namespace.starts_with("ENC[") {
             diags.push(secret_error(
+                Code::CommittedSecret,
                 doc,
                 vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
                 "metadata.namespace of a SOPS-encrypted Secret must stay in plain text: the renderer places the copies by namespace (encrypt only data and stringData: `--encrypted-regex '^(data|stringData)$'`)",
@@ -676,6 +685,7 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             .unwrap_or_default();
         let Some(file_text) = inputs.secret_files.get(&doc.origin.rel_path) else {
             diags.push(secret_error(
+                Code::CommittedSecret,
                 doc,
                 Vec::new(),
                 "a SOPS-encrypted Secret must be the only document in its file, so that it can be copied byte for byte",
@@ -686,14 +696,17 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
             .iter()
             .find(|s: &&CommittedSecret| s.name == name && s.namespace == namespace)
         {
-            diags.push(secret_error(
-                doc,
-                vec![Seg::Key("metadata".into())],
-                &format!(
-                    "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}: {} has it already; keep one",
-                    first.file
-                ),
-            ));
+            diags.push(
+                secret_error(
+                    Code::Duplicate,
+                    doc,
+                    vec![Seg::Key("metadata".into())],
+                    &format!(
+                        "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}; keep one"
+                    ),
+                )
+                .with_related(first.file.clone(), first.namespace_pos, "first defined here"),
+            );
             continue;
         }
         out.push(CommittedSecret {
@@ -709,8 +722,8 @@ fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Commit
     out
 }
 
-fn secret_error(doc: &Doc<()>, path: Vec<Seg>, message: &str) -> Diagnostic {
-    doc.error(path, message)
+fn secret_error(code: Code, doc: &Doc<()>, path: Vec<Seg>, message: &str) -> Diagnostic {
+    doc.error(code, path, message)
 }
 
 #[cfg(test)]
@@ -897,10 +910,9 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(diags.len(), 1, "{diags:#?}");
         assert_eq!(diags[0].file, std::path::PathBuf::from("s2.sops.yaml"));
-        assert!(
-            diags[0]
-                .message
-                .contains("second SOPS-encrypted Secret \"s\" for namespace \"db\": s0.sops.yaml"),
+        assert_eq!(
+            diags[0].to_string(),
+            "s2.sops.yaml:3:1: error[E0301]: metadata: a second SOPS-encrypted Secret \"s\" for namespace \"db\"; keep one (first defined here: s0.sops.yaml:5:16)",
             "{diags:#?}"
         );
     }

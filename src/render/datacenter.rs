@@ -11,7 +11,7 @@ use super::config::build_config;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::string_map;
 use crate::model::server::ServerType;
 use crate::plan::{ClusterPlan, DcPlan};
@@ -78,6 +78,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
         Ok(r) => r,
         Err(msg) => {
             diags.push(plan.doc.error(
+                Code::InvalidValue,
                 vec![
                     Seg::Key("metadata".into()),
                     Seg::Key("annotations".into()),
@@ -93,7 +94,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
     for (spec_pos, dc) in plan.dcs.iter().enumerate() {
         match phase_a(plan, dc, spec_pos == 0, &replication) {
             Ok(c) => configs.push(c),
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     if diags[before..]
@@ -121,6 +122,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             Ok(t) => t,
             Err(e) => {
                 diags.push(plan.doc.error(
+                    Code::RenderFailed,
                     vec![
                         Seg::Key("spec".into()),
                         Seg::Key("cassandra".into()),
@@ -147,7 +149,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                 &mut cfg.extra_annotations,
             )
         {
-            diags.push(plan.doc.error(path, msg));
+            diags.push(plan.doc.error(Code::RenderFailed, path, msg));
             continue;
         }
         let extra = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]), &mut cfg);
@@ -164,7 +166,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     ksops: false,
                 }));
             }
-            Err(msg) => diags.push(plan.doc.error(dc.path(&[]), msg)),
+            Err(msg) => diags.push(plan.doc.error(Code::RenderFailed, dc.path(&[]), msg)),
         }
     }
     out
@@ -340,10 +342,11 @@ fn phase_a(
     dc: &DcPlan<'_>,
     first_in_spec: bool,
     replication: &BTreeMap<String, i64>,
-) -> Result<DcConfig, Diagnostic> {
+) -> Result<DcConfig, Box<Diagnostic>> {
     let spec = &plan.doc.value.spec;
     let o = &dc.options;
-    let err = |path: &[&str], msg: String| plan.doc.error(dc.path(path), msg);
+    let err =
+        |code: Code, path: &[&str], msg: String| Box::new(plan.doc.error(code, dc.path(path), msg));
 
     // Coalesce: pod template.
     let mut pod = Map::new();
@@ -417,10 +420,11 @@ fn phase_a(
         } else {
             "serverEncryptionStores"
         };
-        return Err(plan.doc.error(
+        return Err(Box::new(plan.doc.error(
+            Code::NotRenderableOffline,
             vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key(which.into())],
             "encryption stores with internal secrets cannot be rendered offline: k8ssandra-operator reads the keystore passwords from Secrets at run time and writes them in plain text into the CassandraDatacenter config; use secretsProvider: external and set the store paths and passwords in cassandraYaml yourself".to_string(),
-        ));
+        )));
     }
     if client_enc {
         add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl=true");
@@ -565,6 +569,7 @@ fn phase_a(
         );
     } else if plan.server_type == ServerType::Cassandra && !new_metrics_endpoint(&dc.version) {
         return Err(err(
+            Code::ConflictingSettings,
             &[],
             format!(
                 "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
@@ -576,8 +581,11 @@ fn phase_a(
     // Vector agent (step 11): keep a user-declared logger container, append one otherwise.
     let vector_toml = if vector::enabled(&dc.telemetry) {
         let toml = vector::vector_toml(&dc.telemetry, mcac_enabled).map_err(|e| {
-            plan.doc
-                .error(telemetry_path(dc, &e.path), e.message.clone())
+            plan.doc.error(
+                Code::InvalidValue,
+                telemetry_path(dc, &e.path),
+                e.message.clone(),
+            )
         })?;
         let cm = vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name);
         let sc = obj(&mut storage_config);
@@ -615,7 +623,7 @@ fn phase_a(
     if yaml_get(&config, "commitlog_sync_period_in_ms").is_some_and(|v| !v.is_null())
         && yaml_get(&config, "commitlog_sync_batch_window_in_ms").is_some_and(|v| !v.is_null())
     {
-        return Err(err(&["config", "cassandraYaml"], "commitlog_sync_period_in_ms and commitlog_sync_batch_window_in_ms are mutually exclusive".into()));
+        return Err(err(Code::ConflictingSettings, &["config", "cassandraYaml"], "commitlog_sync_period_in_ms and commitlog_sync_batch_window_in_ms are mutually exclusive".into()));
     }
     if let Some(Value::Object(jvm)) = obj(&mut config).get_mut("jvmOptions") {
         if let Some(h) = jvm.get("heapSize").cloned() {

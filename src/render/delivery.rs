@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Manifest;
 use super::credentials::Backend;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
 use crate::model::config::RenderConfigSpec;
 use crate::plan::ClusterPlan;
@@ -107,6 +107,7 @@ pub fn render(
     ] {
         if enabled && contexts.iter().any(|c| c == dir) {
             diags.push(rc.error(
+                Code::InvalidName,
                 spec_path(&[dir]),
                 format!("a context named {dir:?} would share DIR/{dir}/ with the {dir} objects: rename the context"),
             ));
@@ -116,6 +117,7 @@ pub fn render(
     let replicate = Backend::from_inputs(inputs) == Some(Backend::Replicate);
     if replicate && spec.argocd.is_some() && spec.flux.is_some() {
         diags.push(rc.error(
+            Code::MissingSetting,
             spec_path(&["flux"]),
             "with the replicate secrets backend, the rendered directories are decrypted either by Flux (spec.flux: kustomize-controller's spec.decryption) or by KSOPS under Argo CD (spec.argocd: a ksops generator in each context), not both: keep one of spec.argocd and spec.flux",
         ));
@@ -125,6 +127,7 @@ pub fn render(
         let repo = argo.repo_url.clone().unwrap_or_default();
         if repo.is_empty() {
             diags.push(rc.error(
+                Code::MissingSetting,
                 spec_path(&["argocd"]),
                 "spec.argocd needs repoURL: the Git repository Argo CD reads the rendered output from",
             ));
@@ -137,6 +140,7 @@ pub fn render(
             .collect();
         if !missing.is_empty() {
             diags.push(rc.error(
+                Code::MissingSetting,
                 spec_path(&["argocd", "destinations"]),
                 format!(
                     "no Argo CD destination for context{} {}: add `{}: {{name: <Argo CD cluster name>}}`",
@@ -160,6 +164,7 @@ pub fn render(
             };
             if !ok {
                 diags.push(rc.error(
+                    Code::ConflictingSettings,
                     spec_path(&["argocd", "destinations", ctx]),
                     format!("every destination must give the same one field, here `{field}` (the ApplicationSet template names one)"),
                 ));
@@ -236,6 +241,7 @@ pub fn render(
         let source_name = source.name.clone().unwrap_or_default();
         if source_name.is_empty() {
             diags.push(rc.error(
+                Code::MissingSetting,
                 spec_path(&["flux"]),
                 "spec.flux needs sourceRef.name: the GitRepository (or OCIRepository/Bucket) with the rendered output",
             ));
@@ -244,6 +250,7 @@ pub fn render(
             for ctx in kube_configs.keys() {
                 if !contexts.contains(ctx) {
                     diags.push(rc.warning(
+                        Code::IgnoredField,
                         spec_path(&["flux", "kubeConfigs", ctx]),
                         format!(
                             "context {ctx:?} has nothing to render; its kubeconfig is not used"
@@ -266,6 +273,7 @@ pub fn render(
                         match r.name.as_deref().filter(|n| !n.is_empty()) {
                             Some(name) => d2["secretRef"] = json!({"name": name}),
                             None => diags.push(rc.error(
+                                Code::MissingSetting,
                                 spec_path(&["flux", "decryption", "secretRef"]),
                                 "secretRef needs the name of the Secret with the SOPS keys (leave secretRef out to use kustomize-controller's own KMS credentials)",
                             )),
@@ -276,6 +284,7 @@ pub fn render(
                 (None, true) => {
                     diags.push(
                         rc.error(
+                            Code::MissingSetting,
                             spec_path(&["flux"]),
                             "the replicate secrets backend commits SOPS-encrypted Secrets, which kustomize-controller must decrypt: set spec.flux.decryption.secretRef.name to the Secret with the SOPS keys (or `decryption: {}` to use kustomize-controller's own KMS credentials)",
                         )
@@ -287,6 +296,7 @@ pub fn render(
                 }
                 (Some(_), false) => {
                     diags.push(rc.warning(
+                        Code::IgnoredField,
                         spec_path(&["flux", "decryption"]),
                         "only the replicate secrets backend commits encrypted Secrets; spec.flux.decryption is not used",
                     ));

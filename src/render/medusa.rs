@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, str_at};
 use crate::load::Inputs;
 use crate::plan::medusa::medusa_path;
@@ -556,6 +556,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         let key = (dc.context.clone(), dc.namespace.clone());
         match by_namespace.get(&key) {
             Some((first, other)) if *other != ini => diags.push(plan.doc.error(
+                Code::OutputCollision,
                 dc.path(&["managementApiAuth"]),
                 format!(
                     "datacenters {first} and {} share namespace {:?} and so the {} ConfigMap, but need different medusa.ini files (management API TLS differs); k8ssandra-operator would let them overwrite each other — put them in different namespaces or give both the same managementApiAuth",
@@ -680,8 +681,10 @@ pub fn route(
     rendered: &super::Rendered,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
-    // (context, kind, namespace, name) of every object written so far, and who writes it.
-    let mut taken: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
+    // (context, kind, namespace, name) of every object written so far, and who writes it
+    // (and where, for a routed document).
+    type Owner = (String, Option<(std::path::PathBuf, crate::yaml::Pos)>);
+    let mut taken: BTreeMap<(String, String, String, String), Owner> = BTreeMap::new();
     for m in rendered.values().flatten() {
         taken.insert(
             (
@@ -690,7 +693,7 @@ pub fn route(
                 m.namespace().to_string(),
                 m.name().to_string(),
             ),
-            format!("K8ssandraCluster {}", m.cluster),
+            (format!("K8ssandraCluster {}", m.cluster), None),
         );
     }
     let mut out = Vec::new();
@@ -713,6 +716,7 @@ pub fn route(
         let expected = format!("{group}/{ROUTED_VERSION}");
         if api != expected {
             diags.push(doc.error(
+                Code::UnsupportedApiVersion,
                 seg(&["apiVersion"]),
                 format!("unsupported apiVersion {api:?} for {kind}: expected {expected:?}"),
             ));
@@ -723,7 +727,10 @@ pub fn route(
         let issues = crate::schema::check(*schema_kind, &doc.node);
         let failed: Vec<Vec<Seg>> = issues.iter().map(|i| i.path.clone()).collect();
         for issue in issues {
-            diags.push(doc.error(issue.path, issue.message).with_hint(issue.hint));
+            diags.push(
+                doc.error(issue.code, issue.path, issue.message)
+                    .with_hint(issue.hint),
+            );
         }
         let schema_failed_at = |p: &[&str]| {
             let p = seg(p);
@@ -734,6 +741,7 @@ pub fn route(
             && let Err(why) = crate::ports::cron::check(str_at(&v, &["spec", "cronSchedule"]))
         {
             diags.push(doc.error(
+                Code::InvalidValue,
                 seg(&["spec", "cronSchedule"]),
                 format!("k8ssandra-operator's webhook refuses this cronSchedule: {why}"),
             ).with_hint(Some("minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\"; or @daily, @every 12h".into())));
@@ -743,6 +751,7 @@ pub fn route(
         if dc_name.is_empty() {
             if !schema_failed_at(dc_path) {
                 diags.push(doc.error(
+                    Code::MissingSetting,
                     seg(dc_path),
                     format!("{kind} names no datacenter: set {}", dc_path.join(".")),
                 ));
@@ -759,6 +768,7 @@ pub fn route(
             && meta_ns != ref_ns
         {
             diags.push(doc.error(
+                Code::NamespaceMismatch,
                 seg(p),
                 format!(
                     "{kind} {name:?} is in namespace {meta_ns:?} but {} is {ref_ns:?}: it is rendered next to its datacenter, so both must name the datacenter's namespace",
@@ -806,6 +816,7 @@ pub fn route(
                         .flat_map(|p| p.dcs.iter().map(|d| d.template.name.as_str())),
                 );
                 diags.push(doc.error(
+                    Code::UnknownReference,
                     seg(dc_path),
                     format!(
                         "{kind} {name:?} names datacenter {dc_name:?}, which no K8ssandraCluster of the repository has (datacenters: {})",
@@ -831,6 +842,7 @@ pub fn route(
             [] => {
                 let places: Vec<String> = by_name.iter().map(place).collect();
                 diags.push(doc.error(
+                    Code::NamespaceMismatch,
                     ns_path.unwrap_or_else(|| seg(&["metadata", "namespace"])),
                     format!(
                         "{kind} {name:?} is for namespace {namespace:?}, but datacenter {dc_name:?} is in {}",
@@ -851,6 +863,7 @@ pub fn route(
                 };
                 diags.push(
                     doc.error(
+                        Code::AmbiguousReference,
                         seg(dc_path),
                         format!(
                             "{kind} {name:?} names datacenter {dc_name:?}, which several K8ssandraClusters have: in {}",
@@ -868,19 +881,27 @@ pub fn route(
             dc.namespace.clone(),
             name.to_string(),
         );
-        if let Some(owner) = taken.get(&key) {
-            diags.push(doc.error(
+        if let Some((owner, place)) = taken.get(&key) {
+            let mut d = doc.error(
+                Code::OutputCollision,
                 seg(&["metadata", "name"]),
                 format!(
                     "{kind} {}/{name} in context {} is already written by {owner}; give this one another name",
                     dc.namespace, dc.context
                 ),
-            ));
+            );
+            if let Some((file, pos)) = place {
+                d = d.with_related(file.clone(), *pos, "first written here");
+            }
+            diags.push(d);
             continue;
         }
         taken.insert(
             key,
-            format!("{}:{}", doc.origin.file.display(), doc.locate(&[]).line),
+            (
+                "another document".to_string(),
+                Some((doc.origin.file.clone(), doc.locate(&[]))),
+            ),
         );
         let mut object = v.clone();
         object["metadata"]["namespace"] = dc.namespace.clone().into();

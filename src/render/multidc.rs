@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::server::ServerType;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -107,6 +107,7 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
         let src = match &source {
             Some(s) if *s == dc.cass_dc_name => {
                 diags.push(plan.doc.error(
+                    Code::ConflictingSettings,
                     rebuild_path(),
                     format!(
                         "rebuild source datacenter {s:?} is also a datacenter to rebuild ({}); the first datacenter in rollout order must be the source",
@@ -118,6 +119,7 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
             Some(s) => {
                 if !ready.iter().any(|d| d.cass_dc_name == *s) {
                     diags.push(plan.doc.error(
+                        Code::UnknownReference,
                         rebuild_path(),
                         format!(
                             "rebuild source datacenter {s:?} is not a running datacenter that comes before {} in rollout order ({})",
@@ -402,6 +404,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
         .collect();
     if !unsafe_names.is_empty() {
         diags.push(plan.doc.error(
+            Code::InvalidName,
             vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())],
             format!(
                 "cannot render the keyspace replication Job: {} {} characters other than letters, digits, '_', '-' and '.'",
@@ -496,6 +499,7 @@ fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manif
             Some(true) => v4.push(seed.clone()),
             Some(false) => v6.push(seed.clone()),
             None => diags.push(plan.doc.warning(
+                Code::IgnoredField,
                 vec![
                     Seg::Key("spec".into()),
                     Seg::Key("cassandra".into()),

@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::datacenter::cleaned_up_by_labels;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -79,6 +79,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     let reaper_ref = str_in(&tpl, &["reaperRef", "name"]);
     if !reaper_ref.is_empty() {
         diags.push(plan.doc.warning(
+            Code::NotRendered,
             reaper_path(&["reaperRef", "name"]),
             format!("no Reaper object is rendered for reaperRef; k8ssandra-operator would also register this cluster with Reaper {reaper_ref:?} through its REST API at run time, which k8ssandra-gitops does not do: add the cluster in that Reaper yourself"),
         ));
@@ -148,7 +149,7 @@ fn new_reaper(
         } else {
             dc.path(&["metadata", "name"])
         };
-        return Err(Box::new(plan.doc.error(at, format!(
+        return Err(Box::new(plan.doc.error(Code::NameTooLong, at, format!(
             "Reaper name {name:?} has {} characters; its Service {name}-service would exceed 63: shorten the cluster or datacenter name",
             name.len()
         ))));
@@ -225,6 +226,7 @@ fn new_reaper(
             Ok(e) => e.unwrap_or_default(),
             Err(why) => {
                 return Err(Box::new(plan.doc.error(
+                    Code::RenderFailed,
                     reaper_path(&["metadata", "pods", "annotations", INJECT_SECRET_ANNOTATION]),
                     format!(
                         "cannot add the Reaper credentials to {INJECT_SECRET_ANNOTATION}: {why}"
@@ -500,12 +502,14 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
     };
     match tpl.get("storageConfig").filter(|v| !v.is_null()) {
         None => diags.push(plan.doc.error(
+            Code::MissingSetting,
             storage_type_path.clone(),
             "storageType local requires storageConfig (a PersistentVolumeClaim spec with accessModes and resources.requests.storage)",
         )),
         Some(sc) => {
             if sc.get("accessModes").is_none_or(Value::is_null) {
                 diags.push(plan.doc.error(
+                    Code::MissingSetting,
                     reaper_path(&["storageConfig"]),
                     "storageType local requires storageConfig.accessModes",
                 ));
@@ -516,6 +520,7 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
                 .filter(|r| !r.is_null());
             match requests {
                 None => diags.push(plan.doc.error(
+                    Code::MissingSetting,
                     reaper_path(&["storageConfig"]),
                     "storageType local requires storageConfig.resources.requests.storage",
                 )),
@@ -530,6 +535,7 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
                             reaper_path(&["storageConfig", "resources", "requests"])
                         };
                         diags.push(plan.doc.error(
+                            Code::InvalidValue,
                             at,
                             "storageType local requires a non-zero storageConfig.resources.requests.storage",
                         ));
@@ -544,7 +550,7 @@ fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Di
         } else {
             (storage_type_path, " (deploymentMode defaults to PER_DC)")
         };
-        diags.push(plan.doc.error(at, format!(
+        diags.push(plan.doc.error(Code::ConflictingSettings, at, format!(
             "storageType local cannot be used with deploymentMode PER_DC{how}: one Reaper per datacenter needs the shared cassandra storage; use deploymentMode SINGLE or storageType cassandra"
         )));
     }
@@ -569,6 +575,7 @@ fn warn_ignored(
     ] {
         if raw.contains_key(key) {
             diags.push(plan.doc.warning(
+                Code::Deprecated,
                 reaper_path(&[key]),
                 format!("{key} is deprecated and ignored by the Reaper controller ({why}); it is copied into the Reaper object unchanged, as k8ssandra-operator does"),
             ));
@@ -585,6 +592,7 @@ fn warn_ignored(
         && sp != effective
     {
         diags.push(plan.doc.warning(
+            Code::IgnoredField,
             reaper_path(&["secretsProvider"]),
             format!("reaper secretsProvider {sp:?} is ignored: the Reaper objects get the cluster's spec.secretsProvider ({effective:?})"),
         ));
@@ -593,7 +601,7 @@ fn warn_ignored(
         && str_in(tpl, &["reaperRef", "name"]).is_empty()
     {
         let at = reaper_path(&["deploymentMode"]);
-        diags.push(plan.doc.warning(at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
+        diags.push(plan.doc.warning(Code::Surprising, at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
     }
     if plan.doc.value.spec.auth_enabled()
         && !plan.doc.value.spec.external_secrets()
@@ -606,6 +614,7 @@ fn warn_ignored(
             .is_some()
     {
         diags.push(plan.doc.warning(
+            Code::Surprising,
             vec![
                 Seg::Key("spec".into()),
                 Seg::Key("cassandra".into()),

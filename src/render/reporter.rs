@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::Manifest;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
 use crate::plan::{ClusterPlan, Settings};
 use crate::yaml::Seg;
@@ -49,6 +49,7 @@ pub fn render(
         .unwrap_or_else(|| "k8ssandra-operator".into());
     if !crate::ports::names::is_dns1123_label(&ns) {
         diags.push(rc.error(
+            Code::InvalidName,
             vec![
                 Seg::Key("spec".into()),
                 Seg::Key("reporter".into()),

@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::{
     clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name,
@@ -174,17 +174,20 @@ fn labels(
     for (key, value) in common.into_iter().flatten() {
         let path = common_label_path(dc, key);
         let Some(value) = value.as_str() else {
-            diags.push(plan.doc.error(path, "label value must be a string"));
+            diags.push(
+                plan.doc
+                    .error(Code::WrongType, path, "label value must be a string"),
+            );
             continue;
         };
         if !is_qualified_name(key) {
-            diags.push(plan.doc.error(path, format!(
+            diags.push(plan.doc.error(Code::InvalidName, path, format!(
                 "{key:?} is not a valid label key (optional DNS subdomain prefix and '/', then at most 63 characters: alphanumerics, '-', '_', '.', starting and ending with an alphanumeric); it would be a label of the ServiceMonitor"
             )));
             continue;
         }
         if !is_label_value(value) {
-            diags.push(plan.doc.error(path, format!(
+            diags.push(plan.doc.error(Code::InvalidName, path, format!(
                 "{value:?} is not a valid label value (at most 63 characters: alphanumerics, '-', '_', '.', starting and ending with an alphanumeric); it would be a label of the ServiceMonitor"
             )));
             continue;
@@ -193,6 +196,7 @@ fn labels(
             && forced_value != value
         {
             diags.push(plan.doc.warning(
+                Code::IgnoredField,
                 path,
                 format!(
                     "k8ssandra-operator sets {key}={forced_value} on the Cassandra ServiceMonitor; this value is ignored"

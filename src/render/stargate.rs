@@ -38,7 +38,7 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::datacenter::cleaned_up_by_labels;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::json::{drop_zero_members, prune_empty, string_map};
 use crate::merge::merge;
 use crate::plan::{ClusterPlan, DcPlan};
@@ -62,6 +62,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     let cluster_tpl = present(plan.doc.value.spec.stargate.as_ref());
     if cluster_tpl.is_some() {
         diags.push(plan.doc.warning(
+            Code::Deprecated,
             vec![Seg::Key("spec".into()), Seg::Key("stargate".into())],
             deprecation("stargate"),
         ));
@@ -71,6 +72,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         let dc_tpl = present(dc.template.stargate.as_ref());
         if dc_tpl.is_some() {
             diags.push(plan.doc.warning(
+                Code::Deprecated,
                 dc.path(&["stargate"]),
                 deprecation("cassandra.datacenters.stargate"),
             ));
@@ -192,7 +194,7 @@ fn check(
     };
     let service = service_name(plan, dc);
     if service.len() > MAX_LABEL_LEN {
-        diags.push(plan.doc.error(name_at.clone(), format!(
+        diags.push(plan.doc.error(Code::NameTooLong, name_at.clone(), format!(
             "the Stargate Service name {service:?} would have {} characters, more than 63: shorten the cluster or datacenter name",
             service.len()
         )));
@@ -207,7 +209,7 @@ fn check(
     for rack in racks.iter().take(size) {
         let deployment = deployment_name(plan, dc, rack);
         if deployment.len() > MAX_LABEL_LEN {
-            diags.push(plan.doc.error(name_at.clone(), format!(
+            diags.push(plan.doc.error(Code::NameTooLong, name_at.clone(), format!(
                 "the Stargate Deployment name {deployment:?} (rack {rack:?}) would have {} characters, more than 63, and the Stargate controller copies it into a pod label: shorten the cluster, datacenter or rack name",
                 deployment.len()
             )));
@@ -220,6 +222,7 @@ fn check(
         && dc_tpl.and_then(|d| d.get("allowStargateOnDataNodes")) == Some(&Value::Bool(false))
     {
         diags.push(plan.doc.warning(
+            Code::Surprising,
             dc.path(&["stargate", "allowStargateOnDataNodes"]),
             "allowStargateOnDataNodes: false does not override the cluster-level true (k8ssandra-operator merges it as a plain bool, where false means unset); Stargate pods may still run on data nodes",
         ));
@@ -240,6 +243,7 @@ fn check(
             vec![Seg::Key("spec".into()), Seg::Key("stargate".into())]
         };
         diags.push(plan.doc.warning(
+            Code::Surprising,
             at,
             "the Stargate pods do not get the datacenter's tolerations (k8ssandra-operator does not copy them); set stargate.tolerations if they must run on the same tainted nodes",
         ));
@@ -261,7 +265,7 @@ fn check(
         if !racks.iter().any(|r| r == name) {
             let mut at = at.clone();
             at.push(Seg::Key("name".into()));
-            diags.push(plan.doc.warning(at, format!(
+            diags.push(plan.doc.warning(Code::IgnoredField, at, format!(
                 "Stargate rack {name:?} matches no rack of the datacenter ({}): the Stargate controller ignores it",
                 racks.join(", ")
             )));
@@ -279,7 +283,7 @@ fn check(
             }
             let mut at = at.clone();
             at.push(Seg::Key(field.into()));
-            diags.push(plan.doc.warning(at, format!(
+            diags.push(plan.doc.warning(Code::Surprising, at, format!(
                 "this rack does not set {field}: the CRD default {} fills it and, in the Stargate controller's rack merge, takes precedence over the datacenter-level {field} {}{}; repeat the value on the rack",
                 default,
                 dc_value,
