@@ -339,6 +339,7 @@ fn path_collisions(rendered: &Rendered) -> Vec<Diagnostic> {
                     |m: &render::Manifest| format!("{} {}/{}", m.kind(), m.namespace(), m.name());
                 out.push(
                     Diagnostic::error(
+                        diagnostic::Code::OutputCollision,
                         path.clone(),
                         yaml::Pos::default(),
                         Vec::new(),
