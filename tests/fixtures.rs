@@ -34,8 +34,9 @@ fn entries(dir: &std::path::Path) -> Vec<(String, PathBuf)> {
     out
 }
 
-/// An insta snapshot name kept from the time these cases were one `#[test]` each in the
-/// integration binary (`tests/lib.rs`), so the reviewed snapshot files stay where they are.
+/// Insta settings for the cases: no module prefix, because each case names its snapshot in
+/// full with the name it had when these were one `#[test]` each in the integration binary
+/// (`integration__render_fixtures__render__<case>`, ...), so the reviewed files stay as they are.
 fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);

@@ -12,7 +12,7 @@ use crate::harness::{TempDir, copy_dir, root, run_in};
 const MIN_FIXTURES: usize = 10;
 
 pub fn trials() -> Vec<Trial> {
-    let mut trials = vec![Trial::test("invalid::fixtures-present", move || {
+    let mut trials = vec![Trial::test("invalid::fixtures-present", || {
         let n = crate::entries(&root().join("fixtures/invalid")).len();
         assert!(n >= MIN_FIXTURES, "only {n} invalid fixtures");
         Ok(())

@@ -16,7 +16,7 @@ const MIN_FIXTURES: usize = 22;
 
 pub fn trials() -> Vec<Trial> {
     let cases = crate::entries(&root().join("fixtures/render"));
-    let mut trials = vec![Trial::test("render::fixtures-present", move || {
+    let mut trials = vec![Trial::test("render::fixtures-present", || {
         let n = crate::entries(&root().join("fixtures/render")).len();
         assert!(n >= MIN_FIXTURES, "only {n} render fixtures");
         Ok(())
