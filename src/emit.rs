@@ -192,7 +192,7 @@ fn plain_is_safe(s: &str) -> bool {
     if first.is_ascii_digit() {
         // Quantities like `5Gi` or `200m`: digits, dots and at least one letter that cannot make
         // a number (exponent `e`, radix prefixes `x`/`o`/`b`) or a YAML 1.1 sexagesimal/timestamp.
-        let radix = s.len() > 1 && "xXoObB".contains(&s[1..2]);
+        let radix = s.as_bytes().get(1).is_some_and(|b| b"xXoObB".contains(b));
         return !radix
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
             && s.chars()
@@ -217,14 +217,40 @@ fn plain_is_safe(s: &str) -> bool {
     ) && !lower.starts_with(".inf")
 }
 
-/// A string as a YAML scalar: plain when safe, else double-quoted with JSON escapes (valid YAML).
+/// A string as a YAML scalar: plain when safe, else double-quoted with JSON escapes (valid YAML),
+/// plus `\u` escapes for the characters JSON leaves raw that YAML does not allow raw there.
 fn scalar_string(s: &str) -> String {
     if plain_is_safe(s) {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_default()
+        return s.to_string();
     }
+    let json = serde_json::to_string(s).unwrap_or_default();
+    if !json.contains(needs_yaml_escape) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_yaml_escape(c) {
+            out.push_str(&format!("\\u{:04X}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
+
+/// Characters a double-quoted YAML scalar cannot hold raw although JSON can: DEL, the C1
+/// controls and U+FFFE/U+FFFF are not printable (readers refuse them), NEL (and, for YAML 1.1
+/// readers such as Go's yaml.v2, U+2028/U+2029) are line breaks that a reader folds, and a BOM
+/// inside a document is refused.
+fn needs_yaml_escape(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -766,3 +766,6 @@ fn check_collisions(plans: &[ClusterPlan<'_>], diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -198,3 +198,53 @@ pub fn git(dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every problem: a Secret with `data`/`stringData` whose values are not all SOPS-encrypted.
+pub fn plaintext_secrets(dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let docs = k8ssandra_gitops::yaml::parse_stream(&text)
+                .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message));
+            for doc in docs {
+                let v = doc.to_json();
+                if v["kind"] != "Secret" {
+                    continue;
+                }
+                let encrypted = v.get("sops").is_some_and(serde_json::Value::is_object);
+                for key in ["data", "stringData"] {
+                    let Some(values) = v.get(key).and_then(serde_json::Value::as_object) else {
+                        continue;
+                    };
+                    for (k, value) in values {
+                        let sealed = value.as_str().is_some_and(|s| s.starts_with("ENC["));
+                        if !(encrypted && sealed) {
+                            problems.push(format!(
+                                "{}: Secret {}: {key}.{k} is not SOPS-encrypted",
+                                path.display(),
+                                v["metadata"]["name"]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Fails the test when any Secret under `dir` carries plaintext data.
+pub fn assert_no_plaintext_secrets(dir: &Path) {
+    let problems = plaintext_secrets(dir);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

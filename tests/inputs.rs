@@ -353,3 +353,35 @@ fn plan_reads_exactly_the_files_render_reads() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert_eq!(plan.stdout, "No changes between HEAD and worktree.\n");
 }
+
+/// Input strings reach the emitter unchanged: one starting with a digit and a multi-byte
+/// character made it panic, and DEL, C1 controls and NEL went out raw inside double quotes
+/// (readers refuse or fold them). Both now render as escaped strings that read back exactly.
+#[test]
+fn strings_the_emitter_once_mishandled_render_and_read_back() {
+    let t = TempDir::new("emitter-strings");
+    let text = cluster("demo", None).replace(
+        "      size: 1\n",
+        "      size: 1\n      config:\n        jvmOptions:\n          additionalOptions: [\"1é\", \"a\\x7Fb\\x85c\"]\n",
+    );
+    fs::write(t.path().join("cluster.yaml"), text).unwrap();
+    let run = run_in(
+        t.path(),
+        &["render", "--stdout", "--context", "control-plane"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(r#""1é""#), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(r#""a\u007Fb\u0085c""#),
+        "{}",
+        run.stdout
+    );
+    let docs = k8ssandra_gitops::yaml::parse_stream(&run.stdout).unwrap();
+    let found: Vec<String> = docs
+        .iter()
+        .map(|d| d.to_json().to_string())
+        .filter(|j| j.contains("1é"))
+        .collect();
+    assert_eq!(found.len(), 1, "{}", run.stdout);
+    assert!(found[0].contains("\"a\u{7f}b\u{85}c\""), "{}", found[0]);
+}

@@ -1,14 +1,15 @@
-//! Integration tests: the real binary against fixture repositories, real validators.
+//! Integration tests: the real binary against fixture repositories, real validators. The
+//! per-fixture cases (render, invalid and conformance corpus fixtures) are in `fixtures.rs`.
 
 #[cfg(feature = "reporter")]
 mod apiserver;
 mod argocd;
 mod argocd_cmp;
-mod conformance;
 mod determinism;
 mod diagnostics;
 mod examples;
 mod flux_health;
+#[allow(dead_code)] // Shared with the `fixtures` binary, which uses the rest of it.
 mod harness;
 mod inputs;
 mod krm;
@@ -18,6 +19,5 @@ mod plaintext_secrets;
 #[cfg(feature = "git")]
 mod plan;
 mod precommit;
-mod render_fixtures;
 mod sops;
 mod writes;

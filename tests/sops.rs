@@ -158,7 +158,7 @@ fn replicated_copies_decrypt_with_the_real_sops() {
     let dest = out.path().join("rendered");
     let r = run_in(repo.path(), &["render", ".", "-o", dest.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    crate::plaintext_secrets::assert_no_plaintext_secrets(&dest);
+    crate::harness::assert_no_plaintext_secrets(&dest);
 
     let copies: Vec<(String, String)> = read_tree(&dest)
         .into_iter()

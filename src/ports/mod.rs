@@ -5,3 +5,4 @@ pub mod cron;
 pub mod duration;
 pub mod names;
 pub mod quantity;
+pub(crate) mod yaml_v2;

@@ -833,6 +833,9 @@ impl Ord for BigUint {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
