@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::harness::{TempDir, run_in};
+use crate::harness::{TempDir, copy_dir, root, run_in};
 
 const CLUSTER: &str = "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata:\n  name: demo\nspec:\n  secretsProvider: external\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources:\n          requests:\n            storage: 1Gi\n    datacenters:\n    - metadata:\n        name: dc1\n      size: 1\n";
 
