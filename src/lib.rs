@@ -282,7 +282,8 @@ pub fn render_inputs_scoped(
         context,
         &mut later,
     );
-    let routed = render::medusa::route(&plans, inputs, &rendered, &mut later);
+    let operations = plan::operations::route(&plans, inputs, &mut later);
+    let routed = render::medusa::route(&operations, &rendered, &mut later);
     add(&mut rendered, credentials);
     add(&mut rendered, routed);
     let reporter = render::reporter::render(&plans, inputs, &settings, &mut later);

@@ -2,6 +2,7 @@
 //! merged options, rollout order) and run the checks that need the whole picture.
 
 pub mod medusa;
+pub mod operations;
 
 use std::collections::{BTreeMap, BTreeSet};
 
