@@ -189,7 +189,6 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
             }
         }
     }
-    apply_secrets_backend(&mut inputs);
     (inputs, diags)
 }
 
@@ -310,25 +309,7 @@ pub fn load_documents(docs: Vec<(Node, Origin)>) -> (Inputs, Vec<Diagnostic>) {
             load_document(node, origin, &mut inputs, &mut diags);
         }
     }
-    apply_secrets_backend(&mut inputs);
     (inputs, diags)
-}
-
-/// RenderConfig `secrets.backend: external` means what `secretsProvider: external` means on
-/// each K8ssandraCluster (the user provides the Secrets, datacenters only reference them), so
-/// it is applied once here and every later stage reads one setting.
-fn apply_secrets_backend(inputs: &mut Inputs) {
-    let external = inputs
-        .render_config
-        .as_ref()
-        .and_then(|rc| rc.value.secrets.as_ref())
-        .and_then(|s| s.backend.as_deref())
-        == Some("external");
-    if external {
-        for c in &mut inputs.clusters {
-            c.value.spec.secrets_provider = Some("external".into());
-        }
-    }
 }
 
 /// Whether a document of this `apiVersion` and `kind` is one we read: a known kind in its API
@@ -626,6 +607,31 @@ mod tests {
             diags,
             ["f.yaml:3:1: error: items: items of a List must be a sequence of objects"]
         );
+    }
+
+    #[test]
+    fn the_secrets_backend_is_a_plan_decision_and_leaves_the_inputs_as_written() {
+        let rc = "---\napiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: r}\nspec: {secrets: {backend: external}}\n";
+        for (text, provider) in [
+            (format!("{CLUSTER}{rc}"), "external"),
+            (CLUSTER.to_string(), "internal"),
+            (
+                CLUSTER.replace("spec:\n", "spec:\n  secretsProvider: external\n"),
+                "external",
+            ),
+        ] {
+            let (inputs, diags) = load_text(&text);
+            assert!(diags.is_empty(), "{diags:?}");
+            assert_eq!(
+                inputs.clusters[0].value.spec.secrets_provider.as_deref(),
+                (provider == "external" && !text.contains("RenderConfig")).then_some("external")
+            );
+            let settings = crate::plan::Settings::from_inputs(&inputs);
+            let mut diags = Vec::new();
+            let plans = crate::plan::plan(&inputs, &settings, &mut diags);
+            assert_eq!(plans[0].secrets_provider, provider, "{diags:?}");
+            assert_eq!(plans[0].external_secrets(), provider == "external");
+        }
     }
 
     #[test]

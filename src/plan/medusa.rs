@@ -135,7 +135,7 @@ pub fn resolve(
         ));
     }
     // Client encryption towards Cassandra needs client certificates for Medusa.
-    let external = plan.doc.value.spec.external_secrets();
+    let external = plan.external_secrets();
     for dc in &plan.dcs {
         let enc = dc
             .config

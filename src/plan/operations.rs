@@ -150,3 +150,94 @@ pub fn route<'a>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{CONTEXTS, HEAD, cluster};
+
+    /// Plans one cluster with datacenters dc1 (context east, namespace ns) and dc2 (context
+    /// west, namespace ns2) next to `docs`; returns (kind, name, cluster, context, namespace,
+    /// position) of each routed document and the printed diagnostics.
+    #[allow(clippy::type_complexity)]
+    fn route(
+        docs: &str,
+    ) -> (
+        Vec<(&'static str, String, String, String, String, usize)>,
+        Vec<String>,
+    ) {
+        let dcs = "    - {metadata: {name: dc1}, k8sContext: east, size: 1}\n    - {metadata: {name: dc2, namespace: ns2}, k8sContext: west, size: 1}\n";
+        let files = vec![crate::source::SourceFile {
+            rel_path: "c.yaml".into(),
+            display_path: "c.yaml".into(),
+            text: format!(
+                "{HEAD}{}{CONTEXTS}{docs}",
+                cluster("c", "  secretsProvider: external\n", dcs)
+            ),
+        }];
+        let (inputs, mut diags) = crate::load::load(&files);
+        let plan = crate::plan::build(&inputs, &mut diags);
+        let got = plan
+            .operations
+            .iter()
+            .map(|r| {
+                (
+                    r.doc.value.kind.name(),
+                    r.doc.value.name.clone(),
+                    r.cluster.clone(),
+                    r.context.clone(),
+                    r.namespace.clone(),
+                    r.position,
+                )
+            })
+            .collect();
+        (got, diags.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn each_document_goes_to_the_datacenter_it_names() {
+        let (got, diags) = route(
+            "---\napiVersion: medusa.k8ssandra.io/v1alpha1\nkind: MedusaBackupJob\nmetadata: {name: b}\nspec: {cassandraDatacenter: dc2}\n---\napiVersion: control.k8ssandra.io/v1alpha1\nkind: CassandraTask\nmetadata: {name: t}\nspec: {datacenter: {name: dc1, namespace: ns}, jobs: [{name: j, command: cleanup}]}\n",
+        );
+        assert_eq!(
+            got,
+            [
+                (
+                    "MedusaBackupJob",
+                    "b".into(),
+                    "c".into(),
+                    "west".into(),
+                    "ns2".into(),
+                    1
+                ),
+                (
+                    "CassandraTask",
+                    "t".into(),
+                    "c".into(),
+                    "east".into(),
+                    "ns".into(),
+                    0
+                ),
+            ],
+            "{diags:#?}"
+        );
+    }
+
+    #[test]
+    fn a_document_for_no_or_another_namespace_is_reported_not_routed() {
+        let (got, diags) = route(
+            "---\napiVersion: medusa.k8ssandra.io/v1alpha1\nkind: MedusaBackupJob\nmetadata: {name: b}\nspec: {cassandraDatacenter: dc9}\n---\napiVersion: medusa.k8ssandra.io/v1alpha1\nkind: MedusaBackupJob\nmetadata: {name: b, namespace: other}\nspec: {cassandraDatacenter: dc1}\n",
+        );
+        assert!(got.is_empty(), "{got:?}");
+        assert_eq!(diags.len(), 2, "{diags:#?}");
+        assert!(
+            diags[0].contains("names datacenter \"dc9\", which no K8ssandraCluster of the repository has (datacenters: ns/dc1, ns2/dc2)"),
+            "{diags:#?}"
+        );
+        assert!(
+            diags[1].contains(
+                "is for namespace \"other\", but datacenter \"dc1\" is in namespace \"ns\""
+            ),
+            "{diags:#?}"
+        );
+    }
+}

@@ -34,45 +34,13 @@ use super::Manifest;
 use crate::diagnostic::Diagnostic;
 use crate::load::Inputs;
 use crate::model::secret::SopsSecret;
-use crate::plan::ClusterPlan;
+use crate::plan::{ClusterPlan, SecretsBackend as Backend};
 use crate::yaml::Seg;
 
 /// The label the control plane puts on the credentials it generates and replicates.
 pub const REPLICATED_BY_LABEL: &str = "k8ssandra.io/replicated-by";
 /// The label replicated copies carry: `<kc namespace>.<kc name>` of the ReplicatedSecret.
 pub const REPLICATED_SECRET_NAME_LABEL: &str = "k8ssandra.io/replicated-secret-name";
-
-/// The secrets backends, as written in RenderConfig.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The user creates the Secrets; references only.
-    External,
-    /// ExternalSecret objects reading one remote key per Secret.
-    ExternalSecrets,
-    /// SOPS-encrypted Secrets from the repository, copied unchanged.
-    Replicate,
-}
-
-impl Backend {
-    /// The backend chosen in RenderConfig, if any.
-    #[must_use]
-    pub fn from_inputs(inputs: &Inputs) -> Option<Self> {
-        let backend = inputs
-            .render_config
-            .as_ref()?
-            .value
-            .secrets
-            .as_ref()?
-            .backend
-            .as_deref()?;
-        match backend {
-            "external" => Some(Self::External),
-            "externalSecrets" => Some(Self::ExternalSecrets),
-            "replicate" => Some(Self::Replicate),
-            _ => None,
-        }
-    }
-}
 
 /// What a credential is for (shown in errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -121,7 +89,7 @@ pub struct Needed {
 #[must_use]
 pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
     let spec = &plan.doc.value.spec;
-    if spec.external_secrets() {
+    if plan.external_secrets() {
         return Vec::new();
     }
     let str_at = |v: &Value, path: &[&str]| -> Option<String> {
@@ -193,12 +161,12 @@ fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
 pub fn render(
     plans: &[ClusterPlan<'_>],
     inputs: &Inputs,
-    control_plane_context: &str,
+    settings: &crate::plan::Settings,
     context: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let committed: Vec<&SopsSecret> = inputs.sops_secrets.iter().map(|d| &d.value).collect();
-    let backend = Backend::from_inputs(inputs);
+    let backend = settings.secrets_backend;
     if backend == Some(Backend::ExternalSecrets)
         && let Some(rc) = &inputs.render_config
     {
@@ -275,7 +243,7 @@ pub fn render(
                             &namespace,
                             &remote_key,
                             &context,
-                            control_plane_context,
+                            &settings.control_plane_context,
                         ),
                         None,
                     )),

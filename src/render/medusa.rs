@@ -363,7 +363,7 @@ pub fn inject(
     users: &mut Vec<Value>,
     annotations: &mut Map<String, Value>,
 ) -> Result<(), (Vec<Seg>, String)> {
-    let external = plan.doc.value.spec.external_secrets();
+    let external = plan.external_secrets();
     let cql = (!external).then(|| cql_secret_name(plan, medusa));
     let (image, pull) = image(medusa);
     let security = medusa
@@ -546,7 +546,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     let Some(medusa) = &plan.medusa else {
         return Vec::new();
     };
-    let external = plan.doc.value.spec.external_secrets();
+    let external = plan.external_secrets();
     let mut out = Vec::new();
     // (context, namespace) → (DC name, ini) of the first DC there.
     let mut by_namespace: BTreeMap<(String, String), (String, String)> = BTreeMap::new();

@@ -422,7 +422,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
     }
     // With external secrets the DC names no superuser Secret and cass-operator uses its own
     // default name, `<cleaned cluster name>-superuser`.
-    let superuser = if plan.doc.value.spec.external_secrets() {
+    let superuser = if plan.external_secrets() {
         plan.default_superuser_secret_name()
     } else {
         plan.superuser_secret_name()
