@@ -3,6 +3,7 @@
 
 pub mod medusa;
 pub mod operations;
+pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -21,6 +21,8 @@ pub struct RoutedOperation<'a> {
     pub namespace: String,
     /// The datacenter's position in its cluster's rollout order.
     pub position: usize,
+    /// The sync wave it is applied in unless the document names one: after its datacenter.
+    pub wave: i64,
 }
 
 fn seg(p: &[&str]) -> Vec<Seg> {
@@ -146,6 +148,7 @@ pub fn route<'a>(
             context: dc.context.clone(),
             namespace: dc.namespace.clone(),
             position,
+            wave: super::waves::after_datacenter(position),
         });
     }
     out
@@ -157,12 +160,12 @@ mod tests {
 
     /// Plans one cluster with datacenters dc1 (context east, namespace ns) and dc2 (context
     /// west, namespace ns2) next to `docs`; returns (kind, name, cluster, context, namespace,
-    /// position) of each routed document and the printed diagnostics.
+    /// position, wave) of each routed document and the printed diagnostics.
     #[allow(clippy::type_complexity)]
     fn route(
         docs: &str,
     ) -> (
-        Vec<(&'static str, String, String, String, String, usize)>,
+        Vec<(&'static str, String, String, String, String, usize, i64)>,
         Vec<String>,
     ) {
         let dcs = "    - {metadata: {name: dc1}, k8sContext: east, size: 1}\n    - {metadata: {name: dc2, namespace: ns2}, k8sContext: west, size: 1}\n";
@@ -187,6 +190,7 @@ mod tests {
                     r.context.clone(),
                     r.namespace.clone(),
                     r.position,
+                    r.wave,
                 )
             })
             .collect();
@@ -207,7 +211,8 @@ mod tests {
                     "c".into(),
                     "west".into(),
                     "ns2".into(),
-                    1
+                    1,
+                    15
                 ),
                 (
                     "CassandraTask",
@@ -215,7 +220,8 @@ mod tests {
                     "c".into(),
                     "east".into(),
                     "ns".into(),
-                    0
+                    0,
+                    5
                 ),
             ],
             "{diags:#?}"
