@@ -270,7 +270,9 @@ pub fn run(input: &str) -> Response {
         // Routed documents (Medusa schedules and jobs, CassandraTasks) are inputs too: routed
         // into the context's namespace like `render` does, or left out when they belong to
         // another context's datacenter.
-        if !load::is_input(&av, &k) && !crate::render::medusa::is_routed(&av, &k) {
+        if !load::is_input(&av, &k)
+            && crate::model::operations::OperationKind::of(&av, &k).is_none()
+        {
             passthrough.push(item.to_json());
             continue;
         }

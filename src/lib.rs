@@ -10,8 +10,9 @@
 //! 5. [`source`] + [`load`]: which files are read, parsed and typed ([`guard`] draws the one
 //!    boundary between input and output);
 //! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
-//!    rollout order and the Medusa configuration, and validate what needs the whole picture;
-//! 7. [`render`]: build the objects; 8. [`output`]: compare with or swap onto disk.
+//!    rollout order, the secrets mode, the Medusa configuration and where each operations
+//!    document goes, and validate what needs the whole picture;
+//! 7. [`render`]: build the objects from the plan; 8. [`output`]: compare with or swap onto disk.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
@@ -267,52 +268,9 @@ pub fn render_inputs_scoped(
 ) -> (Rendered, Vec<Diagnostic>) {
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; the rendered objects are dropped whenever anything is an error.
-    let settings = plan::Settings::from_inputs(inputs);
     let mut later = Vec::new();
-    let plans = plan::plan(inputs, &settings, &mut later);
-    let mut rendered = render::render(&plans, &settings, context, &mut later);
-    let add = |rendered: &mut Rendered, manifests: Vec<render::Manifest>| {
-        for m in manifests {
-            rendered.entry(m.context.clone()).or_default().push(m);
-        }
-    };
-    let credentials = render::credentials::render(
-        &plans,
-        inputs,
-        &settings.control_plane_context,
-        context,
-        &mut later,
-    );
-    let routed = render::medusa::route(&plans, inputs, &rendered, &mut later);
-    add(&mut rendered, credentials);
-    add(&mut rendered, routed);
-    let reporter = render::reporter::render(&plans, inputs, &settings, &mut later);
-    add(&mut rendered, reporter);
-    // Every context with objects, also when only one is rendered: each datacenter's context
-    // (a cluster that renders always has its CassandraDatacenters there) and what the steps
-    // above added (the reporter's context).
-    let mut contexts: std::collections::BTreeSet<String> = rendered.keys().cloned().collect();
-    contexts.extend(
-        plans
-            .iter()
-            .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
-    );
-    let contexts: Vec<String> = contexts.into_iter().collect();
-    let delivery = render::delivery::render(&plans, &contexts, inputs, &mut later);
-    add(&mut rendered, delivery);
-    if let Some(only) = context {
-        for (c, list) in &mut rendered {
-            if c != only {
-                list.clear();
-            }
-        }
-        for c in contexts {
-            rendered.entry(c).or_default();
-        }
-    }
-    for list in rendered.values_mut() {
-        list.sort_by_cached_key(render::Manifest::rel_path);
-    }
+    let plan = plan::build(inputs, &mut later);
+    let mut rendered = render::render_plan(&plan, inputs, context, &mut later);
     later.extend(path_collisions(&rendered));
     diags.extend(
         later

@@ -1,5 +1,8 @@
 //! Parse stage: source files → the documents we use, schema-checked and typed.
 
+mod operations;
+mod secrets;
+
 use std::path::PathBuf;
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
@@ -7,6 +10,8 @@ use crate::model::cluster::K8ssandraCluster;
 use crate::model::config::{
     ClientConfig, RENDER_CONFIG_API_VERSION, RenderConfigSpec, check_render_config,
 };
+use crate::model::operations::{MedusaConfiguration, Operation, OperationKind};
+use crate::model::secret::SopsSecret;
 use crate::schema::{self, InputKind};
 use crate::source::SourceFile;
 use crate::yaml::{self, Node, Pos, Seg};
@@ -65,6 +70,17 @@ impl<T> Doc<T> {
     }
 }
 
+impl Doc<()> {
+    /// This document with its typed value.
+    fn typed<T>(&self, value: T) -> Doc<T> {
+        Doc {
+            value,
+            node: self.node.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+}
+
 /// Everything the later stages need from the repository.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
@@ -74,10 +90,18 @@ pub struct Inputs {
     pub client_configs: Vec<Doc<ClientConfig>>,
     /// The RenderConfig, if the repository has one.
     pub render_config: Option<Doc<RenderConfigSpec>>,
+    /// Operations documents (MedusaBackupSchedule/Job, MedusaRestoreJob, CassandraTask) that
+    /// passed their checks, in file order; the plan routes each to its datacenter.
+    pub operations: Vec<Doc<Operation>>,
+    /// `medusa.k8ssandra.io` MedusaConfigurations, in file order.
+    pub medusa_configurations: Vec<Doc<MedusaConfiguration>>,
+    /// SOPS-encrypted Secrets that passed their checks, in file order.
+    pub sops_secrets: Vec<Doc<SopsSecret>>,
     /// Documents of other kinds: `(file, index, "apiVersion/kind")`, for `--verbose`.
     pub ignored: Vec<(PathBuf, usize, String)>,
-    /// The ignored documents themselves (same order as `ignored`): components pick up the ones
-    /// they route or copy (Medusa schedules, CassandraTasks, SOPS-encrypted Secrets).
+    /// The ignored documents themselves (same order as `ignored`), the ones typed above
+    /// included: only for telling where an object came from (output provenance, KRM results);
+    /// no stage reads them.
     pub others: Vec<Doc<()>>,
     /// Text of every file that holds exactly one document, a `Secret`, by repository-relative
     /// path: SOPS-encrypted Secrets are copied byte for byte.
@@ -180,7 +204,6 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
             }
         }
     }
-    apply_secrets_backend(&mut inputs);
     (inputs, diags)
 }
 
@@ -303,25 +326,7 @@ pub fn load_documents(docs: Vec<(Node, Origin)>) -> (Inputs, Vec<Diagnostic>) {
             load_document(node, origin, &mut inputs, &mut diags);
         }
     }
-    apply_secrets_backend(&mut inputs);
     (inputs, diags)
-}
-
-/// RenderConfig `secrets.backend: external` means what `secretsProvider: external` means on
-/// each K8ssandraCluster (the user provides the Secrets, datacenters only reference them), so
-/// it is applied once here and every later stage reads one setting.
-fn apply_secrets_backend(inputs: &mut Inputs) {
-    let external = inputs
-        .render_config
-        .as_ref()
-        .and_then(|rc| rc.value.secrets.as_ref())
-        .and_then(|s| s.backend.as_deref())
-        == Some("external");
-    if external {
-        for c in &mut inputs.clusters {
-            c.value.spec.secrets_provider = Some("external".into());
-        }
-    }
 }
 
 /// Whether a document of this `apiVersion` and `kind` is one we read: a known kind in its API
@@ -331,6 +336,31 @@ pub fn is_input(api_version: &str, kind: &str) -> bool {
     KNOWN.iter().any(|(k, expected)| {
         *k == kind && api_version.split('/').next() == expected.split('/').next()
     })
+}
+
+/// Types a document of a kind other than ours that some stage reads: an operations document,
+/// a MedusaConfiguration, a Secret.
+fn load_other(
+    doc: &Doc<()>,
+    api_version: &str,
+    kind: &str,
+    inputs: &mut Inputs,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(op) = OperationKind::of(api_version, kind) {
+        if let Some(value) = operations::operation(doc, op, diags) {
+            inputs.operations.push(doc.typed(value));
+        }
+    } else if kind == "MedusaConfiguration"
+        && api_version.split('/').next() == Some("medusa.k8ssandra.io")
+    {
+        let value = operations::medusa_configuration(doc);
+        inputs.medusa_configurations.push(doc.typed(value));
+    } else if kind == "Secret"
+        && let Some(value) = secrets::committed_secret(doc, inputs, diags)
+    {
+        inputs.sops_secrets.push(doc.typed(value));
+    }
 }
 
 fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
@@ -348,11 +378,13 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
                 origin.index,
                 format!("{api_version}/{kind}"),
             ));
-            inputs.others.push(Doc {
+            let doc = Doc {
                 value: (),
                 node,
                 origin,
-            });
+            };
+            load_other(&doc, &api_version, &kind, inputs, diags);
+            inputs.others.push(doc);
         }
         return;
     };
@@ -594,7 +626,11 @@ mod tests {
         let (inputs, diags) = load_text(
             "apiVersion: v1\nkind: SecretList\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  stringData: {password: hunter2}\n",
         );
-        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].starts_with("f.yaml:4:3: error[E0310]: plaintext Secret in the repository"),
+            "{diags:?}"
+        );
         assert_eq!(inputs.others.len(), 1);
         assert_eq!(inputs.others[0].node.pos.line, 4);
         assert_eq!(inputs.ignored[0].2, "v1/Secret");
@@ -604,6 +640,31 @@ mod tests {
             diags,
             ["f.yaml:3:1: error[E0105]: items: items of a List must be a sequence of objects"]
         );
+    }
+
+    #[test]
+    fn the_secrets_backend_is_a_plan_decision_and_leaves_the_inputs_as_written() {
+        let rc = "---\napiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: r}\nspec: {secrets: {backend: external}}\n";
+        for (text, provider) in [
+            (format!("{CLUSTER}{rc}"), "external"),
+            (CLUSTER.to_string(), "internal"),
+            (
+                CLUSTER.replace("spec:\n", "spec:\n  secretsProvider: external\n"),
+                "external",
+            ),
+        ] {
+            let (inputs, diags) = load_text(&text);
+            assert!(diags.is_empty(), "{diags:?}");
+            assert_eq!(
+                inputs.clusters[0].value.spec.secrets_provider.as_deref(),
+                (provider == "external" && !text.contains("RenderConfig")).then_some("external")
+            );
+            let settings = crate::plan::Settings::from_inputs(&inputs);
+            let mut diags = Vec::new();
+            let plans = crate::plan::plan(&inputs, &settings, &mut diags);
+            assert_eq!(plans[0].secrets_provider, provider, "{diags:?}");
+            assert_eq!(plans[0].external_secrets(), provider == "external");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! merged options, rollout order) and run the checks that need the whole picture.
 
 pub mod medusa;
+pub mod operations;
+pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -27,6 +29,38 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// Output directory, relative to the repository, when neither `-o` nor RenderConfig names one.
 pub const DEFAULT_OUTPUT_DIR: &str = "rendered";
 
+/// The secrets backends, as written in RenderConfig.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsBackend {
+    /// The user creates the Secrets; references only.
+    External,
+    /// ExternalSecret objects reading one remote key per Secret.
+    ExternalSecrets,
+    /// SOPS-encrypted Secrets from the repository, copied unchanged.
+    Replicate,
+}
+
+impl SecretsBackend {
+    /// The backend chosen in RenderConfig, if any.
+    #[must_use]
+    fn from_inputs(inputs: &Inputs) -> Option<Self> {
+        let backend = inputs
+            .render_config
+            .as_ref()?
+            .value
+            .secrets
+            .as_ref()?
+            .backend
+            .as_deref()?;
+        match backend {
+            "external" => Some(Self::External),
+            "externalSecrets" => Some(Self::ExternalSecrets),
+            "replicate" => Some(Self::Replicate),
+            _ => None,
+        }
+    }
+}
+
 /// Settings that come from RenderConfig (or defaults).
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -40,6 +74,10 @@ pub struct Settings {
     /// Some input file could not be parsed: the ClientConfig declaring a context may be in it,
     /// so an undeclared context is not reported (it would be a follow-on error).
     pub inputs_incomplete: bool,
+    /// RenderConfig `secrets.backend`. `external` means what `secretsProvider: external`
+    /// means on each K8ssandraCluster (the user provides the Secrets, datacenters only
+    /// reference them), so every cluster is then planned with external secrets.
+    pub secrets_backend: Option<SecretsBackend>,
 }
 
 impl Settings {
@@ -58,6 +96,7 @@ impl Settings {
                 .and_then(|s| s.reporter.as_ref())
                 .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true)),
             inputs_incomplete: !inputs.unparsed_files.is_empty(),
+            secrets_backend: SecretsBackend::from_inputs(inputs),
         }
     }
 }
@@ -79,6 +118,9 @@ pub struct ClusterPlan<'a> {
     pub sanitized_name: String,
     /// Server type.
     pub server_type: ServerType,
+    /// The effective `secretsProvider`: `external` when the cluster or RenderConfig's secrets
+    /// backend says so, else the cluster's value, else `internal`.
+    pub secrets_provider: String,
     /// Datacenters in spec order.
     pub dcs: Vec<DcPlan<'a>>,
     /// Indexes into `dcs` in rollout-priority order.
@@ -114,6 +156,13 @@ pub struct DcPlan<'a> {
 }
 
 impl ClusterPlan<'_> {
+    /// Whether the user provides the cluster's credentials (`secretsProvider: external`, or
+    /// RenderConfig `secrets.backend: external`): datacenters only reference them.
+    #[must_use]
+    pub fn external_secrets(&self) -> bool {
+        self.secrets_provider == "external"
+    }
+
     /// Whether this cluster has a datacenter in `context` (any context when `None`): then it
     /// has objects there, and rendering one context must render it.
     #[must_use]
@@ -185,6 +234,32 @@ fn cassandra_path(rest: &[&str]) -> Vec<Seg> {
     let mut p = vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())];
     p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
     p
+}
+
+/// Everything the renderer needs, decided: the settings, every cluster, and where each
+/// operations document goes.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    /// Settings from RenderConfig (or defaults).
+    pub settings: Settings,
+    /// The clusters that could be planned, in file order.
+    pub clusters: Vec<ClusterPlan<'a>>,
+    /// The operations documents and the datacenter each goes to, in file order.
+    pub operations: Vec<operations::RoutedOperation<'a>>,
+}
+
+/// Plans the whole repository: settings, clusters, then the routing of operations documents
+/// (which needs every cluster). Problems are appended to `diags`.
+#[must_use]
+pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
+    let settings = Settings::from_inputs(inputs);
+    let clusters = plan(inputs, &settings, diags);
+    let operations = operations::route(&clusters, inputs, diags);
+    Plan {
+        settings,
+        clusters,
+        operations,
+    }
 }
 
 /// Resolves all clusters. Problems are appended to `diags`; clusters with errors are still
@@ -465,6 +540,14 @@ fn plan_cluster<'a>(
         cass_cluster_name,
         sanitized_name,
         server_type,
+        secrets_provider: if settings.secrets_backend == Some(SecretsBackend::External) {
+            "external".to_string()
+        } else {
+            kc.spec
+                .secrets_provider
+                .clone()
+                .unwrap_or_else(|| "internal".to_string())
+        },
         dcs,
         priority,
         medusa: None,

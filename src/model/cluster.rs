@@ -78,12 +78,6 @@ impl K8ssandraClusterSpec {
     pub fn auth_enabled(&self) -> bool {
         self.auth.unwrap_or(true)
     }
-
-    /// `secretsProvider: external`.
-    #[must_use]
-    pub fn external_secrets(&self) -> bool {
-        self.secrets_provider.as_deref() == Some("external")
-    }
 }
 
 /// `spec.cassandra`: cluster-only fields; the shared datacenter options stay JSON in

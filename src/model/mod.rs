@@ -1,4 +1,6 @@
 //! Typed inputs.
 pub mod cluster;
 pub mod config;
+pub mod operations;
+pub mod secret;
 pub mod server;

@@ -89,61 +89,25 @@ pub fn resolve(
                 "storageProperties.prefix is required with medusaConfigurationRef, so that clusters sharing the configuration do not share backups".into(),
             ));
         }
-        let found = inputs.others.iter().find(|d| {
-            let n = &d.node;
-            let s = |k: &str, f: &str| {
-                n.get(k)
-                    .and_then(|m| m.get(f))
-                    .and_then(crate::yaml::Node::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            n.get("kind").and_then(crate::yaml::Node::as_str) == Some("MedusaConfiguration")
-                && n.get("apiVersion")
-                    .and_then(crate::yaml::Node::as_str)
-                    .is_some_and(|a| a.split('/').next() == Some("medusa.k8ssandra.io"))
-                && s("metadata", "name") == config_ref
-                && {
-                    let ns = s("metadata", "namespace");
-                    ns.is_empty() || ns == plan.namespace
-                }
+        let found = inputs.medusa_configurations.iter().find(|d| {
+            d.value.name == config_ref
+                && (d.value.namespace.is_empty() || d.value.namespace == plan.namespace)
         });
         match found {
             Some(doc) => {
-                // User input like the cluster: checked against its CRD (once, however many
-                // clusters reference it).
-                let api = doc
-                    .node
-                    .get("apiVersion")
-                    .and_then(crate::yaml::Node::as_str)
-                    .unwrap_or_default();
-                let mut found = Vec::new();
-                if api != "medusa.k8ssandra.io/v1alpha1" {
-                    found.push(doc.error(
-                        Code::UnsupportedApiVersion,
-                        vec![Seg::Key("apiVersion".into())],
-                        format!("unsupported apiVersion {api:?} for MedusaConfiguration: expected \"medusa.k8ssandra.io/v1alpha1\""),
-                    ));
-                }
-                for issue in crate::schema::check(InputKind::MedusaConfiguration, &doc.node) {
-                    found.push(doc.error(issue.code, issue.path, issue.message).with_hint(issue.hint));
-                }
-                for d in found {
-                    if !diags.contains(&d) {
-                        diags.push(d);
+                // User input like the cluster: checked against its CRD when loaded, reported
+                // once however many clusters reference it.
+                for d in &doc.value.issues {
+                    if !diags.contains(d) {
+                        diags.push(d.clone());
                     }
                 }
-                let base = doc
-                    .node
-                    .to_json()
-                    .pointer("/spec/storageProperties")
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                let base = &doc.value.storage_properties;
                 let kc = medusa
                     .get("storageProperties")
                     .cloned()
                     .unwrap_or_else(|| json!({}));
-                medusa["storageProperties"] = merge_under(&kc, &base);
+                medusa["storageProperties"] = merge_under(&kc, base);
             }
             None => diags.push(err(
                 Code::UnknownReference,
@@ -176,7 +140,7 @@ pub fn resolve(
         ));
     }
     // Client encryption towards Cassandra needs client certificates for Medusa.
-    let external = plan.doc.value.spec.external_secrets();
+    let external = plan.external_secrets();
     for dc in &plan.dcs {
         let enc = dc
             .config

@@ -32,46 +32,15 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::load::{Doc, Inputs};
-use crate::plan::ClusterPlan;
-use crate::yaml::{Pos, Seg};
+use crate::load::Inputs;
+use crate::model::secret::SopsSecret;
+use crate::plan::{ClusterPlan, SecretsBackend as Backend};
+use crate::yaml::Seg;
 
 /// The label the control plane puts on the credentials it generates and replicates.
 pub const REPLICATED_BY_LABEL: &str = "k8ssandra.io/replicated-by";
 /// The label replicated copies carry: `<kc namespace>.<kc name>` of the ReplicatedSecret.
 pub const REPLICATED_SECRET_NAME_LABEL: &str = "k8ssandra.io/replicated-secret-name";
-
-/// The secrets backends, as written in RenderConfig.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The user creates the Secrets; references only.
-    External,
-    /// ExternalSecret objects reading one remote key per Secret.
-    ExternalSecrets,
-    /// SOPS-encrypted Secrets from the repository, copied unchanged.
-    Replicate,
-}
-
-impl Backend {
-    /// The backend chosen in RenderConfig, if any.
-    #[must_use]
-    pub fn from_inputs(inputs: &Inputs) -> Option<Self> {
-        let backend = inputs
-            .render_config
-            .as_ref()?
-            .value
-            .secrets
-            .as_ref()?
-            .backend
-            .as_deref()?;
-        match backend {
-            "external" => Some(Self::External),
-            "externalSecrets" => Some(Self::ExternalSecrets),
-            "replicate" => Some(Self::Replicate),
-            _ => None,
-        }
-    }
-}
 
 /// What a credential is for (shown in errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -120,7 +89,7 @@ pub struct Needed {
 #[must_use]
 pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
     let spec = &plan.doc.value.spec;
-    if spec.external_secrets() {
+    if plan.external_secrets() {
         return Vec::new();
     }
     let str_at = |v: &Value, path: &[&str]| -> Option<String> {
@@ -192,12 +161,12 @@ fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
 pub fn render(
     plans: &[ClusterPlan<'_>],
     inputs: &Inputs,
-    control_plane_context: &str,
+    settings: &crate::plan::Settings,
     context: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
-    let committed = committed_secrets(inputs, diags);
-    let backend = Backend::from_inputs(inputs);
+    let committed: Vec<&SopsSecret> = inputs.sops_secrets.iter().map(|d| &d.value).collect();
+    let backend = settings.secrets_backend;
     if backend == Some(Backend::ExternalSecrets)
         && let Some(rc) = &inputs.render_config
     {
@@ -276,7 +245,7 @@ pub fn render(
                             &namespace,
                             &remote_key,
                             &context,
-                            control_plane_context,
+                            &settings.control_plane_context,
                         ),
                         None,
                     )),
@@ -418,7 +387,7 @@ fn external_secret(
             "namespace": namespace,
             "labels": meta_labels,
             // Before any datacenter: cass-operator would otherwise create its own superuser.
-            "annotations": {super::multidc::SYNC_WAVE: super::multidc::CREDENTIALS_WAVE.to_string()},
+            "annotations": {super::multidc::SYNC_WAVE: crate::plan::waves::CREDENTIALS.to_string()},
         },
         "spec": spec,
     })
@@ -449,12 +418,12 @@ fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
 /// out (`mac_only_encrypted`), with only that value changed, preferring the copy in the
 /// K8ssandraCluster's namespace (where the control plane keeps the source of its copies).
 fn replicated_copy(
-    committed: &[CommittedSecret],
+    committed: &[&SopsSecret],
     plan: &ClusterPlan<'_>,
     needed: &Needed,
     namespace: &str,
 ) -> Option<(Value, String)> {
-    let same_name = || committed.iter().filter(|s| s.name == needed.name);
+    let same_name = || committed.iter().copied().filter(|s| s.name == needed.name);
     if let Some(s) = same_name().find(|s| s.namespace == namespace) {
         return Some((s.object.clone(), s.text.clone()));
     }
@@ -469,7 +438,7 @@ fn missing_replicated_error(
     needed: &Needed,
     context: &str,
     namespace: &str,
-    committed: &[CommittedSecret],
+    committed: &[&SopsSecret],
 ) -> Diagnostic {
     let elsewhere: Vec<&str> = committed
         .iter()
@@ -498,232 +467,6 @@ fn missing_replicated_error(
             "commit it as the only document of its file, then encrypt it in place: `kubectl create secret generic {name} -n {namespace} --from-literal=username={name} --from-literal=password=... --dry-run=client -o yaml > {name}.sops.yaml && sops --encrypt --encrypted-regex '^(data|stringData)$' --mac-only-encrypted --in-place {name}.sops.yaml`; with --mac-only-encrypted one file serves every namespace",
             name = needed.name
         )))
-}
-
-/// A SOPS-encrypted Secret committed to the repository.
-#[derive(Debug, Clone)]
-struct CommittedSecret {
-    name: String,
-    namespace: String,
-    object: Value,
-    /// The whole file, which is this one document: copied byte for byte.
-    text: String,
-    /// `sops.mac_only_encrypted: true`: the MAC covers the encrypted values only, so the
-    /// (plaintext) `metadata.namespace` may be changed without breaking decryption.
-    mac_only_encrypted: bool,
-    /// Where the `metadata.namespace` value starts in `text`.
-    namespace_pos: Pos,
-    /// The file, as shown in diagnostics.
-    file: String,
-}
-
-impl CommittedSecret {
-    /// The copy for another namespace: `text` with only the `metadata.namespace` value
-    /// replaced. `None` when the MAC covers the namespace (SOPS's default) or the value is not
-    /// a one-line scalar that can be replaced safely.
-    fn in_namespace(&self, namespace: &str) -> Option<(Value, String)> {
-        if !self.mac_only_encrypted {
-            return None;
-        }
-        let line_index = usize::try_from(self.namespace_pos.line)
-            .ok()?
-            .checked_sub(1)?;
-        let column = usize::try_from(self.namespace_pos.column)
-            .ok()?
-            .checked_sub(1)?;
-        let mut lines: Vec<String> = self.text.split('\n').map(str::to_string).collect();
-        let line = lines.get(line_index)?;
-        let chars: Vec<char> = line.chars().collect();
-        let rest: String = chars.get(column..)?.iter().collect();
-        let token_len = match rest.chars().next()? {
-            q @ ('"' | '\'') => rest[1..].find(q)? + 2,
-            _ => rest
-                .find(|c: char| c.is_whitespace() || c == '#')
-                .unwrap_or(rest.len()),
-        };
-        let token = &rest[..token_len];
-        if token.trim_matches(['"', '\'']) != self.namespace {
-            return None;
-        }
-        let prefix: String = chars[..column].iter().collect();
-        lines[line_index] = format!("{prefix}{namespace}{}", &rest[token_len..]);
-        let mut object = self.object.clone();
-        object["metadata"]["namespace"] = namespace.into();
-        Some((object, lines.join("\n")))
-    }
-}
-
-/// The Secrets in the repository. Plaintext ones are refused; encrypted ones must be alone in
-/// their file (so the copy can be the exact bytes the SOPS MAC was computed over) and name
-/// their namespace (the copy cannot change it).
-fn committed_secrets(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<CommittedSecret> {
-    let mut out = Vec::new();
-    for doc in &inputs.others {
-        let node = &doc.node;
-        let text = |k: &str| node.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-        // Any document of kind Secret: a plaintext one is refused even with a wrong apiVersion.
-        if text("kind") != "Secret" {
-            continue;
-        }
-        let object = node.to_json();
-        let has_sops = object.get("sops").is_some_and(Value::is_object);
-        let carries_data = ["data", "stringData"].iter().any(|k| {
-            object
-                .get(*k)
-                .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
-        });
-        if !has_sops {
-            if carries_data {
-                diags.push(secret_error(
-                    Code::CommittedSecret,
-                    doc,
-                    Vec::new(),
-                    "plaintext Secret in the repository: credentials must never be committed unencrypted; encrypt it with SOPS (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`) or use the externalSecrets backend",
-                ));
-            }
-            continue;
-        }
-        if text("apiVersion") != "v1" {
-            continue;
-        }
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        // SOPS metadata does not make values encrypted: an `--encrypted-regex` that misses
-        // `data` leaves them in plain text next to a valid `sops:` block.
-        let mut plain = false;
-        for key in ["data", "stringData"] {
-            for (k, v) in object
-                .get(key)
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                if !v.as_str().is_some_and(|s| s.starts_with("ENC[")) {
-                    plain = true;
-                    diags.push(secret_error(
-                        Code::CommittedSecret,
-                        doc,
-                        vec![Seg::Key(key.into()), Seg::Key(k.clone())],
-                        "value in plain text although the file has SOPS metadata: every value of data and stringData must be encrypted (`sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE`)",
-                    ));
-                }
-            }
-        }
-        // SOPS encrypts data and stringData, not annotations: kubectl apply's
-        // last-applied-configuration (or any annotation holding the object) keeps the values in
-        // plain text, and the copy would carry them into every context.
-        for (k, v) in object
-            .pointer("/metadata/annotations")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let Some(text) = v.as_str().filter(|t| !t.starts_with("ENC[")) else {
-                continue;
-            };
-            let holds_data = serde_json::from_str::<Value>(text)
-                .ok()
-                .or_else(|| {
-                    crate::yaml::parse_stream(text)
-                        .ok()
-                        .and_then(|d| d.first().map(crate::yaml::Node::to_json))
-                })
-                .is_some_and(|o| o.get("data").is_some() || o.get("stringData").is_some());
-            if k == "kubectl.kubernetes.io/last-applied-configuration" || holds_data {
-                plain = true;
-                diags.push(secret_error(
-                    Code::CommittedSecret,
-                    doc,
-                    vec![
-                        Seg::Key("metadata".into()),
-                        Seg::Key("annotations".into()),
-                        Seg::Key(k.clone()),
-                    ],
-                    "annotation holds the Secret in plain text (SOPS does not encrypt annotations, and every copy would carry it): remove the annotation, e.g. create the file with `kubectl create secret ... --dry-run=client -o yaml` instead of `kubectl get -o yaml`, then encrypt it again",
-                ));
-            }
-        }
-        if plain {
-            continue;
-        }
-        let Some(namespace) = object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        else {
-            diags.push(secret_error(
-                Code::CommittedSecret,
-                doc,
-                vec![Seg::Key("metadata".into())],
-                "a SOPS-encrypted Secret must set metadata.namespace: the renderer copies the file and never adds a value to it (SOPS's MAC would no longer match)",
-            ));
-            continue;
-        };
-        if namespace.starts_with("ENC[") {
-            diags.push(secret_error(
-                Code::CommittedSecret,
-                doc,
-                vec![Seg::Key("metadata".into()), Seg::Key("namespace".into())],
-                "metadata.namespace of a SOPS-encrypted Secret must stay in plain text: the renderer places the copies by namespace (encrypt only data and stringData: `--encrypted-regex '^(data|stringData)$'`)",
-            ));
-            continue;
-        }
-        let mac_only_encrypted = matches!(
-            object.pointer("/sops/mac_only_encrypted"),
-            Some(Value::Bool(true))
-        ) || object
-            .pointer("/sops/mac_only_encrypted")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.eq_ignore_ascii_case("true"));
-        let namespace_pos = node
-            .get("metadata")
-            .and_then(|m| m.get("namespace"))
-            .map(|n| n.pos)
-            .unwrap_or_default();
-        let Some(file_text) = inputs.secret_files.get(&doc.origin.rel_path) else {
-            diags.push(secret_error(
-                Code::CommittedSecret,
-                doc,
-                Vec::new(),
-                "a SOPS-encrypted Secret must be the only document in its file, so that it can be copied byte for byte",
-            ));
-            continue;
-        };
-        if let Some(first) = out
-            .iter()
-            .find(|s: &&CommittedSecret| s.name == name && s.namespace == namespace)
-        {
-            diags.push(
-                secret_error(
-                    Code::Duplicate,
-                    doc,
-                    vec![Seg::Key("metadata".into())],
-                    &format!(
-                        "a second SOPS-encrypted Secret {name:?} for namespace {namespace:?}; keep one"
-                    ),
-                )
-                .with_related(first.file.clone(), first.namespace_pos, "first defined here"),
-            );
-            continue;
-        }
-        out.push(CommittedSecret {
-            name,
-            namespace: namespace.to_string(),
-            object,
-            text: file_text.clone(),
-            mac_only_encrypted,
-            namespace_pos,
-            file: doc.origin.file.display().to_string(),
-        });
-    }
-    out
-}
-
-fn secret_error(code: Code, doc: &Doc<()>, path: Vec<Seg>, message: &str) -> Diagnostic {
-    doc.error(code, path, message)
 }
 
 #[cfg(test)]
@@ -786,134 +529,5 @@ mod tests {
         assert_eq!(needed_of(&no_auth).len(), 1);
         let reaper_ref = format!("{base}  reaper: {{reaperRef: {{name: central}}}}\n");
         assert_eq!(needed_of(&reaper_ref).len(), 1);
-    }
-
-    fn committed_of(text: &str) -> (Vec<CommittedSecret>, Vec<Diagnostic>) {
-        committed_of_files(&[text])
-    }
-
-    fn committed_of_files(texts: &[&str]) -> (Vec<CommittedSecret>, Vec<Diagnostic>) {
-        let files: Vec<_> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, text)| crate::source::SourceFile {
-                rel_path: format!("s{i}.sops.yaml"),
-                display_path: format!("s{i}.sops.yaml").into(),
-                text: (*text).into(),
-            })
-            .collect();
-        let (inputs, diags) = crate::load::load(&files);
-        assert!(diags.is_empty(), "{diags:#?}");
-        let mut diags = Vec::new();
-        let got = committed_secrets(&inputs, &mut diags);
-        (got, diags)
-    }
-
-    const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: s\n    namespace: db # source\ndata:\n    password: ENC[AES256_GCM,data:aGk=,iv:x,tag:y,type:str]\nsops:\n    mac: ENC[AES256_GCM,data:m,iv:x,tag:y,type:str]\n    version: 3.9.4\n";
-
-    #[test]
-    fn only_a_mac_over_encrypted_values_lets_the_namespace_change() {
-        // SOPS's default MAC covers metadata.namespace: no copy for another namespace.
-        let (got, diags) = committed_of(SECRET);
-        assert!(diags.is_empty(), "{diags:#?}");
-        assert!(got[0].in_namespace("db-west").is_none());
-
-        let mac_only = SECRET.replace("    version:", "    mac_only_encrypted: true\n    version:");
-        let (got, _) = committed_of(&mac_only);
-        let (object, text) = got[0].in_namespace("db-west").unwrap();
-        assert_eq!(object["metadata"]["namespace"], "db-west");
-        // Every other byte is the committed file's, the comment after the value included.
-        assert_eq!(
-            text,
-            mac_only.replace("namespace: db # source", "namespace: db-west # source")
-        );
-
-        let quoted = mac_only.replace("namespace: db #", "namespace: \"db\" #");
-        let (got, _) = committed_of(&quoted);
-        let (_, text) = got[0].in_namespace("other").unwrap();
-        assert!(text.contains("    namespace: other # source\n"), "{text}");
-    }
-
-    #[test]
-    fn an_annotation_holding_the_plaintext_secret_is_refused() {
-        let applied = SECRET.replace(
-            "    namespace: db # source\n",
-            "    namespace: db # source\n    annotations:\n        kubectl.kubernetes.io/last-applied-configuration: |\n            {\"apiVersion\":\"v1\",\"data\":{\"password\":\"aGk=\"},\"kind\":\"Secret\"}\n",
-        );
-        let (got, diags) = committed_of(&applied);
-        assert!(got.is_empty(), "never copied");
-        assert_eq!(diags.len(), 1, "{diags:#?}");
-        assert_eq!(diags[0].pos.line, 7);
-        assert_eq!(
-            diags[0].path,
-            [
-                Seg::Key("metadata".into()),
-                Seg::Key("annotations".into()),
-                Seg::Key("kubectl.kubernetes.io/last-applied-configuration".into())
-            ]
-        );
-        assert!(
-            diags[0]
-                .message
-                .starts_with("annotation holds the Secret in plain text")
-        );
-        // Any annotation carrying the object's data, whatever its name.
-        let copied = SECRET.replace(
-            "    namespace: db # source\n",
-            "    namespace: db # source\n    annotations:\n        backup/original: '{stringData: {password: hunter2}}'\n        team: data\n",
-        );
-        let (got, diags) = committed_of(&copied);
-        assert!(got.is_empty());
-        assert_eq!(diags.len(), 1, "{diags:#?}");
-        // An ordinary annotation is fine.
-        let fine = SECRET.replace(
-            "    namespace: db # source\n",
-            "    namespace: db # source\n    annotations:\n        team: data\n",
-        );
-        let (got, diags) = committed_of(&fine);
-        assert_eq!((got.len(), diags.len()), (1, 0), "{diags:#?}");
-    }
-
-    #[test]
-    fn sops_metadata_does_not_excuse_plaintext_values_or_an_encrypted_namespace() {
-        let half = SECRET.replace("\ndata:\n", "\ndata:\n    username: c2VjcmV0\n");
-        let (got, diags) = committed_of(&half);
-        assert!(got.is_empty());
-        assert_eq!(diags.len(), 1, "{diags:#?}");
-        assert_eq!(diags[0].pos.line, 7);
-        assert_eq!(
-            diags[0].path,
-            [Seg::Key("data".into()), Seg::Key("username".into())]
-        );
-        assert!(
-            diags[0]
-                .message
-                .contains("value in plain text although the file has SOPS metadata")
-        );
-
-        let hidden = SECRET.replace(
-            "namespace: db # source",
-            "namespace: ENC[AES256_GCM,data:ZGI=,iv:x,tag:y,type:str]",
-        );
-        let (got, diags) = committed_of(&hidden);
-        assert!(got.is_empty());
-        assert!(
-            diags[0].message.contains("must stay in plain text"),
-            "{diags:#?}"
-        );
-    }
-
-    #[test]
-    fn one_committed_secret_per_name_and_namespace() {
-        let other = SECRET.replace("namespace: db #", "namespace: db-west #");
-        let (got, diags) = committed_of_files(&[SECRET, &other, SECRET]);
-        assert_eq!(got.len(), 2);
-        assert_eq!(diags.len(), 1, "{diags:#?}");
-        assert_eq!(diags[0].file, std::path::PathBuf::from("s2.sops.yaml"));
-        assert_eq!(
-            diags[0].to_string(),
-            "s2.sops.yaml:3:1: error[E0301]: metadata: a second SOPS-encrypted Secret \"s\" for namespace \"db\"; keep one (first defined here: s0.sops.yaml:5:16)",
-            "{diags:#?}"
-        );
     }
 }

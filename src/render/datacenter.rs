@@ -405,7 +405,7 @@ fn phase_a(
     let mcac_enabled =
         dc.telemetry.get("mcac").and_then(|m| m.get("enabled")) == Some(&Value::Bool(true));
     let mut config = dc.config.clone();
-    let external = spec.external_secrets();
+    let external = plan.external_secrets();
 
     // Encryption (spec §2.8): internal secrets need passwords read from Secrets at run time and
     // written in plain text into the CassandraDatacenter; that cannot be done from Git.
@@ -769,7 +769,6 @@ fn new_datacenter(
     cfg: DcConfig,
     prio_pos: usize,
 ) -> Result<Vec<Value>, String> {
-    let spec = &plan.doc.value.spec;
     let o = &dc.options;
     let DcConfig {
         config,
@@ -858,7 +857,7 @@ fn new_datacenter(
     }
     s.insert("storageConfig".into(), storage_config);
     s.insert("clusterName".into(), plan.cass_cluster_name.clone().into());
-    if !spec.external_secrets() {
+    if !plan.external_secrets() {
         s.insert(
             "superuserSecretName".into(),
             plan.superuser_secret_name().into(),

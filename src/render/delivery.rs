@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::Manifest;
-use super::credentials::Backend;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
 use crate::model::config::RenderConfigSpec;
 use crate::plan::ClusterPlan;
+use crate::plan::SecretsBackend;
 use crate::yaml::Seg;
 
 /// Output directory (pseudo-context) of the ApplicationSet.
@@ -89,6 +89,7 @@ pub fn render(
     plans: &[ClusterPlan<'_>],
     contexts: &[String],
     inputs: &Inputs,
+    settings: &crate::plan::Settings,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let Some(rc) = &inputs.render_config else {
@@ -114,7 +115,7 @@ pub fn render(
             return Vec::new();
         }
     }
-    let replicate = Backend::from_inputs(inputs) == Some(Backend::Replicate);
+    let replicate = settings.secrets_backend == Some(SecretsBackend::Replicate);
     if replicate && spec.argocd.is_some() && spec.flux.is_some() {
         diags.push(rc.error(
             Code::MissingSetting,

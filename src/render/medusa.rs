@@ -2,8 +2,8 @@
 //! MedusaConfiguration merged under the cluster's storage properties), the `medusa.ini`
 //! ConfigMap, what is injected into each CassandraDatacenter, and the purge schedule.
 //!
-//! Routing of the user's own MedusaBackupSchedule/Job/RestoreJob and CassandraTask documents
-//! into the right context lives in [`route`].
+//! The user's own MedusaBackupSchedule/Job/RestoreJob and CassandraTask documents are copied by
+//! [`route`] where the plan routed them ([`crate::plan::operations`]).
 
 use std::collections::BTreeMap;
 
@@ -12,11 +12,10 @@ use serde_json::{Map, Value, json};
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, str_at};
-use crate::load::Inputs;
 use crate::plan::medusa::medusa_path;
+use crate::plan::operations::RoutedOperation;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
-use crate::schema::InputKind;
 use crate::yaml::Seg;
 
 /// The gRPC port Medusa listens on unless `serviceProperties.grpcPort` says otherwise.
@@ -364,7 +363,7 @@ pub fn inject(
     users: &mut Vec<Value>,
     annotations: &mut Map<String, Value>,
 ) -> Result<(), (Vec<Seg>, String)> {
-    let external = plan.doc.value.spec.external_secrets();
+    let external = plan.external_secrets();
     let cql = (!external).then(|| cql_secret_name(plan, medusa));
     let (image, pull) = image(medusa);
     let security = medusa
@@ -547,7 +546,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     let Some(medusa) = &plan.medusa else {
         return Vec::new();
     };
-    let external = plan.doc.value.spec.external_secrets();
+    let external = plan.external_secrets();
     let mut out = Vec::new();
     // (context, namespace) → (DC name, ini) of the first DC there.
     let mut by_namespace: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
@@ -614,70 +613,11 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     out
 }
 
-/// A kind a repository may keep next to its clusters.
-struct Routed {
-    group: &'static str,
-    kind: &'static str,
-    schema: InputKind,
-    /// Where the document names its datacenter.
-    dc_path: &'static [&'static str],
-    /// Where it names that datacenter's namespace besides `metadata.namespace` (CassandraTask).
-    ns_path: Option<&'static [&'static str]>,
-}
-
-const ROUTED: [Routed; 4] = [
-    Routed {
-        group: "medusa.k8ssandra.io",
-        kind: "MedusaBackupSchedule",
-        schema: InputKind::MedusaBackupSchedule,
-        dc_path: &["spec", "backupSpec", "cassandraDatacenter"],
-        ns_path: None,
-    },
-    Routed {
-        group: "medusa.k8ssandra.io",
-        kind: "MedusaBackupJob",
-        schema: InputKind::MedusaBackupJob,
-        dc_path: &["spec", "cassandraDatacenter"],
-        ns_path: None,
-    },
-    Routed {
-        group: "medusa.k8ssandra.io",
-        kind: "MedusaRestoreJob",
-        schema: InputKind::MedusaRestoreJob,
-        dc_path: &["spec", "cassandraDatacenter"],
-        ns_path: None,
-    },
-    Routed {
-        group: "control.k8ssandra.io",
-        kind: "CassandraTask",
-        schema: InputKind::CassandraTask,
-        dc_path: &["spec", "datacenter", "name"],
-        ns_path: Some(&["spec", "datacenter", "namespace"]),
-    },
-];
-
-/// Whether a document is one of the kinds [`route`] copies into a datacenter's context
-/// (whatever its version: a wrong one is reported there).
-#[must_use]
-pub fn is_routed(api_version: &str, kind: &str) -> bool {
-    ROUTED
-        .iter()
-        .any(|r| r.kind == kind && api_version.split('/').next() == Some(r.group))
-}
-
-/// The only served version of the routed kinds.
-const ROUTED_VERSION: &str = "v1alpha1";
-
-fn seg(p: &[&str]) -> Vec<Seg> {
-    p.iter().map(|k| Seg::Key((*k).into())).collect()
-}
-
 /// Copies the repository's Medusa schedules/jobs and CassandraTasks into the context and
-/// namespace of the datacenter they name. `rendered` is what the clusters render: a routed
-/// document must not replace one of those objects.
+/// namespace of the datacenter the plan routed them to. `rendered` is what the clusters render:
+/// a routed document must not replace one of those objects.
 pub fn route(
-    plans: &[ClusterPlan<'_>],
-    inputs: &Inputs,
+    routed: &[RoutedOperation<'_>],
     rendered: &super::Rendered,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
@@ -697,197 +637,22 @@ pub fn route(
         );
     }
     let mut out = Vec::new();
-    for doc in &inputs.others {
-        let v = doc.node.to_json();
-        let api = str_at(&v, &["apiVersion"]);
-        let kind = str_at(&v, &["kind"]);
-        let Some(Routed {
-            group,
-            schema: schema_kind,
-            dc_path,
-            ns_path: ns_ref_path,
-            ..
-        }) = ROUTED
-            .iter()
-            .find(|r| r.kind == kind && api.split('/').next() == Some(r.group))
-        else {
-            continue;
-        };
-        let expected = format!("{group}/{ROUTED_VERSION}");
-        if api != expected {
-            diags.push(doc.error(
-                Code::UnsupportedApiVersion,
-                seg(&["apiVersion"]),
-                format!("unsupported apiVersion {api:?} for {kind}: expected {expected:?}"),
-            ));
-            continue;
-        }
-        // User input: checked against its CRD like a K8ssandraCluster, so that the GitOps tool
-        // never meets an object the API server refuses.
-        let issues = crate::schema::check(*schema_kind, &doc.node);
-        let failed: Vec<Vec<Seg>> = issues.iter().map(|i| i.path.clone()).collect();
-        for issue in issues {
-            diags.push(
-                doc.error(issue.code, issue.path, issue.message)
-                    .with_hint(issue.hint),
-            );
-        }
-        let schema_failed_at = |p: &[&str]| {
-            let p = seg(p);
-            failed.iter().any(|f| p.starts_with(f) || f.starts_with(&p))
-        };
-        if kind == "MedusaBackupSchedule"
-            && !schema_failed_at(&["spec", "cronSchedule"])
-            && let Err(why) = crate::ports::cron::check(str_at(&v, &["spec", "cronSchedule"]))
-        {
-            diags.push(doc.error(
-                Code::InvalidValue,
-                seg(&["spec", "cronSchedule"]),
-                format!("k8ssandra-operator's webhook refuses this cronSchedule: {why}"),
-            ).with_hint(Some("minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\"; or @daily, @every 12h".into())));
-        }
-        let name = str_at(&v, &["metadata", "name"]);
-        let dc_name = str_at(&v, dc_path);
-        if dc_name.is_empty() {
-            if !schema_failed_at(dc_path) {
-                diags.push(doc.error(
-                    Code::MissingSetting,
-                    seg(dc_path),
-                    format!("{kind} names no datacenter: set {}", dc_path.join(".")),
-                ));
-            }
-            continue;
-        }
-        // Where the document says its datacenter lives: metadata.namespace, and for a
-        // CassandraTask also spec.datacenter.namespace (where cass-operator looks it up).
-        let meta_ns = str_at(&v, &["metadata", "namespace"]);
-        let ref_ns = ns_ref_path.map_or("", |p| str_at(&v, p));
-        if let Some(p) = ns_ref_path
-            && !meta_ns.is_empty()
-            && !ref_ns.is_empty()
-            && meta_ns != ref_ns
-        {
-            diags.push(doc.error(
-                Code::NamespaceMismatch,
-                seg(p),
-                format!(
-                    "{kind} {name:?} is in namespace {meta_ns:?} but {} is {ref_ns:?}: it is rendered next to its datacenter, so both must name the datacenter's namespace",
-                    p.join(".")
-                ),
-            ));
-            continue;
-        }
-        let (namespace, ns_path) = if meta_ns.is_empty() {
-            (ref_ns, ns_ref_path.map(seg))
-        } else {
-            (meta_ns, Some(seg(&["metadata", "namespace"])))
-        };
-        let by_name: Vec<(&ClusterPlan<'_>, &DcPlan<'_>)> = plans
-            .iter()
-            .flat_map(|p| p.dcs.iter().map(move |d| (p, d)))
-            .filter(|(_, d)| d.template.name == dc_name)
-            .collect();
-        if by_name.is_empty() {
-            // A K8ssandraCluster that could not be planned has this datacenter: its own errors
-            // are reported, a second one here would only be noise.
-            let unplanned = inputs.clusters.iter().any(|c| {
-                !plans.iter().any(|p| {
-                    p.doc.origin.file == c.origin.file && p.doc.origin.index == c.origin.index
-                }) && c
-                    .value
-                    .spec
-                    .cassandra
-                    .as_ref()
-                    .is_some_and(|t| t.datacenters.iter().any(|d| d.name == dc_name))
-            });
-            if !unplanned {
-                let known: Vec<String> = plans
-                    .iter()
-                    .flat_map(|p| {
-                        p.dcs
-                            .iter()
-                            .map(|d| format!("{}/{}", d.namespace, d.template.name))
-                    })
-                    .collect();
-                let hint = crate::diagnostic::did_you_mean(
-                    dc_name,
-                    plans
-                        .iter()
-                        .flat_map(|p| p.dcs.iter().map(|d| d.template.name.as_str())),
-                );
-                diags.push(doc.error(
-                    Code::UnknownReference,
-                    seg(dc_path),
-                    format!(
-                        "{kind} {name:?} names datacenter {dc_name:?}, which no K8ssandraCluster of the repository has (datacenters: {})",
-                        if known.is_empty() { "none".into() } else { known.join(", ") }
-                    ),
-                ).with_hint(hint));
-            }
-            continue;
-        }
-        let candidates: Vec<_> = by_name
-            .iter()
-            .filter(|(_, d)| namespace.is_empty() || d.namespace == namespace)
-            .copied()
-            .collect();
-        let place = |(p, d): &(&ClusterPlan<'_>, &DcPlan<'_>)| {
-            format!(
-                "namespace {:?} (K8ssandraCluster {}/{}, context {})",
-                d.namespace, p.namespace, p.name, d.context
-            )
-        };
-        let (plan, dc) = match candidates.as_slice() {
-            [one] => *one,
-            [] => {
-                let places: Vec<String> = by_name.iter().map(place).collect();
-                diags.push(doc.error(
-                    Code::NamespaceMismatch,
-                    ns_path.unwrap_or_else(|| seg(&["metadata", "namespace"])),
-                    format!(
-                        "{kind} {name:?} is for namespace {namespace:?}, but datacenter {dc_name:?} is in {}",
-                        places.join(", ")
-                    ),
-                ).with_hint(Some("leave the namespace out: the datacenter's is used".into())));
-                continue;
-            }
-            many => {
-                let places: Vec<String> = many.iter().map(place).collect();
-                let first_ns = &many[0].1.namespace;
-                let hint = if many.iter().all(|(_, d)| d.namespace == *first_ns) {
-                    format!(
-                        "these datacenters share namespace {first_ns:?} in different contexts, so nothing in the document can tell them apart: give one of them another metadata.name"
-                    )
-                } else {
-                    "set metadata.namespace to the namespace of the datacenter it is for".into()
-                };
-                diags.push(
-                    doc.error(
-                        Code::AmbiguousReference,
-                        seg(dc_path),
-                        format!(
-                            "{kind} {name:?} names datacenter {dc_name:?}, which several K8ssandraClusters have: in {}",
-                            places.join(" and ")
-                        ),
-                    )
-                    .with_hint(Some(hint)),
-                );
-                continue;
-            }
-        };
+    for r in routed {
+        let doc = r.doc;
+        let (kind, name) = (doc.value.kind.name(), doc.value.name.as_str());
         let key = (
-            dc.context.clone(),
+            r.context.clone(),
             kind.to_string(),
-            dc.namespace.clone(),
+            r.namespace.clone(),
             name.to_string(),
         );
         if let Some((owner, place)) = taken.get(&key) {
             let mut d = doc.error(
                 Code::OutputCollision,
-                seg(&["metadata", "name"]),
+                vec![Seg::Key("metadata".into()), Seg::Key("name".into())],
                 format!(
                     "{kind} {}/{name} in context {} is already written by {owner}; give this one another name",
-                    dc.namespace, dc.context
+                    r.namespace, r.context
                 ),
             );
             if let Some((file, pos)) = place {
@@ -903,27 +668,22 @@ pub fn route(
                 Some((doc.origin.file.clone(), doc.locate(&[]))),
             ),
         );
-        let mut object = v.clone();
-        object["metadata"]["namespace"] = dc.namespace.clone().into();
-        if ns_ref_path.is_some() {
+        let mut object = doc.value.object.clone();
+        object["metadata"]["namespace"] = r.namespace.clone().into();
+        if doc.value.kind.namespace_path().is_some() {
             // cass-operator looks the datacenter up in spec.datacenter.namespace: without it, the
             // task would never find its datacenter.
-            object["spec"]["datacenter"]["namespace"] = dc.namespace.clone().into();
+            object["spec"]["datacenter"]["namespace"] = r.namespace.clone().into();
         }
         // After the datacenter it names is up, unless the user chose a wave.
-        let position = plan
-            .priority
-            .iter()
-            .position(|&i| i == dc.index)
-            .unwrap_or(0);
         let annotations = object["metadata"]
             .as_object_mut()
             .map(|m| m.entry("annotations").or_insert_with(|| json!({})));
         if let Some(Value::Object(a)) = annotations {
             a.entry(super::multidc::SYNC_WAVE)
-                .or_insert_with(|| (position * 10 + 5).to_string().into());
+                .or_insert_with(|| r.wave.to_string().into());
         }
-        out.push(Manifest::new(dc.context.clone(), plan.name.clone(), object));
+        out.push(Manifest::new(r.context.clone(), r.cluster.clone(), object));
     }
     out
 }
@@ -931,7 +691,7 @@ pub fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::apply_defaults;
+    use crate::schema::{InputKind, apply_defaults};
 
     fn ini(storage: Value, extra: Value) -> String {
         let mut m = json!({"storageProperties": storage});

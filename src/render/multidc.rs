@@ -2,7 +2,7 @@
 //! order instead of a controller's reconcile loop:
 //!
 //! - rollout order: Argo CD sync waves within a context follow the datacenter priority order
-//!   ([`annotate`]); across contexts, ApplicationSet RollingSync / Flux `dependsOn` do it;
+//!   ([`annotate`] writes the waves [`crate::plan::waves`] decides); across contexts, ApplicationSet RollingSync / Flux `dependsOn` do it;
 //! - the `<dc>-rebuild` CassandraTask for every datacenter after the first (§4.3), kept by
 //!   cass-operator once finished (`ttlSecondsAfterFinished: 0`) so it never runs twice;
 //! - keyspace replication (§4.2) as an idempotent Job per context whose name carries a hash of
@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::server::ServerType;
-use crate::plan::{ClusterPlan, DcPlan};
+use crate::plan::{ClusterPlan, DcPlan, waves};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::seeds::{SeedTarget, seed_slice, split_ip};
 use crate::yaml::Seg;
@@ -31,17 +31,6 @@ pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
 pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// The label the operator puts on rebuild tasks: the DC size, to know when all nodes are done.
 pub const REBUILD_NODES_LABEL: &str = "k8ssandra.io/rebuild-nodes";
-/// Wave of credentials: before everything, so cass-operator never generates its own superuser.
-pub const CREDENTIALS_WAVE: i64 = -10;
-
-/// Waves, per datacenter at priority position `p`: its ConfigMaps, EndpointSlices and the
-/// CassandraDatacenter at `10p`; the context's replication Job at `10p + 2` of the last
-/// datacenter in that context; the rebuild task at `10p + 3`; Stargate, Reaper, ServiceMonitors
-/// and routed tasks at `10p + 5` of the last datacenter in the context (upstream deploys them
-/// once every datacenter is ready).
-fn dc_wave(p: usize) -> i64 {
-    i64::try_from(p).unwrap_or(i64::MAX / 20) * 10
-}
 
 /// The objects of this module for one cluster.
 pub fn render(
@@ -425,7 +414,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
     }
     // With external secrets the DC names no superuser Secret and cass-operator uses its own
     // default name, `<cleaned cluster name>-superuser`.
-    let superuser = if plan.doc.value.spec.external_secrets() {
+    let superuser = if plan.external_secrets() {
         plan.default_superuser_secret_name()
     } else {
         plan.superuser_secret_name()
@@ -530,7 +519,7 @@ fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manif
     out
 }
 
-/// Sync waves and safety options on one cluster's objects (see [`dc_wave`] for the scheme).
+/// Sync waves and safety options on one cluster's objects (the scheme: [`crate::plan::waves`]).
 pub fn annotate(plan: &ClusterPlan<'_>, objects: &mut [Manifest]) {
     // (context, namespace, DC object name) → priority position.
     let position: BTreeMap<(&str, &str, &str), usize> = plan
@@ -582,9 +571,9 @@ pub fn annotate(plan: &ClusterPlan<'_>, objects: &mut [Manifest]) {
                 .unwrap_or_default()
         };
         let wave = match m.kind() {
-            "ExternalSecret" | "Secret" => CREDENTIALS_WAVE,
-            "CassandraDatacenter" => dc_wave(dc_of(m.name()).unwrap_or(0)),
-            "ConfigMap" => dc_wave(
+            "ExternalSecret" | "Secret" => waves::CREDENTIALS,
+            "CassandraDatacenter" => waves::datacenter(dc_of(m.name()).unwrap_or(0)),
+            "ConfigMap" => waves::datacenter(
                 config_map_owner
                     .get(&(
                         m.context.clone(),
@@ -594,22 +583,22 @@ pub fn annotate(plan: &ClusterPlan<'_>, objects: &mut [Manifest]) {
                     .copied()
                     .unwrap_or(0),
             ),
-            "EndpointSlice" => dc_wave(
+            "EndpointSlice" => waves::datacenter(
                 dc_of(str_at(
                     "/metadata/labels/cassandra.datastax.com~1datacenter",
                 ))
                 .unwrap_or(0),
             ),
-            "Job" => dc_wave(last) + 2,
+            "Job" => waves::replication_job(last),
             "CassandraTask"
                 if m.object
                     .pointer("/metadata/labels")
                     .and_then(|l| l.get(REBUILD_NODES_LABEL))
                     .is_some() =>
             {
-                dc_wave(dc_of(str_at("/spec/datacenter/name")).unwrap_or(last)) + 3
+                waves::rebuild_task(dc_of(str_at("/spec/datacenter/name")).unwrap_or(last))
             }
-            _ => dc_wave(last) + 5,
+            _ => waves::after_datacenter(last),
         };
         let protect = m.raw.is_none() && m.kind() == "CassandraDatacenter";
         let Some(meta) = m.object.get_mut("metadata").and_then(Value::as_object_mut) else {

@@ -175,11 +175,10 @@ fn new_reaper(
     labels.extend(string_map(template_meta.get("labels")));
     let annotations = string_map(template_meta.get("annotations"));
 
-    let secrets_provider = kc
-        .secrets_provider
-        .clone()
-        .unwrap_or_else(|| "internal".to_string());
-    spec.insert("secretsProvider".into(), secrets_provider.into());
+    spec.insert(
+        "secretsProvider".into(),
+        plan.secrets_provider.clone().into(),
+    );
     spec.insert(
         "datacenterRef".into(),
         json!({ "name": dc.template.name, "namespace": dc.namespace }),
@@ -202,7 +201,7 @@ fn new_reaper(
 
     // The template's own metadata, then the secret injection, then Cassandra's common metadata.
     let mut meta = template_meta;
-    if kc.auth_enabled() && !kc.external_secrets() {
+    if kc.auth_enabled() && !plan.external_secrets() {
         let cql = match str_in(&spec, &["cassandraUserSecretRef", "name"]) {
             "" => default_user_secret_name(plan),
             n => n.to_string(),
@@ -581,13 +580,7 @@ fn warn_ignored(
             ));
         }
     }
-    let effective = plan
-        .doc
-        .value
-        .spec
-        .secrets_provider
-        .as_deref()
-        .unwrap_or("internal");
+    let effective = plan.secrets_provider.as_str();
     if let Some(Value::String(sp)) = raw.get("secretsProvider")
         && sp != effective
     {
@@ -604,7 +597,7 @@ fn warn_ignored(
         diags.push(plan.doc.warning(Code::Surprising, at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
     }
     if plan.doc.value.spec.auth_enabled()
-        && !plan.doc.value.spec.external_secrets()
+        && !plan.external_secrets()
         && str_in(tpl, &["reaperRef", "name"]).is_empty()
         && plan
             .cassandra

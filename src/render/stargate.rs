@@ -307,12 +307,11 @@ fn new_stargate(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tpl: &Map<String, Value
     labels.extend(string_map(template_meta.and_then(|m| m.get("labels"))));
     let annotations = string_map(template_meta.and_then(|m| m.get("annotations")));
 
-    let secrets_provider = kc
-        .secrets_provider
-        .clone()
-        .unwrap_or_else(|| "internal".to_string());
-    let external = secrets_provider == "external";
-    spec.insert("secretsProvider".into(), secrets_provider.into());
+    let external = plan.external_secrets();
+    spec.insert(
+        "secretsProvider".into(),
+        plan.secrets_provider.clone().into(),
+    );
     spec.insert("datacenterRef".into(), json!({ "name": dc.template.name }));
     spec.insert("auth".into(), kc.auth_enabled().into());
     spec.insert(
