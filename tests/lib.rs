@@ -8,6 +8,9 @@ mod conformance;
 mod determinism;
 mod diagnostics;
 mod examples;
+// Uses the API server harness of `apiserver`, which is compiled with the reporter.
+#[cfg(feature = "reporter")]
+mod flux_controller;
 mod flux_health;
 mod harness;
 mod inputs;
