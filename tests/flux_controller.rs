@@ -6,6 +6,9 @@
 //! `spec.flux.decryption.secretRef` names, applies every context in `dependsOn` order and waits
 //! for it with the rendered `healthCheckExprs` (the test plays the operators, writing the
 //! statuses they would). The Secrets in the cluster must hold the plaintext that was encrypted.
+//! The controller must also evaluate the rendered `healthCheckExprs` (the first context stays
+//! not Ready while its datacenter has no status, which kstatus alone would accept) and honour
+//! `dependsOn` (nothing of the second context is applied before the first is Ready).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -249,22 +252,36 @@ fn kubectl_json(s: &ApiServer, bin: &Path, args: &[&str]) -> Value {
 /// Plays the operators: gives each CassandraDatacenter, CassandraTask and Job the controller
 /// applied the status its operator (or the Job controller, which this API server lacks) would
 /// write once done, so that the rendered `healthCheckExprs` (and kstatus for the Jobs) can report
-/// them Current.
-fn play_operators(s: &ApiServer, bin: &Path) {
+/// them Current. CassandraDatacenters get theirs only when `datacenters` is set. Returns
+/// `Kind/namespace/name` of every such object in the cluster.
+fn play_operators(s: &ApiServer, bin: &Path, datacenters: bool) -> Vec<String> {
     let list = kubectl_json(
         s,
         bin,
         &["get", "cassandradatacenters,cassandratasks,jobs", "-A"],
     );
+    let mut seen = Vec::new();
     for item in list["items"].as_array().unwrap() {
+        let (name, namespace) = (
+            item["metadata"]["name"].as_str().unwrap(),
+            item["metadata"]["namespace"].as_str().unwrap(),
+        );
+        seen.push(format!(
+            "{}/{namespace}/{name}",
+            item["kind"].as_str().unwrap()
+        ));
         let status = &item["status"];
         let patch = match item["kind"].as_str().unwrap() {
-            "CassandraDatacenter" if status.get("cassandraOperatorProgress").is_none() => json!({
+            "CassandraDatacenter"
+                if datacenters && status.get("cassandraOperatorProgress").is_none() =>
+            {
+                json!({
                 "cassandraOperatorProgress": "Ready",
                 "observedGeneration": item["metadata"]["generation"],
                 "conditions": [{"type": "Ready", "status": "True", "reason": "", "message": "",
                     "lastTransitionTime": NOW}],
-            }),
+                })
+            }
             "CassandraTask" if status.get("completionTime").is_none() => json!({
                 "startTime": NOW,
                 "completionTime": NOW,
@@ -293,9 +310,9 @@ fn play_operators(s: &ApiServer, bin: &Path) {
             &[
                 "patch",
                 &resource(item),
-                item["metadata"]["name"].as_str().unwrap(),
+                name,
                 "-n",
-                item["metadata"]["namespace"].as_str().unwrap(),
+                namespace,
                 "--subresource=status",
                 "--type=merge",
                 "-p",
@@ -303,6 +320,7 @@ fn play_operators(s: &ApiServer, bin: &Path) {
             ],
         );
     }
+    seen
 }
 
 fn ready_condition(k: &Value) -> Option<&Value> {
@@ -514,18 +532,64 @@ fn flux_kustomize_controller_decrypts_and_applies_every_context() {
 
     let mut ctrl = Controller::start(&controller, &api.kubeconfig, work.path());
 
+    // The first context's datacenter gets its status only after the controller has been
+    // checking health for longer than its 5 s poll interval: without the rendered
+    // `healthCheckExprs`, kstatus would count a datacenter without status as Current at once.
+    // The second context's datacenter must not exist before the first context is Ready.
+    let first = format!("cassandra-{}", contexts[0]);
+    let second_dc = objects[1]
+        .iter()
+        .find(|o| o["kind"] == "CassandraDatacenter")
+        .map(|o| {
+            format!(
+                "CassandraDatacenter/{}/{}",
+                o["metadata"]["namespace"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .unwrap();
+    let mut checking_health_since: Option<Instant> = None;
     // Bounded: both contexts are normally Ready within a minute.
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        play_operators(&api, &bin);
+        let release = checking_health_since.is_some_and(|t| t.elapsed() > Duration::from_secs(8));
+        let seen = play_operators(&api, &bin, release);
         let ks = kubectl_json(&api, &bin, &["get", "kustomizations", "-n", &flux_ns]);
         let items = ks["items"].as_array().unwrap();
         let mut ready = 0;
         for k in items {
+            let is_first = k["metadata"]["name"] == first.as_str();
+            let checking = k["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c["type"] == "Healthy"
+                        && c["status"] == "Unknown"
+                        && c["message"]
+                            .as_str()
+                            .is_some_and(|m| m.starts_with("Running health checks"))
+                })
+            });
+            if is_first && checking && checking_health_since.is_none() {
+                checking_health_since = Some(Instant::now());
+            }
             let Some(c) = ready_condition(k) else {
                 continue;
             };
+            if is_first && c["status"] != "True" && seen.contains(&second_dc) {
+                ctrl.fail(
+                    &api,
+                    &bin,
+                    &format!("{second_dc} was applied before {first} was Ready (dependsOn)"),
+                );
+            }
             match c["status"].as_str() {
+                Some("True") if is_first && !release => ctrl.fail(
+                    &api,
+                    &bin,
+                    &format!(
+                        "{first} became Ready while its CassandraDatacenter had no status: \
+                         the healthCheckExprs were not applied"
+                    ),
+                ),
                 Some("True") => ready += 1,
                 // `dependsOn`: west waits for east.
                 Some("False") if c["reason"] != "DependencyNotReady" => ctrl.fail(
