@@ -16,7 +16,7 @@ use crate::harness::{TempDir, root, upstream};
 
 /// The directory with `kube-apiserver`, `etcd` and `kubectl`, or `None` (test skipped) when
 /// they were not built and `K8SSANDRA_GITOPS_REQUIRE_TOOLS` is unset.
-fn kube_bin() -> Option<PathBuf> {
+pub(crate) fn kube_bin() -> Option<PathBuf> {
     let dir = std::env::var_os("KUBE_TEST_BIN")
         .map_or_else(|| root().join(".cache/kube/bin"), PathBuf::from);
     if ["kube-apiserver", "etcd", "kubectl"]
@@ -32,7 +32,7 @@ fn kube_bin() -> Option<PathBuf> {
     None
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -41,9 +41,9 @@ fn free_port() -> u16 {
 }
 
 /// One API server with its etcd; both are killed on drop.
-struct ApiServer {
+pub(crate) struct ApiServer {
     children: Vec<Child>,
-    kubeconfig: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
     api_args: Vec<String>,
     bin: PathBuf,
     port: u16,
@@ -60,7 +60,7 @@ impl Drop for ApiServer {
 }
 
 impl ApiServer {
-    fn start(bin: &Path, name: &str) -> Self {
+    pub(crate) fn start(bin: &Path, name: &str) -> Self {
         let dir = TempDir::new(&format!("apiserver-{name}"));
         let d = dir.path();
         let (etcd_port, peer_port, api_port) = (free_port(), free_port(), free_port());
@@ -207,7 +207,7 @@ impl ApiServer {
         }
     }
 
-    fn kubectl(&self, bin: &Path, args: &[&str]) -> (bool, String, String) {
+    pub(crate) fn kubectl(&self, bin: &Path, args: &[&str]) -> (bool, String, String) {
         let out = Command::new(bin.join("kubectl"))
             .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
             .args(args)
@@ -257,13 +257,13 @@ fn apply_retrying_with(
     }
 }
 
-fn kubectl_ok(s: &ApiServer, bin: &Path, args: &[&str]) -> String {
+pub(crate) fn kubectl_ok(s: &ApiServer, bin: &Path, args: &[&str]) -> String {
     let (ok, out, err) = s.kubectl(bin, args);
     assert!(ok, "kubectl {args:?}: {err}");
     out
 }
 
-fn kubectl_stdin(s: &ApiServer, bin: &Path, args: &[&str], input: &str) {
+pub(crate) fn kubectl_stdin(s: &ApiServer, bin: &Path, args: &[&str], input: &str) {
     use std::io::Write as _;
     let mut child = Command::new(bin.join("kubectl"))
         .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
@@ -291,7 +291,7 @@ fn kubectl_stdin(s: &ApiServer, bin: &Path, args: &[&str], input: &str) {
 /// them: `schema_tools::release_form` applies cass-operator's release patches
 /// (`config_removal.yaml`, `remove_xkeys.yaml`) to the generated CassandraDatacenter CRD, which
 /// is not installable as is for objects with a `config` mapping; see the directory's SOURCE.md.
-fn install_crds(s: &ApiServer, bin: &Path) {
+pub(crate) fn install_crds(s: &ApiServer, bin: &Path) {
     let dir = TempDir::new("crds");
     for entry in fs::read_dir(upstream().join("crds")).unwrap() {
         let path = entry.unwrap().path();

@@ -8,6 +8,9 @@ mod argocd_cmp;
 mod determinism;
 mod diagnostics;
 mod examples;
+// Uses the API server harness of `apiserver`, which is compiled with the reporter.
+#[cfg(feature = "reporter")]
+mod flux_controller;
 mod flux_health;
 #[allow(dead_code)] // Shared with the `fixtures` binary, which uses the rest of it.
 mod harness;

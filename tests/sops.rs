@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use crate::harness::{TempDir, read_tree, root, run_in, tool};
 
-fn sops() -> Option<PathBuf> {
+pub(crate) fn sops() -> Option<PathBuf> {
     tool("SOPS", ".cache/bin/sops")
 }
 
-fn age_keygen() -> Option<PathBuf> {
+pub(crate) fn age_keygen() -> Option<PathBuf> {
     tool("AGE_KEYGEN", ".cache/bin/age-keygen")
 }
 
@@ -72,15 +72,15 @@ spec:
 ";
 
 /// RenderConfig lines that make Flux deliver the output (appended to `spec`).
-const FLUX: &str =
+pub(crate) const FLUX: &str =
     "  flux:\n    sourceRef: {name: cassandra}\n    decryption: {secretRef: {name: sops-age}}\n";
 
 /// The password each Secret holds.
-fn password(name: &str) -> String {
+pub(crate) fn password(name: &str) -> String {
     format!("pw-of-{name}")
 }
 
-fn secret(name: &str, namespace: &str) -> String {
+pub(crate) fn secret(name: &str, namespace: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\ntype: Opaque\nstringData:\n  password: {}\n",
         password(name)
@@ -88,14 +88,14 @@ fn secret(name: &str, namespace: &str) -> String {
 }
 
 /// An age key and a repository whose credentials are committed encrypted with it.
-struct Encrypted {
+pub(crate) struct Encrypted {
     _keys: TempDir,
-    key_file: PathBuf,
-    repo: TempDir,
+    pub(crate) key_file: PathBuf,
+    pub(crate) repo: TempDir,
 }
 
 /// The name, namespace, file and `--mac-only-encrypted` of each committed Secret.
-const COMMITTED: [(&str, &str, &str, bool); 4] = [
+pub(crate) const COMMITTED: [(&str, &str, &str, bool); 4] = [
     ("ledger-superuser", "db", "superuser-db.sops.yaml", false),
     (
         "ledger-superuser",
@@ -107,7 +107,7 @@ const COMMITTED: [(&str, &str, &str, bool); 4] = [
     ("ledger-reaper-ui", "db", "reaper-ui.sops.yaml", true),
 ];
 
-fn encrypted_repo(sops: &Path, keygen: &Path, render_config: &str) -> Encrypted {
+pub(crate) fn encrypted_repo(sops: &Path, keygen: &Path, render_config: &str) -> Encrypted {
     let keys = TempDir::new("sops-key");
     let key_file = keys.path().join("key.txt");
     let (ok, _, err) = run(keygen, &["-o", key_file.to_str().unwrap()], &key_file);
