@@ -40,6 +40,33 @@ pub fn build_tree(rendered: &Rendered) -> Tree {
     }))
 }
 
+/// The tree as [`preflight`] needs it, without serializing what it never reads: every output
+/// path, with the bytes only of the objects whose file exists in `dir` (compared with it: an
+/// identical file is not a conflict) and empty bytes for the rest (absent files are never
+/// compared). `validate` uses it; writing and `--check` need [`build_tree`] or [`into_tree`].
+/// Existence is a `stat` (never following a symlink at the file itself, reading nothing).
+#[must_use]
+pub fn preflight_tree(dir: &Path, rendered: &Rendered) -> Tree {
+    let present = std::fs::symlink_metadata(dir).is_ok();
+    tree_from(rendered.iter().map(|(context, manifests)| {
+        (
+            context.clone(),
+            manifests
+                .iter()
+                .map(|m| {
+                    let rel = m.rel_path();
+                    let text = if present && std::fs::symlink_metadata(dir.join(&rel)).is_ok() {
+                        m.text()
+                    } else {
+                        String::new()
+                    };
+                    (rel, text, m.ksops)
+                })
+                .collect(),
+        )
+    }))
+}
+
 /// Like [`build_tree`], consuming the objects: each is freed once serialized, which keeps the
 /// peak memory of large repositories near the size of the output.
 #[must_use]
