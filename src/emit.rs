@@ -16,18 +16,24 @@ pub fn object_to_yaml(obj: &Value) -> String {
     // Most objects take one to a few KiB: one allocation instead of a dozen doublings, the
     // unused part given back at the end.
     let mut out = String::with_capacity(4096);
+    push_object(&mut out, obj);
+    out.shrink_to_fit();
+    out
+}
+
+/// Appends [`object_to_yaml`]'s text for `obj` to `out` (a stream of documents is written
+/// into one buffer, without a String per object).
+pub fn push_object(out: &mut String, obj: &Value) {
     match obj {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_by(|a, b| top_rank(a).cmp(&top_rank(b)).then_with(|| a.cmp(b)));
             for k in keys {
-                write_entry(&mut out, 0, k, &map[k.as_str()], false);
+                write_entry(out, 0, k, &map[k.as_str()], false);
             }
         }
-        other => write_value_line(&mut out, 0, other),
+        other => write_value_line(out, 0, other),
     }
-    out.shrink_to_fit();
-    out
 }
 
 /// Serializes a plain value (maps sorted) as a YAML document.

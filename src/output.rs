@@ -146,7 +146,7 @@ pub fn stream(rendered: &Rendered, context: &str) -> String {
     let mut out = String::new();
     for m in rendered.get(context).into_iter().flatten() {
         out.push_str("---\n");
-        out.push_str(&m.text());
+        m.push_text(&mut out);
     }
     out
 }

@@ -62,6 +62,14 @@ impl Manifest {
         }
     }
 
+    /// Appends [`Manifest::text`] to `out`.
+    pub fn push_text(&self, out: &mut String) {
+        match &self.raw {
+            Some(raw) => out.push_str(raw),
+            None => crate::emit::push_object(out, &self.object),
+        }
+    }
+
     fn field(&self, path: &[&str]) -> &str {
         let mut v = &self.object;
         for p in path {
