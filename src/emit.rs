@@ -13,18 +13,27 @@ const TOP_ORDER: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 /// Serializes one Kubernetes object as a YAML document (no `---`).
 #[must_use]
 pub fn object_to_yaml(obj: &Value) -> String {
-    let mut out = String::new();
+    // Most objects take one to a few KiB: one allocation instead of a dozen doublings, the
+    // unused part given back at the end.
+    let mut out = String::with_capacity(4096);
+    push_object(&mut out, obj);
+    out.shrink_to_fit();
+    out
+}
+
+/// Appends [`object_to_yaml`]'s text for `obj` to `out` (a stream of documents is written
+/// into one buffer, without a String per object).
+pub fn push_object(out: &mut String, obj: &Value) {
     match obj {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_by(|a, b| top_rank(a).cmp(&top_rank(b)).then_with(|| a.cmp(b)));
             for k in keys {
-                write_entry(&mut out, 0, k, &map[k.as_str()]);
+                write_entry(out, 0, k, &map[k.as_str()], false);
             }
         }
-        other => write_value_line(&mut out, 0, other),
+        other => write_value_line(out, 0, other),
     }
-    out
 }
 
 /// Serializes a plain value (maps sorted) as a YAML document.
@@ -34,7 +43,7 @@ pub fn value_to_yaml(v: &Value) -> String {
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, val) in sorted(map) {
-                write_entry(&mut out, 0, k, val);
+                write_entry(&mut out, 0, k, val, false);
             }
         }
         Value::Array(items) if !items.is_empty() => write_seq(&mut out, 0, items),
@@ -50,10 +59,20 @@ fn top_rank(k: &str) -> usize {
         .unwrap_or(TOP_ORDER.len())
 }
 
-fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut v: Vec<_> = map.iter().collect();
-    v.sort_by(|a, b| a.0.cmp(b.0));
-    v
+/// The entries of a map by key. Most maps are built in key order already: those are walked as
+/// they are, without collecting and sorting.
+fn sorted(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
+    let mut entries = None;
+    if !map.keys().is_sorted() {
+        let mut v: Vec<_> = map.iter().collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        entries = Some(v.into_iter());
+    }
+    let in_order = entries.is_none().then(|| map.iter());
+    entries
+        .into_iter()
+        .flatten()
+        .chain(in_order.into_iter().flatten())
 }
 
 fn indent(out: &mut String, n: usize) {
@@ -62,15 +81,19 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
-fn write_entry(out: &mut String, ind: usize, key: &str, v: &Value) {
-    indent(out, ind);
-    out.push_str(&scalar_string(key));
+/// Writes `key: value` at indentation `ind`; `dash_line` when the line already holds a
+/// sequence item's `- ` (the first entry of a map in a list), so no indentation is written.
+fn write_entry(out: &mut String, ind: usize, key: &str, v: &Value, dash_line: bool) {
+    if !dash_line {
+        indent(out, ind);
+    }
+    push_scalar(out, key);
     out.push(':');
     match v {
         Value::Object(map) if !map.is_empty() => {
             out.push('\n');
             for (k, val) in sorted(map) {
-                write_entry(out, ind + 2, k, val);
+                write_entry(out, ind + 2, k, val, false);
             }
         }
         // kubectl style: list items at the same indentation as their key.
@@ -96,13 +119,9 @@ fn write_seq(out: &mut String, ind: usize, items: &[Value]) {
                 for (k, val) in sorted(map) {
                     if first {
                         out.push(' ');
-                        let mut entry = String::new();
-                        write_entry(&mut entry, ind + 2, k, val);
-                        out.push_str(&entry[ind + 2..]);
-                        first = false;
-                    } else {
-                        write_entry(out, ind + 2, k, val);
                     }
+                    write_entry(out, ind + 2, k, val, first);
+                    first = false;
                 }
             }
             Value::Array(inner) if !inner.is_empty() => {
@@ -130,26 +149,25 @@ fn write_inline(out: &mut String, ind: usize, v: &Value) {
             out.push('\n');
         }
         Value::Number(n) => {
-            out.push_str(&n.to_string());
-            out.push('\n');
+            use std::fmt::Write as _;
+            let _ = writeln!(out, "{n}");
         }
         Value::Object(_) => out.push_str("{}\n"),
         Value::Array(_) => out.push_str("[]\n"),
         Value::String(s) => {
-            if let Some(block) = literal_block(s, ind + 2) {
-                out.push_str(&block);
-            } else {
-                out.push_str(&scalar_string(s));
+            if !push_literal_block(out, s, ind + 2) {
+                push_scalar(out, s);
                 out.push('\n');
             }
         }
     }
 }
 
-/// A literal block scalar (`|`, `|-`, `|+`) for multi-line text, when one can carry it exactly.
-fn literal_block(s: &str, ind: usize) -> Option<String> {
+/// Writes a literal block scalar (`|`, `|-`, `|+`) for multi-line text, when one can carry it
+/// exactly; false (nothing written) otherwise.
+fn push_literal_block(out: &mut String, s: &str, ind: usize) -> bool {
     if !s.contains('\n') || s.starts_with([' ', '\t', '\n']) {
-        return None;
+        return false;
     }
     if s.chars().any(|c| {
         (c.is_control() && c != '\n' && c != '\t')
@@ -158,7 +176,7 @@ fn literal_block(s: &str, ind: usize) -> Option<String> {
             || c == '\u{2028}'
             || c == '\u{2029}'
     }) {
-        return None;
+        return false;
     }
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
@@ -169,10 +187,12 @@ fn literal_block(s: &str, ind: usize) -> Option<String> {
     };
     // A line starting with a space after the first would need an indentation indicator only
     // when the first line does; the first line never does here. Tabs at line start are fine.
-    let mut out = format!("|{chomp}\n");
+    out.push('|');
+    out.push_str(chomp);
+    out.push('\n');
     for line in body.split('\n') {
         if !line.is_empty() {
-            indent(&mut out, ind);
+            indent(out, ind);
             out.push_str(line);
         }
         out.push('\n');
@@ -180,7 +200,7 @@ fn literal_block(s: &str, ind: usize) -> Option<String> {
     for _ in 1..trailing {
         out.push('\n');
     }
-    Some(out)
+    true
 }
 
 /// Whether a plain (unquoted) scalar would be read back as this exact string by YAML 1.1 and
@@ -210,24 +230,27 @@ fn plain_is_safe(s: &str) -> bool {
     {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
-    !matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
-    ) && !lower.starts_with(".inf")
+    ![
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
+    ]
+    .iter()
+    .any(|w| s.eq_ignore_ascii_case(w))
+        && !s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(".inf"))
 }
 
-/// A string as a YAML scalar: plain when safe, else double-quoted with JSON escapes (valid YAML),
-/// plus `\u` escapes for the characters JSON leaves raw that YAML does not allow raw there.
-fn scalar_string(s: &str) -> String {
+/// Writes a string as a YAML scalar: plain when safe, else double-quoted with JSON escapes
+/// (valid YAML), plus `\u` escapes for the characters JSON leaves raw that YAML does not allow
+/// raw there.
+fn push_scalar(out: &mut String, s: &str) {
     if plain_is_safe(s) {
-        return s.to_string();
+        out.push_str(s);
+        return;
     }
     let json = serde_json::to_string(s).unwrap_or_default();
     if !json.contains(needs_yaml_escape) {
-        return json;
+        out.push_str(&json);
+        return;
     }
-    let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if needs_yaml_escape(c) {
             out.push_str(&format!("\\u{:04X}", u32::from(c)));
@@ -235,7 +258,6 @@ fn scalar_string(s: &str) -> String {
             out.push(c);
         }
     }
-    out
 }
 
 /// Characters a double-quoted YAML scalar cannot hold raw although JSON can: DEL, the C1

@@ -11,6 +11,7 @@ mod sys;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
@@ -35,6 +36,33 @@ pub fn build_tree(rendered: &Rendered) -> Tree {
             manifests
                 .iter()
                 .map(|m| (m.rel_path(), m.text(), m.ksops))
+                .collect(),
+        )
+    }))
+}
+
+/// The tree as [`preflight`] needs it, without serializing what it never reads: every output
+/// path, with the bytes only of the objects whose file exists in `dir` (compared with it: an
+/// identical file is not a conflict) and empty bytes for the rest (absent files are never
+/// compared). `validate` uses it; writing and `--check` need [`build_tree`] or [`into_tree`].
+/// Existence is a `stat` (never following a symlink at the file itself, reading nothing).
+#[must_use]
+pub fn preflight_tree(dir: &Path, rendered: &Rendered) -> Tree {
+    let present = std::fs::symlink_metadata(dir).is_ok();
+    tree_from(rendered.iter().map(|(context, manifests)| {
+        (
+            context.clone(),
+            manifests
+                .iter()
+                .map(|m| {
+                    let rel = m.rel_path();
+                    let text = if present && std::fs::symlink_metadata(dir.join(&rel)).is_ok() {
+                        m.text()
+                    } else {
+                        String::new()
+                    };
+                    (rel, text, m.ksops)
+                })
                 .collect(),
         )
     }))
@@ -118,7 +146,7 @@ pub fn stream(rendered: &Rendered, context: &str) -> String {
     let mut out = String::new();
     for m in rendered.get(context).into_iter().flatten() {
         out.push_str("---\n");
-        out.push_str(&m.text());
+        m.push_text(&mut out);
     }
     out
 }
@@ -152,7 +180,7 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
 
 /// Where each output path comes from (the object's source, for diagnostics).
 #[derive(Debug, Default, Clone)]
-pub struct Sources(BTreeMap<String, (PathBuf, Pos)>);
+pub struct Sources(BTreeMap<String, Arc<(PathBuf, Pos)>>);
 
 /// The source of every output path: the input document an object copies (same kind and
 /// name), else its K8ssandraCluster's `metadata.name`; a context's `kustomization.yaml` points
@@ -176,7 +204,8 @@ pub fn sources(rendered: &Rendered, inputs: &Inputs) -> Sources {
                 .iter()
                 .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
         );
-    let mut by_kind_name: HashMap<(&str, &str), (PathBuf, Pos)> = HashMap::new();
+    // One shared location per input document, not a copy of its path per object.
+    let mut by_kind_name: HashMap<(&str, &str), Arc<(PathBuf, Pos)>> = HashMap::new();
     for (node, file, pos) in docs {
         let kind = node.get("kind").and_then(Node::as_str).unwrap_or_default();
         let name = node
@@ -186,7 +215,7 @@ pub fn sources(rendered: &Rendered, inputs: &Inputs) -> Sources {
             .unwrap_or_default();
         by_kind_name
             .entry((kind, name))
-            .or_insert_with(|| (file.clone(), pos));
+            .or_insert_with(|| Arc::new((file.clone(), pos)));
     }
     let mut out = BTreeMap::new();
     for (context, manifests) in rendered {
@@ -195,14 +224,14 @@ pub fn sources(rendered: &Rendered, inputs: &Inputs) -> Sources {
                 .get(&(m.kind(), m.name()))
                 .or_else(|| by_kind_name.get(&("K8ssandraCluster", m.cluster.as_str())));
             if let Some(loc) = found {
-                out.insert(m.rel_path(), loc.clone());
+                out.insert(m.rel_path(), Arc::clone(loc));
             }
         }
         let kustomization = inputs
             .client_configs
             .iter()
             .find(|c| c.value.context == *context)
-            .map(|c| (c.origin.file.clone(), c.locate(&name_path)))
+            .map(|c| Arc::new((c.origin.file.clone(), c.locate(&name_path))))
             .or_else(|| {
                 manifests
                     .first()
@@ -229,6 +258,7 @@ impl Sources {
                     .filter(|(k, _)| k.starts_with(&prefix))
                     .map(|(_, v)| v)
             })
+            .map(|v| &**v)
     }
 }
 
@@ -267,12 +297,15 @@ pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<
     let mut out = Vec::new();
     let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let base_len = base.as_os_str().len();
-    for rel in tree.keys() {
-        let (file, pos) = sources
+    let source = |rel: &str| {
+        sources
             .of(rel)
             .cloned()
-            .unwrap_or_else(|| (dir.join(rel), Pos::default()));
+            .unwrap_or_else(|| (dir.join(rel), Pos::default()))
+    };
+    for rel in tree.keys() {
         if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
+            let (file, pos) = source(rel);
             out.push(
                 Diagnostic::error(
                     Code::OutputPathTooLong,
@@ -290,6 +323,7 @@ pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<
         }
         let len = base_len + 1 + rel.len();
         if len > PATH_MAX {
+            let (file, pos) = source(rel);
             out.push(
                 Diagnostic::error(
                     Code::OutputPathTooLong,

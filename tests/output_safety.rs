@@ -197,13 +197,32 @@ fn a_hand_written_file_at_a_rendered_path_is_refused_not_overwritten() {
         run_in(t.path(), &["render", "-o", fresh.path().to_str().unwrap()]).code,
         0
     );
-    fs::create_dir_all(t.path().join("rendered/east")).unwrap();
+    // `validate` serializes only the objects whose file exists; those it compares like render.
+    let object = "east/cassandra/global/cassandradatacenter-us-east.yaml";
+    fs::create_dir_all(t.path().join("rendered/east/cassandra/global")).unwrap();
+    for rel in ["east/kustomization.yaml", object] {
+        fs::copy(fresh.path().join(rel), t.path().join("rendered").join(rel)).unwrap();
+    }
+    let validate = run_in(t.path(), &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+    let other = fs::read_to_string(t.path().join("rendered").join(object)).unwrap() + "# mine\n";
+    fs::write(t.path().join("rendered").join(object), &other).unwrap();
+    let validate = run_in(t.path(), &["validate"]);
+    assert_eq!(validate.code, 1);
+    assert!(
+        validate.stderr.contains(&format!(
+            "./rendered/{object}: exists and was not written by k8ssandra-gitops"
+        )),
+        "{}",
+        validate.stderr
+    );
     fs::copy(
-        fresh.path().join("east/kustomization.yaml"),
-        t.path().join("rendered/east/kustomization.yaml"),
+        fresh.path().join(object),
+        t.path().join("rendered").join(object),
     )
     .unwrap();
-    assert_eq!(run_in(t.path(), &["render"]).code, 0);
+    let render = run_in(t.path(), &["render"]);
+    assert_eq!(render.code, 0, "{}", render.stderr);
 }
 
 #[test]

@@ -164,11 +164,15 @@ mod unix {
                 Err(rustix::io::Errno::LOOP) => return Ok(Read::NotRegular(Kind::Symlink)),
                 Err(e) => return Err(e.into()),
             };
-            let found = meta(&rfs::fstat(&fd)?).kind;
+            let st = rfs::fstat(&fd)?;
+            let found = meta(&st).kind;
             if found != Kind::File {
                 return Ok(Read::NotRegular(found));
             }
-            let mut bytes = Vec::new();
+            // Sized from the descriptor's length (one more byte to see the end, or growth past
+            // the limit): no doubling, no copying while reading a file of the usual size.
+            let size = u64::try_from(st.st_size).unwrap_or(0).min(limit);
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
             File::from(fd)
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut bytes)?;
