@@ -208,16 +208,7 @@ impl Diagnostic {
             Severity::Error,
             "{code} is not an error code"
         );
-        Self {
-            code,
-            severity: Severity::Error,
-            file: file.into(),
-            pos,
-            path,
-            message: message.into(),
-            hint: None,
-            related: Vec::new(),
-        }
+        Self::new(code, file.into(), pos, path, message.into())
     }
 
     /// A warning at `pos` about `path`.
@@ -234,13 +225,18 @@ impl Diagnostic {
             Severity::Warning,
             "{code} is not a warning code"
         );
+        Self::new(code, file.into(), pos, path, message.into())
+    }
+
+    /// The severity comes from the code, so the two can never disagree.
+    fn new(code: Code, file: PathBuf, pos: Pos, path: Vec<Seg>, message: String) -> Self {
         Self {
             code,
-            severity: Severity::Warning,
-            file: file.into(),
+            severity: code.severity(),
+            file,
             pos,
             path,
-            message: message.into(),
+            message,
             hint: None,
             related: Vec::new(),
         }

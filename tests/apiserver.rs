@@ -1187,25 +1187,7 @@ fn the_reporters_rendered_rbac_allows_what_seed_sync_does_and_no_more() {
         );
         // The next round starts from nothing: what this round applied is removed.
         for text in &rbac {
-            let (_, _, _) = {
-                use std::io::Write as _;
-                let mut child = Command::new(bin.join("kubectl"))
-                    .arg(format!("--kubeconfig={}", s.kubeconfig.display()))
-                    .args(["delete", "--ignore-not-found", "-f", "-"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(text.as_bytes())
-                    .unwrap();
-                let ok = child.wait().unwrap().success();
-                (ok, (), ())
-            };
+            kubectl_stdin(&s, &bin, &["delete", "--ignore-not-found", "-f", "-"], text);
         }
     }
 }
