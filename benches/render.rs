@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8ssandra_gitops::load::load;
-use k8ssandra_gitops::output::{build_tree, into_tree};
-use k8ssandra_gitops::render_inputs;
-use k8ssandra_gitops::source::SourceFile;
+use k8ssandra_gitops::dev_support::SourceFile;
+use k8ssandra_gitops::dev_support::load;
+use k8ssandra_gitops::dev_support::render_inputs;
+use k8ssandra_gitops::dev_support::{build_tree, into_tree};
 
 fn cluster_yaml(i: usize) -> String {
     format!(

@@ -8,14 +8,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use k8ssandra_gitops::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
-use k8ssandra_gitops::guard::Problem;
-use k8ssandra_gitops::output::{
+use crate::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
+use crate::guard::Problem;
+use crate::output::{
     Drift, WriteError, check, into_tree, preflight, preflight_tree, sources, stream, unified_diff,
     write,
 };
-use k8ssandra_gitops::source::display_path;
-use k8ssandra_gitops::{Outcome, RenderOptions, guard, render_repo, render_repo_with};
+use crate::source::display_path;
+use crate::{Outcome, RenderOptions, guard, render_repo, render_repo_with};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
 #[derive(Debug, Parser)]
@@ -260,7 +260,7 @@ fn read_source(file: &Path) -> Option<String> {
         return None;
     }
     let f = options.open(file).ok()?;
-    let limit = k8ssandra_gitops::source::MAX_FILE_BYTES;
+    let limit = crate::source::MAX_FILE_BYTES;
     let meta = f.metadata().ok()?;
     if !meta.is_file() || meta.len() > limit {
         return None;
@@ -317,7 +317,7 @@ fn krm() -> ExitCode {
         eprintln!("error: cannot read the ResourceList from stdin: {e}");
         return ExitCode::from(FAILURE);
     }
-    let response = k8ssandra_gitops::krm::run(&input);
+    let response = crate::krm::run(&input);
     let mut err = std::io::stderr().lock();
     for line in &response.messages {
         let _ = writeln!(err, "{line}");
@@ -401,7 +401,7 @@ fn load(
     let n = outcome
         .diagnostics
         .iter()
-        .filter(|d| d.severity == k8ssandra_gitops::diagnostic::Severity::Error)
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
         .count()
         + problems.len();
     if n > 0 {
@@ -565,7 +565,7 @@ fn stream_context(outcome: &Outcome, context: &str) -> ExitCode {
 
 /// `argocd generate`: the sidecar's generate command (cwd = the Application's source path).
 fn argocd_generate() -> ExitCode {
-    let context = match k8ssandra_gitops::argocd::context_from_env(|k| std::env::var(k).ok()) {
+    let context = match crate::argocd::context_from_env(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -600,7 +600,7 @@ enum RootError {
     #[error("cannot read the working directory: {0}")]
     Cwd(std::io::Error),
     #[error(transparent)]
-    Plugin(#[from] k8ssandra_gitops::argocd::Error),
+    Plugin(#[from] crate::argocd::Error),
     #[error("cannot enter the repository root {}: {source}", root.display())]
     Enter {
         root: PathBuf,
@@ -609,12 +609,12 @@ enum RootError {
 }
 
 /// Changes into the directory `argocd generate` renders from (see
-/// [`k8ssandra_gitops::argocd::render_root`]).
+/// [`crate::argocd::render_root`]).
 fn enter_render_root() -> Result<(), RootError> {
     let cwd = std::env::current_dir().map_err(RootError::Cwd)?;
-    let source_path = std::env::var(k8ssandra_gitops::argocd::ENV_SOURCE_PATH).ok();
-    let root = k8ssandra_gitops::argocd::repo_root(&cwd, source_path.as_deref())?;
-    let root = k8ssandra_gitops::argocd::render_root(&cwd, &root);
+    let source_path = std::env::var(crate::argocd::ENV_SOURCE_PATH).ok();
+    let root = crate::argocd::repo_root(&cwd, source_path.as_deref())?;
+    let root = crate::argocd::render_root(&cwd, &root);
     std::env::set_current_dir(&root).map_err(|source| RootError::Enter { root, source })
 }
 
@@ -628,11 +628,11 @@ fn render_side(repo: &Path, rev: &str, format: Option<DiagFormat>) -> Result<Out
     } else {
         #[cfg(feature = "git")]
         {
-            let discovered = k8ssandra_gitops::revision::read_revision(repo, rev).map_err(|e| {
+            let discovered = crate::revision::read_revision(repo, rev).map_err(|e| {
                 eprintln!("error: {e}");
                 ExitCode::from(FAILURE)
             })?;
-            k8ssandra_gitops::render_discovered(repo, discovered, None)
+            crate::render_discovered(repo, discovered, None)
         }
         #[cfg(not(feature = "git"))]
         {
@@ -664,7 +664,7 @@ fn plan(args: &PlanArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let plan = k8ssandra_gitops::plan_diff::plan(&from.rendered, &to.rendered);
+    let plan = crate::plan_diff::plan(&from.rendered, &to.rendered);
     let text = match args.output {
         PlanFormat::Text => plan.to_text(&args.from, &args.to),
         PlanFormat::Json => {
@@ -701,7 +701,7 @@ fn print_stdout(text: &str) -> bool {
 
 #[cfg(feature = "reporter")]
 fn reporter(args: &ReporterArgs) -> ExitCode {
-    let settings = k8ssandra_gitops::reporter::run::Settings {
+    let settings = crate::reporter::run::Settings {
         namespace: args.namespace.clone(),
         control_plane_context: args.control_plane_context.clone(),
         interval: std::time::Duration::from_secs(args.interval.max(1)),
@@ -719,8 +719,8 @@ fn reporter(args: &ReporterArgs) -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
-    k8ssandra_gitops::reporter::logging::init();
-    match runtime.block_on(k8ssandra_gitops::reporter::run::run(settings)) {
+    crate::reporter::logging::init();
+    match runtime.block_on(crate::reporter::run::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

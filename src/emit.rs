@@ -38,6 +38,7 @@ pub fn push_object(out: &mut String, obj: &Value) {
 
 /// Serializes a plain value (maps sorted) as a YAML document.
 #[must_use]
+#[cfg_attr(not(feature = "cli"), allow(dead_code, reason = "the KRM front end's"))]
 pub fn value_to_yaml(v: &Value) -> String {
     let mut out = String::new();
     match v {

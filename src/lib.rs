@@ -16,41 +16,91 @@
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
+//!
+//! The public surface is small: [`render_repo`] / [`render_repo_with`] ([`RenderOptions`]) give
+//! an [`Outcome`] with the [`Rendered`] objects ([`Manifest`]) by context and every
+//! [`Diagnostic`](diagnostic::Diagnostic); the command line is [`cli`] (feature `cli`). The
+//! modules above are internal.
+//!
+//! ```
+//! use k8ssandra_gitops::{RenderOptions, render_repo_with};
+//!
+//! let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+//! // One context, as the Argo CD plugin renders it; the whole repository is still checked.
+//! let options = RenderOptions { context: Some("us-east-1"), ..RenderOptions::default() };
+//! let outcome = render_repo_with(&repo, options)?;
+//! for problem in &outcome.diagnostics {
+//!     eprintln!("{problem}");
+//! }
+//! assert!(!outcome.has_errors());
+//! let objects = &outcome.rendered["us-east-1"];
+//! assert!(objects.iter().any(|m| m.kind() == "CassandraDatacenter"));
+//! // Each object's file in the output tree, and its canonical YAML.
+//! let first = &objects[0];
+//! assert!(first.rel_path().starts_with("us-east-1/"));
+//! assert!(first.text().starts_with("apiVersion: "));
+//! # Ok::<(), k8ssandra_gitops::Error>(())
+//! ```
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
-pub mod argocd;
+#[cfg(feature = "cli")]
+pub(crate) mod argocd;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod diagnostic;
-pub mod emit;
-pub mod guard;
+pub(crate) mod emit;
+// Without the command line nothing writes or checks a tree on disk (the library renders in
+// memory), so the output side of the boundary and the writer are unused there.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+pub(crate) mod guard;
 pub(crate) mod json;
-pub mod krm;
-pub mod load;
-pub mod merge;
-pub mod model;
-pub mod output;
-pub mod plan;
-pub mod plan_diff;
-pub mod ports;
-pub mod render;
-pub mod reporter;
+#[cfg(feature = "cli")]
+pub(crate) mod krm;
+pub(crate) mod load;
+pub(crate) mod merge;
+pub(crate) mod model;
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+pub(crate) mod output;
+pub(crate) mod plan;
+#[cfg(feature = "cli")]
+pub(crate) mod plan_diff;
+pub(crate) mod ports;
+pub(crate) mod render;
+pub(crate) mod reporter;
 #[cfg(feature = "git")]
-pub mod revision;
-pub mod schema;
-pub mod schema_tools;
-pub mod seeds;
-pub mod source;
+pub(crate) mod revision;
+pub(crate) mod schema;
+pub(crate) mod schema_tools;
+pub(crate) mod seeds;
+pub(crate) mod source;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod yaml;
+pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
 use diagnostic::{Code, Diagnostic, Severity};
 use load::Inputs;
-use render::Rendered;
 
 pub use plan::DEFAULT_OUTPUT_DIR;
+pub use render::{Manifest, Rendered};
+
+/// Not part of the API: what this repository's own integration tests, benchmarks and data
+/// generators (`tools/`) reach inside for (parsing rendered YAML, strict schema validation, the
+/// in-memory pipeline, regenerating the embedded schemas). No stability promise.
+#[doc(hidden)]
+pub mod dev_support {
+    pub use crate::load::load;
+    pub use crate::output::{build_tree, into_tree};
+    pub use crate::render_inputs;
+    pub use crate::schema_tools::{
+        ManifestValidator, generate_input_schemas, read_crd, release_form,
+    };
+    pub use crate::source::SourceFile;
+    pub use crate::yaml::{Node, parse_stream};
+}
 
 /// Where the output directory was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ mod secrets;
 
 use std::path::PathBuf;
 
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::cluster::K8ssandraCluster;
 use crate::model::config::{
     ClientConfig, RENDER_CONFIG_API_VERSION, RenderConfigSpec, check_render_config,
@@ -318,6 +318,7 @@ pub fn could_hold_input(text: &str) -> bool {
 /// Loads documents that are already parsed, each with where it came from (the items of a KRM
 /// `ResourceList`, which arrive as one stream rather than as files).
 #[must_use]
+#[cfg_attr(not(feature = "cli"), allow(dead_code, reason = "the KRM front end's"))]
 pub fn load_documents(docs: Vec<(Node, Origin)>) -> (Inputs, Vec<Diagnostic>) {
     let mut inputs = Inputs::default();
     let mut diags = Vec::new();
@@ -579,12 +580,6 @@ fn schema_check(
         );
     }
     ok
-}
-
-/// A did-you-mean hint for a kind name that is close to one we read (e.g. `K8SsandraCluster`).
-#[must_use]
-pub fn kind_hint(kind: &str) -> Option<String> {
-    did_you_mean(kind, KNOWN.iter().map(|(k, _)| *k))
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
-//! The `k8ssandra-gitops` command.
-
-mod cli;
+//! The `k8ssandra-gitops` command: the command line lives in the library ([`k8ssandra_gitops::cli`]).
 
 fn main() -> std::process::ExitCode {
-    cli::run()
+    k8ssandra_gitops::cli::run()
 }

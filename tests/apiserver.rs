@@ -298,8 +298,8 @@ pub(crate) fn install_crds(s: &ApiServer, bin: &Path) {
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
-        let (mut crd, _) = k8ssandra_gitops::schema_tools::read_crd(&path).unwrap();
-        k8ssandra_gitops::schema_tools::release_form(&mut crd).unwrap();
+        let (mut crd, _) = k8ssandra_gitops::dev_support::read_crd(&path).unwrap();
+        k8ssandra_gitops::dev_support::release_form(&mut crd).unwrap();
         let name = path
             .file_name()
             .unwrap()
@@ -356,7 +356,7 @@ fn objects_and_namespaces(dir: &Path) -> (usize, std::collections::BTreeSet<Stri
         if !rel.ends_with(".yaml") || rel.ends_with("kustomization.yaml") {
             continue;
         }
-        for doc in k8ssandra_gitops::yaml::parse_stream(&text).unwrap() {
+        for doc in k8ssandra_gitops::dev_support::parse_stream(&text).unwrap() {
             let json = doc.to_json();
             if json.is_null() {
                 continue;
@@ -378,7 +378,7 @@ fn decrypt_sops_secrets_as_delivery_does(dir: &Path) {
         if !rel.ends_with(".yaml") {
             continue;
         }
-        let docs = k8ssandra_gitops::yaml::parse_stream(&text).unwrap();
+        let docs = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap();
         let [doc] = docs.as_slice() else { continue };
         let mut json = doc.to_json();
         if json["kind"] != "Secret" || json.get("sops").is_none() {
@@ -401,7 +401,7 @@ fn decrypt_sops_secrets_as_delivery_does(dir: &Path) {
         if !rel.ends_with("kustomization.yaml") {
             continue;
         }
-        let mut k = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+        let mut k = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap()[0].to_json();
         let Some(generators) = k.get("generators").and_then(|g| g.as_array()).cloned() else {
             continue;
         };
@@ -409,7 +409,8 @@ fn decrypt_sops_secrets_as_delivery_does(dir: &Path) {
         let mut resources = k["resources"].as_array().cloned().unwrap_or_default();
         for g in &generators {
             let gen_text = fs::read_to_string(base.join(g.as_str().unwrap())).unwrap();
-            let generator = k8ssandra_gitops::yaml::parse_stream(&gen_text).unwrap()[0].to_json();
+            let generator =
+                k8ssandra_gitops::dev_support::parse_stream(&gen_text).unwrap()[0].to_json();
             assert_eq!(generator["kind"], "ksops", "{rel}: unexpected generator");
             resources.extend(generator["files"].as_array().cloned().unwrap_or_default());
         }

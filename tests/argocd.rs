@@ -136,7 +136,7 @@ fn generate_fails_loudly_instead_of_printing_nothing() {
 #[test]
 fn plugin_yaml_runs_the_generate_command_and_has_no_discovery() {
     let text = fs::read_to_string(root().join("argocd/plugin.yaml")).unwrap();
-    let plugin = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+    let plugin = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap()[0].to_json();
     assert_eq!(plugin["kind"], "ConfigManagementPlugin");
     assert_eq!(plugin["metadata"]["name"], "k8ssandra-gitops");
     assert_eq!(
@@ -400,14 +400,14 @@ fn every_health_test_yaml_passes_under_lua_5_1() {
         let dir = script_path(kind).parent().unwrap().to_path_buf();
         let text = fs::read_to_string(dir.join("health_test.yaml"))
             .unwrap_or_else(|e| panic!("{kind}: health_test.yaml: {e}"));
-        let tests = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+        let tests = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap()[0].to_json();
         let tests = tests["tests"].as_array().unwrap();
         let mut used = Vec::new();
         for t in tests {
             let input = t["inputPath"].as_str().unwrap();
             used.push(input.trim_start_matches("testdata/").to_string());
             let obj_text = fs::read_to_string(dir.join(input)).unwrap();
-            let obj = k8ssandra_gitops::yaml::parse_stream(&obj_text).unwrap()[0].to_json();
+            let obj = k8ssandra_gitops::dev_support::parse_stream(&obj_text).unwrap()[0].to_json();
             let (group, k) = kind.split_once('_').unwrap();
             assert_eq!(obj["kind"], k, "{kind}: {input}");
             assert!(
@@ -499,7 +499,7 @@ fn argocd_cm_snippet_matches_the_scripts() {
         "argocd/argocd-cm-health.yaml is stale: rerun this test with K8SSANDRA_GITOPS_BLESS=1"
     );
     // Every directory has a script and the snippet parses as YAML with those keys.
-    let cm = k8ssandra_gitops::yaml::parse_stream(&actual).unwrap()[0].to_json();
+    let cm = k8ssandra_gitops::dev_support::parse_stream(&actual).unwrap()[0].to_json();
     for kind in KINDS {
         assert!(
             cm["data"][format!("resource.customizations.health.{kind}")].is_string(),
@@ -519,7 +519,7 @@ fn generated_applications(progressive_syncs: bool) -> Vec<Value> {
         root().join("examples/rendered/argocd/applicationset-k8ssandra-gitops.yaml"),
     )
     .unwrap();
-    let appset = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+    let appset = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap()[0].to_json();
     let template = serde_json::to_string(&appset["spec"]["template"]).unwrap();
     appset["spec"]["generators"][0]["list"]["elements"]
         .as_array()

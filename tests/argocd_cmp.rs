@@ -187,10 +187,10 @@ fn plugin_source(path: &str, context: Option<&str>) -> Value {
 fn rendered(repo: &Path, context: &str) -> Vec<Value> {
     let run = run_in(repo, &["render", ".", "--context", context, "--stdout"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    k8ssandra_gitops::yaml::parse_stream(&run.stdout)
+    k8ssandra_gitops::dev_support::parse_stream(&run.stdout)
         .unwrap()
         .iter()
-        .map(k8ssandra_gitops::yaml::Node::to_json)
+        .map(k8ssandra_gitops::dev_support::Node::to_json)
         .collect()
 }
 
@@ -274,7 +274,7 @@ fn applications_without_the_plugin_are_not_claimed() {
             .join("examples/rendered/argocd/applicationset-k8ssandra-gitops.yaml"),
     )
     .unwrap();
-    let appset = k8ssandra_gitops::yaml::parse_stream(&appset).unwrap()[0].to_json();
+    let appset = k8ssandra_gitops::dev_support::parse_stream(&appset).unwrap()[0].to_json();
     let mut source = appset["spec"]["template"]["spec"]["source"].clone();
     source["path"] = json!("examples/rendered/control-plane");
     assert_eq!(
@@ -362,10 +362,10 @@ fn the_example_install_patches_the_tested_argo_cd_release() {
         String::from_utf8_lossy(&out.stderr)
     );
     let docs: Vec<Value> =
-        k8ssandra_gitops::yaml::parse_stream(&String::from_utf8(out.stdout).unwrap())
+        k8ssandra_gitops::dev_support::parse_stream(&String::from_utf8(out.stdout).unwrap())
             .unwrap()
             .iter()
-            .map(k8ssandra_gitops::yaml::Node::to_json)
+            .map(k8ssandra_gitops::dev_support::Node::to_json)
             .collect();
     let find = |kind: &str, name: &str| {
         docs.iter()

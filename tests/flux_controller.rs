@@ -203,10 +203,10 @@ impl Controller {
 }
 
 fn parse(text: &str) -> Vec<Value> {
-    k8ssandra_gitops::yaml::parse_stream(text)
+    k8ssandra_gitops::dev_support::parse_stream(text)
         .expect("valid YAML")
         .iter()
-        .map(k8ssandra_gitops::yaml::Node::to_json)
+        .map(k8ssandra_gitops::dev_support::Node::to_json)
         .filter(|v| !v.is_null())
         .collect()
 }

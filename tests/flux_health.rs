@@ -66,7 +66,7 @@ fn checks() -> Vec<Value> {
         root().join("examples/rendered/flux/kustomization-cassandra-us-east-1.yaml"),
     )
     .unwrap();
-    let k = k8ssandra_gitops::yaml::parse_stream(&text).unwrap()[0].to_json();
+    let k = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap()[0].to_json();
     k["spec"]["healthCheckExprs"].as_array().unwrap().clone()
 }
 

@@ -152,10 +152,10 @@ pub fn tree_text(dir: &Path) -> String {
 }
 
 /// Checks every object below the given paths strictly, in process, against the vendored upstream
-/// CRDs and Kubernetes OpenAPI documents (see `k8ssandra_gitops::schema_tools`), and asserts that
+/// CRDs and Kubernetes OpenAPI documents (see the crate's `schema_tools` module), and asserts that
 /// nothing is wrong. One validator serves the whole test run, so each schema is built once.
 pub fn assert_valid_manifests(paths: &[&Path]) {
-    use k8ssandra_gitops::schema_tools::ManifestValidator;
+    use k8ssandra_gitops::dev_support::ManifestValidator;
     // One validator for the whole run (schemas are compiled on first use and kept). Besides
     // the vendored upstream data it knows KSOPS's generator configuration (tests/schemas), a
     // kind upstream ships no CRD for.
@@ -214,7 +214,7 @@ pub fn plaintext_secrets(dir: &Path) -> Vec<String> {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            let docs = k8ssandra_gitops::yaml::parse_stream(&text)
+            let docs = k8ssandra_gitops::dev_support::parse_stream(&text)
                 .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message));
             for doc in docs {
                 let v = doc.to_json();

@@ -376,7 +376,7 @@ fn strings_the_emitter_once_mishandled_render_and_read_back() {
         "{}",
         run.stdout
     );
-    let docs = k8ssandra_gitops::yaml::parse_stream(&run.stdout).unwrap();
+    let docs = k8ssandra_gitops::dev_support::parse_stream(&run.stdout).unwrap();
     let found: Vec<String> = docs
         .iter()
         .map(|d| d.to_json().to_string())

@@ -118,10 +118,10 @@ fn key(v: &Value) -> Key {
 
 /// The documents of a YAML stream, parsed (types kept), in stream order.
 fn parse(stream: &str) -> Vec<Value> {
-    k8ssandra_gitops::yaml::parse_stream(stream)
+    k8ssandra_gitops::dev_support::parse_stream(stream)
         .expect("valid YAML")
         .iter()
-        .map(k8ssandra_gitops::yaml::Node::to_json)
+        .map(k8ssandra_gitops::dev_support::Node::to_json)
         .filter(|v| !v.is_null())
         .collect()
 }

@@ -80,7 +80,7 @@ fn must(out: Out, what: &str) -> String {
 
 fn hooks() -> Vec<Value> {
     let text = fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
-    let docs = k8ssandra_gitops::yaml::parse_stream(&text).unwrap();
+    let docs = k8ssandra_gitops::dev_support::parse_stream(&text).unwrap();
     docs[0]
         .to_json()
         .as_array()

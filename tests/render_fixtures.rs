@@ -85,7 +85,7 @@ fn one_context_case(repo: &Path) {
         )
         .unwrap();
         assert!(!one.has_errors(), "{} {context}", repo.display());
-        let texts = |list: &[k8ssandra_gitops::render::Manifest]| -> Vec<(String, String)> {
+        let texts = |list: &[k8ssandra_gitops::Manifest]| -> Vec<(String, String)> {
             list.iter().map(|m| (m.rel_path(), m.text())).collect()
         };
         assert_eq!(

@@ -262,10 +262,10 @@ fn kustomize_build(
 }
 
 fn parse(stream: &str) -> Vec<Value> {
-    k8ssandra_gitops::yaml::parse_stream(stream)
+    k8ssandra_gitops::dev_support::parse_stream(stream)
         .expect("valid YAML")
         .iter()
-        .map(k8ssandra_gitops::yaml::Node::to_json)
+        .map(k8ssandra_gitops::dev_support::Node::to_json)
         .filter(|v| !v.is_null())
         .collect()
 }

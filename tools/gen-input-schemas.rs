@@ -1,6 +1,6 @@
 //! Regenerates the embedded input schemas (`src/schema/*.json`) from the vendored upstream CRDs
 //! (`data/upstream/crds`). Usage: `cargo run --example gen-input-schemas [CRD_DIR] [--out DIR]`.
-//! The format is described in `k8ssandra_gitops::schema_tools`; re-running on the same input gives
+//! The format is described in the crate's `schema_tools` module; re-running on the same input gives
 //! byte-identical files, and `cargo test` fails when the committed files are stale.
 
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             _ => crd_dir = arg.into(),
         }
     }
-    let generated = match k8ssandra_gitops::schema_tools::generate_input_schemas(&crd_dir) {
+    let generated = match k8ssandra_gitops::dev_support::generate_input_schemas(&crd_dir) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("gen-input-schemas: {e}");

@@ -272,6 +272,10 @@ pub struct DatacenterOptions {
     /// `racks`.
     pub racks: Option<Vec<Value>>,
     /// Deprecated and ignored upstream (a warning is printed).
+    #[expect(
+        dead_code,
+        reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
+    )]
     pub jmx_init_container_image: Option<Value>,
     /// `softPodAntiAffinity` → `allowMultipleNodesPerWorker`.
     pub soft_pod_anti_affinity: Option<bool>,
@@ -281,6 +285,10 @@ pub struct DatacenterOptions {
     #[serde(rename = "mgmtAPIHeap")]
     pub mgmt_api_heap: Option<Value>,
     /// `telemetry`.
+    #[expect(
+        dead_code,
+        reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
+    )]
     pub telemetry: Option<Value>,
     /// `cdc` (DC level only upstream).
     pub cdc: Option<Value>,
@@ -311,6 +319,10 @@ pub struct DatacenterOptions {
     /// `readOnlyRootFilesystem`.
     pub read_only_root_filesystem: Option<bool>,
     /// `rebuild` (only the cluster-level value is read upstream).
+    #[expect(
+        dead_code,
+        reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
+    )]
     pub rebuild: Option<Value>,
 }
 

@@ -21,8 +21,14 @@ pub struct RoutedOperation<'a> {
     pub namespace: String,
     /// The datacenter's position in its cluster's rollout order.
     pub position: usize,
+}
+
+impl RoutedOperation<'_> {
     /// The sync wave it is applied in unless the document names one: after its datacenter.
-    pub wave: i64,
+    #[must_use]
+    pub fn wave(&self) -> i64 {
+        super::waves::after_datacenter(self.position)
+    }
 }
 
 fn seg(p: &[&str]) -> Vec<Seg> {
@@ -151,7 +157,6 @@ pub fn route<'a>(
             context: dc.context.clone(),
             namespace: dc.namespace.clone(),
             position,
-            wave: super::waves::after_datacenter(position),
         });
     }
     out
@@ -193,7 +198,7 @@ mod tests {
                     r.context.clone(),
                     r.namespace.clone(),
                     r.position,
-                    r.wave,
+                    r.wave(),
                 )
             })
             .collect();

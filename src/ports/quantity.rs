@@ -39,6 +39,10 @@ pub enum Format {
 #[derive(Debug, Clone)]
 pub struct Quantity {
     repr: Repr,
+    #[expect(
+        dead_code,
+        reason = "Go's Quantity keeps it; kept for Debug output and parity, nothing reads it yet"
+    )]
     format: Format,
     text: String,
 }
@@ -86,14 +90,9 @@ impl Quantity {
 
     /// The text this quantity was parsed from.
     #[must_use]
+    #[cfg(test)]
     pub fn as_str(&self) -> &str {
         &self.text
-    }
-
-    /// The suffix family Go would remember for this quantity.
-    #[must_use]
-    pub fn format(&self) -> Format {
-        self.format
     }
 
     /// Go's `Quantity.Value()`: the value rounded up (away from zero) to an integer.
@@ -136,6 +135,7 @@ impl Quantity {
     /// upstream's `json.Marshal` fail; here they become `null` — use
     /// [`Quantity::try_to_config_json`] to get the error instead.
     #[must_use]
+    #[cfg(test)]
     pub fn to_config_json(&self) -> Value {
         self.try_to_config_json().unwrap_or(Value::Null)
     }

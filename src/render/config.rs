@@ -438,6 +438,7 @@ pub const JVM_FIELDS: &[JvmField] = &[
 ];
 
 /// The JSON names of every `jvmOptions` field the CRD knows (others are pruned upstream).
+#[cfg(test)]
 pub fn jvm_option_names() -> impl Iterator<Item = &'static str> {
     JVM_FIELDS.iter().map(|field| field.json)
 }

@@ -833,7 +833,7 @@ fn new_datacenter(
                 "mountPath": "/opt/management-api/configs",
                 "volumeSource": { "configMap": {
                     "name": agent_name,
-                    "items": [{ "key": "metrics-collector.yaml", "path": "metrics-collector.yaml" }],
+                    "items": [{ "key": super::metrics_agent::METRICS_COLLECTOR_KEY, "path": super::metrics_agent::METRICS_COLLECTOR_KEY }],
                 }},
             }));
         }
@@ -985,7 +985,10 @@ fn new_datacenter(
         dc.namespace.clone(),
         cm_labels,
         common_annotations,
-        BTreeMap::from([("metrics-collector.yaml".to_string(), agent_yaml)]),
+        BTreeMap::from([(
+            super::metrics_agent::METRICS_COLLECTOR_KEY.to_string(),
+            agent_yaml,
+        )]),
     ));
     Ok(objects)
 }

@@ -681,7 +681,7 @@ pub fn route(
             .map(|m| m.entry("annotations").or_insert_with(|| json!({})));
         if let Some(Value::Object(a)) = annotations {
             a.entry(super::multidc::SYNC_WAVE)
-                .or_insert_with(|| r.wave.to_string().into());
+                .or_insert_with(|| r.wave().to_string().into());
         }
         out.push(Manifest::new(r.context.clone(), r.cluster.clone(), object));
     }

@@ -333,6 +333,7 @@ pub fn try_compute_initial_tokens(
 /// `cluster_name` is the Cassandra cluster name (`spec.cassandra.clusterName` or the kc name);
 /// it is passed through CleanupForKubernetes, so the sanitized name works as well.
 #[must_use]
+#[cfg(test)]
 pub fn compute_initial_tokens(cluster_name: &str, dcs: &[TokenDc<'_>]) -> Option<Vec<TokensByPod>> {
     try_compute_initial_tokens(cluster_name, dcs).ok().flatten()
 }

@@ -180,6 +180,7 @@ pub enum ContextError {
 impl ContextError {
     /// Whether the kubeconfig user lacks permissions.
     #[must_use]
+    #[cfg(test)]
     pub fn is_forbidden(&self) -> bool {
         matches!(self, Self::Watch(f) if f.kind == FailureKind::Forbidden)
     }

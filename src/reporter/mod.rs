@@ -8,6 +8,7 @@ pub mod error;
 mod http;
 #[cfg(feature = "reporter")]
 pub mod logging;
+#[cfg(feature = "reporter")]
 pub mod rollup;
 #[cfg(feature = "reporter")]
 pub mod run;
