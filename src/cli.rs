@@ -401,7 +401,7 @@ fn load(
     let n = outcome
         .diagnostics
         .iter()
-        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .filter(|d| d.severity() == crate::diagnostic::Severity::Error)
         .count()
         + problems.len();
     if n > 0 {

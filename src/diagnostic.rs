@@ -175,10 +175,8 @@ pub struct Related {
 /// One problem, located in a source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// The kind of problem.
+    /// The kind of problem; it also says whether this is an error or a warning.
     pub code: Code,
-    /// Error or warning.
-    pub severity: Severity,
     /// The file as shown to the user (relative to the working directory when possible).
     pub file: PathBuf,
     /// Line and column (0:0 when only the file is known).
@@ -228,11 +226,15 @@ impl Diagnostic {
         Self::new(code, file.into(), pos, path, message.into())
     }
 
-    /// The severity comes from the code, so the two can never disagree.
+    /// Error or warning: what the code says, so the two can never disagree.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+
     fn new(code: Code, file: PathBuf, pos: Pos, path: Vec<Seg>, message: String) -> Self {
         Self {
             code,
-            severity: code.severity(),
             file,
             pos,
             path,
@@ -268,7 +270,7 @@ impl Diagnostic {
     /// Sort key: file, then position, then message (so output order never depends on the
     /// order in which checks ran).
     fn key(&self) -> (&PathBuf, Pos, Severity, &str) {
-        (&self.file, self.pos, self.severity, &self.message)
+        (&self.file, self.pos, self.severity(), &self.message)
     }
 
     /// The title of the human and JSON forms: `path: message`.
@@ -287,7 +289,7 @@ impl Diagnostic {
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "code": self.code.as_str(),
-            "severity": self.severity.as_str(),
+            "severity": self.severity().as_str(),
             "file": self.file.to_string_lossy(),
             "line": self.pos.line,
             "column": self.pos.column,
@@ -310,7 +312,7 @@ impl Diagnostic {
     pub fn human(&self, source: &mut dyn FnMut(&Path) -> Option<String>, styled: bool) -> String {
         use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
-        let level = match self.severity {
+        let level = match self.severity() {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
@@ -446,7 +448,7 @@ impl fmt::Display for Diagnostic {
             self.file.display(),
             self.pos.line,
             self.pos.column,
-            self.severity.as_str(),
+            self.severity().as_str(),
             self.code
         )?;
         if !self.path.is_empty() {

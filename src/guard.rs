@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -40,9 +39,6 @@ impl std::fmt::Display for Problem {
         }
     }
 }
-
-/// A record larger than this is not trusted (6,000 objects need about 500 KiB).
-pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where the output goes, and what was taken out of the input because of it.
 #[derive(Debug, Clone)]
@@ -452,55 +448,6 @@ fn likely_reason(r: &ReadReport) -> Option<String> {
     ))
 }
 
-/// Reads the ownership record of an existing output tree without following symlinks and with a
-/// size limit. `Ok(None)`: there is none.
-///
-/// # Errors
-/// A record that is a symlink, not a regular file, too large or unreadable.
-pub fn read_record(dir: &Path) -> Result<Option<String>, String> {
-    if fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
-        return Ok(None);
-    }
-    let path = dir.join(OWNED_RECORD);
-    let meta = match fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    if !meta.file_type().is_file() {
-        return Err(format!(
-            "{} is not a regular file (a symlink?); refusing to read it",
-            path.display()
-        ));
-    }
-    if meta.len() > MAX_RECORD_BYTES {
-        return Err(format!(
-            "{} is {} bytes, more than the {MAX_RECORD_BYTES}-byte limit",
-            path.display(),
-            meta.len()
-        ));
-    }
-    let file = fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let opened = file
-            .metadata()
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if opened.ino() != meta.ino() || opened.dev() != meta.dev() {
-            return Err(format!("{} changed while being read", path.display()));
-        }
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_RECORD_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_RECORD_BYTES {
-        return Err(format!("{} grew beyond the size limit", path.display()));
-    }
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
-}
-
 /// Contexts that the existing output tree (its record) has objects for and the new render has
 /// none for: each is a problem line naming the context, what would disappear and the likely
 /// reason. `objects` counts the new render's objects per context.
@@ -510,7 +457,7 @@ pub fn vanished_contexts(
     objects: &BTreeMap<String, usize>,
     read: &ReadReport,
 ) -> Vec<String> {
-    let record = match read_record(output_dir) {
+    let record = match crate::output::read_record(output_dir) {
         Ok(Some(text)) => text,
         Ok(None) => return Vec::new(),
         Err(e) => return vec![format!("error: {e}")],

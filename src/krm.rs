@@ -360,7 +360,7 @@ pub fn run(input: &str) -> Response {
         .iter()
         .map(|d| finding(d, &refs, real_positions))
         .collect();
-    if diags.iter().any(|d| d.severity == Severity::Error) {
+    if diags.iter().any(|d| d.severity() == Severity::Error) {
         return failure(&items, findings);
     }
     let Some(manifests) = rendered.get(&config.context).filter(|m| !m.is_empty()) else {
@@ -596,7 +596,7 @@ fn finding(d: &Diagnostic, refs: &[DocRef], real_positions: bool) -> Finding {
         None => None,
     };
     Finding {
-        severity: d.severity,
+        severity: d.severity(),
         message,
         resource_ref: doc.map(|r| r.resource_ref.clone()),
         field: (!d.path.is_empty()).then(|| path_string(&d.path)),

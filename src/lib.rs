@@ -152,7 +152,7 @@ impl Outcome {
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
-            .any(|d| d.severity == Severity::Error)
+            .any(|d| d.severity() == Severity::Error)
     }
 }
 
@@ -327,7 +327,7 @@ pub fn render_inputs_scoped(
             .into_iter()
             .filter(|d| !inputs.repeats_schema_failure(d)),
     );
-    if diags.iter().any(|d| d.severity == Severity::Error) {
+    if diags.iter().any(|d| d.severity() == Severity::Error) {
         rendered.clear();
     }
     diagnostic::sort(&mut diags);
@@ -338,13 +338,16 @@ pub fn render_inputs_scoped(
 /// would miss one): an error naming both, whatever produced them (for example a committed
 /// operations document named like a generated one). Expects each list sorted by path.
 fn path_collisions(rendered: &Rendered) -> Vec<Diagnostic> {
+    let what = |m: &render::Manifest| format!("{} {}/{}", m.kind(), m.namespace(), m.name());
     let mut out = Vec::new();
     for list in rendered.values() {
-        for pair in list.windows(2) {
-            let path = pair[0].rel_path();
-            if path == pair[1].rel_path() {
-                let what =
-                    |m: &render::Manifest| format!("{} {}/{}", m.kind(), m.namespace(), m.name());
+        // Each path is built once: neighbours in the sorted list are compared.
+        let mut previous: Option<(String, &render::Manifest)> = None;
+        for m in list {
+            let path = m.rel_path();
+            if let Some((prev_path, prev)) = &previous
+                && *prev_path == path
+            {
                 out.push(
                     Diagnostic::error(
                         diagnostic::Code::OutputCollision,
@@ -353,13 +356,14 @@ fn path_collisions(rendered: &Rendered) -> Vec<Diagnostic> {
                         Vec::new(),
                         format!(
                             "two rendered objects ({} and {}) would be written to the same file",
-                            what(&pair[0]),
-                            what(&pair[1])
+                            what(prev),
+                            what(m)
                         ),
                     )
                     .with_hint(Some("rename one of them; nothing was written".into())),
                 );
             }
+            previous = Some((path, m));
         }
     }
     out

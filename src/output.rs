@@ -20,6 +20,15 @@ use crate::yaml::{Node, Pos, Seg};
 
 pub use crate::source::OWNED_RECORD;
 
+/// The ownership record of an output directory, read exactly as the writer reads it, for the
+/// guards that compare it with a new render. `None` when there is no directory or no record.
+///
+/// # Errors
+/// The record cannot be read, is not a regular file, or is too large.
+pub fn read_record(dir: &Path) -> Result<Option<String>, String> {
+    disk::read_record_at(dir)
+}
+
 /// The KSOPS generator of a context whose SOPS Secrets Argo CD delivers (see
 /// [`crate::render::Manifest::ksops`]), next to its `kustomization.yaml`.
 pub const KSOPS_GENERATOR: &str = "ksops-generator.yaml";

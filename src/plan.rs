@@ -520,7 +520,7 @@ fn plan_cluster<'a>(
             }
             if diags[before..]
                 .iter()
-                .all(|d| d.severity != crate::diagnostic::Severity::Error)
+                .all(|d| d.severity() != crate::diagnostic::Severity::Error)
             {
                 dcs.push(p);
                 continue;
@@ -795,7 +795,7 @@ fn plan_dc<'a>(
     if diags.len() > err_count
         && diags[err_count..]
             .iter()
-            .any(|d| d.severity == crate::diagnostic::Severity::Error)
+            .any(|d| d.severity() == crate::diagnostic::Severity::Error)
     {
         return None;
     }

@@ -179,6 +179,31 @@ fn read_record(dir: &Dir) -> io::Result<BTreeMap<String, u32>> {
     }
 }
 
+/// The record's text in the directory at `path`, read as the writer reads it (never through a
+/// symlink, bounded), or `None` when the directory or its record does not exist.
+pub(super) fn read_record_at(path: &Path) -> Result<Option<String>, String> {
+    // A symlink where the output directory should be is not one we wrote into.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir()) {
+        return Ok(None);
+    }
+    let shown = path.join(OWNED_RECORD);
+    let read =
+        Dir::open_path(path).and_then(|dir| dir.read_file(OsStr::new(OWNED_RECORD), MAX_READ));
+    match read {
+        Ok(Read::Bytes(b)) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+        Ok(Read::NotRegular(_)) => Err(format!(
+            "{} is not a regular file (a symlink?); refusing to read it",
+            shown.display()
+        )),
+        Ok(Read::TooLarge) => Err(format!(
+            "{} is more than the {MAX_READ}-byte limit",
+            shown.display()
+        )),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", shown.display())),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Want<'a> {
     Write(&'a [u8]),

@@ -36,7 +36,7 @@ fn with_plans(files: &[(&str, &str)], check: impl FnOnce(&[ClusterPlan<'_>], &[D
 fn errors(diags: &[Diagnostic]) -> Vec<&str> {
     diags
         .iter()
-        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| d.severity() == Severity::Error)
         .map(|d| d.message.as_str())
         .collect()
 }
@@ -84,7 +84,7 @@ fn a_context_no_client_config_declares_is_an_error_at_that_field() {
         assert!(plans.is_empty());
         let found: Vec<&Diagnostic> = diags
             .iter()
-            .filter(|d| d.severity == Severity::Error && d.message.contains("\"eats\""))
+            .filter(|d| d.severity() == Severity::Error && d.message.contains("\"eats\""))
             .collect();
         assert_eq!(found.len(), 1, "{diags:#?}");
         assert_eq!(found[0].path, super::dc_path(0, &["k8sContext"]));
@@ -241,7 +241,7 @@ fn cluster_and_datacenter_names_default_as_upstream() {
         assert_eq!(names, ["dc1", "DC2"]);
         assert_eq!(plans[0].cass_cluster_name, "demo");
         assert!(
-            diags.iter().any(|d| d.severity == Severity::Warning
+            diags.iter().any(|d| d.severity() == Severity::Warning
                 && d.message
                     .starts_with("datacenterName is ignored at cluster level")),
             "{diags:#?}"

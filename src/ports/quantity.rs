@@ -24,7 +24,7 @@ const EXPECTED: &str = "expected a Kubernetes quantity: an optional sign, a deci
 /// forever on) anything near this; real quantities have fewer than 30 digits.
 const MAX_DIGITS: i64 = 4000;
 
-/// The suffix family, as Go remembers it (only needed to reproduce Go's canonical form later).
+/// The suffix family of a quantity's text: a binary one caps values at 2^63-1 as Go does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// `12e6` style.
@@ -39,11 +39,6 @@ pub enum Format {
 #[derive(Debug, Clone)]
 pub struct Quantity {
     repr: Repr,
-    #[expect(
-        dead_code,
-        reason = "Go's Quantity keeps it; kept for Debug output and parity, nothing reads it yet"
-    )]
-    format: Format,
     text: String,
 }
 
@@ -392,7 +387,6 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
     if s == "0" {
         return Ok(Quantity {
             repr: Repr::Scaled { value: 0, scale: 0 },
-            format: Format::DecimalSi,
             text: s.to_string(),
         });
     }
@@ -431,7 +425,6 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
                 };
                 return Ok(Quantity {
                     repr: Repr::Scaled { value, scale },
-                    format,
                     text,
                 });
             }
@@ -446,7 +439,6 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
     } else {
         magnitude.shl(exponent.unsigned_abs());
     }
-    let mut format = format;
     if !magnitude.is_zero() {
         if dec_scale < 9 {
             let grow = 9 - dec_scale;
@@ -479,12 +471,6 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
             magnitude = max;
             dec_scale = 0;
         }
-        // Between 0 and 1 Go switches to decimal SI.
-        let mut one = BigUint::from_u64(1);
-        one.mul_pow10(dec_scale.max(0) as u32);
-        if !magnitude.is_zero() && magnitude.cmp(&one) == Ordering::Less {
-            format = Format::DecimalSi;
-        }
     }
     // A decimal zero has no sign in Go.
     let negative = sc.negative && !magnitude.is_zero();
@@ -494,7 +480,6 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
             magnitude,
             scale: dec_scale,
         },
-        format,
         text,
     })
 }

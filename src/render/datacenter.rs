@@ -99,7 +99,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
     }
     if diags[before..]
         .iter()
-        .any(|d| d.severity == crate::diagnostic::Severity::Error)
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
     {
         return Vec::new();
     }

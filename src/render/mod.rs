@@ -219,7 +219,7 @@ pub fn render(
         multidc::annotate(plan, &mut objects);
         if diags[before..]
             .iter()
-            .any(|d| d.severity == crate::diagnostic::Severity::Error)
+            .any(|d| d.severity() == crate::diagnostic::Severity::Error)
         {
             continue;
         }

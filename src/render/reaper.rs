@@ -69,7 +69,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     warn_ignored(plan, raw_map, &tpl, diags);
     if diags[before..]
         .iter()
-        .any(|d| d.severity == crate::diagnostic::Severity::Error)
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
     {
         return Vec::new();
     }
@@ -659,7 +659,7 @@ mod tests {
     fn errors(diags: &[Diagnostic]) -> Vec<String> {
         diags
             .iter()
-            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| d.severity() == Severity::Error)
             .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
             .collect()
     }
@@ -667,7 +667,7 @@ mod tests {
     fn warnings(diags: &[Diagnostic]) -> Vec<String> {
         diags
             .iter()
-            .filter(|d| d.severity == Severity::Warning)
+            .filter(|d| d.severity() == Severity::Warning)
             .map(|d| crate::yaml::path_string(&d.path))
             .collect()
     }

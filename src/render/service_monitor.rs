@@ -207,7 +207,7 @@ fn labels(
     }
     if diags[before..]
         .iter()
-        .any(|d| d.severity == Severity::Error)
+        .any(|d| d.severity() == Severity::Error)
     {
         return None;
     }
@@ -612,7 +612,7 @@ mod tests {
     fn messages(diags: &[Diagnostic], severity: Severity) -> Vec<String> {
         diags
             .iter()
-            .filter(|d| d.severity == severity)
+            .filter(|d| d.severity() == severity)
             .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
             .collect()
     }

@@ -96,7 +96,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         check(plan, dc, cluster_tpl, dc_tpl, &merged, &tpl, diags);
         if diags[before..]
             .iter()
-            .any(|d| d.severity == Severity::Error)
+            .any(|d| d.severity() == Severity::Error)
         {
             continue;
         }
@@ -430,7 +430,7 @@ mod tests {
     fn errors(diags: &[Diagnostic]) -> Vec<String> {
         diags
             .iter()
-            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| d.severity() == Severity::Error)
             .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
             .collect()
     }
@@ -438,7 +438,7 @@ mod tests {
     fn warnings(diags: &[Diagnostic]) -> Vec<String> {
         diags
             .iter()
-            .filter(|d| d.severity == Severity::Warning)
+            .filter(|d| d.severity() == Severity::Warning)
             .map(|d| crate::yaml::path_string(&d.path))
             .collect()
     }
