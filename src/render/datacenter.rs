@@ -14,6 +14,7 @@ use super::vector;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::string_map;
 use crate::model::server::ServerType;
+use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
@@ -134,7 +135,9 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             }
         };
 
-    let mut out = Vec::new();
+    // Each datacenter as built, in rollout order: its plan, rollout position, the
+    // CassandraDatacenter and the ConfigMaps that come with it.
+    let mut built = Vec::with_capacity(plan.dcs.len());
     for (prio_pos, &i) in plan.priority.iter().enumerate() {
         let dc = &plan.dcs[i];
         let mut cfg = configs[i].clone_shallow();
@@ -154,20 +157,63 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
         }
         let extra = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]), &mut cfg);
         match new_datacenter(plan, dc, cfg, prio_pos) {
-            Ok(mut objs) => {
-                if let Some(cm) = extra {
-                    objs.push(cm);
-                }
-                out.extend(objs.into_iter().map(|object| Manifest {
-                    context: dc.context.clone(),
-                    cluster: plan.name.clone(),
-                    object,
-                    raw: None,
-                    ksops: false,
-                }));
+            Ok((cassdc, mut config_maps)) => {
+                config_maps.extend(extra);
+                built.push((dc, prio_pos, cassdc, config_maps));
             }
             Err(msg) => diags.push(plan.doc.error(Code::RenderFailed, dc.path(&[]), msg)),
         }
+    }
+    finish(plan, built)
+}
+
+/// The last step for the cluster's datacenters, once all are built: the config hash (over every
+/// ConfigMap rendered for the cluster in a DC's context and namespace that it mounts, the
+/// Medusa one included), the rollout wave of each DC and its ConfigMaps, and the protection of
+/// CassandraDatacenters from pruning and deletion by Argo CD and Flux.
+fn finish(
+    plan: &ClusterPlan<'_>,
+    built: Vec<(&DcPlan<'_>, usize, Value, Vec<Value>)>,
+) -> Vec<Manifest> {
+    use super::config_hash::{CONFIG_HASH_ANNOTATION, content_digest, pod_config_hash};
+    // (context, namespace) → ConfigMap name → content digest.
+    let mut ours: BTreeMap<(&str, &str), BTreeMap<String, [u8; 32]>> = BTreeMap::new();
+    for &(dc, _, _, ref config_maps) in &built {
+        let here = ours
+            .entry((dc.context.as_str(), dc.namespace.as_str()))
+            .or_default();
+        for cm in config_maps {
+            let name = cm["metadata"]["name"].as_str().unwrap_or_default();
+            here.insert(name.to_string(), content_digest(&cm["data"]));
+        }
+        if let Some(data) = super::medusa::config_map_data(plan, dc) {
+            here.entry(super::medusa::config_map_name(plan))
+                .or_insert_with(|| content_digest(&data));
+        }
+    }
+    let mut out = Vec::new();
+    for (dc, prio_pos, mut cassdc, config_maps) in built {
+        let key = (dc.context.as_str(), dc.namespace.as_str());
+        if let Some(hash) = ours.get(&key).and_then(|o| pod_config_hash(&cassdc, o)) {
+            let spec = obj(&mut cassdc["spec"]);
+            let pod = obj(spec.entry("podTemplateSpec").or_insert(Value::Null));
+            let meta = obj(pod.entry("metadata").or_insert(Value::Null));
+            obj(meta.entry("annotations").or_insert(Value::Null))
+                .insert(CONFIG_HASH_ANNOTATION.into(), hash.into());
+        }
+        super::set_annotation(
+            &mut cassdc,
+            super::SYNC_OPTIONS,
+            "Prune=false,Delete=false".into(),
+        );
+        super::set_annotation(&mut cassdc, super::FLUX_PRUNE, "disabled".into());
+        let wave = Wave::Datacenter(prio_pos);
+        out.push(Manifest::of_dc(plan, dc, wave, cassdc));
+        out.extend(
+            config_maps
+                .into_iter()
+                .map(|cm| Manifest::of_dc(plan, dc, wave, cm)),
+        );
     }
     out
 }
@@ -763,12 +809,13 @@ fn config_map(
 }
 
 /// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.
+/// Returns the CassandraDatacenter and the ConfigMaps built with it.
 fn new_datacenter(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     cfg: DcConfig,
     prio_pos: usize,
-) -> Result<Vec<Value>, String> {
+) -> Result<(Value, Vec<Value>), String> {
     let o = &dc.options;
     let DcConfig {
         config,
@@ -969,10 +1016,10 @@ fn new_datacenter(
     }
     let common_annotations =
         string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
-    let mut objects = vec![cassdc];
+    let mut config_maps = Vec::new();
     // The Vector ConfigMap gets the same labels and annotations as the metrics agent's.
     if let Some(toml) = vector_toml {
-        objects.push(config_map(
+        config_maps.push(config_map(
             vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name),
             dc.namespace.clone(),
             cm_labels.clone(),
@@ -980,7 +1027,7 @@ fn new_datacenter(
             BTreeMap::from([("vector.toml".to_string(), toml)]),
         ));
     }
-    objects.push(config_map(
+    config_maps.push(config_map(
         agent_name,
         dc.namespace.clone(),
         cm_labels,
@@ -990,7 +1037,7 @@ fn new_datacenter(
             agent_yaml,
         )]),
     ));
-    Ok(objects)
+    Ok((cassdc, config_maps))
 }
 
 /// `additionalServiceConfig` from merged `metadata.services`; the all-pods service always gets the

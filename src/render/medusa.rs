@@ -14,6 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, str_at};
 use crate::plan::medusa::medusa_path;
 use crate::plan::operations::RoutedOperation;
+use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::yaml::Seg;
@@ -540,21 +541,37 @@ pub fn inject(
     Ok(())
 }
 
+/// The data of the Medusa ConfigMap that datacenter `dc` mounts ([`config_map_name`] in its
+/// namespace), when the cluster has Medusa. Datacenters sharing a namespace share the ConfigMap
+/// ([`render`] refuses them when their data differs); the datacenter module hashes this data.
+#[must_use]
+pub fn config_map_data(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Option<Value> {
+    let medusa = plan.medusa.as_ref()?;
+    let ini = medusa_ini(
+        medusa,
+        &plan.name,
+        mgmt_tls(dc).is_some(),
+        plan.external_secrets(),
+    );
+    Some(json!({ "medusa.ini": ini }))
+}
+
 /// The Medusa ConfigMaps (one per namespace with a datacenter, quirk 8 refused) and purge
 /// schedules of one cluster.
 pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
     let Some(medusa) = &plan.medusa else {
         return Vec::new();
     };
-    let external = plan.external_secrets();
     let mut out = Vec::new();
-    // (context, namespace) → (DC name, ini) of the first DC there.
-    let mut by_namespace: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    // (context, namespace) → (first DC there in spec order, its data, the earliest rollout
+    // position there: the ConfigMap comes with the first datacenter that mounts it).
+    let mut by_namespace: BTreeMap<(String, String), (String, Value, usize)> = BTreeMap::new();
     for dc in &plan.dcs {
-        let ini = medusa_ini(medusa, &plan.name, mgmt_tls(dc).is_some(), external);
+        let data = config_map_data(plan, dc).unwrap_or_default();
+        let position = plan.position(dc.index);
         let key = (dc.context.clone(), dc.namespace.clone());
-        match by_namespace.get(&key) {
-            Some((first, other)) if *other != ini => diags.push(plan.doc.error(
+        match by_namespace.get_mut(&key) {
+            Some((first, other, _)) if *other != data => diags.push(plan.doc.error(
                 Code::OutputCollision,
                 dc.path(&["managementApiAuth"]),
                 format!(
@@ -564,22 +581,23 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                     config_map_name(plan)
                 ),
             )),
-            Some(_) => {}
+            Some((_, _, earliest)) => *earliest = (*earliest).min(position),
             None => {
-                by_namespace.insert(key, (dc.template.name.clone(), ini));
+                by_namespace.insert(key, (dc.template.name.clone(), data, position));
             }
         }
     }
-    for ((context, namespace), (_, ini)) in by_namespace {
+    for ((context, namespace), (_, data, position)) in by_namespace {
         let labels = super::datacenter::cleaned_up_by_labels(plan);
-        out.push(Manifest::new(
+        out.push(Manifest::placed(
             context,
             plan.name.clone(),
+            Wave::Datacenter(position),
             json!({
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": config_map_name(plan), "namespace": namespace, "labels": labels},
-                "data": {"medusa.ini": ini},
+                "data": data,
             }),
         ));
     }
@@ -590,9 +608,9 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                 "{}-{}-medusa-purge",
                 plan.sanitized_name, dc.template.name
             ));
-            out.push(Manifest::new(
-                dc.context.clone(),
-                plan.name.clone(),
+            out.push(Manifest::after_datacenters(
+                plan,
+                dc,
                 json!({
                     "apiVersion": "medusa.k8ssandra.io/v1alpha1",
                     "kind": "MedusaBackupSchedule",
@@ -680,8 +698,8 @@ pub fn route(
             .as_object_mut()
             .map(|m| m.entry("annotations").or_insert_with(|| json!({})));
         if let Some(Value::Object(a)) = annotations {
-            a.entry(super::multidc::SYNC_WAVE)
-                .or_insert_with(|| r.wave().to_string().into());
+            a.entry(super::SYNC_WAVE)
+                .or_insert_with(|| r.wave().number().to_string().into());
         }
         out.push(Manifest::new(r.context.clone(), r.cluster.clone(), object));
     }

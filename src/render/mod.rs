@@ -21,6 +21,14 @@ use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::ClusterPlan;
+use crate::plan::waves::Wave;
+
+/// Argo CD sync-wave annotation.
+pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+/// Argo CD per-object sync options.
+pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// Flux's per-object prune switch (annotation or label).
+pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// One rendered object and where it goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +59,38 @@ impl Manifest {
             raw: None,
             ksops: false,
         }
+    }
+
+    /// A manifest in `wave` of its cluster's rollout: the building module decides the wave and
+    /// writes it as it builds the object ([`SYNC_WAVE`], overriding one the user's metadata may
+    /// have carried in).
+    #[must_use]
+    pub fn placed(context: String, cluster: String, wave: Wave, mut object: Value) -> Self {
+        set_annotation(&mut object, SYNC_WAVE, wave.number().to_string());
+        Self::new(context, cluster, object)
+    }
+
+    /// An object of datacenter `dc` of `plan`, in its context, in `wave`.
+    #[must_use]
+    pub(crate) fn of_dc(
+        plan: &ClusterPlan<'_>,
+        dc: &crate::plan::DcPlan<'_>,
+        wave: Wave,
+        object: Value,
+    ) -> Self {
+        Self::placed(dc.context.clone(), plan.name.clone(), wave, object)
+    }
+
+    /// An object that upstream deploys once the datacenters are ready (Stargate, Reaper,
+    /// ServiceMonitors, purge schedules): after the last datacenter of `plan` in `dc`'s context.
+    #[must_use]
+    pub(crate) fn after_datacenters(
+        plan: &ClusterPlan<'_>,
+        dc: &crate::plan::DcPlan<'_>,
+        object: Value,
+    ) -> Self {
+        let wave = Wave::AfterDatacenter(plan.last_position_in(&dc.context));
+        Self::of_dc(plan, dc, wave, object)
     }
 
     /// The file content: the raw text when there is one, else the canonical YAML.
@@ -215,8 +255,6 @@ pub fn render(
         objects.extend(stargate::render(plan, diags));
         objects.extend(medusa::render(plan, diags));
         objects.extend(multidc::render(plan, settings, diags));
-        config_hash::annotate(&mut objects);
-        multidc::annotate(plan, &mut objects);
         if diags[before..]
             .iter()
             .any(|d| d.severity() == crate::diagnostic::Severity::Error)
@@ -228,6 +266,19 @@ pub fn render(
         }
     }
     out
+}
+
+/// Sets `metadata.annotations[key]` of `object`, creating the map when needed.
+pub(crate) fn set_annotation(object: &mut Value, key: &str, value: String) {
+    let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if let Some(annotations) = annotations.as_object_mut() {
+        annotations.insert(key.into(), value.into());
+    }
 }
 
 /// Kubernetes stores resource quantities as strings (`cpu: 1` reads back as `"1"`, and Go's

@@ -82,7 +82,7 @@ pub fn render(
             .map(|meta| meta.entry("annotations").or_insert_with(|| json!({})));
         if let Some(Value::Object(a)) = ann {
             a.insert(
-                super::multidc::SYNC_OPTIONS.into(),
+                super::SYNC_OPTIONS.into(),
                 "Prune=false,Delete=false".into(),
             );
         }
