@@ -1,6 +1,18 @@
 //! The CassandraDatacenter of each datacenter, built the way k8ssandra-operator builds it
 //! (spec control-plane §2), plus the per-DC objects that always come with it (metrics agent
 //! ConfigMap, per-node configuration).
+//!
+//! This module owns every field of the CassandraDatacenter. Features add to it in this order,
+//! each step working on the DC under construction only ([`render_cluster`]):
+//!
+//! | step | fields | written by |
+//! |---|---|---|
+//! | Phase A (`phase_a`) | `spec.config` (cassandraYaml, jvm options: auth, JMX, system replication), pod template from `metadata.pods`, `containers`/`initContainers`/security context/priority class, the `cassandra` container's `LOCAL_JMX` and metrics env, the Vector logger container and volume, the metrics-agent volume, `spec.users` (Reaper, Stargate), `storageConfig` | `phase_a`, with [`super::config::build_config`] (config JSON), [`super::vector`] (logger), [`super::metrics_agent`] (agent file) |
+//! | Phase B | initial tokens of the whole cluster | [`super::tokens::try_compute_initial_tokens`] |
+//! | Phase C, Medusa | pod template: `medusa`, `medusa-restore` (and a `server-config-init` placeholder), Medusa volumes, the inject-secret pod annotation; `spec.users` (Medusa CQL user); DC annotations (gRPC port, client secret) | [`super::medusa::inject`] |
+//! | Phase C, per-node config | `per-node-config` init container and volume, the per-node-config hash pod annotation | `per_node_config` with [`super::tokens::mount_per_node_config`] |
+//! | `new_datacenter` | `metadata` (labels, annotations incl. skip-user-creation), every other `spec` field (size, stopped, serverVersion/Image/Type, racks, clusterName, networking, resources, `managementApiAuth`, additional labels/annotations/service config, tolerations, datacenterName, logger/config-builder resources, cdc) | `new_datacenter` |
+//! | once all DCs are built (`finish`) | `spec.podTemplateSpec.metadata.annotations["gitops.k8ssandra.io/config-hash"]`, the sync wave, sync options and Flux prune annotations | `finish` with [`super::config_hash`] |
 
 use std::collections::BTreeMap;
 

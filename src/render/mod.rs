@@ -1,4 +1,25 @@
 //! Render stage: plans → Kubernetes objects, grouped by target context.
+//!
+//! Each output object has one owning module, which builds it whole, including its rollout
+//! wave (a typed [`Wave`] through [`Manifest::placed`]); nothing edits an object after its
+//! owner returns it. Which module renders what:
+//!
+//! | object | owner |
+//! |---|---|
+//! | CassandraDatacenter; its metrics-agent, Vector and per-node ConfigMaps; the config hash | [`datacenter`] (field by field: its module docs) |
+//! | Reaper | [`reaper`] |
+//! | Stargate | [`stargate`] |
+//! | ServiceMonitor (per datacenter) | [`service_monitor`] |
+//! | Medusa ConfigMap, purge MedusaBackupSchedule; routed operations documents | [`medusa`] |
+//! | rebuild CassandraTask, keyspace replication Job, static-seed EndpointSlices | [`multidc`] |
+//! | credentials: ExternalSecrets, replicated Secret copies | [`credentials`] |
+//! | status reporter: Deployment, RBAC, Service, ServiceMonitor, seed-sync records | [`reporter`] |
+//! | ApplicationSet, Flux Kustomizations, kustomizations | [`delivery`] |
+//!
+//! Helpers owned by one module and used by the datacenter module while it builds a
+//! CassandraDatacenter (they return values or edit only the DC under construction, in the
+//! order the datacenter module documents): [`config`] (the `config` JSON), [`metrics_agent`],
+//! [`vector`], [`tokens`], [`config_hash`], `medusa::inject`.
 
 pub mod config;
 pub mod config_hash;
@@ -65,7 +86,7 @@ impl Manifest {
     /// writes it as it builds the object ([`SYNC_WAVE`], overriding one the user's metadata may
     /// have carried in).
     #[must_use]
-    pub fn placed(context: String, cluster: String, wave: Wave, mut object: Value) -> Self {
+    pub(crate) fn placed(context: String, cluster: String, wave: Wave, mut object: Value) -> Self {
         set_annotation(&mut object, SYNC_WAVE, wave.number().to_string());
         Self::new(context, cluster, object)
     }
