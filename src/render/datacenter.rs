@@ -9,8 +9,8 @@
 //! |---|---|---|
 //! | Phase A (`phase_a`) | `spec.config` (cassandraYaml, jvm options: auth, JMX, system replication), pod template from `metadata.pods`, `containers`/`initContainers`/security context/priority class, the `cassandra` container's `LOCAL_JMX` and metrics env, the Vector logger container and volume, the metrics-agent volume, `spec.users` (Reaper, Stargate), `storageConfig` | `phase_a`, with [`super::config::build_config`] (config JSON), [`super::vector`] (logger), [`super::metrics_agent`] (agent file) |
 //! | Phase B | initial tokens of the whole cluster | [`super::tokens::try_compute_initial_tokens`] |
-//! | Phase C, Medusa | pod template: `medusa`, `medusa-restore` (and a `server-config-init` placeholder), Medusa volumes, the inject-secret pod annotation; `spec.users` (Medusa CQL user); DC annotations (gRPC port, client secret) | [`super::medusa::inject`] |
-//! | Phase C, per-node config | `per-node-config` init container and volume, the per-node-config hash pod annotation | `per_node_config` with [`super::tokens::mount_per_node_config`] |
+//! | Phase C, Medusa | pod template: `medusa`, `medusa-restore` (and a `server-config-init` placeholder), Medusa volumes, the inject-secret pod annotation; `spec.users` (Medusa CQL user); DC annotations (gRPC port, client secret) | a [`super::contribution::Contribution`] from [`super::medusa::contribution`], applied here |
+//! | Phase C, per-node config | `per-node-config` init container and volume, the per-node-config hash pod annotation | a contribution from [`super::tokens::per_node_contribution`], applied here (`per_node_config`) |
 //! | `new_datacenter` | `metadata` (labels, annotations incl. skip-user-creation), every other `spec` field (size, stopped, serverVersion/Image/Type, racks, clusterName, networking, resources, `managementApiAuth`, additional labels/annotations/service config, tolerations, datacenterName, logger/config-builder resources, cdc) | `new_datacenter` |
 //! | once all DCs are built (`finish`) | `spec.podTemplateSpec.metadata.annotations["gitops.k8ssandra.io/config-hash"]`, the sync wave, sync options and Flux prune annotations | `finish` with [`super::config_hash`] |
 
@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::config::build_config;
+use super::contribution::Contribution;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
@@ -154,20 +155,39 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
         let dc = &plan.dcs[i];
         let mut cfg = configs[i].clone_shallow();
         // Phase C step 2: Medusa, then the per-node configuration, then Vector's ConfigMap.
-        if let Some(medusa) = &plan.medusa
-            && let Err((path, msg)) = super::medusa::inject(
-                plan,
-                dc,
-                medusa,
+        let medusa = match &plan.medusa {
+            Some(medusa) => match super::medusa::contribution(plan, dc, medusa) {
+                Ok(c) => Some(c),
+                Err((path, msg)) => {
+                    diags.push(plan.doc.error(Code::RenderFailed, path, msg));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let (per_node, extra) = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]));
+        let mut failed = false;
+        for c in medusa.into_iter().chain(per_node) {
+            if let Err((feature, why)) = c.apply(
                 &mut cfg.pod_template,
                 &mut cfg.users,
                 &mut cfg.extra_annotations,
-            )
-        {
-            diags.push(plan.doc.error(Code::RenderFailed, path, msg));
+            ) {
+                diags.push(plan.doc.error(
+                    Code::RenderFailed,
+                    dc.path(&["metadata", "pods", "annotations"]),
+                    format!(
+                        "cannot add the {feature} credentials to {}: {why}",
+                        super::reaper::INJECT_SECRET_ANNOTATION
+                    ),
+                ));
+                failed = true;
+                break;
+            }
+        }
+        if failed {
             continue;
         }
-        let extra = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]), &mut cfg);
         match new_datacenter(plan, dc, cfg, prio_pos) {
             Ok((cassdc, mut config_maps)) => {
                 config_maps.extend(extra);
@@ -730,18 +750,20 @@ fn new_metrics_endpoint(v: &crate::model::server::ServerVersion) -> bool {
     (v.greater_than(3, 11, 12) && !v.at_least(4, 0, 0)) || v.greater_than(4, 0, 3)
 }
 
-/// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap.
+/// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap. Returns what it
+/// adds to the datacenter and the ConfigMap of computed tokens.
 fn per_node_config(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     tokens_by_pod: Option<&BTreeMap<String, Vec<String>>>,
-    cfg: &mut DcConfig,
-) -> Option<Value> {
+) -> (Option<Contribution>, Option<Value>) {
     let user_cm = &dc.template.per_node_config_map;
     let (cm_name, data, object) = if !user_cm.is_empty() {
         (user_cm.clone(), None, None)
     } else {
-        let tokens = tokens_by_pod.filter(|t| !t.is_empty())?;
+        let Some(tokens) = tokens_by_pod.filter(|t| !t.is_empty()) else {
+            return (None, None);
+        };
         let name = tokens::per_node_config_map_name(
             cleanup_for_kubernetes,
             &plan.cass_cluster_name,
@@ -768,8 +790,8 @@ fn per_node_config(
     } else {
         dc.options.per_node_config_init_container_image.as_str()
     };
-    tokens::mount_per_node_config(&mut cfg.pod_template, image, &cm_name, hash.as_deref());
-    object
+    let contribution = tokens::per_node_contribution(image, &cm_name, hash.as_deref());
+    (Some(contribution), object)
 }
 
 fn string_pairs(m: &Map<String, Value>) -> BTreeMap<String, String> {

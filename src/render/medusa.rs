@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
+use super::contribution::{Contribution, Merge, SecretInjection};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, str_at};
 use crate::plan::medusa::medusa_path;
@@ -351,19 +352,17 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
     Ok(p)
 }
 
-/// Everything Medusa injects into one datacenter (§3.3): `pod` is its pod template, `users` its
-/// CQL users and `annotations` extra DC annotations.
+/// Everything Medusa adds to one datacenter (§3.3): containers, volumes, its CQL user, DC
+/// annotations and the credentials injection, applied by the datacenter module.
 ///
 /// # Errors
-/// A probe whose handler was changed, or an unreadable inject-secret annotation (path, message).
-pub fn inject(
+/// A probe whose handler was changed (path, message).
+pub fn contribution(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     medusa: &Value,
-    pod: &mut Map<String, Value>,
-    users: &mut Vec<Value>,
-    annotations: &mut Map<String, Value>,
-) -> Result<(), (Vec<Seg>, String)> {
+) -> Result<Contribution, (Vec<Seg>, String)> {
+    let mut out = Contribution::default();
     let external = plan.external_secrets();
     let cql = (!external).then(|| cql_secret_name(plan, medusa));
     let (image, pull) = image(medusa);
@@ -385,41 +384,18 @@ pub fn inject(
         c
     };
 
-    let spec = pod
-        .entry("spec")
-        .or_insert_with(|| Value::Object(Map::new()))
-        .as_object_mut()
-        .expect("pod spec is an object");
-    // Init containers: medusa-restore rebuilt in place, or appended after a placeholder
-    // server-config-init that cass-operator completes.
+    // medusa-restore: rebuilt in place, or appended after cass-operator's server-config-init.
     let restore = Value::Object(container(
         "medusa-restore",
         "RESTORE",
         "initContainerResources",
     ));
-    let inits = spec
-        .entry("initContainers")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = inits {
-        let named = |items: &Vec<Value>, n: &str| {
-            items
-                .iter()
-                .position(|c| c.get("name").and_then(Value::as_str) == Some(n))
-        };
-        match named(items, "medusa-restore") {
-            Some(i) => items[i] = restore,
-            None => {
-                if named(items, "server-config-init").is_none() {
-                    items.push(json!({"name": "server-config-init"}));
-                }
-                items.push(restore);
-            }
-        }
-    }
+    out.init_containers.push((restore, Merge::ByName));
     let port = match int_at(medusa, &["serviceProperties", "grpcPort"]) {
         0 => DEFAULT_GRPC_PORT,
         p => {
-            annotations.insert(GRPC_PORT_ANNOTATION.into(), p.to_string().into());
+            out.dc_annotations
+                .push((GRPC_PORT_ANNOTATION.into(), p.to_string().into()));
             p
         }
     };
@@ -436,18 +412,7 @@ pub fn inject(
         main.insert(key.into(), p);
     }
     // Upstream keeps the field order of corev1.Container; ours is sorted on output anyway.
-    let containers = spec
-        .entry("containers")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = containers {
-        match items
-            .iter()
-            .position(|c| c.get("name").and_then(Value::as_str) == Some("medusa"))
-        {
-            Some(i) => items[i] = Value::Object(main),
-            None => items.push(Value::Object(main)),
-        }
-    }
+    out.containers.push((Value::Object(main), Merge::ByName));
 
     // Pod volumes, added or replaced by name, in upstream's order.
     let mut volumes =
@@ -487,58 +452,28 @@ pub fn inject(
     if !server_certs.is_empty() {
         volumes.push(json!({"name": "grpc-server-certs", "secret": {"secretName": server_certs}}));
     }
-    let pod_volumes = spec
-        .entry("volumes")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = pod_volumes {
-        for v in volumes {
-            match items.iter().position(|x| x.get("name") == v.get("name")) {
-                Some(i) => items[i] = v,
-                None => items.push(v),
-            }
-        }
-    }
+    out.volumes
+        .extend(volumes.into_iter().map(|v| (v, Merge::ByName)));
 
     let client_secret = str_at(
         medusa,
         &["serviceProperties", "encryption", "clientSecretName"],
     );
     if !client_secret.is_empty() {
-        annotations.insert(GRPC_CLIENT_SECRET_ANNOTATION.into(), client_secret.into());
+        out.dc_annotations
+            .push((GRPC_CLIENT_SECRET_ANNOTATION.into(), client_secret.into()));
     }
-    if let Some(cql) = &cql {
-        users.push(json!({"secretName": cql, "superuser": true}));
+    if let Some(cql) = cql {
+        out.users
+            .push(json!({"secretName": cql, "superuser": true}));
         // Quirk 6: always on the pod template, not only when pod annotations already exist.
-        let meta = pod
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(meta) = meta.as_object_mut() {
-            let ann = meta
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(ann) = ann.as_object_mut() {
-                let existing = ann
-                    .get(super::reaper::INJECT_SECRET_ANNOTATION)
-                    .and_then(Value::as_str);
-                let value = super::reaper::add_secret_injection(
-                    existing,
-                    cql,
-                    &["medusa", "medusa-restore"],
-                )
-                .map_err(|why| {
-                    (
-                        dc.path(&["metadata", "pods", "annotations"]),
-                        format!(
-                            "cannot add the Medusa credentials to {}: {why}",
-                            super::reaper::INJECT_SECRET_ANNOTATION
-                        ),
-                    )
-                })?;
-                ann.insert(super::reaper::INJECT_SECRET_ANNOTATION.into(), value.into());
-            }
-        }
+        out.secret_injections.push(SecretInjection {
+            feature: "Medusa",
+            secret: cql,
+            containers: &["medusa", "medusa-restore"],
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The data of the Medusa ConfigMap that datacenter `dc` mounts ([`config_map_name`] in its

@@ -16,13 +16,15 @@
 //! | status reporter: Deployment, RBAC, Service, ServiceMonitor, seed-sync records | [`reporter`] |
 //! | ApplicationSet, Flux Kustomizations, kustomizations | [`delivery`] |
 //!
-//! Helpers owned by one module and used by the datacenter module while it builds a
-//! CassandraDatacenter (they return values or edit only the DC under construction, in the
-//! order the datacenter module documents): [`config`] (the `config` JSON), [`metrics_agent`],
-//! [`vector`], [`tokens`], [`config_hash`], `medusa::inject`.
+//! Features that add to a CassandraDatacenter return values the datacenter module assembles in
+//! the order its module docs give: a [`contribution::Contribution`] (containers, volumes, users,
+//! annotations) from `medusa::contribution` and `tokens::per_node_contribution`, and plain
+//! values from [`config`] (the `config` JSON), [`metrics_agent`], [`vector`] and
+//! [`config_hash`].
 
 pub mod config;
 pub mod config_hash;
+pub mod contribution;
 pub mod credentials;
 pub mod datacenter;
 pub mod delivery;
