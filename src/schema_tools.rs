@@ -1408,6 +1408,52 @@ mod tests {
         );
     }
 
+    #[test]
+    fn read_crd_reports_the_file_and_how_many_crds_it_holds() {
+        let path = std::env::temp_dir().join(format!(
+            "k8ssandra-gitops-read-crd-{}.yaml",
+            std::process::id()
+        ));
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+        std::fs::write(&path, format!("{crd}---\n{crd}")).unwrap();
+        let err = read_crd(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            matches!(&err, Error::CrdCount { path: p, found: 2 } if *p == path),
+            "{err:?}"
+        );
+        assert!(matches!(
+            read_crd(&path).unwrap_err(),
+            Error::Read { error, .. } if error.kind() == std::io::ErrorKind::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_release_patch_that_no_longer_applies_names_the_crd_and_pointer() {
+        let mut crd = serde_json::json!({
+            "metadata": {"name": CASSANDRA_DATACENTER_CRD},
+            "spec": {"versions": [{"schema": {"openAPIV3Schema": {"properties": {}}}}]}
+        });
+        let err = release_form(&mut crd).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::ReleasePatch {
+                    crd: CASSANDRA_DATACENTER_CRD,
+                    problem: PatchError::Missing(p),
+                } if *p == CASSANDRA_DATACENTER_RELEASE_REMOVALS[0]
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{CASSANDRA_DATACENTER_CRD}: {} is not in the schema (did the upstream CRD change?)",
+                CASSANDRA_DATACENTER_RELEASE_REMOVALS[0]
+            )
+        );
+    }
+
     /// Validates the given files (name, text) in a fresh directory; returns the problems with
     /// the directory prefix removed.
     fn problems(files: &[(&str, &str)]) -> Vec<String> {
