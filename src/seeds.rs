@@ -99,3 +99,64 @@ pub fn seed_slice(t: &SeedTarget<'_>, family: &str, addresses: &[String]) -> Val
         "endpoints": [{"addresses": addresses}],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The operators' names and labels, common labels cleaned (they cannot replace the two
+    /// labels the slice is found by), common annotations, and the family's addresses.
+    #[test]
+    fn seed_slice_carries_operator_names_labels_and_addresses() {
+        let labels = json!({"team": "Data Team", "app.kubernetes.io/name": "mine",
+            "kubernetes.io/service-name": "other", "n": 1});
+        let annotations = json!({"note": "a b"});
+        let t = SeedTarget {
+            kc_name: "kc",
+            cass_cluster_name: "My Cluster",
+            dc_name: "DC1",
+            namespace: "ns",
+            version: "4.1.5",
+            common_labels: Some(&labels),
+            common_annotations: Some(&annotations),
+        };
+        assert_eq!(
+            seed_slice(&t, "IPv6", &["2001:db8::1".into()]),
+            json!({
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "name": "kc-mycluster-dc1-additional-seed-service-ipv6",
+                    "namespace": "ns",
+                    "labels": {
+                        "app.kubernetes.io/created-by": "cass-operator",
+                        "app.kubernetes.io/instance": "cassandra-MyCluster",
+                        "app.kubernetes.io/managed-by": "cass-operator",
+                        "app.kubernetes.io/name": "mine",
+                        "app.kubernetes.io/version": "4.1.5",
+                        "cassandra.datastax.com/cluster": "MyCluster",
+                        "cassandra.datastax.com/datacenter": "DC1",
+                        "endpointslice.kubernetes.io/managed-by": "k8ssandra-operator",
+                        "kubernetes.io/service-name": "mycluster-dc1-additional-seed-service",
+                        "team": "DataTeam",
+                    },
+                    "annotations": {"note": "a b"},
+                },
+                "addressType": "IPv6",
+                "endpoints": [{"addresses": ["2001:db8::1"]}],
+            })
+        );
+        // Empty common annotations are not written; an empty address list is.
+        let none = json!({});
+        let t = SeedTarget {
+            common_labels: None,
+            common_annotations: Some(&none),
+            ..t
+        };
+        let slice = seed_slice(&t, "IPv4", &[]);
+        assert_eq!(slice["metadata"].get("annotations"), None);
+        assert_eq!(slice["endpoints"], json!([{"addresses": []}]));
+    }
+}
