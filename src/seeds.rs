@@ -2,8 +2,12 @@
 //! renderer (static `additionalSeeds`) and the status reporter's seed sync (pod IPs of the other
 //! datacenters), so both write the same names and labels.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
+use serde_json::Value;
+
+use crate::json::{object_meta, to_object};
 use crate::ports::names::{clean_label_value, cleanup_for_kubernetes};
 
 /// `Some(true)` for IPv4 (and IPv4-mapped IPv6), `Some(false)` for IPv6, `None` for anything
@@ -45,59 +49,51 @@ pub fn seed_slice(t: &SeedTarget<'_>, family: &str, addresses: &[String]) -> Val
         cleanup_for_kubernetes(t.cass_cluster_name),
         cleanup_for_kubernetes(t.dc_name)
     );
-    let mut labels = Map::new();
-    labels.insert(
-        "cassandra.datastax.com/cluster".into(),
-        clean_label_value(t.cass_cluster_name).into(),
-    );
-    labels.insert(
-        "cassandra.datastax.com/datacenter".into(),
-        clean_label_value(t.dc_name).into(),
-    );
-    labels.insert(
-        "app.kubernetes.io/managed-by".into(),
-        "cass-operator".into(),
-    );
-    labels.insert("app.kubernetes.io/name".into(), "cassandra".into());
-    labels.insert("app.kubernetes.io/version".into(), t.version.into());
-    labels.insert(
-        "app.kubernetes.io/instance".into(),
-        format!("cassandra-{}", clean_label_value(t.cass_cluster_name)).into(),
-    );
-    labels.insert(
-        "app.kubernetes.io/created-by".into(),
-        "cass-operator".into(),
-    );
-    if let Some(Value::Object(common)) = t.common_labels {
-        for (k, v) in common {
-            if let Some(v) = v.as_str() {
-                labels.insert(k.clone(), clean_label_value(v).into());
-            }
-        }
-    }
-    labels.insert("kubernetes.io/service-name".into(), service.clone().into());
+    let cluster = clean_label_value(t.cass_cluster_name);
+    let mut labels: BTreeMap<String, String> = [
+        ("cassandra.datastax.com/cluster", cluster.clone()),
+        (
+            "cassandra.datastax.com/datacenter",
+            clean_label_value(t.dc_name),
+        ),
+        ("app.kubernetes.io/managed-by", "cass-operator".into()),
+        ("app.kubernetes.io/name", "cassandra".into()),
+        ("app.kubernetes.io/version", t.version.into()),
+        ("app.kubernetes.io/instance", format!("cassandra-{cluster}")),
+        ("app.kubernetes.io/created-by", "cass-operator".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    // Common labels may override the operator's, but not the two the slice is found by.
+    labels.extend(strings(t.common_labels).map(|(k, v)| (k.clone(), clean_label_value(v))));
+    labels.insert("kubernetes.io/service-name".into(), service.clone());
     labels.insert(
         "endpointslice.kubernetes.io/managed-by".into(),
         "k8ssandra-operator".into(),
     );
-    let mut metadata = json!({
-        "name": format!("{}-{service}-{}", t.kc_name, family.to_ascii_lowercase()),
-        "namespace": t.namespace,
-        "labels": labels,
-    });
-    if let Some(a) = t
-        .common_annotations
-        .filter(|a| a.as_object().is_some_and(|m| !m.is_empty()))
-    {
-        metadata["annotations"] = a.clone();
-    }
-    json!({
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": metadata,
-        "addressType": family,
-        "endpoints": [{"addresses": addresses}],
+    let annotations = strings(t.common_annotations)
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    let name = format!("{}-{service}-{}", t.kc_name, family.to_ascii_lowercase());
+    to_object(&EndpointSlice {
+        metadata: object_meta(name, Some(t.namespace), labels, annotations),
+        address_type: family.to_string(),
+        endpoints: Some(vec![Endpoint {
+            addresses: addresses.to_vec(),
+            ..Endpoint::default()
+        }]),
+        ..EndpointSlice::default()
     })
+}
+
+/// The string members of a JSON object (label and annotation maps; the schema allows nothing
+/// else there).
+fn strings(v: Option<&Value>) -> impl Iterator<Item = (&String, &str)> {
+    v.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k, v.as_str()?)))
 }
 
 #[cfg(test)]
