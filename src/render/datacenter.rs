@@ -1118,3 +1118,135 @@ fn additional_service_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::config_hash::CONFIG_HASH_ANNOTATION;
+    use crate::render::{FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE};
+    use crate::testing::{STORAGE, by_name, render_one};
+
+    /// Three DCs, rolled out in spec order: dc1 and dc2 share namespace `db` in `east`, dc3 is
+    /// alone in `west`. Medusa and few vnodes (computed tokens) are on.
+    fn three(extra_dc2: &str) -> String {
+        format!(
+            "metadata: {{name: demo, namespace: db}}
+spec:
+  medusa:
+    storageProperties: {{storageProvider: s3, bucketName: b, storageSecretRef: {{name: s3-key}}}}
+  cassandra:
+    serverVersion: 4.1.5
+{STORAGE}    config: {{cassandraYaml: {{num_tokens: 4}}}}
+    datacenters:
+    - {{metadata: {{name: dc1}}, k8sContext: east, size: 3}}
+    - {{metadata: {{name: dc2}}, k8sContext: east, size: 3{extra_dc2}}}
+    - {{metadata: {{name: dc3}}, k8sContext: west, size: 3}}
+"
+        )
+    }
+
+    fn render(yaml: &str) -> Vec<Manifest> {
+        let (out, diags) = render_one(yaml, |plan, diags| {
+            let mut all = render_cluster(plan, diags);
+            all.extend(crate::render::medusa::render(plan, diags));
+            all
+        });
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.severity() != crate::diagnostic::Severity::Error),
+            "{diags:#?}"
+        );
+        out
+    }
+
+    fn wave(m: &Manifest) -> &str {
+        m.object["metadata"]["annotations"][SYNC_WAVE]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    fn config_hash(m: &Manifest) -> &str {
+        m.object["spec"]["podTemplateSpec"]["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]
+            .as_str()
+            .expect("config hash")
+    }
+
+    #[test]
+    fn each_datacenter_and_its_config_maps_share_its_rollout_wave_and_dcs_are_protected() {
+        let out = render(&three(""));
+        for (dc, expected) in [("dc1", "0"), ("dc2", "10"), ("dc3", "20")] {
+            let m = by_name(&out, dc);
+            assert_eq!(m.kind(), "CassandraDatacenter");
+            assert_eq!(wave(m), expected, "{dc}");
+            let a = &m.object["metadata"]["annotations"];
+            assert_eq!(a[SYNC_OPTIONS], "Prune=false,Delete=false");
+            assert_eq!(a[FLUX_PRUNE], "disabled");
+            let agent = by_name(&out, &format!("demo-{dc}-metrics-agent-config"));
+            assert_eq!(wave(agent), expected, "{dc} metrics agent");
+            let per_node = by_name(&out, &format!("demo-{dc}-per-node-config"));
+            assert_eq!(wave(per_node), expected, "{dc} per-node config");
+        }
+        // The Medusa ConfigMap of `east/db` comes with the first DC there to roll out.
+        let medusa: Vec<&Manifest> = out
+            .iter()
+            .filter(|m| m.name() == "demo-medusa" && m.context == "east")
+            .collect();
+        assert_eq!(medusa.len(), 1);
+        assert_eq!(wave(medusa[0]), "0");
+    }
+
+    #[test]
+    fn medusa_comes_before_the_per_node_configuration_after_one_placeholder() {
+        let out = render(&three(""));
+        let dc = &by_name(&out, "dc2").object;
+        let names: Vec<&str> = dc["spec"]["podTemplateSpec"]["spec"]["initContainers"]
+            .as_array()
+            .expect("init containers")
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            names,
+            ["server-config-init", "medusa-restore", "per-node-config"]
+        );
+        let volumes: Vec<&str> = dc["spec"]["podTemplateSpec"]["spec"]["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(volumes.first(), Some(&"demo-medusa"));
+        assert_eq!(volumes.last(), Some(&"per-node-config"));
+    }
+
+    #[test]
+    fn the_config_hash_covers_what_each_dc_mounts_and_nothing_else() {
+        let base = render(&three(""));
+        // dc2's own metrics-agent settings change: its hash changes, dc1's (same namespace)
+        // and dc3's do not.
+        let changed = render(&three(
+            ", telemetry: {cassandra: {relabels: [{sourceLabels: [a], targetLabel: b}]}}",
+        ));
+        assert_ne!(
+            config_hash(by_name(&base, "dc2")),
+            config_hash(by_name(&changed, "dc2"))
+        );
+        for dc in ["dc1", "dc3"] {
+            assert_eq!(
+                config_hash(by_name(&base, dc)),
+                config_hash(by_name(&changed, dc)),
+                "{dc}"
+            );
+        }
+        // The shared Medusa ConfigMap rolls every DC that mounts it.
+        let bucket = render(&three("").replace("bucketName: b", "bucketName: other"));
+        for dc in ["dc1", "dc2", "dc3"] {
+            assert_ne!(
+                config_hash(by_name(&base, dc)),
+                config_hash(by_name(&bucket, dc)),
+                "{dc}"
+            );
+        }
+    }
+}
