@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::reaper::{INJECT_SECRET_ANNOTATION, add_secret_injection};
+use super::reaper::{INJECT_SECRET_ANNOTATION, InjectionError, add_secret_injection};
 
 /// How an added container or volume meets one of the same name already in the pod template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl Contribution {
         pod: &mut Map<String, Value>,
         users: &mut Vec<Value>,
         dc_annotations: &mut Map<String, Value>,
-    ) -> Result<(), (&'static str, String)> {
+    ) -> Result<(), (&'static str, InjectionError)> {
         let spec = object_entry(pod, "spec");
         for (container, merge) in self.init_containers {
             let items = array_entry(spec, "initContainers");
@@ -261,5 +261,6 @@ mod tests {
             .apply(&mut pod, &mut Vec::new(), &mut Map::new())
             .expect_err("refused");
         assert_eq!(err.0, "Medusa");
+        assert!(matches!(err.1, InjectionError::Json(_)), "{:?}", err.1);
     }
 }

@@ -90,7 +90,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
     let before = diags.len();
     let replication = match system_replication(plan, true) {
         Ok(r) => r,
-        Err(msg) => {
+        Err(e) => {
             diags.push(plan.doc.error(
                 Code::InvalidValue,
                 vec![
@@ -98,7 +98,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     Seg::Key("annotations".into()),
                     Seg::Key(INITIAL_SYSTEM_REPLICATION_ANNOTATION.into()),
                 ],
-                msg,
+                e.to_string(),
             ));
             // Go on with the computed value, only to report the other problems too.
             system_replication(plan, false).unwrap_or_default()
@@ -193,7 +193,10 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                 config_maps.extend(extra);
                 built.push((dc, prio_pos, cassdc, config_maps));
             }
-            Err(msg) => diags.push(plan.doc.error(Code::RenderFailed, dc.path(&[]), msg)),
+            Err(e) => diags.push(
+                plan.doc
+                    .error(Code::RenderFailed, dc.path(&[]), e.to_string()),
+            ),
         }
     }
     finish(plan, built)
@@ -264,11 +267,18 @@ impl DcConfig {
     }
 }
 
+/// The initial-system-replication annotation is in neither of its JSON forms.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot parse {INITIAL_SYSTEM_REPLICATION_ANNOTATION}: expected JSON like {{\"dc1\":3}} (or the old {{\"datacenters\":[\"dc1\"],\"replicationFactor\":3}})"
+)]
+struct UnreadableReplication;
+
 /// The replication map behind the system replication JVM option (spec §2.7).
 fn system_replication(
     plan: &ClusterPlan<'_>,
     honour_annotation: bool,
-) -> Result<BTreeMap<String, i64>, String> {
+) -> Result<BTreeMap<String, i64>, UnreadableReplication> {
     let annotation = plan
         .doc
         .value
@@ -287,10 +297,13 @@ fn system_replication(
             replication_factor: i64,
         }
         return serde_json::from_str::<OldFormat>(text)
-            .map(|old| old.datacenters.into_iter().map(|dc| (dc, old.replication_factor)).collect())
-            .map_err(|_| format!(
-                "cannot parse {INITIAL_SYSTEM_REPLICATION_ANNOTATION}: expected JSON like {{\"dc1\":3}} (or the old {{\"datacenters\":[\"dc1\"],\"replicationFactor\":3}})"
-            ));
+            .map(|old| {
+                old.datacenters
+                    .into_iter()
+                    .map(|dc| (dc, old.replication_factor))
+                    .collect()
+            })
+            .map_err(|_| UnreadableReplication);
     }
     // Only the first DC in spec order: Cassandra 4.1 cannot reference DCs that do not exist yet.
     let first = &plan.dcs[0];
@@ -842,6 +855,20 @@ fn config_map(
     serde_json::to_value(&cm).unwrap_or(Value::Null)
 }
 
+/// A datacenter setting that cannot be rendered, found while assembling the CassandraDatacenter.
+#[derive(Debug, thiserror::Error)]
+enum DatacenterError {
+    /// `config` (cassandraYaml, jvmOptions, dseYaml).
+    #[error("config: {0}")]
+    Config(#[from] super::config::ConfigError),
+    /// `mgmtAPIHeap`.
+    #[error("mgmtAPIHeap: {0}")]
+    MgmtApiHeap(crate::ports::quantity::ParseError),
+    /// `telemetry.cassandra` (the metrics agent's settings).
+    #[error("telemetry.cassandra: {0}")]
+    MetricsAgent(#[from] super::metrics_agent::AgentConfigError),
+}
+
 /// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.
 /// Returns the CassandraDatacenter and the ConfigMaps built with it.
 fn new_datacenter(
@@ -849,7 +876,7 @@ fn new_datacenter(
     dc: &DcPlan<'_>,
     cfg: DcConfig,
     prio_pos: usize,
-) -> Result<(Value, Vec<Value>), String> {
+) -> Result<(Value, Vec<Value>), DatacenterError> {
     let o = &dc.options;
     let DcConfig {
         config,
@@ -861,8 +888,7 @@ fn new_datacenter(
         extra_annotations,
     } = cfg;
 
-    let config_json =
-        build_config(&config, plan.server_type, &dc.version).map_err(|e| format!("config: {e}"))?;
+    let config_json = build_config(&config, plan.server_type, &dc.version)?;
 
     // Labels: base, then merged meta labels, then cluster-level labels on top.
     let mut labels = Map::new();
@@ -882,7 +908,7 @@ fn new_datacenter(
 
     // MANAGEMENT_API_HEAP_SIZE, then MGMT_API_DISABLE_MCAC (spec §2.9 env order).
     if let Some(heap) = &o.mgmt_api_heap {
-        let q = Quantity::from_json(heap).map_err(|e| format!("mgmtAPIHeap: {e}"))?;
+        let q = Quantity::from_json(heap).map_err(DatacenterError::MgmtApiHeap)?;
         push_env(
             container_mut(&mut pod_template, "containers", "cassandra"),
             "MANAGEMENT_API_HEAP_SIZE",
@@ -901,8 +927,7 @@ fn new_datacenter(
 
     // Metrics agent ConfigMap and its additional volume (created for every DC).
     let agent_name = metrics_agent_configmap_name(&plan.cass_cluster_name, &dc.cass_dc_name);
-    let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra"))
-        .map_err(|e| format!("telemetry.cassandra: {e}"))?;
+    let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra"))?;
     {
         let sc = obj(&mut storage_config);
         let av = sc

@@ -306,8 +306,18 @@ fn resources(medusa: &Value, field: &str) -> Value {
         )
 }
 
+/// A user probe that changes the handler of the medusa container's probe (`{field}.{handler}`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{field}.{handler}: the probe handler of the medusa container cannot be changed, only its timings"
+)]
+struct ProbeHandlerChanged {
+    field: String,
+    handler: String,
+}
+
 /// Merges a user probe over the default; changing the handler is refused (as upstream).
-fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
+fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, ProbeHandlerChanged> {
     let mut command = vec![
         "/bin/grpc_health_probe".to_string(),
         format!("--addr=:{port}"),
@@ -338,9 +348,10 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
         for (k, v) in user {
             if matches!(k.as_str(), "exec" | "httpGet" | "tcpSocket" | "grpc") {
                 if p.get(k) != Some(v) {
-                    return Err(format!(
-                        "{field}.{k}: the probe handler of the medusa container cannot be changed, only its timings"
-                    ));
+                    return Err(ProbeHandlerChanged {
+                        field: field.to_string(),
+                        handler: k.clone(),
+                    });
                 }
                 continue;
             }
@@ -408,7 +419,7 @@ pub fn contribution(
         ("readinessProbe", "readinessProbe"),
         ("livenessProbe", "livenessProbe"),
     ] {
-        let p = probe(medusa, field, port).map_err(|m| (medusa_path(&[field]), m))?;
+        let p = probe(medusa, field, port).map_err(|e| (medusa_path(&[field]), e.to_string()))?;
         main.insert(key.into(), p);
     }
     // Upstream keeps the field order of corev1.Container; ours is sorted on output anyway.
@@ -769,6 +780,10 @@ mod tests {
             50051,
         )
         .unwrap_err();
-        assert!(e.contains("cannot be changed"));
+        assert_eq!(
+            (e.field.as_str(), e.handler.as_str()),
+            ("livenessProbe", "httpGet")
+        );
+        assert!(e.to_string().contains("cannot be changed"));
     }
 }

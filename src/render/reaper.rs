@@ -364,14 +364,39 @@ struct Injection {
     containers: Vec<String>,
 }
 
+/// Why an existing secret-injection annotation cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InjectionError {
+    /// Not JSON at all.
+    #[error("not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not a list.
+    #[error("expected a JSON list of {{name, path, containers}}")]
+    NotAList,
+    /// A list entry that is not an object.
+    #[error("entry {0} is not an object")]
+    NotAnObject(usize),
+    /// A `containers` item that is not a string.
+    #[error("entry {0}: containers must be strings")]
+    ContainerNotString(usize),
+    /// A member of the wrong JSON type.
+    #[error("entry {entry}: {field} has the wrong type")]
+    WrongType {
+        /// The entry's index.
+        entry: usize,
+        /// The member.
+        field: &'static str,
+    },
+}
+
 /// Reads an existing annotation value the way `json.Unmarshal` into `[]SecretInjection` does:
 /// `null` is an empty list, member names match case-insensitively, unknown members are ignored.
-fn parse_injections(text: &str) -> Result<Vec<Injection>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+fn parse_injections(text: &str) -> Result<Vec<Injection>, InjectionError> {
+    let v: Value = serde_json::from_str(text)?;
     let items = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        _ => return Err("expected a JSON list of {name, path, containers}".into()),
+        _ => return Err(InjectionError::NotAList),
     };
     let mut out = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
@@ -383,7 +408,7 @@ fn parse_injections(text: &str) -> Result<Vec<Injection>, String> {
         let fields = match item {
             Value::Null => Map::new(),
             Value::Object(m) => m,
-            _ => return Err(format!("entry {i} is not an object")),
+            _ => return Err(InjectionError::NotAnObject(i)),
         };
         for field in ["name", "path", "containers"] {
             // Go prefers an exact match, then any case-insensitive one (the last one wins).
@@ -403,11 +428,11 @@ fn parse_injections(text: &str) -> Result<Vec<Injection>, String> {
                         match c {
                             Value::String(s) => e.containers.push(s.clone()),
                             Value::Null => e.containers.push(String::new()),
-                            _ => return Err(format!("entry {i}: containers must be strings")),
+                            _ => return Err(InjectionError::ContainerNotString(i)),
                         }
                     }
                 }
-                _ => return Err(format!("entry {i}: {field} has the wrong type")),
+                _ => return Err(InjectionError::WrongType { entry: i, field }),
             }
         }
         out.push(e);
@@ -422,7 +447,7 @@ pub(crate) fn add_secret_injection(
     existing: Option<&str>,
     secret: &str,
     containers: &[&str],
-) -> Result<String, String> {
+) -> Result<String, InjectionError> {
     let mut entries = existing
         .map(parse_injections)
         .transpose()?
