@@ -840,19 +840,11 @@ fn config_map(
     data: BTreeMap<String, String>,
 ) -> Value {
     use k8s_openapi::api::core::v1::ConfigMap;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-    let cm = ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name),
-            namespace: Some(namespace),
-            labels: (!labels.is_empty()).then_some(labels),
-            annotations: (!annotations.is_empty()).then_some(annotations),
-            ..ObjectMeta::default()
-        },
+    crate::json::to_object(&ConfigMap {
+        metadata: crate::json::object_meta(name, Some(&namespace), labels, annotations),
         data: Some(data),
         ..ConfigMap::default()
-    };
-    serde_json::to_value(&cm).unwrap_or(Value::Null)
+    })
 }
 
 /// A datacenter setting that cannot be rendered, found while assembling the CassandraDatacenter.

@@ -15,8 +15,15 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, SecretKeySelector, SecurityContext,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::json::{object_meta, to_object};
 use crate::model::server::ServerType;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
@@ -414,21 +421,41 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
     let mut out = Vec::new();
     for dc in last_by_context.values() {
         let host = format!("{}.{}", dc_service(plan, dc), dc.namespace);
-        let mut env = vec![json!({"name": "CASSANDRA_HOST", "value": host})];
+        let mut env = vec![EnvVar {
+            name: "CASSANDRA_HOST".into(),
+            value: Some(host),
+            ..EnvVar::default()
+        }];
         if spec.auth_enabled() {
             for (var, key) in [("CQL_USERNAME", "username"), ("CQL_PASSWORD", "password")] {
-                env.push(json!({"name": var, "valueFrom": {"secretKeyRef": {"name": superuser, "key": key}}}));
+                env.push(EnvVar {
+                    name: var.into(),
+                    value_from: Some(EnvVarSource {
+                        secret_key_ref: Some(SecretKeySelector {
+                            name: superuser.clone(),
+                            key: key.into(),
+                            ..SecretKeySelector::default()
+                        }),
+                        ..EnvVarSource::default()
+                    }),
+                    ..EnvVar::default()
+                });
             }
         }
-        let image = server_image(plan, dc);
-        let container = json!({
-            "name": "replication",
-            "image": image,
-            "command": ["/bin/sh", "-c", script],
-            "env": env,
-            "securityContext": {"allowPrivilegeEscalation": false},
-        });
-        let hash = crate::json::content_hash_hex(&container, 5);
+        let container = Container {
+            name: "replication".into(),
+            image: Some(server_image(plan, dc)),
+            command: Some(vec!["/bin/sh".into(), "-c".into(), script.clone()]),
+            env: Some(env),
+            security_context: Some(SecurityContext {
+                allow_privilege_escalation: Some(false),
+                ..SecurityContext::default()
+            }),
+            ..Container::default()
+        };
+        // The name carries a hash of what the Job runs: a changed replication re-runs it.
+        let hash =
+            crate::json::content_hash_hex(&serde_json::to_value(&container).unwrap_or_default(), 5);
         let name = format!(
             "{}-replication-{hash}",
             truncate(
@@ -436,27 +463,41 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
                 63 - "-replication-".len() - hash.len()
             )
         );
-        let mut labels = super::datacenter::cleaned_up_by_labels(plan);
-        labels.insert(
-            "app.kubernetes.io/component".into(),
-            "keyspace-replication".into(),
-        );
+        let component = || {
+            BTreeMap::from([(
+                "app.kubernetes.io/component".to_string(),
+                "keyspace-replication".to_string(),
+            )])
+        };
+        let mut labels: BTreeMap<String, String> = super::datacenter::cleaned_up_by_labels(plan)
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+            .collect();
+        labels.extend(component());
+        let job = Job {
+            metadata: object_meta(name, Some(&dc.namespace), labels, BTreeMap::new()),
+            spec: Some(JobSpec {
+                backoff_limit: Some(6),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(component()),
+                        ..ObjectMeta::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("OnFailure".into()),
+                        containers: vec![container],
+                        ..PodSpec::default()
+                    }),
+                },
+                ..JobSpec::default()
+            }),
+            ..Job::default()
+        };
         out.push(Manifest::of_dc(
             plan,
             dc,
             Wave::ReplicationJob(plan.last_position_in(&dc.context)),
-            json!({
-                "apiVersion": "batch/v1",
-                "kind": "Job",
-                "metadata": {"name": name, "namespace": dc.namespace, "labels": labels},
-                "spec": {
-                    "backoffLimit": 6,
-                    "template": {
-                        "metadata": {"labels": {"app.kubernetes.io/component": "keyspace-replication"}},
-                        "spec": {"restartPolicy": "OnFailure", "containers": [container]},
-                    },
-                },
-            }),
+            to_object(&job),
         ));
     }
     out
