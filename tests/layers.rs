@@ -179,3 +179,151 @@ fn the_import_scanner_sees_paths_and_skips_comments() {
         ]
     );
 }
+
+/// Sibling submodules of one module that a file names (`super::x`, `crate::<parent>::x`, and
+/// `super::{x, y}`), outside its unit-test module.
+fn sibling_uses(text: &str, parent: &str, siblings: &[String]) -> Vec<String> {
+    let text = text
+        .find("#[cfg(test)]\nmod ")
+        .map_or(text, |end| &text[..end]);
+    let mut out = Vec::new();
+    let long = format!("crate::{parent}::");
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or_default();
+        for prefix in ["super::", long.as_str()] {
+            let mut rest = code;
+            while let Some(i) = rest.find(prefix) {
+                rest = &rest[i + prefix.len()..];
+                let names: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => group
+                        .split('}')
+                        .next()
+                        .unwrap_or_default()
+                        .split(',')
+                        .collect(),
+                    None => vec![rest],
+                };
+                for n in names {
+                    let n: String = n
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if siblings.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A cycle in `graph` (module → modules it uses), as the path that closes it.
+fn find_cycle(graph: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == node) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+/// Within a module, its submodules use each other one way only (no cycle), so that each has
+/// one place in the data flow (issue #11: render's modules used to call each other both ways).
+#[test]
+fn submodules_of_a_module_form_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut problems = Vec::new();
+    for dir in std::fs::read_dir(&src).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let parent = dir.file_name().unwrap().to_string_lossy().to_string();
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .filter(|p| p.file_stem().is_some_and(|s| s != "mod"))
+            .collect();
+        files.sort();
+        let siblings: Vec<String> = files
+            .iter()
+            .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+            .collect();
+        let graph: BTreeMap<String, Vec<String>> = files
+            .iter()
+            .zip(&siblings)
+            .map(|(file, name)| {
+                let text = std::fs::read_to_string(file).unwrap();
+                let mut uses = sibling_uses(&text, &parent, &siblings);
+                uses.retain(|u| u != name);
+                (name.clone(), uses)
+            })
+            .collect();
+        if let Some(cycle) = find_cycle(&graph) {
+            problems.push(format!("src/{parent}: {}", cycle.join(" -> ")));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "submodules that use each other in a cycle:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The cycle check can fail: it finds a cycle through a `super::{..}` group and a
+/// `crate::render::` path, and none in a one-way graph.
+#[test]
+fn the_sibling_scanner_and_cycle_finder_see_cycles() {
+    let siblings: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+    assert_eq!(
+        sibling_uses(
+            "use super::{b, x};\nlet y = crate::render::c::f(); // super::a\n#[cfg(test)]\nmod tests { use super::a; }",
+            "render",
+            &siblings
+        ),
+        ["b", "c"]
+    );
+    let graph = |edges: &[(&str, &str)]| {
+        let mut g: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (a, b) in edges {
+            g.entry((*a).into()).or_default().push((*b).into());
+            g.entry((*b).into()).or_default();
+        }
+        g
+    };
+    assert_eq!(
+        find_cycle(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])),
+        None
+    );
+    assert_eq!(
+        find_cycle(&graph(&[("a", "b"), ("b", "c"), ("c", "b")])),
+        Some(["b", "c", "b"].map(String::from).to_vec())
+    );
+}

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::reaper::{INJECT_SECRET_ANNOTATION, InjectionError, add_secret_injection};
+use super::injection::{INJECT_SECRET_ANNOTATION, InjectionError, add_secret_injections};
 
 /// How an added container or volume meets one of the same name already in the pod template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,7 @@ impl Contribution {
             let existing = annotations
                 .get(INJECT_SECRET_ANNOTATION)
                 .and_then(Value::as_str);
-            let value = add_secret_injection(existing, &injection.secret, injection.containers)
+            let value = add_secret_injections(existing, &[&injection.secret], injection.containers)
                 .map_err(|why| (injection.feature, why))?;
             annotations.insert(INJECT_SECRET_ANNOTATION.into(), value.into());
         }

@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 use super::Manifest;
 use super::config::build_config;
 use super::contribution::Contribution;
+use super::labels::cleaned_up_by_labels;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
@@ -55,22 +56,6 @@ pub const DEFAULT_MCAC_FILTERS: [&str; 14] = [
     "allow:org.apache.cassandra.metrics.table.coordinator",
     "allow:org.apache.cassandra.metrics.table.dropped_mutations",
 ];
-
-/// Labels the control plane puts on everything it creates for a cluster (`CleanedUpByLabels`).
-#[must_use]
-pub fn cleaned_up_by_labels(plan: &ClusterPlan<'_>) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "k8ssandra.io/cleaned-up-by".into(),
-        "k8ssandracluster-controller".into(),
-    );
-    m.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
-    m.insert(
-        "k8ssandra.io/cluster-namespace".into(),
-        plan.namespace.clone().into(),
-    );
-    m
-}
 
 /// A DC after Phase A of upstream's pipeline (`createDatacenterConfigs`).
 struct DcConfig {
@@ -178,7 +163,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     dc.path(&["metadata", "pods", "annotations"]),
                     format!(
                         "cannot add the {feature} credentials to {}: {why}",
-                        super::reaper::INJECT_SECRET_ANNOTATION
+                        super::injection::INJECT_SECRET_ANNOTATION
                     ),
                 ));
                 failed = true;
@@ -784,7 +769,7 @@ fn per_node_config(
         );
         let data = tokens::per_node_config_data(tokens);
         let mut labels = base_labels("cassandra");
-        labels.extend(string_pairs(&cleaned_up_by_labels(plan)));
+        labels.extend(super::labels::cleaned_up_by(plan));
         let object = config_map(
             name.clone(),
             dc.namespace.clone(),
@@ -1061,7 +1046,7 @@ fn new_datacenter(
         "spec": s,
     });
 
-    let mut cm_labels = string_pairs(&cleaned_up_by_labels(plan));
+    let mut cm_labels = super::labels::cleaned_up_by(plan);
     for (k, v) in string_pairs(&string_map(plan.cassandra.meta.get("commonLabels"))) {
         cm_labels.entry(k).or_insert(v);
     }

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use k8s_openapi::api::core::v1::ConfigMap;
+
 use super::Manifest;
 use super::contribution::{Contribution, Merge, SecretInjection};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::json::{int_at, str_at};
+use crate::json::{int_at, object_meta, str_at, to_object};
 use crate::plan::medusa::medusa_path;
 use crate::plan::operations::RoutedOperation;
 use crate::plan::waves::Wave;
@@ -534,17 +536,27 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         }
     }
     for ((context, namespace), (_, data, position)) in by_namespace {
-        let labels = super::datacenter::cleaned_up_by_labels(plan);
+        let data = data
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect();
+        let config_map = ConfigMap {
+            metadata: object_meta(
+                config_map_name(plan),
+                Some(&namespace),
+                super::labels::cleaned_up_by(plan),
+                BTreeMap::new(),
+            ),
+            data: Some(data),
+            ..ConfigMap::default()
+        };
         out.push(Manifest::placed(
             context,
             plan.name.clone(),
             Wave::Datacenter(position),
-            json!({
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": config_map_name(plan), "namespace": namespace, "labels": labels},
-                "data": data,
-            }),
+            to_object(&config_map),
         ));
     }
     if medusa.get("purgeBackups") != Some(&Value::Bool(false)) {
@@ -563,7 +575,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                     "metadata": {
                         "name": name,
                         "namespace": dc.namespace,
-                        "labels": super::datacenter::cleaned_up_by_labels(plan),
+                        "labels": super::labels::cleaned_up_by_labels(plan),
                     },
                     "spec": {
                         "cronSchedule": "0 0 * * *",

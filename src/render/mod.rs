@@ -28,6 +28,8 @@ pub mod contribution;
 pub mod credentials;
 pub mod datacenter;
 pub mod delivery;
+pub mod injection;
+pub mod labels;
 pub mod medusa;
 pub mod metrics_agent;
 pub mod multidc;

@@ -469,10 +469,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
                 "keyspace-replication".to_string(),
             )])
         };
-        let mut labels: BTreeMap<String, String> = super::datacenter::cleaned_up_by_labels(plan)
-            .into_iter()
-            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
-            .collect();
+        let mut labels = super::labels::cleaned_up_by(plan);
         labels.extend(component());
         let job = Job {
             metadata: object_meta(name, Some(&dc.namespace), labels, BTreeMap::new()),

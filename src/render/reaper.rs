@@ -25,7 +25,8 @@
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use super::datacenter::cleaned_up_by_labels;
+use super::injection::{INJECT_SECRET_ANNOTATION, add_secret_injections};
+use super::labels::cleaned_up_by_labels;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
 use crate::plan::{ClusterPlan, DcPlan};
@@ -36,12 +37,8 @@ use crate::yaml::Seg;
 
 /// `apiVersion` of the Reaper object.
 pub const API_VERSION: &str = "reaper.k8ssandra.io/v1alpha1";
-/// Pod annotation read by the operator's secret-injection webhook.
-pub const INJECT_SECRET_ANNOTATION: &str = "k8ssandra.io/inject-secret";
 /// Containers of the Reaper pod that get the credentials mounted.
 const REAPER_CONTAINERS: [&str; 2] = ["reaper", "reaper-schema-init"];
-/// Where injected credentials are mounted (`/etc/secrets/<secret>`).
-const CREDENTIALS_MOUNT_PATH: &str = "/etc/secrets";
 /// Longest Reaper name whose Service `<name>-service` is still a DNS-1035 label.
 const MAX_NAME_LEN: usize = 63 - "-service".len();
 
@@ -215,8 +212,11 @@ fn new_reaper(
             .get(INJECT_SECRET_ANNOTATION)
             .and_then(Value::as_str)
             .map(str::to_string);
-        let mut entries = match existing.as_deref().map(parse_injections).transpose() {
-            Ok(e) => e.unwrap_or_default(),
+        let secrets: Vec<&str> = std::iter::once(cql.as_str())
+            .chain(Some(ui.as_str()).filter(|u| !u.is_empty()))
+            .collect();
+        let value = match add_secret_injections(existing.as_deref(), &secrets, &REAPER_CONTAINERS) {
+            Ok(value) => value,
             Err(why) => {
                 return Err(Box::new(plan.doc.error(
                     Code::RenderFailed,
@@ -227,14 +227,7 @@ fn new_reaper(
                 )));
             }
         };
-        add_injection(&mut entries, &cql);
-        if !ui.is_empty() {
-            add_injection(&mut entries, &ui);
-        }
-        pod_annotations.insert(
-            INJECT_SECRET_ANNOTATION.into(),
-            encode_injections(&entries).into(),
-        );
+        pod_annotations.insert(INJECT_SECRET_ANNOTATION.into(), value.into());
     }
     if spec.get("skipSchemaMigration") != Some(&Value::Bool(true))
         && plan.dcs.iter().any(|d| d.template.stopped)
@@ -354,156 +347,6 @@ fn merge_strings(into: &mut Map<String, Value>, from: &Map<String, Value>) {
             }
         }
     }
-}
-
-/// One entry of the `k8ssandra.io/inject-secret` list (`SecretInjection`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Injection {
-    name: String,
-    path: String,
-    containers: Vec<String>,
-}
-
-/// Why an existing secret-injection annotation cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum InjectionError {
-    /// Not JSON at all.
-    #[error("not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    /// JSON, but not a list.
-    #[error("expected a JSON list of {{name, path, containers}}")]
-    NotAList,
-    /// A list entry that is not an object.
-    #[error("entry {0} is not an object")]
-    NotAnObject(usize),
-    /// A `containers` item that is not a string.
-    #[error("entry {0}: containers must be strings")]
-    ContainerNotString(usize),
-    /// A member of the wrong JSON type.
-    #[error("entry {entry}: {field} has the wrong type")]
-    WrongType {
-        /// The entry's index.
-        entry: usize,
-        /// The member.
-        field: &'static str,
-    },
-}
-
-/// Reads an existing annotation value the way `json.Unmarshal` into `[]SecretInjection` does:
-/// `null` is an empty list, member names match case-insensitively, unknown members are ignored.
-fn parse_injections(text: &str) -> Result<Vec<Injection>, InjectionError> {
-    let v: Value = serde_json::from_str(text)?;
-    let items = match v {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(items) => items,
-        _ => return Err(InjectionError::NotAList),
-    };
-    let mut out = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let mut e = Injection {
-            name: String::new(),
-            path: String::new(),
-            containers: Vec::new(),
-        };
-        let fields = match item {
-            Value::Null => Map::new(),
-            Value::Object(m) => m,
-            _ => return Err(InjectionError::NotAnObject(i)),
-        };
-        for field in ["name", "path", "containers"] {
-            // Go prefers an exact match, then any case-insensitive one (the last one wins).
-            let value = fields.get(field).or_else(|| {
-                fields
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case(field))
-                    .map(|(_, v)| v)
-                    .next_back()
-            });
-            match (field, value) {
-                (_, None | Some(Value::Null)) => {}
-                ("name", Some(Value::String(s))) => e.name.clone_from(s),
-                ("path", Some(Value::String(s))) => e.path.clone_from(s),
-                ("containers", Some(Value::Array(cs))) => {
-                    for c in cs {
-                        match c {
-                            Value::String(s) => e.containers.push(s.clone()),
-                            Value::Null => e.containers.push(String::new()),
-                            _ => return Err(InjectionError::ContainerNotString(i)),
-                        }
-                    }
-                }
-                _ => return Err(InjectionError::WrongType { entry: i, field }),
-            }
-        }
-        out.push(e);
-    }
-    Ok(out)
-}
-
-/// `AddInjectionAnnotation`: appends the secret unless an entry with that name exists.
-/// Adds `secret` (mounted into `containers`) to an inject-secret annotation value, keeping what
-/// is there; returns the new value.
-pub(crate) fn add_secret_injection(
-    existing: Option<&str>,
-    secret: &str,
-    containers: &[&str],
-) -> Result<String, InjectionError> {
-    let mut entries = existing
-        .map(parse_injections)
-        .transpose()?
-        .unwrap_or_default();
-    if !entries.iter().any(|e| e.name == secret) {
-        entries.push(Injection {
-            name: secret.to_string(),
-            path: format!("{CREDENTIALS_MOUNT_PATH}/{secret}"),
-            containers: containers.iter().map(|c| (*c).to_string()).collect(),
-        });
-    }
-    Ok(encode_injections(&entries))
-}
-
-fn add_injection(entries: &mut Vec<Injection>, secret: &str) {
-    if entries.iter().any(|e| e.name == secret) {
-        return;
-    }
-    entries.push(Injection {
-        name: secret.to_string(),
-        path: format!("{CREDENTIALS_MOUNT_PATH}/{secret}"),
-        containers: REAPER_CONTAINERS.iter().map(|c| (*c).to_string()).collect(),
-    });
-}
-
-/// `json.Marshal([]SecretInjection)`: compact, members in the order name, path, containers
-/// (omitted when empty), `<`, `>`, `&`, U+2028 and U+2029 escaped as Go does.
-fn encode_injections(entries: &[Injection]) -> String {
-    let items: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            let mut m = Map::new();
-            m.insert("name".into(), e.name.clone().into());
-            m.insert("path".into(), e.path.clone().into());
-            if !e.containers.is_empty() {
-                m.insert("containers".into(), json!(e.containers));
-            }
-            Value::Object(m)
-        })
-        .collect();
-    go_html_escape(&Value::Array(items).to_string())
-}
-
-fn go_html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The validating webhook's Reaper rules (control-plane §6.1 rule 7).

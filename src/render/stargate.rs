@@ -37,7 +37,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
-use super::datacenter::cleaned_up_by_labels;
+use super::labels::cleaned_up_by_labels;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::json::{drop_zero_members, prune_empty, string_map};
 use crate::merge::merge;
