@@ -545,7 +545,9 @@ fn negative_quantities(doc: &Doc<()>, diags: &mut Vec<Diagnostic>) {
                 let negative = match value {
                     yaml::Value::Int(i) => *i < 0,
                     yaml::Value::Float(f) => *f < 0.0,
-                    yaml::Value::Str(s) => s.trim_start().starts_with('-'),
+                    // Text that is no quantity at all is the schema's to report.
+                    yaml::Value::Str(s) => crate::ports::quantity::Quantity::parse(s.trim())
+                        .is_ok_and(|q| q.is_negative()),
                     _ => false,
                 };
                 if (requirement || size) && negative {
@@ -675,6 +677,20 @@ mod tests {
                 "f.yaml:11:13: error[E0307]: spec.cassandra.storageConfig.cassandraDataVolumeClaimSpec.resources.requests.storage: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
                 "f.yaml:15:28: error[E0307]: spec.cassandra.datacenters[0].resources.limits.cpu: negative quantity: Kubernetes requires resource requests, limits and sizes to be at least 0",
             ]
+        );
+    }
+
+    #[test]
+    fn negative_zero_is_zero_as_kubernetes_reads_it() {
+        let text = CLUSTER.replace("storage: 1Gi", "storage: \"-0Mi\"").replace(
+            "      size: 3\n",
+            "      size: 3\n      resources: {limits: {cpu: \"-0.0\"}, requests: {memory: \"-1m\"}}\n",
+        );
+        let (_, diags) = load_text(&text);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert!(
+            diags[0].contains("resources.requests.memory: negative quantity"),
+            "{diags:#?}"
         );
     }
 

@@ -1292,38 +1292,9 @@ fn quantity_hint(s: &str) -> Option<String> {
     is_quantity(&candidate).then(|| format!("did you mean {candidate:?}?"))
 }
 
-/// [`QUANTITY_PATTERN`] without a regex: `[+-]? number suffix?` where number is `1`, `1.`, `1.5`
-/// or `.5`, and suffix is a binary (`Ki`..`Ei`) or decimal (`n u m k M G T P E`) unit or an
-/// exponent `e`/`E` followed by a signed number.
+/// [`QUANTITY_PATTERN`] without a regex: the port of the quantity rules says it, once.
 fn is_quantity(s: &str) -> bool {
-    /// Length of the leading `[+-]?` and of the number after it, if there is a number.
-    fn signed_number(b: &[u8]) -> Option<usize> {
-        let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-        let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-        let int = digits(i);
-        i += int;
-        if b.get(i) == Some(&b'.') {
-            let frac = digits(i + 1);
-            if int == 0 && frac == 0 {
-                return None;
-            }
-            i += 1 + frac;
-        } else if int == 0 {
-            return None;
-        }
-        Some(i)
-    }
-    let b = s.as_bytes();
-    let Some(n) = signed_number(b) else {
-        return false;
-    };
-    match &b[n..] {
-        [] => true,
-        [b'K' | b'M' | b'G' | b'T' | b'P' | b'E', b'i'] => true,
-        [b'n' | b'u' | b'm' | b'k' | b'M' | b'G' | b'T' | b'P' | b'E'] => true,
-        [b'e' | b'E', rest @ ..] => signed_number(rest) == Some(rest.len()),
-        _ => false,
-    }
+    crate::ports::quantity::matches_crd_pattern(s)
 }
 
 /// A string value for a message, quoted and cut to a readable length.

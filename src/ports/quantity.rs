@@ -161,6 +161,19 @@ impl Quantity {
         }
     }
 
+    /// True when the value is below zero (`-0` and `-0Mi` are zero, as in Go).
+    #[must_use]
+    pub fn is_negative(&self) -> bool {
+        match &self.repr {
+            Repr::Scaled { value, .. } => *value < 0,
+            Repr::Decimal {
+                negative,
+                magnitude,
+                ..
+            } => *negative && !magnitude.is_zero(),
+        }
+    }
+
     /// True when the value is exactly zero.
     #[must_use]
     pub fn is_zero(&self) -> bool {
@@ -873,6 +886,25 @@ mod tests {
 
     fn q(s: &str) -> Quantity {
         Quantity::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn only_values_below_zero_are_negative() {
+        for (text, negative) in [
+            ("-1", true),
+            ("-1m", true),
+            ("-0.001", true),
+            ("-1e-30", true),
+            ("-0", false),
+            ("-0Mi", false),
+            ("-0.0", false),
+            ("0", false),
+            ("5Gi", false),
+            ("+1", false),
+        ] {
+            let q = Quantity::parse(text).expect("a quantity");
+            assert_eq!(q.is_negative(), negative, "{text}");
+        }
     }
 
     #[test]
