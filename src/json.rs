@@ -47,6 +47,47 @@ pub(crate) fn str_at<'v>(v: &'v Value, path: &[&str]) -> &'v str {
     cur.as_str().unwrap_or_default()
 }
 
+/// The string at JSON pointer `pointer`, or `""` when it is missing or not a string.
+pub(crate) fn str_at_pointer<'v>(v: &'v Value, pointer: &str) -> &'v str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// `map[key]` as an object, created (or replacing a non-object) if needed.
+pub(crate) fn object_entry<'m>(
+    map: &'m mut Map<String, Value>,
+    key: &str,
+) -> &'m mut Map<String, Value> {
+    let v = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("just made an object"),
+    }
+}
+
+/// `map[key]` as an array, created (or replacing a non-array) if needed.
+pub(crate) fn array_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Vec<Value> {
+    let v = map.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    if !v.is_array() {
+        *v = Value::Array(Vec::new());
+    }
+    match v {
+        Value::Array(a) => a,
+        _ => unreachable!("just made an array"),
+    }
+}
+
+/// The string members of a JSON map (others dropped), as typed objects take labels.
+pub(crate) fn string_pairs(m: &Map<String, Value>) -> std::collections::BTreeMap<String, String> {
+    m.iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
+}
+
 /// [`str_at`] starting from an object's members.
 pub(crate) fn str_in<'v>(m: &'v Map<String, Value>, path: &[&str]) -> &'v str {
     match path.split_first() {

@@ -434,11 +434,8 @@ fn plan_cluster<'a>(
         ));
         return None;
     };
-    let cass_cluster_name = if cassandra.cluster_name.is_empty() {
-        name.clone()
-    } else {
-        cassandra.cluster_name.clone()
-    };
+    let cass_cluster_name =
+        crate::model::cluster::cassandra_cluster_name(&name, &cassandra.cluster_name).to_string();
     let sanitized_name = cleanup_for_kubernetes(&cass_cluster_name);
     if sanitized_name.is_empty() {
         diags.push(doc.error(

@@ -132,10 +132,6 @@ fn datacenters(r: &Rendered) -> BTreeMap<String, Dc<'_>> {
     out
 }
 
-fn str_at<'v>(v: &'v Value, p: &str) -> &'v str {
-    v.pointer(p).and_then(Value::as_str).unwrap_or_default()
-}
-
 fn replication_option(dc: &Value) -> Option<String> {
     dc.pointer("/spec/config/cassandra-env-sh/additional-jvm-opts")
         .and_then(Value::as_array)?
@@ -225,8 +221,8 @@ fn risks(from: &Rendered, to: &Rendered) -> Vec<Risk> {
             }
         }
         let (vx, vy) = (
-            str_at(o, "/spec/serverVersion"),
-            str_at(n, "/spec/serverVersion"),
+            crate::json::str_at_pointer(o, "/spec/serverVersion"),
+            crate::json::str_at_pointer(n, "/spec/serverVersion"),
         );
         if vx != vy
             && let (Some(x), Some(y)) = (ServerVersion::parse(vx), ServerVersion::parse(vy))
@@ -259,15 +255,15 @@ fn risks(from: &Rendered, to: &Rendered) -> Vec<Risk> {
                 "datacenterName",
             ),
         ] {
-            if str_at(o, field) != str_at(n, field) {
+            if crate::json::str_at_pointer(o, field) != crate::json::str_at_pointer(n, field) {
                 push(
                     kind,
                     new,
                     key,
                     format!(
                         "{what} changed from {:?} to {:?} on an existing datacenter: Cassandra refuses to start nodes whose cluster or datacenter name changed",
-                        str_at(o, field),
-                        str_at(n, field)
+                        crate::json::str_at_pointer(o, field),
+                        crate::json::str_at_pointer(n, field)
                     ),
                 );
             }

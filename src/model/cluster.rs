@@ -72,6 +72,18 @@ pub struct K8ssandraClusterSpec {
     pub secrets_provider: Option<String>,
 }
 
+/// The Cassandra cluster name: `spec.cassandra.clusterName`, or the K8ssandraCluster's
+/// `metadata.name` when that is empty (upstream `CassClusterName`). The renderer and the
+/// reporter both name things after it.
+#[must_use]
+pub fn cassandra_cluster_name<'a>(object_name: &'a str, cluster_name: &'a str) -> &'a str {
+    if cluster_name.is_empty() {
+        object_name
+    } else {
+        cluster_name
+    }
+}
+
 impl K8ssandraClusterSpec {
     /// `IsAuthEnabled`: nil or true.
     #[must_use]

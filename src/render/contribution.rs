@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::json::{array_entry, object_entry};
+
 use super::injection::{INJECT_SECRET_ANNOTATION, InjectionError, add_secret_injections};
 
 /// How an added container or volume meets one of the same name already in the pod template.
@@ -116,30 +118,6 @@ impl Contribution {
 fn position(items: &[Value], item: &Value) -> Option<usize> {
     let name = item.get("name")?;
     items.iter().position(|x| x.get("name") == Some(name))
-}
-
-/// `map[key]` as an object, created (or replacing a non-object) if needed.
-fn object_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
-    let v = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
-    if !v.is_object() {
-        *v = Value::Object(Map::new());
-    }
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!("just made an object"),
-    }
-}
-
-/// `map[key]` as an array, created (or replacing a non-array) if needed.
-fn array_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Vec<Value> {
-    let v = map.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-    if !v.is_array() {
-        *v = Value::Array(Vec::new());
-    }
-    match v {
-        Value::Array(a) => a,
-        _ => unreachable!("just made an array"),
-    }
 }
 
 #[cfg(test)]

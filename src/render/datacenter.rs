@@ -221,11 +221,7 @@ fn finish(
             obj(meta.entry("annotations").or_insert(Value::Null))
                 .insert(CONFIG_HASH_ANNOTATION.into(), hash.into());
         }
-        super::set_annotation(
-            &mut cassdc,
-            super::SYNC_OPTIONS,
-            "Prune=false,Delete=false".into(),
-        );
+        super::set_annotation(&mut cassdc, super::SYNC_OPTIONS, super::NEVER_PRUNE.into());
         super::set_annotation(&mut cassdc, super::FLUX_PRUNE, "disabled".into());
         let wave = Wave::Datacenter(prio_pos);
         out.push(Manifest::of_dc(plan, dc, wave, cassdc));
@@ -792,12 +788,6 @@ fn per_node_config(
     (Some(contribution), object)
 }
 
-fn string_pairs(m: &Map<String, Value>) -> BTreeMap<String, String> {
-    m.iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-        .collect()
-}
-
 /// `app.kubernetes.io/{name,part-of,component}` as the operator sets them on its objects.
 fn base_labels(component: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -1047,11 +1037,11 @@ fn new_datacenter(
     });
 
     let mut cm_labels = super::labels::cleaned_up_by(plan);
-    for (k, v) in string_pairs(&string_map(plan.cassandra.meta.get("commonLabels"))) {
+    for (k, v) in crate::json::string_pairs(&string_map(plan.cassandra.meta.get("commonLabels"))) {
         cm_labels.entry(k).or_insert(v);
     }
     let common_annotations =
-        string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
+        crate::json::string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
     let mut config_maps = Vec::new();
     // The Vector ConfigMap gets the same labels and annotations as the metrics agent's.
     if let Some(toml) = vector_toml {

@@ -52,6 +52,9 @@ use crate::plan::waves::Wave;
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// Argo CD per-object sync options.
 pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// [`SYNC_OPTIONS`] for what Argo CD must never prune or delete (CassandraDatacenters, the
+/// reporter's cluster records).
+pub const NEVER_PRUNE: &str = "Prune=false,Delete=false";
 /// Flux's per-object prune switch (annotation or label).
 pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 

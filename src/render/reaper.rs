@@ -28,6 +28,7 @@ use super::Manifest;
 use super::injection::{INJECT_SECRET_ANNOTATION, add_secret_injections};
 use super::labels::cleaned_up_by_labels;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::json::object_entry;
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -206,8 +207,8 @@ fn new_reaper(
             );
         }
         let ui = str_in(&spec, &["uiUserSecretRef", "name"]).to_string();
-        let pods = obj_entry(&mut meta, "pods");
-        let pod_annotations = obj_entry(pods, "annotations");
+        let pods = object_entry(&mut meta, "pods");
+        let pod_annotations = object_entry(pods, "annotations");
         let existing = pod_annotations
             .get(INJECT_SECRET_ANNOTATION)
             .and_then(Value::as_str)
@@ -331,10 +332,10 @@ fn merge_common_meta(meta: &mut Map<String, Value>, cassandra_meta: &Value) {
         if common.is_empty() {
             continue;
         }
-        merge_strings(obj_entry(meta, key), &common);
-        merge_strings(obj_entry(meta, source), &common);
-        merge_strings(obj_entry(obj_entry(meta, "pods"), key), &common);
-        merge_strings(obj_entry(obj_entry(meta, "service"), key), &common);
+        merge_strings(object_entry(meta, key), &common);
+        merge_strings(object_entry(meta, source), &common);
+        merge_strings(object_entry(object_entry(meta, "pods"), key), &common);
+        merge_strings(object_entry(object_entry(meta, "service"), key), &common);
     }
 }
 
@@ -487,20 +488,6 @@ fn reaper_path(rest: &[&str]) -> Vec<Seg> {
     let mut p = vec![Seg::Key("spec".into()), Seg::Key("reaper".into())];
     p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
     p
-}
-
-/// The object under `key`, created (or replacing a non-object) when needed.
-fn obj_entry<'m>(m: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
-    let slot = m
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
-    }
-    match slot {
-        Value::Object(o) => o,
-        _ => unreachable!("just made an object"),
-    }
 }
 
 #[cfg(test)]

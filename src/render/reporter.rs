@@ -139,15 +139,7 @@ pub fn render(
             o.remove("status");
         }
         record["metadata"]["namespace"] = plan.namespace.clone().into();
-        let ann = record["metadata"]
-            .as_object_mut()
-            .map(|meta| meta.entry("annotations").or_insert_with(|| json!({})));
-        if let Some(Value::Object(a)) = ann {
-            a.insert(
-                super::SYNC_OPTIONS.into(),
-                "Prune=false,Delete=false".into(),
-            );
-        }
+        super::set_annotation(&mut record, super::SYNC_OPTIONS, super::NEVER_PRUNE.into());
         out.push(Manifest::new(cp.clone(), plan.name.clone(), record));
     }
 

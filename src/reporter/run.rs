@@ -398,8 +398,8 @@ impl Reporter {
         let mut dc_metrics = BTreeMap::new();
         let mut write_error = None;
         for record in &records {
-            let name = json_str(record, "/metadata/name").to_string();
-            let namespace = json_str(record, "/metadata/namespace").to_string();
+            let name = crate::json::str_at_pointer(record, "/metadata/name").to_string();
+            let namespace = crate::json::str_at_pointer(record, "/metadata/namespace").to_string();
             let dcs = datacenters_of(record, &self.settings.control_plane_context);
             if dcs
                 .iter()
@@ -408,12 +408,14 @@ impl Reporter {
                 complete = false;
                 continue;
             }
-            let cass_cluster = record
-                .pointer("/spec/cassandra/clusterName")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&name)
-                .to_string();
+            let cass_cluster = crate::model::cluster::cassandra_cluster_name(
+                &name,
+                record
+                    .pointer("/spec/cassandra/clusterName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+            .to_string();
             let mut observed = Observed {
                 cluster: record.clone(),
                 now: rfc3339(now),
@@ -721,15 +723,9 @@ struct SpecDc {
     stopped: bool,
 }
 
-fn json_str<'v>(v: &'v Value, pointer: &str) -> &'v str {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 fn datacenters_of(record: &Value, control_plane: &str) -> Vec<SpecDc> {
-    let namespace = json_str(record, "/metadata/namespace");
-    let cluster_version = json_str(record, "/spec/cassandra/serverVersion");
+    let namespace = crate::json::str_at_pointer(record, "/metadata/namespace");
+    let cluster_version = crate::json::str_at_pointer(record, "/spec/cassandra/serverVersion");
     record
         .pointer("/spec/cassandra/datacenters")
         .and_then(Value::as_array)
@@ -744,9 +740,15 @@ fn datacenters_of(record: &Value, control_plane: &str) -> Vec<SpecDc> {
                         }
                     };
                     SpecDc {
-                        name: json_str(dc, "/metadata/name").to_string(),
-                        namespace: or(json_str(dc, "/metadata/namespace"), namespace),
-                        context: or(json_str(dc, "/k8sContext"), control_plane),
+                        name: crate::json::str_at_pointer(dc, "/metadata/name").to_string(),
+                        namespace: or(
+                            crate::json::str_at_pointer(dc, "/metadata/namespace"),
+                            namespace,
+                        ),
+                        context: or(
+                            crate::json::str_at_pointer(dc, "/k8sContext"),
+                            control_plane,
+                        ),
                         version: dc
                             .get("serverVersion")
                             .and_then(Value::as_str)
