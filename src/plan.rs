@@ -3,6 +3,7 @@
 
 pub mod medusa;
 pub mod operations;
+pub mod reporter;
 pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -265,6 +266,8 @@ pub struct Plan<'a> {
     pub clusters: Vec<ClusterPlan<'a>>,
     /// The operations documents and the datacenter each goes to, in file order.
     pub operations: Vec<operations::RoutedOperation<'a>>,
+    /// The status reporter, when RenderConfig enables it.
+    pub reporter: Option<reporter::ReporterPlan>,
 }
 
 /// Plans the whole repository: settings, clusters, then the routing of operations documents
@@ -274,10 +277,12 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let settings = Settings::from_inputs(inputs);
     let clusters = plan(inputs, &settings, diags);
     let operations = operations::route(&clusters, inputs, diags);
+    let reporter = reporter::resolve(inputs, &settings, diags);
     Plan {
         settings,
         clusters,
         operations,
+        reporter,
     }
 }
 

@@ -230,7 +230,7 @@ pub fn render_plan(
     add(&mut rendered, routed);
     add(
         &mut rendered,
-        reporter::render(plans, inputs, settings, diags),
+        reporter::render(plans, plan.reporter.as_ref(), settings),
     );
     // Every context with objects, also when only one is rendered: each datacenter's context
     // (a cluster that renders always has its CassandraDatacenters there) and what the steps

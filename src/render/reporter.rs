@@ -19,11 +19,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
 use super::Manifest;
-use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{object_meta, to_object};
-use crate::load::Inputs;
+use crate::plan::reporter::ReporterPlan;
 use crate::plan::{ClusterPlan, Settings};
-use crate::yaml::Seg;
 
 /// Name of the reporter's objects.
 pub const NAME: &str = "k8ssandra-gitops-reporter";
@@ -90,44 +88,15 @@ fn role_ref(kind: &str, name: &str) -> RoleRef {
 /// The reporter's objects, or nothing when it is not enabled.
 pub fn render(
     plans: &[ClusterPlan<'_>],
-    inputs: &Inputs,
+    reporter: Option<&ReporterPlan>,
     settings: &Settings,
-    diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
-    let Some(rc) = &inputs.render_config else {
+    let Some(reporter) = reporter else {
         return Vec::new();
     };
-    let Some(cfg) = rc
-        .value
-        .reporter
-        .as_ref()
-        .filter(|r| r.enabled == Some(true))
-    else {
-        return Vec::new();
-    };
-    let ns = cfg
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "k8ssandra-operator".into());
-    if !crate::ports::names::is_dns1123_label(&ns) {
-        diags.push(rc.error(
-            Code::InvalidName,
-            vec![
-                Seg::Key("spec".into()),
-                Seg::Key("reporter".into()),
-                Seg::Key("namespace".into()),
-            ],
-            format!("invalid namespace {ns:?}: must be a DNS label"),
-        ));
-        return Vec::new();
-    }
+    let ns = reporter.namespace.clone();
     let cp = settings.control_plane_context.clone();
-    let image = cfg.image.clone().unwrap_or_else(|| {
-        format!(
-            "ghcr.io/k8ssandra-gitops/k8ssandra-gitops:{}",
-            env!("CARGO_PKG_VERSION")
-        )
-    });
+    let image = reporter.image.clone();
     let m = |object: Value| Manifest::new(cp.clone(), String::new(), object);
     let mut out = Vec::new();
 
@@ -144,13 +113,7 @@ pub fn render(
     }
 
     // RBAC: its namespace's ClientConfigs and only the kubeconfig Secrets they name.
-    let secrets: BTreeSet<String> = inputs
-        .client_configs
-        .iter()
-        .filter(|c| c.value.namespace.is_empty() || c.value.namespace == ns)
-        .map(|c| c.value.kube_config_secret.clone())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let secrets = &reporter.kubeconfig_secrets;
     let mut rules = vec![rule(
         "config.k8ssandra.io",
         &["clientconfigs"],
@@ -158,7 +121,7 @@ pub fn render(
     )];
     if !secrets.is_empty() {
         rules.push(PolicyRule {
-            resource_names: Some(secrets.into_iter().collect()),
+            resource_names: Some(secrets.iter().cloned().collect()),
             ..rule("", &["secrets"], &["get"])
         });
     }
@@ -177,7 +140,7 @@ pub fn render(
     })));
     // Cluster-wide: the records (it lists them in every namespace), their status, and the
     // datacenter objects of datacenters that run in the control-plane cluster itself.
-    let seed_sync = cfg.seed_sync == Some(true);
+    let seed_sync = reporter.seed_sync;
     let watch = ["get", "list", "watch"];
     let mut cluster_rules = vec![
         rule("k8ssandra.io", &["k8ssandraclusters"], &watch),
@@ -235,7 +198,7 @@ pub fn render(
         }
     }
 
-    let interval = cfg.interval_seconds.unwrap_or(15);
+    let interval = reporter.interval_seconds;
     let mut args = vec![
         "reporter".to_string(),
         "--control-plane-context".into(),
