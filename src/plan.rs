@@ -75,6 +75,9 @@ pub struct Settings {
     /// Some input file could not be parsed: the ClientConfig declaring a context may be in it,
     /// so an undeclared context is not reported (it would be a follow-on error).
     pub inputs_incomplete: bool,
+    /// Where the `externalSecrets` backend reads from and how committed SOPS copies are
+    /// decrypted (RenderConfig `secrets`, `flux`).
+    pub credentials: CredentialsSettings,
     /// RenderConfig `secrets.backend`. `external` means what `secretsProvider: external`
     /// means on each K8ssandraCluster (the user provides the Secrets, datacenters only
     /// reference them), so every cluster is then planned with external secrets.
@@ -98,6 +101,54 @@ impl Settings {
                 .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true)),
             inputs_incomplete: !inputs.unparsed_files.is_empty(),
             secrets_backend: SecretsBackend::from_inputs(inputs),
+            credentials: CredentialsSettings::from_inputs(inputs),
+        }
+    }
+}
+
+/// RenderConfig's settings for delivering credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsSettings {
+    /// `secrets.externalSecrets.storeRef.kind`, default `ClusterSecretStore`.
+    pub store_kind: String,
+    /// `secrets.externalSecrets.storeRef.name`, when set and not empty.
+    pub store_name: Option<String>,
+    /// `secrets.externalSecrets.remoteKeyPrefix`: remote key = `<prefix><namespace>/<name>`.
+    pub remote_key_prefix: String,
+    /// SOPS copies are decrypted by the KSOPS generator of each context's kustomization (Argo
+    /// CD with kustomize exec plugins), unless the renderer writes Flux Kustomizations, whose
+    /// `spec.decryption` has kustomize-controller decrypt them.
+    pub ksops: bool,
+}
+
+impl Default for CredentialsSettings {
+    fn default() -> Self {
+        Self {
+            store_kind: "ClusterSecretStore".into(),
+            store_name: None,
+            remote_key_prefix: String::new(),
+            ksops: true,
+        }
+    }
+}
+
+impl CredentialsSettings {
+    fn from_inputs(inputs: &Inputs) -> Self {
+        let spec = inputs.render_config.as_ref().map(|d| &d.value);
+        let external = spec
+            .and_then(|s| s.secrets.as_ref())
+            .and_then(|s| s.external_secrets.as_ref());
+        let store = external.and_then(|e| e.store_ref.as_ref());
+        let defaults = Self::default();
+        Self {
+            store_kind: store
+                .and_then(|s| s.kind.clone())
+                .unwrap_or(defaults.store_kind),
+            store_name: store.and_then(|s| s.name.clone()).filter(|n| !n.is_empty()),
+            remote_key_prefix: external
+                .and_then(|e| e.remote_key_prefix.clone())
+                .unwrap_or_default(),
+            ksops: spec.is_none_or(|s| s.flux.is_none()),
         }
     }
 }

@@ -167,17 +167,11 @@ pub fn render(
 ) -> Vec<Manifest> {
     let committed: Vec<&SopsSecret> = inputs.sops_secrets.iter().map(|d| &d.value).collect();
     let backend = settings.secrets_backend;
+    let credentials = &settings.credentials;
     if backend == Some(Backend::ExternalSecrets)
         && let Some(rc) = &inputs.render_config
     {
-        let store_named = rc
-            .value
-            .secrets
-            .as_ref()
-            .and_then(|s| s.external_secrets.as_ref())
-            .and_then(|e| e.store_ref.as_ref())
-            .and_then(|r| r.name.as_deref())
-            .is_some_and(|n| !n.is_empty());
+        let store_named = credentials.store_name.is_some();
         if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
             diags.push(
                 rc.error(
@@ -193,13 +187,7 @@ pub fn render(
             return Vec::new();
         }
     }
-    // SOPS copies are decrypted where they are applied: by kustomize-controller when the
-    // renderer writes Flux Kustomizations (their spec.decryption), else by the KSOPS generator
-    // of each context's kustomization (Argo CD with kustomize exec plugins enabled).
-    let ksops = inputs
-        .render_config
-        .as_ref()
-        .is_none_or(|rc| rc.value.flux.is_none());
+    let ksops = credentials.ksops;
     let mut out = Vec::new();
     // (context, namespace, name) → the cluster and remote key that rendered it first.
     let mut placed: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
@@ -219,7 +207,10 @@ pub fn render(
         };
         for (context, namespace) in locations(plan) {
             for n in &needed {
-                let remote_key = remote_key(inputs, &plan.namespace, &n.name);
+                let remote_key = format!(
+                    "{}{}/{}",
+                    credentials.remote_key_prefix, plan.namespace, n.name
+                );
                 let key = (context.clone(), namespace.clone(), n.name.clone());
                 if let Some((other, other_key)) = placed.get(&key) {
                     // The same Secret from the same remote key (or the same committed file)
@@ -240,7 +231,7 @@ pub fn render(
                     Backend::ExternalSecrets => Some((
                         external_secret(
                             plan,
-                            inputs,
+                            credentials,
                             n,
                             &namespace,
                             &remote_key,
@@ -276,21 +267,6 @@ pub fn render(
     out
 }
 
-/// The remote key of a credential: `<remoteKeyPrefix><K8ssandraCluster namespace>/<name>`.
-fn remote_key(inputs: &Inputs, kc_namespace: &str, name: &str) -> String {
-    let prefix = inputs
-        .render_config
-        .as_ref()
-        .and_then(|rc| rc.value.secrets.as_ref())
-        .and_then(|s| s.external_secrets.as_ref())
-        .and_then(|e| e.remote_key_prefix.clone())
-        .unwrap_or_default();
-    format!("{prefix}{kc_namespace}/{name}")
-}
-
-/// Labels of a credential Secret: the ReplicatedBy labels plus Cassandra `commonLabels` as
-/// defaults; copies outside the control plane's own namespace also carry the label the
-/// ReplicatedSecret controller adds.
 fn secret_labels(
     plan: &ClusterPlan<'_>,
     context: &str,
@@ -323,23 +299,15 @@ fn secret_labels(
 
 fn external_secret(
     plan: &ClusterPlan<'_>,
-    inputs: &Inputs,
+    credentials: &crate::plan::CredentialsSettings,
     needed: &Needed,
     namespace: &str,
     remote_key: &str,
     context: &str,
     control_plane_context: &str,
 ) -> Value {
-    let store = inputs
-        .render_config
-        .as_ref()
-        .and_then(|rc| rc.value.secrets.as_ref())
-        .and_then(|s| s.external_secrets.as_ref())
-        .and_then(|e| e.store_ref.as_ref());
-    let store_kind = store
-        .and_then(|s| s.kind.clone())
-        .unwrap_or_else(|| "ClusterSecretStore".into());
-    let store_name = store.and_then(|s| s.name.clone()).unwrap_or_default();
+    let store_kind = &credentials.store_kind;
+    let store_name = credentials.store_name.as_deref().unwrap_or_default();
     let labels = secret_labels(plan, context, namespace, control_plane_context);
     let mut template_meta = Map::new();
     template_meta.insert("labels".into(), Value::Object(labels.clone()));
