@@ -344,7 +344,7 @@ struct Guards {
 /// objects alive at a time).
 enum Out {
     /// Compared with (and for `render`, written beside) the output directory.
-    Disk(Streaming),
+    Disk(Box<Streaming>),
     /// One context's files as text, to print once everything rendered: `(path, text)`.
     Stdout(Vec<(String, String)>),
     /// Only counted, per context: the output directory must not be touched (a location
@@ -411,11 +411,11 @@ fn load(
     }
     let sound = problems.is_empty() && !prepared.outcome.has_errors();
     let mut out = match pass {
-        Some(pass) if sound => Out::Disk(Streaming::new(
+        Some(pass) if sound => Out::Disk(Box::new(Streaming::new(
             &prepared.outcome.output_dir,
             pass,
             SourceIndex::new(&prepared.outcome.inputs),
-        )),
+        ))),
         Some(_) => Out::Count(BTreeMap::new()),
         None => Out::Stdout(Vec::new()),
     };

@@ -277,11 +277,11 @@ impl<'a> Credentials<'a> {
                         ),
                         None,
                     )),
-                    Backend::Replicate => match replicated_copy(&committed, plan, n, &namespace) {
+                    Backend::Replicate => match replicated_copy(committed, plan, n, &namespace) {
                         Some((object, text)) => Some((object, Some(text))),
                         None => {
                             diags.push(missing_replicated_error(
-                                plan, n, &context, &namespace, &committed,
+                                plan, n, &context, &namespace, committed,
                             ));
                             None
                         }
