@@ -12,15 +12,18 @@
 //! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
 //!    rollout order, the secrets mode, the Medusa configuration and where each operations
 //!    document goes, and validate what needs the whole picture;
-//! 7. [`render`]: build the objects from the plan; 8. [`output`]: compare with or swap onto disk.
+//! 7. [`render`]: build the objects from the plan, cluster by cluster; 8. [`output`]: compare
+//!    each with the disk as it comes, stage it, swap the new tree in at the end.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
 //!
 //! The public surface is small: [`render_repo`] / [`render_repo_with`] ([`RenderOptions`]) give
 //! an [`Outcome`] with the [`Rendered`] objects ([`Manifest`]) by context and every
-//! [`Diagnostic`](diagnostic::Diagnostic); the command line is [`cli`] (feature `cli`). The
-//! modules above are internal.
+//! [`Diagnostic`](diagnostic::Diagnostic). To keep only one cluster's objects in memory at a
+//! time, [`prepare_repo`] reads and checks the repository and [`Prepared::stream`] hands the
+//! objects to a [`Sink`] as they are rendered (the command line writes them to disk that way).
+//! The command line is [`cli`] (feature `cli`). The modules above are internal.
 //!
 //! ```
 //! use k8ssandra_gitops::{RenderOptions, render_repo_with};
@@ -364,6 +367,26 @@ impl Prepared<'_> {
     /// With [`RenderOptions::context`], only that context's objects are handed on. The
     /// returned `rendered` lists every context with objects (as [`render_repo_with`] does),
     /// each with an empty list; it is empty when any problem is an error.
+    ///
+    /// ```
+    /// use k8ssandra_gitops::{Manifest, RenderOptions, Sink, prepare_repo, render_repo_with};
+    ///
+    /// /// Keeps only the size of what it is given.
+    /// struct Bytes(usize);
+    /// impl Sink for Bytes {
+    ///     fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+    ///         self.0 += objects.iter().map(|(_, m)| m.text().len()).sum::<usize>();
+    ///     }
+    /// }
+    /// let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    /// let mut bytes = Bytes(0);
+    /// let outcome = prepare_repo(&repo, RenderOptions::default())?.stream(&mut bytes);
+    /// assert!(!outcome.has_errors());
+    /// let whole = render_repo_with(&repo, RenderOptions::default())?;
+    /// let expected: usize = whole.rendered.values().flatten().map(|m| m.text().len()).sum();
+    /// assert_eq!(bytes.0, expected);
+    /// # Ok::<(), k8ssandra_gitops::Error>(())
+    /// ```
     #[must_use]
     pub fn stream(self, sink: &mut dyn Sink) -> Outcome {
         let Prepared {
