@@ -1,8 +1,38 @@
 //! Small helpers over `serde_json` values, one copy each, for every stage that reads the
-//! untyped parts of the input (templates the model keeps as JSON) or builds objects.
+//! untyped parts of the input (templates the model keeps as JSON) or builds objects, typed
+//! (k8s-openapi) or not.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+/// A typed Kubernetes object as the JSON value the renderer emits. k8s-openapi's `Serialize`
+/// writes `apiVersion` and `kind` from the type's `Resource` constants and leaves unset
+/// `Option`s out (key order does not matter: the emitter sorts every map).
+pub(crate) fn to_object<T: k8s_openapi::Resource + Serialize>(object: &T) -> Value {
+    // Cannot fail: k8s-openapi types hold no non-string map keys.
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// Metadata with a name, a namespace when given, and labels and annotations only when not
+/// empty: `Some(empty)` would be written as `{}`, which the objects we build never carry.
+pub(crate) fn object_meta(
+    name: impl Into<String>,
+    namespace: Option<&str>,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: namespace.map(str::to_string),
+        labels: (!labels.is_empty()).then_some(labels),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..ObjectMeta::default()
+    }
+}
 
 /// The string at `path` (object keys), or `""` when anything on the way is missing or the
 /// value is not a string.
@@ -195,6 +225,31 @@ mod tests {
             "6b7a41c39ad8160807385e8092bffb3cffa7584a1582039c3ad577337200c361"
         );
         assert_eq!(content_hash_hex(&json!({"k": "v"}), 5), "6b7a41c39a");
+    }
+
+    /// The type's apiVersion and kind are written; unset fields and empty metadata maps are not.
+    #[test]
+    fn typed_objects_carry_their_type_and_only_what_is_set() {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let cm = ConfigMap {
+            metadata: object_meta("x", None, BTreeMap::new(), BTreeMap::new()),
+            ..ConfigMap::default()
+        };
+        assert_eq!(
+            to_object(&cm),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+        );
+        let labels = BTreeMap::from([("l".to_string(), "v".to_string())]);
+        let cm = ConfigMap {
+            metadata: object_meta("x", Some("ns"), labels.clone(), labels),
+            data: Some(BTreeMap::new()),
+            ..ConfigMap::default()
+        };
+        assert_eq!(
+            to_object(&cm),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {},
+                "metadata": {"name": "x", "namespace": "ns", "labels": {"l": "v"}, "annotations": {"l": "v"}}})
+        );
     }
 
     #[test]

@@ -321,8 +321,8 @@ pub fn run(input: &str) -> Response {
             .about(&config.resource_ref, format!("{}.path", config.section));
             return failure(&items, vec![f]);
         }
-        if let Err(message) = confine(path) {
-            let f = Finding::error(message)
+        if let Err(error) = confine(path) {
+            let f = Finding::error(error.to_string())
                 .about(&config.resource_ref, format!("{}.path", config.section));
             return failure(&items, vec![f]);
         }
@@ -475,12 +475,10 @@ fn read_config(node: Option<&Node>) -> Result<Config, Box<Finding>> {
 /// holds the working directory (kustomize runs the function in the kustomization's directory, so
 /// a generator reaches the repository with `../..`); outside any Git work tree, inside the
 /// working directory. `spec.path: /` would otherwise read the whole file system.
-fn confine(path: &str) -> Result<(), String> {
+fn confine(path: &str) -> Result<(), ConfineError> {
     let given = std::path::Path::new(path);
     if given.is_absolute() {
-        return Err(format!(
-            "path {path:?} is absolute; give the repository relative to the kustomization's directory"
-        ));
+        return Err(ConfineError::Absolute(path.to_string()));
     }
     let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) else {
         return Ok(()); // reading it fails with its own error
@@ -495,16 +493,43 @@ fn confine(path: &str) -> Result<(), String> {
     if target.starts_with(boundary) {
         return Ok(());
     }
-    Err(format!(
+    Err(ConfineError::Outside {
+        path: path.to_string(),
+        target,
+        boundary: boundary.to_path_buf(),
+        in_work_tree: work_tree.is_some(),
+    })
+}
+
+/// Why [`confine`] refuses a `spec.path`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ConfineError {
+    /// An absolute path.
+    #[error(
+        "path {0:?} is absolute; give the repository relative to the kustomization's directory"
+    )]
+    Absolute(String),
+    /// A relative path that resolves outside the boundary.
+    #[error(
         "path {path:?} leads to {}, outside {} {}; the function reads only inside it",
         target.display(),
-        if work_tree.is_some() {
+        if *in_work_tree {
             "the Git work tree"
         } else {
             "the working directory (there is no Git work tree)"
         },
         boundary.display()
-    ))
+    )]
+    Outside {
+        /// `spec.path` as given.
+        path: String,
+        /// Where it leads, symlinks resolved.
+        target: PathBuf,
+        /// The Git work tree holding the working directory, else the working directory.
+        boundary: PathBuf,
+        /// Whether `boundary` is a Git work tree.
+        in_work_tree: bool,
+    },
 }
 
 fn unknown_context(config: &Config, rendered: &Rendered) -> Finding {
@@ -1031,6 +1056,28 @@ mod tests {
                 .contains("outside the Git work tree"),
             "{res}"
         );
+    }
+
+    #[test]
+    fn confine_names_where_the_path_leads_and_the_boundary() {
+        assert_eq!(confine("/etc"), Err(ConfineError::Absolute("/etc".into())));
+        let cwd = std::fs::canonicalize(std::env::current_dir().unwrap()).unwrap();
+        let work_tree = cwd
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .unwrap()
+            .to_path_buf();
+        let up = vec![".."; cwd.components().count()].join("/");
+        assert_eq!(
+            confine(&up),
+            Err(ConfineError::Outside {
+                path: up.clone(),
+                target: PathBuf::from("/"),
+                boundary: work_tree,
+                in_work_tree: true,
+            })
+        );
+        assert!(confine(".").is_ok());
     }
 
     #[test]

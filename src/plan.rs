@@ -170,6 +170,25 @@ impl ClusterPlan<'_> {
         context.is_none_or(|c| self.dcs.iter().any(|d| d.context == c))
     }
 
+    /// The rollout position of `dcs[dc_index]` (its place in [`ClusterPlan::priority`]).
+    #[must_use]
+    pub fn position(&self, dc_index: usize) -> usize {
+        self.priority
+            .iter()
+            .position(|&i| i == dc_index)
+            .unwrap_or(0)
+    }
+
+    /// The rollout position of the last datacenter in `context`: what this cluster applies
+    /// there after its datacenters waits for that one.
+    #[must_use]
+    pub fn last_position_in(&self, context: &str) -> usize {
+        self.priority
+            .iter()
+            .rposition(|&i| self.dcs[i].context == context)
+            .unwrap_or(0)
+    }
+
     /// cass-operator's own name for the superuser Secret when a DC names none:
     /// `<CleanupForKubernetes(cluster name)>-superuser`.
     #[must_use]

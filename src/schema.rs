@@ -171,6 +171,23 @@ pub fn source_sha256(kind: InputKind) -> &'static str {
     &Schema::get(kind).sha256
 }
 
+/// Why a text is not a schema in the generated form.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    /// Not JSON, or JSON of another shape.
+    #[error("not a schema in the generated form: {0}")]
+    Shape(serde_json::Error),
+    /// `root` is not an index of `defs`.
+    #[error("root out of range")]
+    RootOutOfRange,
+    /// A def refers to a def that does not exist.
+    #[error("definition index out of range")]
+    DefinitionOutOfRange,
+    /// A def refers to a pattern that does not exist.
+    #[error("pattern index out of range")]
+    PatternOutOfRange,
+}
+
 /// A schema in the generated form, loaded at run time rather than embedded: the development
 /// tooling in [`crate::schema_tools`] builds one from any upstream CRD or Kubernetes OpenAPI
 /// document, so that rendered output is checked with exactly the rules of [`check`].
@@ -182,7 +199,7 @@ impl CompiledSchema {
     ///
     /// # Errors
     /// Text that is not JSON of that shape, or with an index out of range.
-    pub fn from_json(text: &str) -> Result<Self, String> {
+    pub fn from_json(text: &str) -> Result<Self, FormatError> {
         Schema::try_parse(text).map(CompiledSchema)
     }
 
@@ -387,9 +404,8 @@ impl Schema {
     }
 
     /// Parses a schema in the generated form, checking every index.
-    fn try_parse(text: &str) -> Result<Schema, String> {
-        let raw: RawSchema = serde_json::from_str(text)
-            .map_err(|e| format!("not a schema in the generated form: {e}"))?;
+    fn try_parse(text: &str) -> Result<Schema, FormatError> {
+        let raw: RawSchema = serde_json::from_str(text).map_err(FormatError::Shape)?;
         let schema = Schema {
             sha256: raw.sha256,
             root: raw.root,
@@ -406,7 +422,7 @@ impl Schema {
         let n = u32::try_from(schema.defs.len()).unwrap_or(u32::MAX);
         let ok = |i: &u32| *i < n;
         if !ok(&schema.root) {
-            return Err("root out of range".into());
+            return Err(FormatError::RootOutOfRange);
         }
         for def in &schema.defs {
             let children = def
@@ -422,13 +438,13 @@ impl Schema {
                 _ => None,
             };
             if !children.chain(additional).all(ok) {
-                return Err("definition index out of range".into());
+                return Err(FormatError::DefinitionOutOfRange);
             }
             if def
                 .pattern
                 .is_some_and(|p| (p as usize) >= schema.patterns.len())
             {
-                return Err("pattern index out of range".into());
+                return Err(FormatError::PatternOutOfRange);
             }
         }
         Ok(schema)
@@ -1602,6 +1618,34 @@ mod tests {
             schema,
             &doc(&format!("metadata:\n  name: t\n{text}")),
         ))
+    }
+
+    #[test]
+    fn a_malformed_generated_schema_says_which_index_is_out_of_range() {
+        let text = |root: u32, defs: &str| {
+            format!(
+                r#"{{"generator":"test","kind":"T","version":"v1","source":"t.yaml","sha256":"0","root":{root},"patterns":[],"defs":{defs}}}"#
+            )
+        };
+        let err = |t: &str| Schema::try_parse(t).map(|_| ()).unwrap_err();
+        assert!(matches!(err(&text(1, "[{}]")), FormatError::RootOutOfRange));
+        assert!(matches!(
+            err(&text(0, r#"[{"items":3}]"#)),
+            FormatError::DefinitionOutOfRange
+        ));
+        assert!(matches!(
+            err(&text(0, r#"[{"pattern":0}]"#)),
+            FormatError::PatternOutOfRange
+        ));
+        let shape = err("[]");
+        assert!(matches!(shape, FormatError::Shape(_)));
+        assert!(
+            shape
+                .to_string()
+                .starts_with("not a schema in the generated form: "),
+            "{shape}"
+        );
+        assert!(Schema::try_parse(&text(0, "[{}]")).is_ok());
     }
 
     #[test]

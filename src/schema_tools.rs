@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use crate::schema::{CompiledSchema, QUANTITY_PATTERN};
+use crate::schema::{CompiledSchema, FormatError, QUANTITY_PATTERN};
 use crate::yaml::{self, Node, Value};
 
 /// What the `generator` field of a generated file says.
@@ -149,6 +149,215 @@ pub enum Mode {
     Output,
 }
 
+/// A failure of the schema tooling: reading the vendored upstream files, or translating their
+/// schemas into the generated form.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory cannot be read.
+    #[error("{}: {error}", path.display())]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A CRD file is not UTF-8.
+    #[error("{}: {error}", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Where the bad bytes are.
+        error: std::str::Utf8Error,
+    },
+    /// A CRD file is not YAML.
+    #[error("{}:{}:{}: {error}", path.display(), error.pos.line, error.pos.column)]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with its position.
+        error: yaml::ParseError,
+    },
+    /// An OpenAPI document is not JSON.
+    #[error("{}: {error}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        error: serde_json::Error,
+    },
+    /// A CRD file that does not hold exactly one CustomResourceDefinition.
+    #[error("{}: expected one CustomResourceDefinition, found {found}", path.display())]
+    CrdCount {
+        /// The file.
+        path: PathBuf,
+        /// How many it holds.
+        found: usize,
+    },
+    /// An input CRD of another kind than [`INPUTS`] says.
+    #[error("{}: kind is {found}, expected {expected:?}", path.display())]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// `spec.names.kind` as found.
+        found: Json,
+        /// The kind expected.
+        expected: &'static str,
+    },
+    /// An input CRD that does not serve the version [`INPUTS`] says.
+    #[error("{}: version {version} is not served", path.display())]
+    InputVersionNotServed {
+        /// The file.
+        path: PathBuf,
+        /// The version expected.
+        version: &'static str,
+    },
+    /// A schema the generator cannot translate.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The generated text does not load (a defect of the generator).
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// A release patch of a CRD no longer applies: the upstream CRD changed.
+    #[error("{crd}: {problem}")]
+    ReleasePatch {
+        /// The CRD's `metadata.name`.
+        crd: &'static str,
+        /// What does not apply.
+        problem: PatchError,
+    },
+    /// A built-in kind whose API group has no vendored OpenAPI document.
+    #[error(
+        "no schema for built-in {api_version} {kind}: add the API group's OpenAPI document to data/upstream/kubernetes-openapi"
+    )]
+    NoBuiltinSchema {
+        /// The object's `apiVersion`.
+        api_version: String,
+        /// The object's `kind`.
+        kind: String,
+    },
+    /// No vendored CRD defines the kind.
+    #[error(
+        "no schema for {group}/{version} {kind}{}: add its CRD to data/upstream/crds",
+        similar.as_ref().map(|k| format!(" (the CRD's kind is {k})")).unwrap_or_default()
+    )]
+    NoCrd {
+        /// The API group.
+        group: String,
+        /// The API version.
+        version: String,
+        /// The kind asked for.
+        kind: String,
+        /// The kind of a CRD of the group that differs only in case.
+        similar: Option<String>,
+    },
+    /// The kind's CRD does not serve the version.
+    #[error("{group}/{version} is not served for {kind} (served: {})", served.join(", "))]
+    VersionNotServed {
+        /// The API group.
+        group: String,
+        /// The API version asked for.
+        version: String,
+        /// The kind.
+        kind: String,
+        /// The versions the CRD serves.
+        served: Vec<String>,
+    },
+    /// An OpenAPI document without `components.schemas`.
+    #[error("{file}: no components.schemas")]
+    NoComponents {
+        /// The document's file name.
+        file: String,
+    },
+    /// An OpenAPI document that does not define the kind.
+    #[error(
+        "no schema for {}{version} {kind} in {file}",
+        if group.is_empty() { String::new() } else { format!("{group}/") }
+    )]
+    NotInOpenApi {
+        /// The API group (empty for the core group).
+        group: String,
+        /// The API version.
+        version: String,
+        /// The kind.
+        kind: String,
+        /// The document's file name.
+        file: String,
+    },
+}
+
+/// A schema the generator cannot put into the generated form: where, and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {problem}")]
+pub struct BuildError {
+    /// Where in the schema (`Kind/version.properties.spec`, or a component name).
+    pub at: String,
+    /// What the generator cannot handle there.
+    pub problem: BuildProblem,
+}
+
+/// What the generator cannot handle in a schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildProblem {
+    /// A `$ref` that is not `#/components/schemas/<name>`.
+    #[error("unsupported $ref {0}")]
+    UnsupportedRef(Json),
+    /// A `$ref` back to a schema being built.
+    #[error("recursive $ref {0} is not supported")]
+    RecursiveRef(String),
+    /// A `$ref` in a CRD (only OpenAPI documents have components).
+    #[error("$ref outside an OpenAPI document")]
+    RefOutsideOpenApi,
+    /// A `$ref` to a component that does not exist.
+    #[error("$ref to missing schema {0}")]
+    MissingRef(String),
+    /// A schema that is not an object.
+    #[error("schema is not a mapping")]
+    NotAMapping,
+    /// `properties` that is not an object.
+    #[error("properties is not a mapping")]
+    PropertiesNotAMapping,
+    /// `anyOf`, `oneOf` or `allOf` that is not a list (the keyword).
+    #[error("{0} is not a list")]
+    NotAList(String),
+    /// `pattern` that is not a string.
+    #[error("pattern is not a string")]
+    PatternNotAString,
+    /// `x-kubernetes-validations` in an input schema.
+    #[error("CEL validation rules are not supported by the checker")]
+    CelRules,
+    /// A keyword the checker does not know.
+    #[error(
+        "unsupported schema keyword {0:?}; teach src/schema_tools.rs and src/schema.rs about it"
+    )]
+    UnknownKeyword(String),
+    /// An `enum` or `default` value of another type than the schema's.
+    #[error("value {value} does not match type {ty}")]
+    TypeMismatch {
+        /// The value.
+        value: Json,
+        /// The schema's `type`.
+        ty: String,
+    },
+}
+
+fn fail(at: &str, problem: BuildProblem) -> BuildError {
+    BuildError {
+        at: at.to_string(),
+        problem,
+    }
+}
+
+/// Why a release patch does not apply to a CRD.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    /// A pointer without a `/`.
+    #[error("bad pointer {0}")]
+    BadPointer(&'static str),
+    /// The pointer's target does not exist.
+    #[error("{0} is not in the schema (did the upstream CRD change?)")]
+    Missing(&'static str),
+}
+
 struct Builder<'d> {
     mode: Mode,
     defs: Vec<Map<String, Json>>,
@@ -196,24 +405,24 @@ impl<'d> Builder<'d> {
         i
     }
 
-    fn build(&mut self, schema: &Json, at: &str) -> Result<u32, String> {
+    fn build(&mut self, schema: &Json, at: &str) -> Result<u32, BuildError> {
         let node = self.node(schema, at)?;
         Ok(self.intern(node))
     }
 
-    fn reference(&mut self, r: &Json, at: &str) -> Result<Map<String, Json>, String> {
+    fn reference(&mut self, r: &Json, at: &str) -> Result<Map<String, Json>, BuildError> {
         let name = r
             .as_str()
             .and_then(|s| s.strip_prefix("#/components/schemas/"))
-            .ok_or_else(|| format!("{at}: unsupported $ref {r}"))?;
+            .ok_or_else(|| fail(at, BuildProblem::UnsupportedRef(r.clone())))?;
         match self.refs.get(name) {
             Some(Some(done)) => return Ok(done.clone()),
-            Some(None) => return Err(format!("{at}: recursive $ref {name} is not supported")),
+            Some(None) => return Err(fail(at, BuildProblem::RecursiveRef(name.to_string()))),
             None => {}
         }
         let components = self
             .components
-            .ok_or_else(|| format!("{at}: $ref outside an OpenAPI document"))?;
+            .ok_or_else(|| fail(at, BuildProblem::RefOutsideOpenApi))?;
         self.refs.insert(name.to_string(), None);
         let built = if name == QUANTITY_REF {
             // The Go decoder takes a string in the quantity grammar or a plain JSON number.
@@ -225,7 +434,7 @@ impl<'d> Builder<'d> {
         } else {
             let target = components
                 .get(name)
-                .ok_or_else(|| format!("{at}: $ref to missing schema {name}"))?;
+                .ok_or_else(|| fail(at, BuildProblem::MissingRef(name.to_string())))?;
             self.node(target, name)?
         };
         self.refs.insert(name.to_string(), Some(built.clone()));
@@ -237,10 +446,10 @@ impl<'d> Builder<'d> {
             || (self.components.is_some() && OPENAPI_DROPPED_KEYS.contains(&key))
     }
 
-    fn node(&mut self, schema: &Json, at: &str) -> Result<Map<String, Json>, String> {
+    fn node(&mut self, schema: &Json, at: &str) -> Result<Map<String, Json>, BuildError> {
         let obj = schema
             .as_object()
-            .ok_or_else(|| format!("{at}: schema is not a mapping"))?;
+            .ok_or_else(|| fail(at, BuildProblem::NotAMapping))?;
         if self.components.is_some() {
             if let Some(r) = obj.get("$ref") {
                 return self.reference(r, at);
@@ -286,7 +495,7 @@ impl<'d> Builder<'d> {
                 "properties" => {
                     let props = value
                         .as_object()
-                        .ok_or_else(|| format!("{here}: properties is not a mapping"))?;
+                        .ok_or_else(|| fail(&here, BuildProblem::PropertiesNotAMapping))?;
                     let mut names: Vec<&String> = props.keys().collect();
                     names.sort();
                     let mut built = Map::new();
@@ -319,7 +528,7 @@ impl<'d> Builder<'d> {
                     }
                     let branches = value
                         .as_array()
-                        .ok_or_else(|| format!("{here}: {key} is not a list"))?;
+                        .ok_or_else(|| fail(&here, BuildProblem::NotAList(key.clone())))?;
                     let mut built = Vec::new();
                     for (i, sub) in branches.iter().enumerate() {
                         built.push(Json::from(self.build(sub, &format!("{here}[{i}]"))?));
@@ -329,7 +538,7 @@ impl<'d> Builder<'d> {
                 "pattern" => {
                     let p = value
                         .as_str()
-                        .ok_or_else(|| format!("{here}: pattern is not a string"))?;
+                        .ok_or_else(|| fail(&here, BuildProblem::PatternNotAString))?;
                     out.insert(key.clone(), Json::from(self.pattern(p)));
                 }
                 k if SCALAR_KEYS.contains(&k) => {
@@ -337,15 +546,11 @@ impl<'d> Builder<'d> {
                 }
                 k if k.starts_with("x-kubernetes-validations") => {
                     if self.mode == Mode::Input {
-                        return Err(format!(
-                            "{here}: CEL validation rules are not supported by the checker"
-                        ));
+                        return Err(fail(&here, BuildProblem::CelRules));
                     }
                 }
                 _ => {
-                    return Err(format!(
-                        "{here}: unsupported schema keyword {key:?}; teach src/schema_tools.rs and src/schema.rs about it"
-                    ));
+                    return Err(fail(&here, BuildProblem::UnknownKeyword(key.clone())));
                 }
             }
         }
@@ -377,7 +582,7 @@ impl<'d> Builder<'d> {
 }
 
 /// Guards against YAML surprises (unquoted yes/no, dates) in enum and default values.
-fn check_types(node: &Map<String, Json>, at: &str) -> Result<(), String> {
+fn check_types(node: &Map<String, Json>, at: &str) -> Result<(), BuildError> {
     let Some(ty) = node.get("type").and_then(Json::as_str) else {
         return Ok(());
     };
@@ -397,7 +602,13 @@ fn check_types(node: &Map<String, Json>, at: &str) -> Result<(), String> {
         .chain(node.get("default"));
     for v in values {
         if !(fits(v) || v.is_null() && nullable) {
-            return Err(format!("{at}: value {v} does not match type {ty}"));
+            return Err(fail(
+                at,
+                BuildProblem::TypeMismatch {
+                    value: v.clone(),
+                    ty: ty.to_string(),
+                },
+            ));
         }
     }
     Ok(())
@@ -471,23 +682,22 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// Parses a file holding exactly one CustomResourceDefinition.
 ///
 /// # Errors
-/// YAML errors, or not exactly one CRD in the file.
-pub fn read_crd(path: &Path) -> Result<(Json, Vec<u8>), String> {
-    let raw = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = std::str::from_utf8(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
-    let docs = yaml::parse_stream(text)
-        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.pos.line, e.pos.column))?;
+/// The file cannot be read, is not UTF-8 or YAML, or does not hold exactly one CRD.
+pub fn read_crd(path: &Path) -> Result<(Json, Vec<u8>), Error> {
+    let at = || path.to_path_buf();
+    let raw = std::fs::read(path).map_err(|error| Error::Read { path: at(), error })?;
+    let text = std::str::from_utf8(&raw).map_err(|error| Error::NotUtf8 { path: at(), error })?;
+    let docs = yaml::parse_stream(text).map_err(|error| Error::Yaml { path: at(), error })?;
     let mut crds: Vec<Json> = docs
         .iter()
         .map(Node::to_json)
         .filter(|d| d["kind"] == "CustomResourceDefinition")
         .collect();
     if crds.len() != 1 {
-        return Err(format!(
-            "{}: expected one CustomResourceDefinition, found {}",
-            path.display(),
-            crds.len()
-        ));
+        return Err(Error::CrdCount {
+            path: at(),
+            found: crds.len(),
+        });
     }
     Ok((crds.remove(0), raw))
 }
@@ -507,20 +717,22 @@ fn served_schema<'c>(crd: &'c Json, version: &str) -> Option<&'c Json> {
 /// # Errors
 /// A missing or unreadable CRD file, a kind or version that does not match, or a schema keyword
 /// the checker does not know.
-pub fn generate_input_schemas(crd_dir: &Path) -> Result<Vec<(&'static str, String)>, String> {
+pub fn generate_input_schemas(crd_dir: &Path) -> Result<Vec<(&'static str, String)>, Error> {
     let mut out = Vec::new();
     for (file, kind, version, out_file) in INPUTS {
         let path = crd_dir.join(file);
         let (crd, raw) = read_crd(&path)?;
         if crd["spec"]["names"]["kind"] != kind {
-            return Err(format!(
-                "{}: kind is {}, expected {kind:?}",
-                path.display(),
-                crd["spec"]["names"]["kind"]
-            ));
+            return Err(Error::WrongKind {
+                found: crd["spec"]["names"]["kind"].clone(),
+                path,
+                expected: kind,
+            });
         }
-        let schema = served_schema(&crd, version)
-            .ok_or_else(|| format!("{}: version {version} is not served", path.display()))?;
+        let schema = served_schema(&crd, version).ok_or_else(|| Error::InputVersionNotServed {
+            path: path.clone(),
+            version,
+        })?;
         let mut b = Builder::new(Mode::Input, None);
         let root = b.build(schema, &format!("{kind}/{version}"))?;
         let header = Header {
@@ -554,15 +766,23 @@ const CASSANDRA_DATACENTER_RELEASE_REMOVALS: &[&str] = &[
     "/properties/spec/properties/podTemplateSpec/properties/spec/properties/topologySpreadConstraints/x-kubernetes-list-type",
 ];
 
-fn remove_pointer(root: &mut Json, pointer: &str) -> Result<(), String> {
+fn remove_pointer(root: &mut Json, pointer: &'static str) -> Result<(), PatchError> {
     let (parent, key) = pointer
         .rsplit_once('/')
-        .ok_or_else(|| format!("bad pointer {pointer}"))?;
+        .ok_or(PatchError::BadPointer(pointer))?;
     root.pointer_mut(parent)
         .and_then(Json::as_object_mut)
         .and_then(|m| m.remove(key))
         .map(drop)
-        .ok_or_else(|| format!("{pointer} is not in the schema (did the upstream CRD change?)"))
+        .ok_or(PatchError::Missing(pointer))
+}
+
+/// The error of a release patch of the CassandraDatacenter CRD.
+fn cassandra_datacenter_patch(problem: PatchError) -> Error {
+    Error::ReleasePatch {
+        crd: CASSANDRA_DATACENTER_CRD,
+        problem,
+    }
 }
 
 /// Turns a CRD as generated upstream into the CRD the operator's release build installs. Only
@@ -571,14 +791,14 @@ fn remove_pointer(root: &mut Json, pointer: &str) -> Result<(), String> {
 ///
 /// # Errors
 /// A pointer the patches remove is missing: the upstream CRD changed, review the patches.
-pub fn release_form(crd: &mut Json) -> Result<(), String> {
+pub fn release_form(crd: &mut Json) -> Result<(), Error> {
     if crd["metadata"]["name"] != CASSANDRA_DATACENTER_CRD {
         return Ok(());
     }
     for version in crd["spec"]["versions"].as_array_mut().into_iter().flatten() {
         let schema = &mut version["schema"]["openAPIV3Schema"];
         for p in CASSANDRA_DATACENTER_RELEASE_REMOVALS {
-            remove_pointer(schema, p).map_err(|e| format!("{CASSANDRA_DATACENTER_CRD}: {e}"))?;
+            remove_pointer(schema, p).map_err(cassandra_datacenter_patch)?;
         }
     }
     Ok(())
@@ -588,14 +808,14 @@ pub fn release_form(crd: &mut Json) -> Result<(), String> {
 /// CassandraDatacenter CRD keeps unknown fields under `spec` (only so that the free-form
 /// `spec.config` survives); re-close `spec` so a misspelt field is an error, with `spec.config`
 /// a mapping of any content, which is how cass-operator reads it.
-fn close_cassandra_datacenter_spec(crd: &mut Json) -> Result<(), String> {
+fn close_cassandra_datacenter_spec(crd: &mut Json) -> Result<(), Error> {
     for version in crd["spec"]["versions"].as_array_mut().into_iter().flatten() {
         let schema = &mut version["schema"]["openAPIV3Schema"];
         remove_pointer(
             schema,
             "/properties/spec/x-kubernetes-preserve-unknown-fields",
         )
-        .map_err(|e| format!("{CASSANDRA_DATACENTER_CRD}: {e}"))?;
+        .map_err(cassandra_datacenter_patch)?;
         schema["properties"]["spec"]["properties"]["config"] =
             serde_json::json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
     }
@@ -655,7 +875,7 @@ const KUSTOMIZATION_FIELDS: &[&str] = &[
 ];
 
 /// Schemas by `(apiVersion, kind)`, or why there is none.
-type SchemaCache = HashMap<(String, String), Arc<Result<KindSchema, String>>>;
+type SchemaCache = HashMap<(String, String), Arc<Result<KindSchema, Error>>>;
 
 /// A schema and the scope of its kind.
 struct KindSchema {
@@ -827,7 +1047,7 @@ impl ManifestValidator {
         }
     }
 
-    fn schema(&self, api_version: &str, kind: &str) -> Arc<Result<KindSchema, String>> {
+    fn schema(&self, api_version: &str, kind: &str) -> Arc<Result<KindSchema, Error>> {
         let key = (api_version.to_string(), kind.to_string());
         if let Some(s) = self.lock_schemas().get(&key) {
             return Arc::clone(s);
@@ -843,7 +1063,7 @@ impl ManifestValidator {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn build_schema(&self, api_version: &str, kind: &str) -> Result<KindSchema, String> {
+    fn build_schema(&self, api_version: &str, kind: &str) -> Result<KindSchema, Error> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let openapi_file = if group.is_empty() {
             format!("api__{version}_openapi.json")
@@ -865,14 +1085,15 @@ impl ManifestValidator {
             || group.ends_with(".k8s.io")
             || ["apps", "batch", "policy", "autoscaling"].contains(&group)
         {
-            return Err(format!(
-                "no schema for built-in {api_version} {kind}: add the API group's OpenAPI document to data/upstream/kubernetes-openapi"
-            ));
+            return Err(Error::NoBuiltinSchema {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+            });
         }
         self.crd_schema(group, version, kind)
     }
 
-    fn openapi_doc(&self, dir: &Path, file: &str) -> Result<Arc<Json>, String> {
+    fn openapi_doc(&self, dir: &Path, file: &str) -> Result<Arc<Json>, Error> {
         let mut docs = self
             .openapi
             .lock()
@@ -881,22 +1102,26 @@ impl ManifestValidator {
             return Ok(Arc::clone(d));
         }
         let path = dir.join(file);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let doc: Json =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|error| Error::Read {
+            path: path.clone(),
+            error,
+        })?;
+        let doc: Json = serde_json::from_str(&text).map_err(|error| Error::Json { path, error })?;
         let doc = Arc::new(doc);
         docs.insert(file.to_string(), Arc::clone(&doc));
         Ok(doc)
     }
 
     /// The CRD of `group`/`kind` among `data/upstream/crds/<plural>.<group>.yaml`.
-    fn crd_schema(&self, group: &str, version: &str, kind: &str) -> Result<KindSchema, String> {
+    fn crd_schema(&self, group: &str, version: &str, kind: &str) -> Result<KindSchema, Error> {
         let mut files: Vec<PathBuf> = Vec::new();
         for dir in std::iter::once(self.upstream.join("crds")).chain(self.extra_crd_dirs.clone()) {
             files.extend(
                 std::fs::read_dir(&dir)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?
+                    .map_err(|error| Error::Read {
+                        path: dir.clone(),
+                        error,
+                    })?
                     .filter_map(Result::ok)
                     .map(|e| e.path())
                     .filter(|p| {
@@ -925,17 +1150,20 @@ impl ManifestValidator {
                 close_cassandra_datacenter_spec(&mut crd)?;
             }
             let Some(schema) = served_schema(&crd, version) else {
-                let served: Vec<&str> = crd["spec"]["versions"]
+                let served = crd["spec"]["versions"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter(|v| v["served"] == true)
                     .filter_map(|v| v["name"].as_str())
+                    .map(str::to_string)
                     .collect();
-                return Err(format!(
-                    "{group}/{version} is not served for {kind} (served: {})",
-                    served.join(", ")
-                ));
+                return Err(Error::VersionNotServed {
+                    group: group.to_string(),
+                    version: version.to_string(),
+                    kind: kind.to_string(),
+                    served,
+                });
             };
             let mut b = Builder::new(Mode::Output, None);
             let root = b.build(schema, &format!("{kind}/{version}"))?;
@@ -956,14 +1184,12 @@ impl ManifestValidator {
                 cluster_scoped: crd["spec"]["scope"] == "Cluster",
             });
         }
-        let hint = kinds
-            .iter()
-            .find(|k| k.eq_ignore_ascii_case(kind))
-            .map(|k| format!(" (the CRD's kind is {k})"))
-            .unwrap_or_default();
-        Err(format!(
-            "no schema for {group}/{version} {kind}{hint}: add its CRD to data/upstream/crds"
-        ))
+        Err(Error::NoCrd {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+            similar: kinds.into_iter().find(|k| k.eq_ignore_ascii_case(kind)),
+        })
     }
 }
 
@@ -974,10 +1200,13 @@ fn compile_openapi(
     version: &str,
     kind: &str,
     source: &str,
-) -> Result<CompiledSchema, String> {
-    let components = doc["components"]["schemas"]
-        .as_object()
-        .ok_or_else(|| format!("{source}: no components.schemas"))?;
+) -> Result<CompiledSchema, Error> {
+    let components =
+        doc["components"]["schemas"]
+            .as_object()
+            .ok_or_else(|| Error::NoComponents {
+                file: source.to_string(),
+            })?;
     let root = components
         .iter()
         .find(|(_, s)| {
@@ -990,13 +1219,11 @@ fn compile_openapi(
                 })
         })
         .map(|(name, _)| name.clone())
-        .ok_or_else(|| {
-            let shown = if group.is_empty() {
-                version.to_string()
-            } else {
-                format!("{group}/{version}")
-            };
-            format!("no schema for {shown} {kind} in {source}")
+        .ok_or_else(|| Error::NotInOpenApi {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+            file: source.to_string(),
         })?;
     let mut b = Builder::new(Mode::Output, Some(components));
     let node = b.reference(&Json::from(format!("#/components/schemas/{root}")), kind)?;
@@ -1007,7 +1234,7 @@ fn compile_openapi(
         source,
         sha256: String::new(),
     };
-    CompiledSchema::from_json(&b.finish(&header, root))
+    Ok(CompiledSchema::from_json(&b.finish(&header, root))?)
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>, report: &mut Report) {
@@ -1139,7 +1366,11 @@ mod tests {
                 "T",
             )
             .unwrap_err();
-        assert!(err.contains("CEL validation rules"), "{err}");
+        assert_eq!(
+            err,
+            fail("T.x-kubernetes-validations", BuildProblem::CelRules)
+        );
+        assert!(err.to_string().contains("CEL validation rules"), "{err}");
         let mut b = Builder::new(Mode::Output, None);
         assert!(
             b.build(
@@ -1154,14 +1385,73 @@ mod tests {
                 "T",
             )
             .unwrap_err();
-        assert!(err.contains("unsupported schema keyword"), "{err}");
+        assert_eq!(
+            err,
+            fail(
+                "T.contentEncoding",
+                BuildProblem::UnknownKeyword("contentEncoding".into())
+            )
+        );
+        assert!(
+            err.to_string().contains("unsupported schema keyword"),
+            "{err}"
+        );
         let err = b
             .build(
                 &serde_json::json!({"type": "integer", "enum": ["yes"]}),
                 "T",
             )
             .unwrap_err();
-        assert!(err.contains("does not match type integer"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "T: value \"yes\" does not match type integer"
+        );
+    }
+
+    #[test]
+    fn read_crd_reports_the_file_and_how_many_crds_it_holds() {
+        let path = std::env::temp_dir().join(format!(
+            "k8ssandra-gitops-read-crd-{}.yaml",
+            std::process::id()
+        ));
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+        std::fs::write(&path, format!("{crd}---\n{crd}")).unwrap();
+        let err = read_crd(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            matches!(&err, Error::CrdCount { path: p, found: 2 } if *p == path),
+            "{err:?}"
+        );
+        assert!(matches!(
+            read_crd(&path).unwrap_err(),
+            Error::Read { error, .. } if error.kind() == std::io::ErrorKind::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_release_patch_that_no_longer_applies_names_the_crd_and_pointer() {
+        let mut crd = serde_json::json!({
+            "metadata": {"name": CASSANDRA_DATACENTER_CRD},
+            "spec": {"versions": [{"schema": {"openAPIV3Schema": {"properties": {}}}}]}
+        });
+        let err = release_form(&mut crd).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::ReleasePatch {
+                    crd: CASSANDRA_DATACENTER_CRD,
+                    problem: PatchError::Missing(p),
+                } if *p == CASSANDRA_DATACENTER_RELEASE_REMOVALS[0]
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{CASSANDRA_DATACENTER_CRD}: {} is not in the schema (did the upstream CRD change?)",
+                CASSANDRA_DATACENTER_RELEASE_REMOVALS[0]
+            )
+        );
     }
 
     /// Validates the given files (name, text) in a fresh directory; returns the problems with

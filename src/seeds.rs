@@ -2,8 +2,12 @@
 //! renderer (static `additionalSeeds`) and the status reporter's seed sync (pod IPs of the other
 //! datacenters), so both write the same names and labels.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
+use serde_json::Value;
+
+use crate::json::{object_meta, to_object};
 use crate::ports::names::{clean_label_value, cleanup_for_kubernetes};
 
 /// `Some(true)` for IPv4 (and IPv4-mapped IPv6), `Some(false)` for IPv6, `None` for anything
@@ -45,57 +49,110 @@ pub fn seed_slice(t: &SeedTarget<'_>, family: &str, addresses: &[String]) -> Val
         cleanup_for_kubernetes(t.cass_cluster_name),
         cleanup_for_kubernetes(t.dc_name)
     );
-    let mut labels = Map::new();
-    labels.insert(
-        "cassandra.datastax.com/cluster".into(),
-        clean_label_value(t.cass_cluster_name).into(),
-    );
-    labels.insert(
-        "cassandra.datastax.com/datacenter".into(),
-        clean_label_value(t.dc_name).into(),
-    );
-    labels.insert(
-        "app.kubernetes.io/managed-by".into(),
-        "cass-operator".into(),
-    );
-    labels.insert("app.kubernetes.io/name".into(), "cassandra".into());
-    labels.insert("app.kubernetes.io/version".into(), t.version.into());
-    labels.insert(
-        "app.kubernetes.io/instance".into(),
-        format!("cassandra-{}", clean_label_value(t.cass_cluster_name)).into(),
-    );
-    labels.insert(
-        "app.kubernetes.io/created-by".into(),
-        "cass-operator".into(),
-    );
-    if let Some(Value::Object(common)) = t.common_labels {
-        for (k, v) in common {
-            if let Some(v) = v.as_str() {
-                labels.insert(k.clone(), clean_label_value(v).into());
-            }
-        }
-    }
-    labels.insert("kubernetes.io/service-name".into(), service.clone().into());
+    let cluster = clean_label_value(t.cass_cluster_name);
+    let mut labels: BTreeMap<String, String> = [
+        ("cassandra.datastax.com/cluster", cluster.clone()),
+        (
+            "cassandra.datastax.com/datacenter",
+            clean_label_value(t.dc_name),
+        ),
+        ("app.kubernetes.io/managed-by", "cass-operator".into()),
+        ("app.kubernetes.io/name", "cassandra".into()),
+        ("app.kubernetes.io/version", t.version.into()),
+        ("app.kubernetes.io/instance", format!("cassandra-{cluster}")),
+        ("app.kubernetes.io/created-by", "cass-operator".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    // Common labels may override the operator's, but not the two the slice is found by.
+    labels.extend(strings(t.common_labels).map(|(k, v)| (k.clone(), clean_label_value(v))));
+    labels.insert("kubernetes.io/service-name".into(), service.clone());
     labels.insert(
         "endpointslice.kubernetes.io/managed-by".into(),
         "k8ssandra-operator".into(),
     );
-    let mut metadata = json!({
-        "name": format!("{}-{service}-{}", t.kc_name, family.to_ascii_lowercase()),
-        "namespace": t.namespace,
-        "labels": labels,
-    });
-    if let Some(a) = t
-        .common_annotations
-        .filter(|a| a.as_object().is_some_and(|m| !m.is_empty()))
-    {
-        metadata["annotations"] = a.clone();
-    }
-    json!({
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": metadata,
-        "addressType": family,
-        "endpoints": [{"addresses": addresses}],
+    let annotations = strings(t.common_annotations)
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    let name = format!("{}-{service}-{}", t.kc_name, family.to_ascii_lowercase());
+    to_object(&EndpointSlice {
+        metadata: object_meta(name, Some(t.namespace), labels, annotations),
+        address_type: family.to_string(),
+        endpoints: Some(vec![Endpoint {
+            addresses: addresses.to_vec(),
+            ..Endpoint::default()
+        }]),
+        ..EndpointSlice::default()
     })
+}
+
+/// The string members of a JSON object (label and annotation maps; the schema allows nothing
+/// else there).
+fn strings(v: Option<&Value>) -> impl Iterator<Item = (&String, &str)> {
+    v.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k, v.as_str()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The operators' names and labels, common labels cleaned (they cannot replace the two
+    /// labels the slice is found by), common annotations, and the family's addresses.
+    #[test]
+    fn seed_slice_carries_operator_names_labels_and_addresses() {
+        let labels = json!({"team": "Data Team", "app.kubernetes.io/name": "mine",
+            "kubernetes.io/service-name": "other", "n": 1});
+        let annotations = json!({"note": "a b"});
+        let t = SeedTarget {
+            kc_name: "kc",
+            cass_cluster_name: "My Cluster",
+            dc_name: "DC1",
+            namespace: "ns",
+            version: "4.1.5",
+            common_labels: Some(&labels),
+            common_annotations: Some(&annotations),
+        };
+        assert_eq!(
+            seed_slice(&t, "IPv6", &["2001:db8::1".into()]),
+            json!({
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "name": "kc-mycluster-dc1-additional-seed-service-ipv6",
+                    "namespace": "ns",
+                    "labels": {
+                        "app.kubernetes.io/created-by": "cass-operator",
+                        "app.kubernetes.io/instance": "cassandra-MyCluster",
+                        "app.kubernetes.io/managed-by": "cass-operator",
+                        "app.kubernetes.io/name": "mine",
+                        "app.kubernetes.io/version": "4.1.5",
+                        "cassandra.datastax.com/cluster": "MyCluster",
+                        "cassandra.datastax.com/datacenter": "DC1",
+                        "endpointslice.kubernetes.io/managed-by": "k8ssandra-operator",
+                        "kubernetes.io/service-name": "mycluster-dc1-additional-seed-service",
+                        "team": "DataTeam",
+                    },
+                    "annotations": {"note": "a b"},
+                },
+                "addressType": "IPv6",
+                "endpoints": [{"addresses": ["2001:db8::1"]}],
+            })
+        );
+        // Empty common annotations are not written; an empty address list is.
+        let none = json!({});
+        let t = SeedTarget {
+            common_labels: None,
+            common_annotations: Some(&none),
+            ..t
+        };
+        let slice = seed_slice(&t, "IPv4", &[]);
+        assert_eq!(slice["metadata"].get("annotations"), None);
+        assert_eq!(slice["endpoints"], json!([{"addresses": []}]));
+    }
 }

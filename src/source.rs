@@ -14,8 +14,8 @@ use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::diagnostic::{Code, Diagnostic};
-pub use crate::model::config::check_glob;
 use crate::model::config::compile_glob;
+pub use crate::model::config::{GlobError, check_glob};
 use crate::yaml::Pos;
 
 /// Files larger than this are refused (a K8ssandraCluster is a few KiB).
@@ -439,19 +439,30 @@ pub struct Scope {
     exclude: globset::GlobSet,
 }
 
+/// Why a [`Scope`] cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// A glob that [`check_glob`] refuses.
+    #[error(transparent)]
+    Glob(#[from] GlobError),
+    /// The globs do not combine into one matcher.
+    #[error(transparent)]
+    Set(globset::Error),
+}
+
 impl Scope {
     /// Builds the scope. No `include` means every file; an empty `include` list means none.
     ///
     /// # Errors
-    /// A glob that [`check_glob`] refuses, with its message.
-    pub fn new(include: Option<&[String]>, exclude: &[String]) -> Result<Self, String> {
-        let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
+    /// A glob that [`check_glob`] refuses, or globs globset cannot combine.
+    pub fn new(include: Option<&[String]>, exclude: &[String]) -> Result<Self, ScopeError> {
+        let set = |globs: &[String]| -> Result<globset::GlobSet, ScopeError> {
             let mut b = globset::GlobSetBuilder::new();
             for g in globs {
                 check_glob(g)?;
                 b.add(compile_glob(g)?);
             }
-            b.build().map_err(|e| e.to_string())
+            b.build().map_err(ScopeError::Set)
         };
         Ok(Self {
             include: include.map(set).transpose()?,
@@ -518,21 +529,34 @@ mod scope_tests {
 
     #[test]
     fn bad_globs_are_refused_with_a_reason() {
+        let err = check_glob("/etc/*.yaml").unwrap_err();
+        assert_eq!(err, GlobError::Absolute("/etc/*.yaml".into()));
         assert_eq!(
-            check_glob("/etc/*.yaml").unwrap_err(),
+            err.to_string(),
             "glob \"/etc/*.yaml\" is absolute: globs are relative to the repository root"
+        );
+        assert_eq!(
+            check_glob("x/../../y"),
+            Err(GlobError::LeavesRepository("x/../../y".into()))
         );
         assert!(
             check_glob("../x")
                 .unwrap_err()
+                .to_string()
                 .contains("leaves the repository")
         );
+        let err = check_glob("./a/[b").unwrap_err();
         assert!(
-            check_glob("a/[b")
-                .unwrap_err()
-                .starts_with("invalid glob: ")
+            matches!(&err, GlobError::Syntax { glob, kind: globset::ErrorKind::UnclosedClass } if glob == "./a/[b"),
+            "{err:?}"
         );
-        assert_eq!(check_glob(" ").unwrap_err(), "empty glob");
+        assert!(err.to_string().starts_with("invalid glob: "), "{err}");
+        assert_eq!(check_glob(" "), Err(GlobError::Empty));
+        assert_eq!(check_glob(" ").unwrap_err().to_string(), "empty glob");
         assert!(check_glob("./clusters/").is_ok());
+        assert!(matches!(
+            Scope::new(Some(&["/x".into()]), &[]),
+            Err(ScopeError::Glob(GlobError::Absolute(_)))
+        ));
     }
 }

@@ -349,7 +349,7 @@ fn check_scope_globs(doc: &Node, out: &mut Vec<ShapeIssue>) {
         };
         for (i, item) in items.iter().enumerate() {
             let Some(glob) = item.as_str() else { continue };
-            if let Err(message) = check_glob(glob) {
+            if let Err(error) = check_glob(glob) {
                 out.push((
                     Code::InvalidValue,
                     vec![
@@ -357,7 +357,7 @@ fn check_scope_globs(doc: &Node, out: &mut Vec<ShapeIssue>) {
                         Seg::Key(field.into()),
                         Seg::Index(i),
                     ],
-                    message,
+                    error.to_string(),
                     Some("globs are repository-relative paths with `*`, `?`, `[...]`, `{a,b}` and `**`, e.g. `clusters/**` or `charts`".into()),
                 ));
             }
@@ -449,33 +449,54 @@ fn check_shape(node: &Node, shape: &Shape, path: &mut Vec<Seg>, out: &mut Vec<Sh
     }
 }
 
+/// Why a RenderConfig `spec.include` / `spec.exclude` entry is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GlobError {
+    /// Empty or only whitespace.
+    #[error("empty glob")]
+    Empty,
+    /// Starts with `/`.
+    #[error("glob {0:?} is absolute: globs are relative to the repository root")]
+    Absolute(String),
+    /// Has a `..` component.
+    #[error("glob {0:?} leaves the repository ('..'): globs are relative to the repository root")]
+    LeavesRepository(String),
+    /// Not in globset's syntax.
+    #[error("invalid glob: {kind}")]
+    Syntax {
+        /// The glob as written.
+        glob: String,
+        /// What globset refuses in it.
+        kind: globset::ErrorKind,
+    },
+}
+
 /// Whether `glob` is a usable RenderConfig `spec.include` / `spec.exclude` entry.
 ///
 /// # Errors
-/// Empty, absolute, with a `..` component, or not a valid glob: a message saying which.
-pub fn check_glob(glob: &str) -> Result<(), String> {
+/// Empty, absolute, with a `..` component, or not a valid glob: the variant says which.
+pub fn check_glob(glob: &str) -> Result<(), GlobError> {
     if glob.trim().is_empty() {
-        return Err("empty glob".into());
+        return Err(GlobError::Empty);
     }
     if glob.starts_with('/') {
-        return Err(format!(
-            "glob {glob:?} is absolute: globs are relative to the repository root"
-        ));
+        return Err(GlobError::Absolute(glob.to_string()));
     }
     if glob.split('/').any(|c| c == "..") {
-        return Err(format!(
-            "glob {glob:?} leaves the repository ('..'): globs are relative to the repository root"
-        ));
+        return Err(GlobError::LeavesRepository(glob.to_string()));
     }
     compile_glob(glob).map(|_| ())
 }
 
-pub(crate) fn compile_glob(glob: &str) -> Result<globset::Glob, String> {
-    let glob = glob.trim_start_matches("./").trim_end_matches('/');
-    globset::GlobBuilder::new(glob)
+pub(crate) fn compile_glob(glob: &str) -> Result<globset::Glob, GlobError> {
+    let trimmed = glob.trim_start_matches("./").trim_end_matches('/');
+    globset::GlobBuilder::new(trimmed)
         .literal_separator(true)
         .build()
-        .map_err(|e| format!("invalid glob: {}", e.kind()))
+        .map_err(|e| GlobError::Syntax {
+            glob: glob.to_string(),
+            kind: e.kind().clone(),
+        })
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ pub struct RoutedOperation<'a> {
 impl RoutedOperation<'_> {
     /// The sync wave it is applied in unless the document names one: after its datacenter.
     #[must_use]
-    pub fn wave(&self) -> i64 {
-        super::waves::after_datacenter(self.position)
+    pub fn wave(&self) -> super::waves::Wave {
+        super::waves::Wave::AfterDatacenter(self.position)
     }
 }
 
@@ -198,7 +198,7 @@ mod tests {
                     r.context.clone(),
                     r.namespace.clone(),
                     r.position,
-                    r.wave(),
+                    r.wave().number(),
                 )
             })
             .collect();

@@ -12,29 +12,39 @@
 /// Credentials: before everything, so cass-operator never generates its own superuser.
 pub const CREDENTIALS: i64 = -10;
 
-/// The datacenter at rollout position `p`, with its ConfigMaps and seed EndpointSlices.
-#[must_use]
-pub fn datacenter(p: usize) -> i64 {
+/// Where an object goes in its cluster's rollout, chosen by the module that builds it. The
+/// positions are rollout positions ([`super::ClusterPlan::position`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wave {
+    /// Credentials, before everything.
+    Credentials,
+    /// The datacenter at this position, with its ConfigMaps and seed EndpointSlices.
+    Datacenter(usize),
+    /// A context's replication Job, after the last datacenter (this position) there.
+    ReplicationJob(usize),
+    /// The rebuild task of the datacenter at this position.
+    RebuildTask(usize),
+    /// What runs once the datacenter at this position is up: Stargate, Reaper, ServiceMonitors,
+    /// operations documents.
+    AfterDatacenter(usize),
+}
+
+impl Wave {
+    /// The Argo CD sync-wave number.
+    #[must_use]
+    pub fn number(self) -> i64 {
+        match self {
+            Self::Credentials => CREDENTIALS,
+            Self::Datacenter(p) => decade(p),
+            Self::ReplicationJob(p) => decade(p) + 2,
+            Self::RebuildTask(p) => decade(p) + 3,
+            Self::AfterDatacenter(p) => decade(p) + 5,
+        }
+    }
+}
+
+fn decade(p: usize) -> i64 {
     i64::try_from(p).unwrap_or(i64::MAX / 20) * 10
-}
-
-/// A context's replication Job, after the last datacenter (position `p`) there.
-#[must_use]
-pub fn replication_job(p: usize) -> i64 {
-    datacenter(p) + 2
-}
-
-/// The rebuild task of the datacenter at position `p`.
-#[must_use]
-pub fn rebuild_task(p: usize) -> i64 {
-    datacenter(p) + 3
-}
-
-/// What runs once the datacenter at position `p` is up: Stargate, Reaper, ServiceMonitors,
-/// operations documents.
-#[must_use]
-pub fn after_datacenter(p: usize) -> i64 {
-    datacenter(p) + 5
 }
 
 #[cfg(test)]
@@ -43,24 +53,17 @@ mod tests {
 
     #[test]
     fn each_position_has_its_own_decade_and_credentials_come_first() {
-        assert_eq!(
+        let at = |p| {
             [
-                datacenter(0),
-                replication_job(0),
-                rebuild_task(0),
-                after_datacenter(0)
-            ],
-            [0, 2, 3, 5]
-        );
-        assert_eq!(
-            [
-                datacenter(2),
-                replication_job(2),
-                rebuild_task(2),
-                after_datacenter(2)
-            ],
-            [20, 22, 23, 25]
-        );
-        assert!(CREDENTIALS < datacenter(0));
+                Wave::Datacenter(p),
+                Wave::ReplicationJob(p),
+                Wave::RebuildTask(p),
+                Wave::AfterDatacenter(p),
+            ]
+            .map(Wave::number)
+        };
+        assert_eq!(at(0), [0, 2, 3, 5]);
+        assert_eq!(at(2), [20, 22, 23, 25]);
+        assert!(Wave::Credentials.number() < Wave::Datacenter(0).number());
     }
 }

@@ -24,6 +24,56 @@ const EXPECTED: &str = "expected a Kubernetes quantity: an optional sign, a deci
 /// forever on) anything near this; real quantities have fewer than 30 digits.
 const MAX_DIGITS: i64 = 4000;
 
+/// Why a text or JSON value is not a Kubernetes quantity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The text is not in the quantity grammar (or is beyond what we compute).
+    #[error("invalid quantity {text:?}: {reason}; {EXPECTED}")]
+    Invalid {
+        /// The text as given to the parser.
+        text: String,
+        /// What is wrong with it.
+        reason: Invalid,
+    },
+    /// A JSON number with no finite value.
+    #[error("invalid quantity {0}: not a finite number")]
+    NotFinite(serde_json::Number),
+    /// A JSON value that is neither a string nor a number.
+    #[error("invalid quantity {0}: expected a string such as \"1Gi\" or a number")]
+    WrongType(Value),
+}
+
+/// What is wrong with a quantity's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// No digit before the suffix (`Mi`, `.`, `-`).
+    #[error("no digits before the suffix")]
+    NoDigits,
+    /// Something after the number that no suffix starts with (`1 `, `1.5.5`).
+    #[error("unexpected characters after the number")]
+    TrailingCharacters,
+    /// Letters of the suffix alphabet that form no suffix (`1K`, `1KiB`, `1e`).
+    #[error("unknown suffix {0:?}")]
+    UnknownSuffix(String),
+    /// The digits do not fit Go's fast path although the scale says they should.
+    #[error("numeric part does not fit 64 bits")]
+    NumberTooLong,
+    /// More digits than we are willing to materialize (`MAX_DIGITS`).
+    #[error("value is too large")]
+    TooLarge,
+}
+
+/// A quantity whose float form Go's JSON encoder refuses (infinite), so upstream cannot write it
+/// into `spec.config`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("quantity {text:?} does not fit a JSON number (it is {value})")]
+pub struct NotJsonNumber {
+    /// The quantity's text.
+    pub text: String,
+    /// Its float form.
+    pub value: f64,
+}
+
 /// The suffix family of a quantity's text: a binary one caps values at 2^63-1 as Go does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -58,9 +108,12 @@ impl Quantity {
     /// Parses quantity text with Go's `resource.ParseQuantity` semantics.
     ///
     /// # Errors
-    /// A message naming the offending text and what was expected.
-    pub fn parse(s: &str) -> Result<Quantity, String> {
-        parse_quantity(s).map_err(|why| format!("invalid quantity {s:?}: {why}; {EXPECTED}"))
+    /// [`ParseError::Invalid`], naming the offending text and what is wrong with it.
+    pub fn parse(s: &str) -> Result<Quantity, ParseError> {
+        parse_quantity(s).map_err(|reason| ParseError::Invalid {
+            text: s.to_string(),
+            reason,
+        })
     }
 
     /// Reads a quantity from JSON the way `Quantity.UnmarshalJSON` does: a string (surrounding
@@ -69,17 +122,14 @@ impl Quantity {
     ///
     /// # Errors
     /// When the value is neither a string nor a number, or the text is not a quantity.
-    pub fn from_json(v: &Value) -> Result<Quantity, String> {
+    pub fn from_json(v: &Value) -> Result<Quantity, ParseError> {
         match v {
             Value::String(s) => Quantity::parse(s.trim()),
             Value::Number(n) => {
-                let text = number_text(n)
-                    .ok_or_else(|| format!("invalid quantity {n}: not a finite number"))?;
+                let text = number_text(n).ok_or_else(|| ParseError::NotFinite(n.clone()))?;
                 Quantity::parse(&text)
             }
-            other => Err(format!(
-                "invalid quantity {other}: expected a string such as \"1Gi\" or a number"
-            )),
+            other => Err(ParseError::WrongType(other.clone())),
         }
     }
 
@@ -139,7 +189,7 @@ impl Quantity {
     ///
     /// # Errors
     /// When the float form is infinite (Go's encoder refuses it).
-    pub fn try_to_config_json(&self) -> Result<Value, String> {
+    pub fn try_to_config_json(&self) -> Result<Value, NotJsonNumber> {
         if let Repr::Scaled { value, scale } = &self.repr
             && *scale >= 0
         {
@@ -149,11 +199,9 @@ impl Quantity {
             }
         }
         let f = self.approximate_f64();
-        go_float_to_json(f).ok_or_else(|| {
-            format!(
-                "quantity {:?} does not fit a JSON number (it is {f})",
-                self.text
-            )
+        go_float_to_json(f).ok_or_else(|| NotJsonNumber {
+            text: self.text.clone(),
+            value: f,
         })
     }
 
@@ -180,7 +228,7 @@ impl Quantity {
 }
 
 impl std::str::FromStr for Quantity {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Quantity::parse(s)
     }
@@ -299,7 +347,7 @@ struct Scanned<'a> {
     suffix: &'a str,
 }
 
-fn scan(s: &str) -> Result<Scanned<'_>, &'static str> {
+fn scan(s: &str) -> Result<Scanned<'_>, Invalid> {
     let b = s.as_bytes();
     let mut pos = 0;
     let mut negative = false;
@@ -324,7 +372,7 @@ fn scan(s: &str) -> Result<Scanned<'_>, &'static str> {
         pos += n;
     }
     if int_all.is_empty() && frac_digits.is_empty() {
-        return Err("no digits before the suffix");
+        return Err(Invalid::NoDigits);
     }
     let mut int_digits = int_all.trim_start_matches('0');
     if int_digits.is_empty() {
@@ -340,7 +388,7 @@ fn scan(s: &str) -> Result<Scanned<'_>, &'static str> {
     }
     pos += count_digits(pos);
     if pos != b.len() {
-        return Err("unexpected characters after the number");
+        return Err(Invalid::TrailingCharacters);
     }
     Ok(Scanned {
         negative,
@@ -383,16 +431,16 @@ fn interpret_suffix(suffix: &str) -> Option<(u32, i32, Format)> {
     }
 }
 
-fn parse_quantity(s: &str) -> Result<Quantity, String> {
+fn parse_quantity(s: &str) -> Result<Quantity, Invalid> {
     if s == "0" {
         return Ok(Quantity {
             repr: Repr::Scaled { value: 0, scale: 0 },
             text: s.to_string(),
         });
     }
-    let sc = scan(s).map_err(str::to_string)?;
+    let sc = scan(s)?;
     let (base, exponent, format) =
-        interpret_suffix(sc.suffix).ok_or_else(|| format!("unknown suffix {:?}", sc.suffix))?;
+        interpret_suffix(sc.suffix).ok_or_else(|| Invalid::UnknownSuffix(sc.suffix.to_string()))?;
     let text = s.to_string();
     let n_int = sc.int_digits.len() as i64;
     let n_frac = sc.frac_digits.len() as i64;
@@ -414,9 +462,7 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
         scale = scale.wrapping_sub(sc.frac_digits.len() as i32);
         if scale >= -9 {
             let shifted = format!("{}{}", sc.int_digits, sc.frac_digits);
-            let value: i64 = shifted
-                .parse()
-                .map_err(|_| "numeric part does not fit 64 bits".to_string())?;
+            let value: i64 = shifted.parse().map_err(|_| Invalid::NumberTooLong)?;
             if let (result, true) = go_mul(value, mantissa) {
                 let value = if sc.negative {
                     result.wrapping_neg()
@@ -443,7 +489,7 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
         if dec_scale < 9 {
             let grow = 9 - dec_scale;
             if grow + magnitude.decimal_len_bound() > MAX_DIGITS {
-                return Err("value is too large".to_string());
+                return Err(Invalid::TooLarge);
             }
             magnitude.mul_pow10(grow as u32);
         } else if dec_scale > 9 {
@@ -950,8 +996,43 @@ mod tests {
             "1 ", "--1", "1i", "1EE5", "abc", "1,5",
         ] {
             let err = Quantity::parse(bad).expect_err(bad);
-            assert!(err.contains("expected a Kubernetes quantity"), "{err}");
+            assert!(
+                matches!(&err, ParseError::Invalid { text, .. } if text == bad),
+                "{err:?}"
+            );
+            assert!(
+                err.to_string().contains("expected a Kubernetes quantity"),
+                "{err}"
+            );
         }
+    }
+
+    #[test]
+    fn parse_errors_say_which_part_of_the_text_is_wrong() {
+        let reason = |text: &str| match Quantity::parse(text) {
+            Err(ParseError::Invalid { reason, .. }) => reason,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(reason("Mi"), Invalid::NoDigits);
+        assert_eq!(reason("1.5.5"), Invalid::TrailingCharacters);
+        assert_eq!(reason("1KiB"), Invalid::TrailingCharacters);
+        assert_eq!(reason("1Kii"), Invalid::UnknownSuffix("Kii".into()));
+        assert_eq!(reason("1e"), Invalid::UnknownSuffix("e".into()));
+        assert_eq!(
+            Quantity::parse("1K").unwrap_err().to_string(),
+            format!("invalid quantity \"1K\": unknown suffix \"K\"; {EXPECTED}")
+        );
+    }
+
+    #[test]
+    fn an_infinite_float_form_is_refused_with_the_quantity_text() {
+        let err = q("1e400").try_to_config_json().unwrap_err();
+        assert_eq!(err.text, "1e400");
+        assert!(err.value.is_infinite());
+        assert_eq!(
+            err.to_string(),
+            "quantity \"1e400\" does not fit a JSON number (it is inf)"
+        );
     }
 
     #[test]
@@ -983,8 +1064,14 @@ mod tests {
             json!(2)
         );
         assert_eq!(Quantity::from_json(&json!(1e21)).unwrap().as_str(), "1e+21");
-        assert!(Quantity::from_json(&json!(true)).is_err());
-        assert!(Quantity::from_json(&Value::Null).is_err());
+        assert_eq!(
+            Quantity::from_json(&json!(true)).unwrap_err(),
+            ParseError::WrongType(json!(true))
+        );
+        assert_eq!(
+            Quantity::from_json(&Value::Null).unwrap_err().to_string(),
+            "invalid quantity null: expected a string such as \"1Gi\" or a number"
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl Node {
 
     /// What yaml.v2 reads back from the JSON text Go's encoder writes for this tree: every
     /// string through [`read_back_json_string`].
-    pub(crate) fn read_back(self) -> Result<Self, String> {
+    pub(crate) fn read_back(self) -> Result<Self, ReadBackError> {
         Ok(match self {
             Self::Str(s) => Self::Str(read_back_json_string(&s)?),
             Self::Int(n) => Self::Int(n),
@@ -52,10 +52,37 @@ impl Node {
                 entries
                     .into_iter()
                     .map(|(k, v)| Ok((k, v.read_back()?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, ReadBackError>>()?,
             ),
         })
     }
+}
+
+/// A string k8ssandra-operator cannot write through Go's JSON encoder and yaml.v2 (see
+/// [`read_back_json_string`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ReadBackError {
+    /// A character yaml.v2's reader refuses.
+    #[error(
+        "U+{:04X} in {text:?}: k8ssandra-operator cannot write this character (its YAML library rejects control characters)",
+        u32::from(*.character)
+    )]
+    ControlCharacter {
+        /// The refused character (the first one).
+        character: char,
+        /// The whole string.
+        text: String,
+    },
+    /// `---` or `...` after a NEL, which yaml.v2 reads as a document marker.
+    #[error(
+        "{text:?}: k8ssandra-operator cannot write this string (after NEL, its YAML library reads {marker:?} as a document marker)"
+    )]
+    DocumentMarker {
+        /// `---` or `...`.
+        marker: String,
+        /// The whole string.
+        text: String,
+    },
 }
 
 const INDENT: usize = 2;
@@ -150,15 +177,15 @@ fn key_less(a: &[u8], b: &[u8]) -> bool {
 ///   NEL, or one `\n` per NEL after the first; and after such a run ending in a NEL (the
 ///   scanner is then at column 0) `---` or `...` followed by a space or NEL is a document
 ///   marker: an error.
-pub(crate) fn read_back_json_string(s: &str) -> Result<String, String> {
+pub(crate) fn read_back_json_string(s: &str) -> Result<String, ReadBackError> {
     if let Some(c) = s
         .chars()
         .find(|&c| matches!(c, '\u{7F}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}'))
     {
-        return Err(format!(
-            "U+{:04X} in {s:?}: k8ssandra-operator cannot write this character (its YAML library rejects control characters)",
-            u32::from(c)
-        ));
+        return Err(ReadBackError::ControlCharacter {
+            character: c,
+            text: s.to_string(),
+        });
     }
     if !s.contains('\u{85}') {
         return Ok(s.to_string());
@@ -173,10 +200,10 @@ pub(crate) fn read_back_json_string(s: &str) -> Result<String, String> {
                 .get(i..i + 3)
                 .is_some_and(|m| m == ['-'; 3] || m == ['.'; 3]);
             if marker && chars.get(i + 3).is_some_and(|&c| c == ' ' || c == '\u{85}') {
-                return Err(format!(
-                    "{s:?}: k8ssandra-operator cannot write this string (after NEL, its YAML library reads {:?} as a document marker)",
-                    chars[i..i + 3].iter().collect::<String>()
-                ));
+                return Err(ReadBackError::DocumentMarker {
+                    marker: chars[i..i + 3].iter().collect(),
+                    text: s.to_string(),
+                });
             }
         }
         // Content up to the next raw space or NEL.

@@ -26,7 +26,112 @@
 use serde_json::{Map, Value};
 
 use crate::model::server::{ServerType, ServerVersion};
-use crate::ports::quantity::{Quantity, go_float_text, go_float_to_json, matches_crd_pattern};
+use crate::ports::quantity::{
+    self, Quantity, go_float_text, go_float_to_json, matches_crd_pattern,
+};
+
+/// Why `spec.config` cannot be built from a merged `config` object: a shape or a value the API
+/// server would have rejected, or a conflict upstream reports too.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// `config` itself is not an object.
+    #[error("expected an object, found {0}")]
+    NotAnObject(&'static str),
+    /// `cassandraYaml`, `dseYaml` or `jvmOptions` is not an object.
+    #[error("{section}: expected an object, found {found}")]
+    SectionNotAnObject {
+        /// The JSON field name.
+        section: &'static str,
+        /// The JSON type found instead (`a list`).
+        found: &'static str,
+    },
+    /// A number in `cassandraYaml` / `dseYaml` that Go's `float64` cannot hold.
+    #[error("{section}: {reason}")]
+    Number {
+        /// `cassandraYaml` or `dseYaml`.
+        section: &'static str,
+        /// Which number, and why.
+        reason: NumberError,
+    },
+    /// A `jvmOptions` field that cannot be read as its Go type.
+    #[error("jvmOptions.{field}: {reason}")]
+    JvmOption {
+        /// The JSON field name.
+        field: &'static str,
+        /// What is wrong with its value.
+        reason: FieldError,
+    },
+    /// A field's target group already holds a non-object.
+    #[error("jvmOptions.{field}: group {key} is not an object")]
+    GroupNotAnObject {
+        /// The JSON field name.
+        field: &'static str,
+        /// The key it is written under.
+        key: &'static str,
+    },
+    /// Two fields with the same destination (upstream's key conflict).
+    #[error("jvmOptions.{field}: cannot put value: key {key} already exists")]
+    KeyConflict {
+        /// The JSON field name of the second field.
+        field: &'static str,
+        /// The key both are written under.
+        key: &'static str,
+    },
+}
+
+/// A number of a free-form map with no `float64` form Go's encoder writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    /// No float form at all.
+    #[error("number {0} is not representable")]
+    NotRepresentable(serde_json::Number),
+    /// Out of the float range.
+    #[error("number {0} is not finite")]
+    NotFinite(serde_json::Number),
+}
+
+/// What is wrong with the value of one `jvmOptions` field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FieldError {
+    /// A quantity string outside the CRD's pattern.
+    #[error(
+        "invalid quantity {0:?}: the CRD requires e.g. \"512Mi\", \"1G\", \"1.5\" \
+         (an optional sign, a decimal number and an optional suffix)"
+    )]
+    QuantityPattern(String),
+    /// A non-integral number for a quantity.
+    #[error("invalid quantity {0}: the CRD accepts an integer or a string such as \"1.5\"")]
+    FractionalQuantity(serde_json::Number),
+    /// A quantity Go's parser refuses.
+    #[error(transparent)]
+    Quantity(#[from] quantity::ParseError),
+    /// A quantity whose float form cannot be written.
+    #[error(transparent)]
+    NotJsonNumber(#[from] quantity::NotJsonNumber),
+    /// A value of another JSON type (or a non-integral number for an integer).
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        /// The Go type, in words (`a boolean`).
+        expected: &'static str,
+        /// The JSON type found, or the number for an integer field.
+        found: String,
+    },
+    /// A list item that is not a string.
+    #[error("item {index}: expected a string, found {found}")]
+    ItemNotAString {
+        /// The item's position.
+        index: usize,
+        /// The JSON type found.
+        found: &'static str,
+    },
+}
+
+fn wrong_type(expected: &'static str, found: impl Into<String>) -> FieldError {
+    FieldError::WrongType {
+        expected,
+        found: found.into(),
+    }
+}
 
 /// The Go type of a `JvmOptions` field, which decides how its JSON is read and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -549,14 +654,12 @@ pub fn build_config(
     config: &serde_json::Value,
     server_type: ServerType,
     version: &ServerVersion,
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+) -> Result<serde_json::Map<String, serde_json::Value>, ConfigError> {
     let mut out = Map::new();
     let config = match config {
         Value::Null => return Ok(out),
         Value::Object(map) => map,
-        other => {
-            return Err(format!("expected an object, found {}", type_name(other)));
-        }
+        other => return Err(ConfigError::NotAnObject(type_name(other))),
     };
 
     for (field, key) in [("cassandraYaml", "cassandra-yaml"), ("dseYaml", "dse-yaml")] {
@@ -564,15 +667,20 @@ pub fn build_config(
             None | Some(Value::Null) => {}
             Some(Value::Object(map)) if map.is_empty() => {}
             Some(Value::Object(map)) => {
-                let normalized = go_json_numbers(&Value::Object(map.clone()))
-                    .map_err(|e| format!("{field}: {e}"))?;
+                let normalized =
+                    go_json_numbers(&Value::Object(map.clone())).map_err(|reason| {
+                        ConfigError::Number {
+                            section: field,
+                            reason,
+                        }
+                    })?;
                 out.insert(key.to_string(), normalized);
             }
             Some(other) => {
-                return Err(format!(
-                    "{field}: expected an object, found {}",
-                    type_name(other)
-                ));
+                return Err(ConfigError::SectionNotAnObject {
+                    section: field,
+                    found: type_name(other),
+                });
             }
         }
     }
@@ -581,10 +689,10 @@ pub fn build_config(
         None | Some(Value::Null) => return Ok(out),
         Some(Value::Object(map)) => map,
         Some(other) => {
-            return Err(format!(
-                "jvmOptions: expected an object, found {}",
-                type_name(other)
-            ));
+            return Err(ConfigError::SectionNotAnObject {
+                section: "jvmOptions",
+                found: type_name(other),
+            });
         }
     };
 
@@ -594,10 +702,14 @@ pub fn build_config(
     for field in JVM_FIELDS {
         let value = match jvm.get(field.json) {
             None | Some(Value::Null) => None,
-            Some(raw) => Some(
-                read_field(field.kind, raw)
-                    .map_err(|e| format!("jvmOptions.{}: {e}", field.json))?,
-            ),
+            Some(raw) => {
+                Some(
+                    read_field(field.kind, raw).map_err(|reason| ConfigError::JvmOption {
+                        field: field.json,
+                        reason,
+                    })?,
+                )
+            }
         };
         values.push(value);
     }
@@ -626,17 +738,17 @@ pub fn build_config(
             .entry(group.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         let Value::Object(group_map) = group else {
-            return Err(format!(
-                "jvmOptions.{}: group {key} is not an object",
-                field.json
-            ));
+            return Err(ConfigError::GroupNotAnObject {
+                field: field.json,
+                key,
+            });
         };
         if group_map.insert(key.to_string(), value).is_some() {
             // Two fields with the same destination: upstream reports a key conflict.
-            return Err(format!(
-                "jvmOptions.{}: cannot put value: key {key} already exists",
-                field.json
-            ));
+            return Err(ConfigError::KeyConflict {
+                field: field.json,
+                key,
+            });
         }
     }
     Ok(out)
@@ -647,57 +759,49 @@ fn index_of(json: &str) -> Option<usize> {
 }
 
 /// Reads one non-null `jvmOptions` value as its Go type and returns what upstream writes.
-fn read_field(kind: FieldKind, raw: &Value) -> Result<Value, String> {
+fn read_field(kind: FieldKind, raw: &Value) -> Result<Value, FieldError> {
     match kind {
         FieldKind::Quantity => {
             if let Value::String(s) = raw
                 && !matches_crd_pattern(s)
             {
-                return Err(format!(
-                    "invalid quantity {s:?}: the CRD requires e.g. \"512Mi\", \"1G\", \"1.5\" \
-                     (an optional sign, a decimal number and an optional suffix)"
-                ));
+                return Err(FieldError::QuantityPattern(s.clone()));
             }
             if let Value::Number(n) = raw
                 && as_integer(n).is_none()
             {
-                return Err(format!(
-                    "invalid quantity {n}: the CRD accepts an integer or a string such as \"1.5\""
-                ));
+                return Err(FieldError::FractionalQuantity(n.clone()));
             }
-            Quantity::from_json(raw)?.try_to_config_json()
+            Ok(Quantity::from_json(raw)?.try_to_config_json()?)
         }
         FieldKind::Bool => match raw {
             Value::Bool(b) => Ok(Value::Bool(*b)),
-            other => Err(format!("expected a boolean, found {}", type_name(other))),
+            other => Err(wrong_type("a boolean", type_name(other))),
         },
         FieldKind::Int => match raw {
             Value::Number(n) => as_integer(n)
                 .map(Value::from)
-                .ok_or_else(|| format!("expected an integer, found {n}")),
-            other => Err(format!("expected an integer, found {}", type_name(other))),
+                .ok_or_else(|| wrong_type("an integer", n.to_string())),
+            other => Err(wrong_type("an integer", type_name(other))),
         },
         FieldKind::Str => match raw {
             Value::String(s) => Ok(Value::String(s.clone())),
-            other => Err(format!("expected a string, found {}", type_name(other))),
+            other => Err(wrong_type("a string", type_name(other))),
         },
         FieldKind::StrList => match raw {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| match item {
+                .map(|(index, item)| match item {
                     Value::String(s) => Ok(Value::String(s.clone())),
-                    other => Err(format!(
-                        "item {i}: expected a string, found {}",
-                        type_name(other)
-                    )),
+                    other => Err(FieldError::ItemNotAString {
+                        index,
+                        found: type_name(other),
+                    }),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            other => Err(format!(
-                "expected a list of strings, found {}",
-                type_name(other)
-            )),
+            other => Err(wrong_type("a list of strings", type_name(other))),
         },
     }
 }
@@ -718,13 +822,13 @@ fn as_integer(n: &serde_json::Number) -> Option<i64> {
 }
 
 /// Re-expresses every number the way Go prints a `float64` decoded from it.
-fn go_json_numbers(v: &Value) -> Result<Value, String> {
+fn go_json_numbers(v: &Value) -> Result<Value, NumberError> {
     Ok(match v {
         Value::Number(n) => {
             let f = n
                 .as_f64()
-                .ok_or_else(|| format!("number {n} is not representable"))?;
-            go_float_to_json(f).ok_or_else(|| format!("number {n} is not finite"))?
+                .ok_or_else(|| NumberError::NotRepresentable(n.clone()))?;
+            go_float_to_json(f).ok_or_else(|| NumberError::NotFinite(n.clone()))?
         }
         Value::Array(items) => Value::Array(
             items
@@ -735,7 +839,7 @@ fn go_json_numbers(v: &Value) -> Result<Value, String> {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), go_json_numbers(v)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, _>>()?,
         ),
         other => other.clone(),
     })
@@ -1043,6 +1147,17 @@ mod tests {
                 &v("4.1.3"),
             )
             .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::JvmOption {
+                        field: "heap_max_size",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            let err = err.to_string();
             assert!(err.starts_with("jvmOptions.heap_max_size: "), "{err}");
             assert!(err.contains(fragment), "{err}");
         }
@@ -1058,6 +1173,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
+            ConfigError::JvmOption {
+                field: "gc_print_details",
+                reason: FieldError::WrongType {
+                    expected: "a boolean",
+                    found: "a string".into(),
+                },
+            }
+        );
+        assert_eq!(
+            err.to_string(),
             "jvmOptions.gc_print_details: expected a boolean, found a string"
         );
         let err = build_config(
@@ -1066,9 +1191,9 @@ mod tests {
             &v("4.1.3"),
         )
         .unwrap_err();
-        assert!(
-            err.starts_with("jvmOptions.jmx_port: expected an integer"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "jvmOptions.jmx_port: expected an integer, found 7199.5"
         );
         let err = build_config(
             &json!({"jvmOptions": {"additionalOptions": ["a", 1]}}),
@@ -1076,9 +1201,15 @@ mod tests {
             &v("4.1.3"),
         )
         .unwrap_err();
-        assert!(
-            err.starts_with("jvmOptions.additionalOptions: item 1"),
-            "{err}"
+        assert_eq!(
+            err,
+            ConfigError::JvmOption {
+                field: "additionalOptions",
+                reason: FieldError::ItemNotAString {
+                    index: 1,
+                    found: "a number",
+                },
+            }
         );
         let err = build_config(
             &json!({"cassandraYaml": []}),
@@ -1086,9 +1217,9 @@ mod tests {
             &v("4.1.3"),
         )
         .unwrap_err();
-        assert!(
-            err.starts_with("cassandraYaml: expected an object"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "cassandraYaml: expected an object, found a list"
         );
     }
 

@@ -10,90 +10,45 @@
 //! Only ConfigMaps rendered by us for the same cluster, context and namespace count: a user's
 //! own ConfigMap is not in the repository, so it cannot be hashed offline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::Manifest;
-
 /// Pod-template annotation holding the hash.
 pub const CONFIG_HASH_ANNOTATION: &str = "gitops.k8ssandra.io/config-hash";
 
-/// Adds [`CONFIG_HASH_ANNOTATION`] to every CassandraDatacenter among `objects` (one cluster's
-/// objects) that mounts at least one of the ConfigMaps among them.
-pub fn annotate(objects: &mut [Manifest]) {
-    // (context, namespace, name) → the digest of the ConfigMap's data.
-    let config_maps: BTreeMap<(String, String, String), [u8; 32]> = objects
-        .iter()
-        .filter(|m| m.kind() == "ConfigMap")
-        .map(|m| {
-            let mut content = Map::new();
-            for key in ["data", "binaryData"] {
-                if let Some(v) = m.object.get(key) {
-                    content.insert(key.into(), v.clone());
-                }
-            }
-            (
-                (
-                    m.context.clone(),
-                    m.namespace().to_string(),
-                    m.name().to_string(),
-                ),
-                crate::json::content_digest(&Value::Object(content)),
-            )
-        })
-        .collect();
-    for m in objects.iter_mut() {
-        if m.kind() != "CassandraDatacenter" {
-            continue;
-        }
-        let names: std::collections::BTreeSet<String> =
-            mounted_config_maps(&m.object).into_iter().collect();
-        let (context, namespace) = (m.context.clone(), m.namespace().to_string());
-        // BTreeMap order: sorted by name, so the volume order does not matter.
-        let mounted: Vec<(&String, &[u8; 32])> = config_maps
-            .iter()
-            .filter(|((c, ns, name), _)| *c == context && *ns == namespace && names.contains(name))
-            .map(|((_, _, name), content)| (name, content))
-            .collect();
-        if mounted.is_empty() {
-            continue;
-        }
-        let mut hasher = Sha256::new();
-        for (name, content) in mounted {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update(content);
-            hasher.update([0]);
-        }
-        let hash: String = hasher
+/// The digest of a ConfigMap's content (`data`), the form the hash is built from.
+#[must_use]
+pub fn content_digest(data: &Value) -> [u8; 32] {
+    let mut content = Map::new();
+    content.insert("data".into(), data.clone());
+    crate::json::content_digest(&Value::Object(content))
+}
+
+/// The hash for a CassandraDatacenter `dc` (the object as built): over the name and content
+/// digest of each of `ours` (ConfigMaps rendered for the cluster in the DC's context and
+/// namespace, by name) that it mounts, in name order so that the volume order does not matter.
+/// `None` when it mounts none of them.
+#[must_use]
+pub fn pod_config_hash(dc: &Value, ours: &BTreeMap<String, [u8; 32]>) -> Option<String> {
+    let names: BTreeSet<String> = mounted_config_maps(dc).into_iter().collect();
+    let mut hasher = Sha256::new();
+    let mut any = false;
+    for (name, content) in ours.iter().filter(|(n, _)| names.contains(*n)) {
+        any = true;
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(content);
+        hasher.update([0]);
+    }
+    any.then(|| {
+        hasher
             .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
-            .collect();
-        let Some(spec) = m.object.get_mut("spec").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        let pod = spec
-            .entry("podTemplateSpec")
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Some(pod) = pod.as_object_mut() else {
-            continue;
-        };
-        let meta = pod
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Some(meta) = meta.as_object_mut() else {
-            continue;
-        };
-        let annotations = meta
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(a) = annotations.as_object_mut() {
-            a.insert(CONFIG_HASH_ANNOTATION.into(), hash.into());
-        }
-    }
+            .collect()
+    })
 }
 
 /// Names of the ConfigMaps a CassandraDatacenter mounts: pod volumes (plain and projected) and
@@ -150,11 +105,7 @@ spec:
 ";
 
     fn hash_of(yaml: &str) -> (String, Value) {
-        let (out, diags) = render_one(yaml, |plan, diags| {
-            let mut objects = super::super::datacenter::render_cluster(plan, diags);
-            annotate(&mut objects);
-            objects
-        });
+        let (out, diags) = render_one(yaml, super::super::datacenter::render_cluster);
         assert!(diags.is_empty(), "{diags:#?}");
         let dc = out
             .iter()
@@ -212,24 +163,16 @@ spec:
                 {"name": "u", "configMap": {"name": "users-own"}}
             ]}}}
         });
-        let mut objects = vec![Manifest {
-            context: "c".into(),
-            cluster: "demo".into(),
-            object: {
-                let mut o = dc.clone();
-                o["kind"] = "CassandraDatacenter".into();
-                o["metadata"] = serde_json::json!({"name": "dc1", "namespace": "db"});
-                o
-            },
-            raw: None,
-            ksops: false,
-        }];
-        annotate(&mut objects);
+        let digest = content_digest(&serde_json::json!({"k": "v"}));
+        let ours = BTreeMap::from([("ours".to_string(), digest)]);
+        assert_eq!(pod_config_hash(&dc, &ours), None);
+        let both = BTreeMap::from([
+            ("ours".to_string(), digest),
+            ("users-own".to_string(), digest),
+        ]);
         assert!(
-            objects[0]
-                .object
-                .pointer("/spec/podTemplateSpec/metadata")
-                .is_none()
+            pod_config_hash(&dc, &both).is_some(),
+            "a mounted one of ours counts"
         );
         assert_eq!(mounted_config_maps(&dc), ["users-own"]);
     }

@@ -415,7 +415,7 @@ fn external_secret(
             "namespace": namespace,
             "labels": meta_labels,
             // Before any datacenter: cass-operator would otherwise create its own superuser.
-            "annotations": {super::multidc::SYNC_WAVE: crate::plan::waves::CREDENTIALS.to_string()},
+            "annotations": {super::SYNC_WAVE: crate::plan::waves::Wave::Credentials.number().to_string()},
         },
         "spec": spec,
     })

@@ -1,6 +1,18 @@
 //! The CassandraDatacenter of each datacenter, built the way k8ssandra-operator builds it
 //! (spec control-plane §2), plus the per-DC objects that always come with it (metrics agent
 //! ConfigMap, per-node configuration).
+//!
+//! This module owns every field of the CassandraDatacenter. Features add to it in this order,
+//! each step working on the DC under construction only ([`render_cluster`]):
+//!
+//! | step | fields | written by |
+//! |---|---|---|
+//! | Phase A (`phase_a`) | `spec.config` (cassandraYaml, jvm options: auth, JMX, system replication), pod template from `metadata.pods`, `containers`/`initContainers`/security context/priority class, the `cassandra` container's `LOCAL_JMX` and metrics env, the Vector logger container and volume, the metrics-agent volume, `spec.users` (Reaper, Stargate), `storageConfig` | `phase_a`, with [`super::config::build_config`] (config JSON), [`super::vector`] (logger), [`super::metrics_agent`] (agent file) |
+//! | Phase B | initial tokens of the whole cluster | [`super::tokens::try_compute_initial_tokens`] |
+//! | Phase C, Medusa | pod template: `medusa`, `medusa-restore` (and a `server-config-init` placeholder), Medusa volumes, the inject-secret pod annotation; `spec.users` (Medusa CQL user); DC annotations (gRPC port, client secret) | a [`super::contribution::Contribution`] from [`super::medusa::contribution`], applied here |
+//! | Phase C, per-node config | `per-node-config` init container and volume, the per-node-config hash pod annotation | a contribution from [`super::tokens::per_node_contribution`], applied here (`per_node_config`) |
+//! | `new_datacenter` | `metadata` (labels, annotations incl. skip-user-creation), every other `spec` field (size, stopped, serverVersion/Image/Type, racks, clusterName, networking, resources, `managementApiAuth`, additional labels/annotations/service config, tolerations, datacenterName, logger/config-builder resources, cdc) | `new_datacenter` |
+//! | once all DCs are built (`finish`) | `spec.podTemplateSpec.metadata.annotations["gitops.k8ssandra.io/config-hash"]`, the sync wave, sync options and Flux prune annotations | `finish` with [`super::config_hash`] |
 
 use std::collections::BTreeMap;
 
@@ -8,12 +20,14 @@ use serde_json::{Map, Value, json};
 
 use super::Manifest;
 use super::config::build_config;
+use super::contribution::Contribution;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::string_map;
 use crate::model::server::ServerType;
+use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
@@ -134,40 +148,104 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             }
         };
 
-    let mut out = Vec::new();
+    // Each datacenter as built, in rollout order: its plan, rollout position, the
+    // CassandraDatacenter and the ConfigMaps that come with it.
+    let mut built = Vec::with_capacity(plan.dcs.len());
     for (prio_pos, &i) in plan.priority.iter().enumerate() {
         let dc = &plan.dcs[i];
         let mut cfg = configs[i].clone_shallow();
         // Phase C step 2: Medusa, then the per-node configuration, then Vector's ConfigMap.
-        if let Some(medusa) = &plan.medusa
-            && let Err((path, msg)) = super::medusa::inject(
-                plan,
-                dc,
-                medusa,
+        let medusa = match &plan.medusa {
+            Some(medusa) => match super::medusa::contribution(plan, dc, medusa) {
+                Ok(c) => Some(c),
+                Err((path, msg)) => {
+                    diags.push(plan.doc.error(Code::RenderFailed, path, msg));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let (per_node, extra) = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]));
+        let mut failed = false;
+        for c in medusa.into_iter().chain(per_node) {
+            if let Err((feature, why)) = c.apply(
                 &mut cfg.pod_template,
                 &mut cfg.users,
                 &mut cfg.extra_annotations,
-            )
-        {
-            diags.push(plan.doc.error(Code::RenderFailed, path, msg));
+            ) {
+                diags.push(plan.doc.error(
+                    Code::RenderFailed,
+                    dc.path(&["metadata", "pods", "annotations"]),
+                    format!(
+                        "cannot add the {feature} credentials to {}: {why}",
+                        super::reaper::INJECT_SECRET_ANNOTATION
+                    ),
+                ));
+                failed = true;
+                break;
+            }
+        }
+        if failed {
             continue;
         }
-        let extra = per_node_config(plan, dc, initial_tokens.as_ref().map(|t| &t[i]), &mut cfg);
         match new_datacenter(plan, dc, cfg, prio_pos) {
-            Ok(mut objs) => {
-                if let Some(cm) = extra {
-                    objs.push(cm);
-                }
-                out.extend(objs.into_iter().map(|object| Manifest {
-                    context: dc.context.clone(),
-                    cluster: plan.name.clone(),
-                    object,
-                    raw: None,
-                    ksops: false,
-                }));
+            Ok((cassdc, mut config_maps)) => {
+                config_maps.extend(extra);
+                built.push((dc, prio_pos, cassdc, config_maps));
             }
             Err(msg) => diags.push(plan.doc.error(Code::RenderFailed, dc.path(&[]), msg)),
         }
+    }
+    finish(plan, built)
+}
+
+/// The last step for the cluster's datacenters, once all are built: the config hash (over every
+/// ConfigMap rendered for the cluster in a DC's context and namespace that it mounts, the
+/// Medusa one included), the rollout wave of each DC and its ConfigMaps, and the protection of
+/// CassandraDatacenters from pruning and deletion by Argo CD and Flux.
+fn finish(
+    plan: &ClusterPlan<'_>,
+    built: Vec<(&DcPlan<'_>, usize, Value, Vec<Value>)>,
+) -> Vec<Manifest> {
+    use super::config_hash::{CONFIG_HASH_ANNOTATION, content_digest, pod_config_hash};
+    // (context, namespace) → ConfigMap name → content digest.
+    let mut ours: BTreeMap<(&str, &str), BTreeMap<String, [u8; 32]>> = BTreeMap::new();
+    for &(dc, _, _, ref config_maps) in &built {
+        let here = ours
+            .entry((dc.context.as_str(), dc.namespace.as_str()))
+            .or_default();
+        for cm in config_maps {
+            let name = cm["metadata"]["name"].as_str().unwrap_or_default();
+            here.insert(name.to_string(), content_digest(&cm["data"]));
+        }
+        if let Some(data) = super::medusa::config_map_data(plan, dc) {
+            here.entry(super::medusa::config_map_name(plan))
+                .or_insert_with(|| content_digest(&data));
+        }
+    }
+    let mut out = Vec::new();
+    for (dc, prio_pos, mut cassdc, config_maps) in built {
+        let key = (dc.context.as_str(), dc.namespace.as_str());
+        if let Some(hash) = ours.get(&key).and_then(|o| pod_config_hash(&cassdc, o)) {
+            let spec = obj(&mut cassdc["spec"]);
+            let pod = obj(spec.entry("podTemplateSpec").or_insert(Value::Null));
+            let meta = obj(pod.entry("metadata").or_insert(Value::Null));
+            obj(meta.entry("annotations").or_insert(Value::Null))
+                .insert(CONFIG_HASH_ANNOTATION.into(), hash.into());
+        }
+        super::set_annotation(
+            &mut cassdc,
+            super::SYNC_OPTIONS,
+            "Prune=false,Delete=false".into(),
+        );
+        super::set_annotation(&mut cassdc, super::FLUX_PRUNE, "disabled".into());
+        let wave = Wave::Datacenter(prio_pos);
+        out.push(Manifest::of_dc(plan, dc, wave, cassdc));
+        out.extend(
+            config_maps
+                .into_iter()
+                .map(|cm| Manifest::of_dc(plan, dc, wave, cm)),
+        );
     }
     out
 }
@@ -672,18 +750,20 @@ fn new_metrics_endpoint(v: &crate::model::server::ServerVersion) -> bool {
     (v.greater_than(3, 11, 12) && !v.at_least(4, 0, 0)) || v.greater_than(4, 0, 3)
 }
 
-/// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap.
+/// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap. Returns what it
+/// adds to the datacenter and the ConfigMap of computed tokens.
 fn per_node_config(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     tokens_by_pod: Option<&BTreeMap<String, Vec<String>>>,
-    cfg: &mut DcConfig,
-) -> Option<Value> {
+) -> (Option<Contribution>, Option<Value>) {
     let user_cm = &dc.template.per_node_config_map;
     let (cm_name, data, object) = if !user_cm.is_empty() {
         (user_cm.clone(), None, None)
     } else {
-        let tokens = tokens_by_pod.filter(|t| !t.is_empty())?;
+        let Some(tokens) = tokens_by_pod.filter(|t| !t.is_empty()) else {
+            return (None, None);
+        };
         let name = tokens::per_node_config_map_name(
             cleanup_for_kubernetes,
             &plan.cass_cluster_name,
@@ -710,8 +790,8 @@ fn per_node_config(
     } else {
         dc.options.per_node_config_init_container_image.as_str()
     };
-    tokens::mount_per_node_config(&mut cfg.pod_template, image, &cm_name, hash.as_deref());
-    object
+    let contribution = tokens::per_node_contribution(image, &cm_name, hash.as_deref());
+    (Some(contribution), object)
 }
 
 fn string_pairs(m: &Map<String, Value>) -> BTreeMap<String, String> {
@@ -763,12 +843,13 @@ fn config_map(
 }
 
 /// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.
+/// Returns the CassandraDatacenter and the ConfigMaps built with it.
 fn new_datacenter(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     cfg: DcConfig,
     prio_pos: usize,
-) -> Result<Vec<Value>, String> {
+) -> Result<(Value, Vec<Value>), String> {
     let o = &dc.options;
     let DcConfig {
         config,
@@ -969,10 +1050,10 @@ fn new_datacenter(
     }
     let common_annotations =
         string_pairs(&string_map(plan.cassandra.meta.get("commonAnnotations")));
-    let mut objects = vec![cassdc];
+    let mut config_maps = Vec::new();
     // The Vector ConfigMap gets the same labels and annotations as the metrics agent's.
     if let Some(toml) = vector_toml {
-        objects.push(config_map(
+        config_maps.push(config_map(
             vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name),
             dc.namespace.clone(),
             cm_labels.clone(),
@@ -980,7 +1061,7 @@ fn new_datacenter(
             BTreeMap::from([("vector.toml".to_string(), toml)]),
         ));
     }
-    objects.push(config_map(
+    config_maps.push(config_map(
         agent_name,
         dc.namespace.clone(),
         cm_labels,
@@ -990,7 +1071,7 @@ fn new_datacenter(
             agent_yaml,
         )]),
     ));
-    Ok(objects)
+    Ok((cassdc, config_maps))
 }
 
 /// `additionalServiceConfig` from merged `metadata.services`; the all-pods service always gets the

@@ -10,10 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::Manifest;
+use super::contribution::{Contribution, Merge, SecretInjection};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, str_at};
 use crate::plan::medusa::medusa_path;
 use crate::plan::operations::RoutedOperation;
+use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::yaml::Seg;
@@ -350,19 +352,17 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, String> {
     Ok(p)
 }
 
-/// Everything Medusa injects into one datacenter (§3.3): `pod` is its pod template, `users` its
-/// CQL users and `annotations` extra DC annotations.
+/// Everything Medusa adds to one datacenter (§3.3): containers, volumes, its CQL user, DC
+/// annotations and the credentials injection, applied by the datacenter module.
 ///
 /// # Errors
-/// A probe whose handler was changed, or an unreadable inject-secret annotation (path, message).
-pub fn inject(
+/// A probe whose handler was changed (path, message).
+pub fn contribution(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     medusa: &Value,
-    pod: &mut Map<String, Value>,
-    users: &mut Vec<Value>,
-    annotations: &mut Map<String, Value>,
-) -> Result<(), (Vec<Seg>, String)> {
+) -> Result<Contribution, (Vec<Seg>, String)> {
+    let mut out = Contribution::default();
     let external = plan.external_secrets();
     let cql = (!external).then(|| cql_secret_name(plan, medusa));
     let (image, pull) = image(medusa);
@@ -384,41 +384,18 @@ pub fn inject(
         c
     };
 
-    let spec = pod
-        .entry("spec")
-        .or_insert_with(|| Value::Object(Map::new()))
-        .as_object_mut()
-        .expect("pod spec is an object");
-    // Init containers: medusa-restore rebuilt in place, or appended after a placeholder
-    // server-config-init that cass-operator completes.
+    // medusa-restore: rebuilt in place, or appended after cass-operator's server-config-init.
     let restore = Value::Object(container(
         "medusa-restore",
         "RESTORE",
         "initContainerResources",
     ));
-    let inits = spec
-        .entry("initContainers")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = inits {
-        let named = |items: &Vec<Value>, n: &str| {
-            items
-                .iter()
-                .position(|c| c.get("name").and_then(Value::as_str) == Some(n))
-        };
-        match named(items, "medusa-restore") {
-            Some(i) => items[i] = restore,
-            None => {
-                if named(items, "server-config-init").is_none() {
-                    items.push(json!({"name": "server-config-init"}));
-                }
-                items.push(restore);
-            }
-        }
-    }
+    out.init_containers.push((restore, Merge::ByName));
     let port = match int_at(medusa, &["serviceProperties", "grpcPort"]) {
         0 => DEFAULT_GRPC_PORT,
         p => {
-            annotations.insert(GRPC_PORT_ANNOTATION.into(), p.to_string().into());
+            out.dc_annotations
+                .push((GRPC_PORT_ANNOTATION.into(), p.to_string().into()));
             p
         }
     };
@@ -435,18 +412,7 @@ pub fn inject(
         main.insert(key.into(), p);
     }
     // Upstream keeps the field order of corev1.Container; ours is sorted on output anyway.
-    let containers = spec
-        .entry("containers")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = containers {
-        match items
-            .iter()
-            .position(|c| c.get("name").and_then(Value::as_str) == Some("medusa"))
-        {
-            Some(i) => items[i] = Value::Object(main),
-            None => items.push(Value::Object(main)),
-        }
-    }
+    out.containers.push((Value::Object(main), Merge::ByName));
 
     // Pod volumes, added or replaced by name, in upstream's order.
     let mut volumes =
@@ -486,58 +452,43 @@ pub fn inject(
     if !server_certs.is_empty() {
         volumes.push(json!({"name": "grpc-server-certs", "secret": {"secretName": server_certs}}));
     }
-    let pod_volumes = spec
-        .entry("volumes")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = pod_volumes {
-        for v in volumes {
-            match items.iter().position(|x| x.get("name") == v.get("name")) {
-                Some(i) => items[i] = v,
-                None => items.push(v),
-            }
-        }
-    }
+    out.volumes
+        .extend(volumes.into_iter().map(|v| (v, Merge::ByName)));
 
     let client_secret = str_at(
         medusa,
         &["serviceProperties", "encryption", "clientSecretName"],
     );
     if !client_secret.is_empty() {
-        annotations.insert(GRPC_CLIENT_SECRET_ANNOTATION.into(), client_secret.into());
+        out.dc_annotations
+            .push((GRPC_CLIENT_SECRET_ANNOTATION.into(), client_secret.into()));
     }
-    if let Some(cql) = &cql {
-        users.push(json!({"secretName": cql, "superuser": true}));
+    if let Some(cql) = cql {
+        out.users
+            .push(json!({"secretName": cql, "superuser": true}));
         // Quirk 6: always on the pod template, not only when pod annotations already exist.
-        let meta = pod
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(meta) = meta.as_object_mut() {
-            let ann = meta
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(ann) = ann.as_object_mut() {
-                let existing = ann
-                    .get(super::reaper::INJECT_SECRET_ANNOTATION)
-                    .and_then(Value::as_str);
-                let value = super::reaper::add_secret_injection(
-                    existing,
-                    cql,
-                    &["medusa", "medusa-restore"],
-                )
-                .map_err(|why| {
-                    (
-                        dc.path(&["metadata", "pods", "annotations"]),
-                        format!(
-                            "cannot add the Medusa credentials to {}: {why}",
-                            super::reaper::INJECT_SECRET_ANNOTATION
-                        ),
-                    )
-                })?;
-                ann.insert(super::reaper::INJECT_SECRET_ANNOTATION.into(), value.into());
-            }
-        }
+        out.secret_injections.push(SecretInjection {
+            feature: "Medusa",
+            secret: cql,
+            containers: &["medusa", "medusa-restore"],
+        });
     }
-    Ok(())
+    Ok(out)
+}
+
+/// The data of the Medusa ConfigMap that datacenter `dc` mounts ([`config_map_name`] in its
+/// namespace), when the cluster has Medusa. Datacenters sharing a namespace share the ConfigMap
+/// ([`render`] refuses them when their data differs); the datacenter module hashes this data.
+#[must_use]
+pub fn config_map_data(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Option<Value> {
+    let medusa = plan.medusa.as_ref()?;
+    let ini = medusa_ini(
+        medusa,
+        &plan.name,
+        mgmt_tls(dc).is_some(),
+        plan.external_secrets(),
+    );
+    Some(json!({ "medusa.ini": ini }))
 }
 
 /// The Medusa ConfigMaps (one per namespace with a datacenter, quirk 8 refused) and purge
@@ -546,15 +497,16 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     let Some(medusa) = &plan.medusa else {
         return Vec::new();
     };
-    let external = plan.external_secrets();
     let mut out = Vec::new();
-    // (context, namespace) → (DC name, ini) of the first DC there.
-    let mut by_namespace: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    // (context, namespace) → (first DC there in spec order, its data, the earliest rollout
+    // position there: the ConfigMap comes with the first datacenter that mounts it).
+    let mut by_namespace: BTreeMap<(String, String), (String, Value, usize)> = BTreeMap::new();
     for dc in &plan.dcs {
-        let ini = medusa_ini(medusa, &plan.name, mgmt_tls(dc).is_some(), external);
+        let data = config_map_data(plan, dc).unwrap_or_default();
+        let position = plan.position(dc.index);
         let key = (dc.context.clone(), dc.namespace.clone());
-        match by_namespace.get(&key) {
-            Some((first, other)) if *other != ini => diags.push(plan.doc.error(
+        match by_namespace.get_mut(&key) {
+            Some((first, other, _)) if *other != data => diags.push(plan.doc.error(
                 Code::OutputCollision,
                 dc.path(&["managementApiAuth"]),
                 format!(
@@ -564,22 +516,23 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                     config_map_name(plan)
                 ),
             )),
-            Some(_) => {}
+            Some((_, _, earliest)) => *earliest = (*earliest).min(position),
             None => {
-                by_namespace.insert(key, (dc.template.name.clone(), ini));
+                by_namespace.insert(key, (dc.template.name.clone(), data, position));
             }
         }
     }
-    for ((context, namespace), (_, ini)) in by_namespace {
+    for ((context, namespace), (_, data, position)) in by_namespace {
         let labels = super::datacenter::cleaned_up_by_labels(plan);
-        out.push(Manifest::new(
+        out.push(Manifest::placed(
             context,
             plan.name.clone(),
+            Wave::Datacenter(position),
             json!({
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": config_map_name(plan), "namespace": namespace, "labels": labels},
-                "data": {"medusa.ini": ini},
+                "data": data,
             }),
         ));
     }
@@ -590,9 +543,9 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                 "{}-{}-medusa-purge",
                 plan.sanitized_name, dc.template.name
             ));
-            out.push(Manifest::new(
-                dc.context.clone(),
-                plan.name.clone(),
+            out.push(Manifest::after_datacenters(
+                plan,
+                dc,
                 json!({
                     "apiVersion": "medusa.k8ssandra.io/v1alpha1",
                     "kind": "MedusaBackupSchedule",
@@ -725,8 +678,8 @@ pub fn route(
             .as_object_mut()
             .map(|m| m.entry("annotations").or_insert_with(|| json!({})));
         if let Some(Value::Object(a)) = annotations {
-            a.entry(super::multidc::SYNC_WAVE)
-                .or_insert_with(|| r.wave().to_string().into());
+            a.entry(super::SYNC_WAVE)
+                .or_insert_with(|| r.wave().number().to_string().into());
         }
         out.push(Manifest::new(r.context.clone(), r.cluster.clone(), object));
     }

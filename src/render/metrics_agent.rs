@@ -38,7 +38,7 @@
 use serde_json::{Map, Value};
 
 use crate::ports::names::cleanup_for_kubernetes;
-use crate::ports::yaml_v2::{self, Node};
+use crate::ports::yaml_v2::{self, Node, ReadBackError};
 
 /// The ConfigMap data key (and the file the management API reads under
 /// `/opt/management-api/configs`).
@@ -55,13 +55,39 @@ pub fn metrics_agent_configmap_name(cass_cluster_name: &str, cass_dc_name: &str)
     ))
 }
 
+/// Why the `metrics-collector.yaml` text cannot be produced for a DC.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentConfigError {
+    /// A field of `telemetry.cassandra` does not have the CRD's JSON type.
+    #[error("{field}: expected {expected}")]
+    WrongType {
+        /// The field, below `telemetry.cassandra` (`relabels[0].modulus`).
+        field: String,
+        /// What the CRD says it is (`a string`).
+        expected: &'static str,
+    },
+    /// A string upstream fails to write (see the module docs, 4.).
+    #[error(transparent)]
+    Unwritable(#[from] ReadBackError),
+}
+
+fn wrong_type(field: impl Into<String>, expected: &'static str) -> AgentConfigError {
+    AgentConfigError::WrongType {
+        field: field.into(),
+        expected,
+    }
+}
+
 /// The exact text of the `metrics-collector.yaml` key for a DC, given its merged
 /// `telemetry.cassandra` object (CRD field names; `None` or null when not set).
 ///
 /// # Errors
-/// A message when the input does not have the CRD's shape (wrong JSON types; the schema check
-/// normally rejects those first) or when upstream itself would fail on it (see the module docs, 4.).
-pub fn metrics_collector_yaml(telemetry_cassandra: Option<&Value>) -> Result<String, String> {
+/// [`AgentConfigError::WrongType`] when the input does not have the CRD's shape (the schema
+/// check normally rejects those first), [`AgentConfigError::Unwritable`] when upstream itself
+/// would fail on it (see the module docs, 4.).
+pub fn metrics_collector_yaml(
+    telemetry_cassandra: Option<&Value>,
+) -> Result<String, AgentConfigError> {
     let spec = match telemetry_cassandra {
         None | Some(Value::Null) => AgentSpec::default_config(),
         Some(user) => AgentSpec::default_config().merged_with(AgentSpec::from_json(user)?),
@@ -168,7 +194,7 @@ impl AgentSpec {
 
     /// Reads the user object with Go's decoding rules for these types (unknown fields ignored,
     /// null treated as absent) and applies the CRD default of `relabels[].action`.
-    fn from_json(v: &Value) -> Result<Self, String> {
+    fn from_json(v: &Value) -> Result<Self, AgentConfigError> {
         let o = object(v, "telemetry.cassandra")?;
         let endpoint = match o.get("endpoint") {
             None | Some(Value::Null) => None,
@@ -183,7 +209,7 @@ impl AgentSpec {
                     .map(|(i, r)| Relabel::from_json(r, &format!("relabels[{i}]")))
                     .collect::<Result<Vec<_>, _>>()?,
             ),
-            Some(_) => return Err("relabels: expected a list".to_string()),
+            Some(_) => return Err(wrong_type("relabels", "a list")),
         };
         Ok(Self { endpoint, relabels })
     }
@@ -205,7 +231,7 @@ impl AgentSpec {
 }
 
 impl Endpoint {
-    fn from_json(v: &Value) -> Result<Self, String> {
+    fn from_json(v: &Value) -> Result<Self, AgentConfigError> {
         let o = object(v, "endpoint")?;
         let tls = match o.get("tls") {
             None | Some(Value::Null) => None,
@@ -241,7 +267,7 @@ impl Endpoint {
 }
 
 impl Relabel {
-    fn from_json(v: &Value, path: &str) -> Result<Self, String> {
+    fn from_json(v: &Value, path: &str) -> Result<Self, AgentConfigError> {
         let o = object(v, path)?;
         let source_labels = match o.get("sourceLabels") {
             None | Some(Value::Null) => Vec::new(),
@@ -251,16 +277,16 @@ impl Relabel {
                     // Go decodes a null list item into the zero string.
                     Value::Null => Ok(String::new()),
                     Value::String(s) => Ok(s.clone()),
-                    _ => Err(format!("{path}.sourceLabels: expected strings")),
+                    _ => Err(wrong_type(format!("{path}.sourceLabels"), "strings")),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(format!("{path}.sourceLabels: expected a list")),
+            Some(_) => return Err(wrong_type(format!("{path}.sourceLabels"), "a list")),
         };
         let modulus = match o.get("modulus") {
             None | Some(Value::Null) => 0,
             Some(m) => m
                 .as_u64()
-                .ok_or_else(|| format!("{path}.modulus: expected a non-negative integer"))?,
+                .ok_or_else(|| wrong_type(format!("{path}.modulus"), "a non-negative integer"))?,
         };
         let action = match o.get("action") {
             // CRD `default: replace` (the API server also replaces a null by the default).
@@ -307,12 +333,11 @@ impl Relabel {
     }
 }
 
-fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, String> {
-    v.as_object()
-        .ok_or_else(|| format!("{path}: expected an object"))
+fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, AgentConfigError> {
+    v.as_object().ok_or_else(|| wrong_type(path, "an object"))
 }
 
-fn string_field(o: &Map<String, Value>, key: &str, path: &str) -> Result<String, String> {
+fn string_field(o: &Map<String, Value>, key: &str, path: &str) -> Result<String, AgentConfigError> {
     Ok(optional_string_field(o, key, path)?.unwrap_or_default())
 }
 
@@ -320,11 +345,11 @@ fn optional_string_field(
     o: &Map<String, Value>,
     key: &str,
     path: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, AgentConfigError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("{path}.{key}: expected a string")),
+        Some(_) => Err(wrong_type(format!("{path}.{key}"), "a string")),
     }
 }
 
@@ -575,8 +600,14 @@ relabels:
 
     #[test]
     fn control_characters_fail_like_upstream() {
-        assert!(
-            metrics_collector_yaml(Some(&json!({"relabels": [{"regex": "a\u{7f}"}]}))).is_err()
+        assert_eq!(
+            metrics_collector_yaml(Some(&json!({"relabels": [{"regex": "a\u{7f}"}]}))),
+            Err(AgentConfigError::Unwritable(
+                ReadBackError::ControlCharacter {
+                    character: '\u{7f}',
+                    text: "a\u{7f}".into(),
+                }
+            ))
         );
         assert!(metrics_collector_yaml(Some(&json!({"endpoint": {"address": "\u{9c}"}}))).is_err());
         // Characters Go's JSON encoder escapes come back and are escaped by the emitter; a raw
@@ -597,9 +628,18 @@ relabels:
             "relabels:\n- action: drop\n  regex: a b\n  replacement: |-\n    a\n    b\n"
         );
         // After a NEL, `--- ` reads as a document marker and upstream fails.
-        assert!(
-            metrics_collector_yaml(Some(&json!({"relabels": [{"regex": "a\u{85}--- b"}]})))
-                .is_err()
+        let err = metrics_collector_yaml(Some(&json!({"relabels": [{"regex": "a\u{85}--- b"}]})))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            AgentConfigError::Unwritable(ReadBackError::DocumentMarker {
+                marker: "---".into(),
+                text: "a\u{85}--- b".into(),
+            })
+        );
+        assert_eq!(
+            err.to_string(),
+            "\"a\\u{85}--- b\": k8ssandra-operator cannot write this string (after NEL, its YAML library reads \"---\" as a document marker)"
         );
         assert!(
             metrics_collector_yaml(Some(&json!({"relabels": [{"regex": "a\u{85} --- b"}]})))
@@ -619,11 +659,21 @@ relabels:
     }
 
     #[test]
-    fn bad_shapes_are_errors() {
-        assert!(metrics_collector_yaml(Some(&json!([]))).is_err());
-        assert!(metrics_collector_yaml(Some(&json!({"endpoint": {"port": 9000}}))).is_err());
-        assert!(metrics_collector_yaml(Some(&json!({"relabels": {}}))).is_err());
-        assert!(metrics_collector_yaml(Some(&json!({"relabels": [{"modulus": -1}]}))).is_err());
+    fn bad_shapes_are_errors_naming_the_field() {
+        let err = |v: Value| metrics_collector_yaml(Some(&v)).unwrap_err().to_string();
+        assert_eq!(err(json!([])), "telemetry.cassandra: expected an object");
+        assert_eq!(
+            err(json!({"endpoint": {"port": 9000}})),
+            "endpoint.port: expected a string"
+        );
+        assert_eq!(err(json!({"relabels": {}})), "relabels: expected a list");
+        assert_eq!(
+            metrics_collector_yaml(Some(&json!({"relabels": [{"modulus": -1}]}))),
+            Err(AgentConfigError::WrongType {
+                field: "relabels[0].modulus".into(),
+                expected: "a non-negative integer",
+            })
+        );
     }
 
     #[test]

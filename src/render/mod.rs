@@ -1,7 +1,30 @@
 //! Render stage: plans → Kubernetes objects, grouped by target context.
+//!
+//! Each output object has one owning module, which builds it whole, including its rollout
+//! wave (a typed [`Wave`] through [`Manifest::placed`]); nothing edits an object after its
+//! owner returns it. Which module renders what:
+//!
+//! | object | owner |
+//! |---|---|
+//! | CassandraDatacenter; its metrics-agent, Vector and per-node ConfigMaps; the config hash | [`datacenter`] (field by field: its module docs) |
+//! | Reaper | [`reaper`] |
+//! | Stargate | [`stargate`] |
+//! | ServiceMonitor (per datacenter) | [`service_monitor`] |
+//! | Medusa ConfigMap, purge MedusaBackupSchedule; routed operations documents | [`medusa`] |
+//! | rebuild CassandraTask, keyspace replication Job, static-seed EndpointSlices | [`multidc`] |
+//! | credentials: ExternalSecrets, replicated Secret copies | [`credentials`] |
+//! | status reporter: Deployment, RBAC, Service, ServiceMonitor, seed-sync records | [`reporter`] |
+//! | ApplicationSet, Flux Kustomizations, kustomizations | [`delivery`] |
+//!
+//! Features that add to a CassandraDatacenter return values the datacenter module assembles in
+//! the order its module docs give: a [`contribution::Contribution`] (containers, volumes, users,
+//! annotations) from `medusa::contribution` and `tokens::per_node_contribution`, and plain
+//! values from [`config`] (the `config` JSON), [`metrics_agent`], [`vector`] and
+//! [`config_hash`].
 
 pub mod config;
 pub mod config_hash;
+pub mod contribution;
 pub mod credentials;
 pub mod datacenter;
 pub mod delivery;
@@ -22,6 +45,14 @@ use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::ClusterPlan;
+use crate::plan::waves::Wave;
+
+/// Argo CD sync-wave annotation.
+pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+/// Argo CD per-object sync options.
+pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// Flux's per-object prune switch (annotation or label).
+pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// One rendered object and where it goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +83,38 @@ impl Manifest {
             raw: None,
             ksops: false,
         }
+    }
+
+    /// A manifest in `wave` of its cluster's rollout: the building module decides the wave and
+    /// writes it as it builds the object ([`SYNC_WAVE`], overriding one the user's metadata may
+    /// have carried in).
+    #[must_use]
+    pub(crate) fn placed(context: String, cluster: String, wave: Wave, mut object: Value) -> Self {
+        set_annotation(&mut object, SYNC_WAVE, wave.number().to_string());
+        Self::new(context, cluster, object)
+    }
+
+    /// An object of datacenter `dc` of `plan`, in its context, in `wave`.
+    #[must_use]
+    pub(crate) fn of_dc(
+        plan: &ClusterPlan<'_>,
+        dc: &crate::plan::DcPlan<'_>,
+        wave: Wave,
+        object: Value,
+    ) -> Self {
+        Self::placed(dc.context.clone(), plan.name.clone(), wave, object)
+    }
+
+    /// An object that upstream deploys once the datacenters are ready (Stargate, Reaper,
+    /// ServiceMonitors, purge schedules): after the last datacenter of `plan` in `dc`'s context.
+    #[must_use]
+    pub(crate) fn after_datacenters(
+        plan: &ClusterPlan<'_>,
+        dc: &crate::plan::DcPlan<'_>,
+        object: Value,
+    ) -> Self {
+        let wave = Wave::AfterDatacenter(plan.last_position_in(&dc.context));
+        Self::of_dc(plan, dc, wave, object)
     }
 
     /// The file content: the raw text when there is one, else the canonical YAML.
@@ -151,8 +214,6 @@ pub fn render_cluster(
     objects.extend(stargate::render(plan, diags));
     objects.extend(medusa::render(plan, diags));
     objects.extend(multidc::render(plan, settings, diags));
-    config_hash::annotate(&mut objects);
-    multidc::annotate(plan, &mut objects);
     objects
 }
 
@@ -161,6 +222,19 @@ pub(crate) fn has_error(diags: &[Diagnostic]) -> bool {
     diags
         .iter()
         .any(|d| d.severity() == crate::diagnostic::Severity::Error)
+}
+
+/// Sets `metadata.annotations[key]` of `object`, creating the map when needed.
+pub(crate) fn set_annotation(object: &mut Value, key: &str, value: String) {
+    let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if let Some(annotations) = annotations.as_object_mut() {
+        annotations.insert(key.into(), value.into());
+    }
 }
 
 /// Kubernetes stores resource quantities as strings (`cpu: 1` reads back as `"1"`, and Go's

@@ -2,33 +2,28 @@
 //! order instead of a controller's reconcile loop:
 //!
 //! - rollout order: Argo CD sync waves within a context follow the datacenter priority order
-//!   ([`annotate`] writes the waves [`crate::plan::waves`] decides); across contexts, ApplicationSet RollingSync / Flux `dependsOn` do it;
+//!   (each object's module writes the wave [`crate::plan::waves::Wave`] it picks); across
+//!   contexts, ApplicationSet RollingSync / Flux `dependsOn` do it;
 //! - the `<dc>-rebuild` CassandraTask for every datacenter after the first (§4.3), kept by
 //!   cass-operator once finished (`ttlSecondsAfterFinished: 0`) so it never runs twice;
 //! - keyspace replication (§4.2) as an idempotent Job per context whose name carries a hash of
 //!   its content, so a changed replication re-runs it and an unchanged spec never does;
 //! - the additional-seed EndpointSlices for static `additionalSeeds` (§4.5);
-//! - safety: CassandraDatacenters are never pruned or deleted by Argo CD or Flux.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::server::ServerType;
-use crate::plan::{ClusterPlan, DcPlan, waves};
+use crate::plan::waves::Wave;
+use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::seeds::{SeedTarget, seed_slice, split_ip};
 use crate::yaml::Seg;
 
-/// Argo CD sync-wave annotation.
-pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
-/// Argo CD per-object sync options.
-pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
-/// Flux's per-object prune switch (annotation or label).
-pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// The label the operator puts on rebuild tasks: the DC size, to know when all nodes are done.
 pub const REBUILD_NODES_LABEL: &str = "k8ssandra.io/rebuild-nodes";
 
@@ -46,10 +41,6 @@ pub fn render(
         out.extend(seed_slices(plan, diags));
     }
     out
-}
-
-fn manifest(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, object: Value) -> Manifest {
-    Manifest::new(dc.context.clone(), plan.name.clone(), object)
 }
 
 /// Cluster-level `spec.cassandra.rebuild` (the DC-level field is ignored upstream, quirk 9).
@@ -141,9 +132,10 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
         // Only the label the operator writes (control-plane §4.3); the task is no object the
         // operator's cleanup looks for, so it carries no cleaned-up-by or cluster labels.
         let labels = json!({ REBUILD_NODES_LABEL: dc.template.size.to_string() });
-        out.push(manifest(
+        out.push(Manifest::of_dc(
             plan,
             dc,
+            Wave::RebuildTask(p),
             json!({
                 "apiVersion": "control.k8ssandra.io/v1alpha1",
                 "kind": "CassandraTask",
@@ -449,9 +441,10 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
             "app.kubernetes.io/component".into(),
             "keyspace-replication".into(),
         );
-        out.push(manifest(
+        out.push(Manifest::of_dc(
             plan,
             dc,
+            Wave::ReplicationJob(plan.last_position_in(&dc.context)),
             json!({
                 "apiVersion": "batch/v1",
                 "kind": "Job",
@@ -512,115 +505,22 @@ fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manif
         };
         for (family, addresses) in [("IPv4", &v4), ("IPv6", &v6)] {
             if !addresses.is_empty() {
-                out.push(manifest(plan, dc, seed_slice(&target, family, addresses)));
+                out.push(Manifest::of_dc(
+                    plan,
+                    dc,
+                    Wave::Datacenter(plan.position(dc.index)),
+                    seed_slice(&target, family, addresses),
+                ));
             }
         }
     }
     out
 }
 
-/// Sync waves and safety options on one cluster's objects (the scheme: [`crate::plan::waves`]).
-pub fn annotate(plan: &ClusterPlan<'_>, objects: &mut [Manifest]) {
-    // (context, namespace, DC object name) → priority position.
-    let position: BTreeMap<(&str, &str, &str), usize> = plan
-        .priority
-        .iter()
-        .enumerate()
-        .map(|(p, &i)| {
-            let dc = &plan.dcs[i];
-            (
-                (
-                    dc.context.as_str(),
-                    dc.namespace.as_str(),
-                    dc.template.name.as_str(),
-                ),
-                p,
-            )
-        })
-        .collect();
-    let mut last_in_context: BTreeMap<&str, usize> = BTreeMap::new();
-    for (p, &i) in plan.priority.iter().enumerate() {
-        last_in_context.insert(plan.dcs[i].context.as_str(), p);
-    }
-    // ConfigMaps belong to the first DC (in priority order) that mounts them.
-    let mut config_map_owner: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    for m in objects.iter().filter(|m| m.kind() == "CassandraDatacenter") {
-        let Some(&p) = position.get(&(m.context.as_str(), m.namespace(), m.name())) else {
-            continue;
-        };
-        for name in super::config_hash::mounted_config_maps(&m.object) {
-            let key = (m.context.clone(), m.namespace().to_string(), name);
-            let e = config_map_owner.entry(key).or_insert(p);
-            *e = (*e).min(p);
-        }
-    }
-    for m in objects.iter_mut() {
-        let last = last_in_context
-            .get(m.context.as_str())
-            .copied()
-            .unwrap_or(0);
-        let dc_of = |name: &str| {
-            position
-                .get(&(m.context.as_str(), m.namespace(), name))
-                .copied()
-        };
-        let str_at = |p: &str| {
-            m.object
-                .pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        };
-        let wave = match m.kind() {
-            "ExternalSecret" | "Secret" => waves::CREDENTIALS,
-            "CassandraDatacenter" => waves::datacenter(dc_of(m.name()).unwrap_or(0)),
-            "ConfigMap" => waves::datacenter(
-                config_map_owner
-                    .get(&(
-                        m.context.clone(),
-                        m.namespace().to_string(),
-                        m.name().to_string(),
-                    ))
-                    .copied()
-                    .unwrap_or(0),
-            ),
-            "EndpointSlice" => waves::datacenter(
-                dc_of(str_at(
-                    "/metadata/labels/cassandra.datastax.com~1datacenter",
-                ))
-                .unwrap_or(0),
-            ),
-            "Job" => waves::replication_job(last),
-            "CassandraTask"
-                if m.object
-                    .pointer("/metadata/labels")
-                    .and_then(|l| l.get(REBUILD_NODES_LABEL))
-                    .is_some() =>
-            {
-                waves::rebuild_task(dc_of(str_at("/spec/datacenter/name")).unwrap_or(last))
-            }
-            _ => waves::after_datacenter(last),
-        };
-        let protect = m.raw.is_none() && m.kind() == "CassandraDatacenter";
-        let Some(meta) = m.object.get_mut("metadata").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        let annotations = meta
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Some(annotations) = annotations.as_object_mut() else {
-            continue;
-        };
-        annotations.insert(SYNC_WAVE.into(), wave.to_string().into());
-        if protect {
-            annotations.insert(SYNC_OPTIONS.into(), "Prune=false,Delete=false".into());
-            annotations.insert(FLUX_PRUNE.into(), "disabled".into());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::{FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE};
     use crate::testing::render_one;
 
     const THREE: &str = "metadata: {name: global, namespace: db}
@@ -640,7 +540,6 @@ spec:
         render_one(yaml, |plan, diags| {
             let mut all = super::super::datacenter::render_cluster(plan, diags);
             all.extend(render(plan, &crate::plan::Settings::default(), diags));
-            annotate(plan, &mut all);
             all
         })
     }

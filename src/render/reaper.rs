@@ -98,13 +98,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             continue;
         }
         match new_reaper(plan, dc, &tpl) {
-            Ok(object) => out.push(Manifest {
-                context: dc.context.clone(),
-                cluster: plan.name.clone(),
-                object,
-                raw: None,
-                ksops: false,
-            }),
+            Ok(object) => out.push(Manifest::after_datacenters(plan, dc, object)),
             Err(d) => diags.push(*d),
         }
     }
@@ -738,7 +732,11 @@ mod tests {
                 "k8ssandra.io/cluster-namespace": "ns",
             })
         );
-        assert!(r.object["metadata"].get("annotations").is_none());
+        // Only the rollout wave: after the one datacenter (position 0).
+        assert_eq!(
+            r.object["metadata"]["annotations"],
+            json!({"argocd.argoproj.io/sync-wave": "5"})
+        );
     }
 
     /// Upstream `Test_computeReaperDcAvailability`: one DC → ALL, PER_DC with two → EACH,
@@ -805,7 +803,10 @@ mod tests {
         let labels = &out[0].object["metadata"]["labels"];
         assert_eq!(labels["own"], "x");
         assert_eq!(labels["testLabel"], "mine");
-        assert_eq!(out[0].object["metadata"]["annotations"], json!({"a": "b"}));
+        assert_eq!(
+            out[0].object["metadata"]["annotations"],
+            json!({"a": "b", "argocd.argoproj.io/sync-wave": "5"})
+        );
     }
 
     /// goalesce never lets a zero value win: an empty common label keeps the template's value.

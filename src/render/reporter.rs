@@ -2,12 +2,25 @@
 //! control-plane context: the K8ssandraCluster records it writes status to, its ServiceAccount,
 //! least-privilege RBAC, Deployment, metrics Service and ServiceMonitor.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec,
+};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::json::{object_meta, to_object};
 use crate::load::Inputs;
 use crate::plan::{ClusterPlan, Settings};
 use crate::yaml::Seg;
@@ -15,14 +28,63 @@ use crate::yaml::Seg;
 /// Name of the reporter's objects.
 pub const NAME: &str = "k8ssandra-gitops-reporter";
 /// Metrics and probe port.
-pub const PORT: i64 = 8080;
+pub const PORT: i32 = 8080;
 
-fn labels() -> Value {
-    json!({
-        "app.kubernetes.io/name": NAME,
-        "app.kubernetes.io/part-of": "k8ssandra-gitops",
-        "app.kubernetes.io/component": "status-reporter",
-    })
+fn strings<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn labels() -> BTreeMap<String, String> {
+    strings([
+        ("app.kubernetes.io/name", NAME),
+        ("app.kubernetes.io/part-of", "k8ssandra-gitops"),
+        ("app.kubernetes.io/component", "status-reporter"),
+    ])
+}
+
+/// What the Deployment, Service and ServiceMonitor select the reporter's pod by.
+fn selector() -> BTreeMap<String, String> {
+    strings([("app.kubernetes.io/name", NAME)])
+}
+
+/// Metadata of a reporter object: its labels, no annotations.
+fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
+    object_meta(name, namespace, labels(), BTreeMap::new())
+}
+
+fn list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// An RBAC rule on `resources` of `group` (`""`: the core group).
+fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(list(&[group])),
+        resources: Some(list(resources)),
+        verbs: list(verbs),
+        ..PolicyRule::default()
+    }
+}
+
+/// The reporter's ServiceAccount (in `namespace`) as the one subject of a binding.
+fn subjects(namespace: &str) -> Option<Vec<Subject>> {
+    Some(vec![Subject {
+        kind: "ServiceAccount".into(),
+        name: NAME.into(),
+        namespace: Some(namespace.into()),
+        ..Subject::default()
+    }])
+}
+
+fn role_ref(kind: &str, name: &str) -> RoleRef {
+    RoleRef {
+        api_group: Some("rbac.authorization.k8s.io".into()),
+        kind: kind.into(),
+        name: name.into(),
+    }
 }
 
 /// The reporter's objects, or nothing when it is not enabled.
@@ -82,7 +144,7 @@ pub fn render(
             .map(|meta| meta.entry("annotations").or_insert_with(|| json!({})));
         if let Some(Value::Object(a)) = ann {
             a.insert(
-                super::multidc::SYNC_OPTIONS.into(),
+                super::SYNC_OPTIONS.into(),
                 "Prune=false,Delete=false".into(),
             );
         }
@@ -97,51 +159,60 @@ pub fn render(
         .map(|c| c.value.kube_config_secret.clone())
         .filter(|s| !s.is_empty())
         .collect();
-    let mut rules = vec![
-        json!({"apiGroups": ["config.k8ssandra.io"], "resources": ["clientconfigs"], "verbs": ["get", "list", "watch"]}),
-    ];
+    let mut rules = vec![rule(
+        "config.k8ssandra.io",
+        &["clientconfigs"],
+        &["get", "list", "watch"],
+    )];
     if !secrets.is_empty() {
-        rules.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": secrets, "verbs": ["get"]}));
+        rules.push(PolicyRule {
+            resource_names: Some(secrets.into_iter().collect()),
+            ..rule("", &["secrets"], &["get"])
+        });
     }
-    out.push(m(json!({"apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": {"name": NAME, "namespace": ns, "labels": labels()}})));
-    out.push(m(
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-        "metadata": {"name": NAME, "namespace": ns, "labels": labels()}, "rules": rules}),
-    ));
-    out.push(m(
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
-        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
-    ));
+    out.push(m(to_object(&ServiceAccount {
+        metadata: meta(NAME, Some(&ns)),
+        ..ServiceAccount::default()
+    })));
+    out.push(m(to_object(&Role {
+        metadata: meta(NAME, Some(&ns)),
+        rules: Some(rules),
+    })));
+    out.push(m(to_object(&RoleBinding {
+        metadata: meta(NAME, Some(&ns)),
+        role_ref: role_ref("Role", NAME),
+        subjects: subjects(&ns),
+    })));
     // Cluster-wide: the records (it lists them in every namespace), their status, and the
     // datacenter objects of datacenters that run in the control-plane cluster itself.
     let seed_sync = cfg.seed_sync == Some(true);
+    let watch = ["get", "list", "watch"];
     let mut cluster_rules = vec![
-        json!({"apiGroups": ["k8ssandra.io"], "resources": ["k8ssandraclusters"], "verbs": ["get", "list", "watch"]}),
-        json!({"apiGroups": ["k8ssandra.io"], "resources": ["k8ssandraclusters/status"], "verbs": ["get", "patch"]}),
-        json!({"apiGroups": ["cassandra.datastax.com"], "resources": ["cassandradatacenters"], "verbs": ["get", "list", "watch"]}),
-        json!({"apiGroups": ["stargate.k8ssandra.io"], "resources": ["stargates"], "verbs": ["get", "list", "watch"]}),
-        json!({"apiGroups": ["reaper.k8ssandra.io"], "resources": ["reapers"], "verbs": ["get", "list", "watch"]}),
+        rule("k8ssandra.io", &["k8ssandraclusters"], &watch),
+        rule(
+            "k8ssandra.io",
+            &["k8ssandraclusters/status"],
+            &["get", "patch"],
+        ),
+        rule("cassandra.datastax.com", &["cassandradatacenters"], &watch),
+        rule("stargate.k8ssandra.io", &["stargates"], &watch),
+        rule("reaper.k8ssandra.io", &["reapers"], &watch),
     ];
     if seed_sync {
         // Seed sync watches the seed pods of every context, this one included, through its own
         // ServiceAccount here (other contexts use their ClientConfig's credentials).
-        cluster_rules
-            .push(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]}));
+        cluster_rules.push(rule("", &["pods"], &["list", "watch"]));
     }
-    out.push(m(
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-        "metadata": {"name": NAME, "labels": labels()},
-        "rules": cluster_rules}),
-    ));
-    out.push(m(
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": NAME, "labels": labels()},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
-        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
-    ));
+    out.push(m(to_object(&ClusterRole {
+        metadata: meta(NAME, None),
+        rules: Some(cluster_rules),
+        ..ClusterRole::default()
+    })));
+    out.push(m(to_object(&ClusterRoleBinding {
+        metadata: meta(NAME, None),
+        role_ref: role_ref("ClusterRole", NAME),
+        subjects: subjects(&ns),
+    })));
 
     // Seed sync writes the additional-seed EndpointSlices of the datacenters that run in the
     // control-plane cluster: only in their namespaces, so a Role in each (names are at most
@@ -156,22 +227,22 @@ pub fn render(
         for dc_ns in namespaces {
             // The namespace in the name too: cluster-wide reporter objects share one directory.
             let seeds = format!("{NAME}-seeds-{dc_ns}");
-            out.push(m(
-                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                "metadata": {"name": seeds, "namespace": dc_ns, "labels": labels()},
-                "rules": [{"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
-                    "verbs": ["get", "create", "patch", "delete"]}]}),
-            ));
-            out.push(m(
-                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                "metadata": {"name": seeds, "namespace": dc_ns, "labels": labels()},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": seeds},
-                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
-            ));
+            out.push(m(to_object(&Role {
+                metadata: meta(&seeds, Some(dc_ns)),
+                rules: Some(vec![rule(
+                    "discovery.k8s.io",
+                    &["endpointslices"],
+                    &["get", "create", "patch", "delete"],
+                )]),
+            })));
+            out.push(m(to_object(&RoleBinding {
+                metadata: meta(&seeds, Some(dc_ns)),
+                role_ref: role_ref("Role", &seeds),
+                subjects: subjects(&ns),
+            })));
         }
     }
 
-    let probe = |path: &str| json!({"httpGet": {"path": path, "port": "metrics"}, "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3});
     let interval = cfg.interval_seconds.unwrap_or(15);
     let mut args = vec![
         "reporter".to_string(),
@@ -185,42 +256,127 @@ pub fn render(
     if seed_sync {
         args.push("--seed-sync".into());
     }
-    out.push(m(json!({"apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
-        "spec": {
-            "replicas": 1,
-            // One writer at a time: never two reporters racing on the same status.
-            "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
-            "template": {
-                "metadata": {"labels": labels()},
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": "reporter",
-                        "image": image,
-                        "command": ["k8ssandra-gitops"],
-                        "args": args,
-                        "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-                        "ports": [{"name": "metrics", "containerPort": PORT, "protocol": "TCP"}],
-                        "livenessProbe": probe("/healthz"),
-                        "readinessProbe": probe("/readyz"),
-                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
-                    }],
-                },
-            },
-        }})));
-    out.push(m(json!({"apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
-        "spec": {"selector": {"app.kubernetes.io/name": NAME},
-                 "ports": [{"name": "metrics", "port": PORT, "targetPort": "metrics", "protocol": "TCP"}]}})));
+    out.push(m(to_object(&deployment(&ns, image, args))));
+    out.push(m(to_object(&Service {
+        metadata: meta(NAME, Some(&ns)),
+        spec: Some(ServiceSpec {
+            selector: Some(selector()),
+            ports: Some(vec![ServicePort {
+                name: Some("metrics".into()),
+                port: PORT,
+                target_port: Some(IntOrString::String("metrics".into())),
+                protocol: Some("TCP".into()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    })));
+    // Not a core type: no k8s-openapi struct to build it with.
     out.push(m(
         json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
         "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
-        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+        "spec": {"selector": {"matchLabels": selector()},
                  "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}]}}),
     ));
     out
+}
+
+/// The reporter's Deployment: one unprivileged container running `args`.
+fn deployment(ns: &str, image: String, args: Vec<String>) -> Deployment {
+    let probe = |path: &str| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("metrics".into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(3),
+        ..Probe::default()
+    };
+    let quantities = |pairs: &[(&str, &str)]| -> BTreeMap<String, Quantity> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), Quantity((*v).to_string())))
+            .collect()
+    };
+    let container = Container {
+        name: "reporter".into(),
+        image: Some(image),
+        command: Some(list(&["k8ssandra-gitops"])),
+        args: Some(args),
+        env: Some(vec![EnvVar {
+            name: "POD_NAMESPACE".into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.namespace".into(),
+                    ..ObjectFieldSelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        }]),
+        ports: Some(vec![ContainerPort {
+            name: Some("metrics".into()),
+            container_port: PORT,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        liveness_probe: Some(probe("/healthz")),
+        readiness_probe: Some(probe("/readyz")),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities(&[("cpu", "50m"), ("memory", "64Mi")])),
+            limits: Some(quantities(&[("memory", "256Mi")])),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(list(&["ALL"])),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    Deployment {
+        metadata: meta(NAME, Some(ns)),
+        spec: DeploymentSpec {
+            replicas: Some(1),
+            // One writer at a time: never two reporters racing on the same status.
+            strategy: Some(DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                ..DeploymentStrategy::default()
+            }),
+            selector: LabelSelector {
+                match_labels: Some(selector()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(NAME.into()),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(65532),
+                        run_as_group: Some(65532),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".into(),
+                            ..SeccompProfile::default()
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    containers: vec![container],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        },
+        ..Deployment::default()
+    }
 }

@@ -84,13 +84,11 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         let Some(labels) = labels(plan, dc, diags) else {
             continue;
         };
-        out.push(Manifest {
-            context: dc.context.clone(),
-            cluster: plan.name.clone(),
-            object: service_monitor(plan, dc, labels),
-            raw: None,
-            ksops: false,
-        });
+        out.push(Manifest::after_datacenters(
+            plan,
+            dc,
+            service_monitor(plan, dc, labels),
+        ));
     }
     out
 }
@@ -648,7 +646,11 @@ mod tests {
         assert_eq!(m.context, "east");
         assert_eq!(m.cluster, "test");
         assert!(m.object["metadata"].get("ownerReferences").is_none());
-        assert!(m.object["metadata"].get("annotations").is_none());
+        // Only the rollout wave: after the one datacenter (position 0).
+        assert_eq!(
+            m.object["metadata"]["annotations"],
+            serde_json::json!({"argocd.argoproj.io/sync-wave": "5"})
+        );
     }
 
     /// Upstream concatenates the raw cluster name before cleaning: `a_` gives `a--dc1-...`,

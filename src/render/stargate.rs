@@ -100,13 +100,11 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         {
             continue;
         }
-        out.push(Manifest {
-            context: dc.context.clone(),
-            cluster: plan.name.clone(),
-            object: new_stargate(plan, dc, &tpl),
-            raw: None,
-            ksops: false,
-        });
+        out.push(Manifest::after_datacenters(
+            plan,
+            dc,
+            new_stargate(plan, dc, &tpl),
+        ));
     }
     out
 }
@@ -501,7 +499,11 @@ mod tests {
                 "k8ssandra.io/cluster-namespace": "ns",
             })
         );
-        assert!(s.object["metadata"].get("annotations").is_none());
+        // Only the rollout wave: after the one datacenter (position 0).
+        assert_eq!(
+            s.object["metadata"]["annotations"],
+            json!({"argocd.argoproj.io/sync-wave": "5"})
+        );
         assert_eq!(
             s.object["spec"],
             json!({
@@ -748,7 +750,10 @@ mod tests {
         let m = &out[0].object["metadata"];
         assert_eq!(m["labels"]["team"], "a");
         assert_eq!(m["labels"]["app.kubernetes.io/part-of"], "mine");
-        assert_eq!(m["annotations"], json!({"note": "x"}));
+        assert_eq!(
+            m["annotations"],
+            json!({"note": "x", "argocd.argoproj.io/sync-wave": "5"})
+        );
         assert_eq!(
             out[0].object["spec"]["metadata"],
             json!({"labels": {"team": "a", "app.kubernetes.io/part-of": "mine"}, "annotations": {"note": "x"}, "pods": {"labels": {"p": "q"}}})

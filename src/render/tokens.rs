@@ -18,8 +18,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::contribution::{Contribution, Merge};
 use crate::ports::names::{cleanup_for_kubernetes, cleanup_subdomain};
 
 /// Image of the `per-node-config` init container when `perNodeConfigInitContainerImage` is empty:
@@ -30,9 +31,6 @@ pub const DEFAULT_PER_NODE_IMAGE: &str = "docker.io/k8ssandra/k8ssandra-client:v
 
 /// Name of both the init container and the pod volume.
 pub const PER_NODE_CONFIG: &str = "per-node-config";
-
-/// cass-operator's config init container; `per-node-config` must run after it.
-pub const SERVER_CONFIG_INIT: &str = "server-config-init";
 
 /// Pod-template annotation carrying the hash of the mounted per-node ConfigMap.
 pub const PER_NODE_CONFIG_HASH_ANNOTATION: &str = "k8ssandra.io/per-node-config-hash";
@@ -416,68 +414,38 @@ pub fn per_node_volume(config_map_name: &str) -> Value {
     json!({"name": PER_NODE_CONFIG, "configMap": {"name": config_map_name}})
 }
 
-/// Applies the whole per-node mount to a DC's podTemplateSpec object, as the operator does once
-/// the ConfigMap is known (after the Medusa injection, before Vector and `NewDatacenter`):
+/// The whole per-node mount, as the operator adds it to a DC's pod template once the ConfigMap
+/// is known (after Medusa, before Vector and `NewDatacenter`):
 /// 1. `metadata.annotations[k8ssandra.io/per-node-config-hash] = hash`;
-/// 2. if no init container is named `server-config-init`, a placeholder
-///    `{name: server-config-init}` is appended (Go also writes its empty `resources: {}`; we omit
-///    empty objects, see docs/deviations.md), so that cass-operator's config init container runs
-///    first;
-/// 3. the `per-node-config` init container is appended (no de-duplication: a user init container
-///    of that name stays, and the pod then has two);
-/// 4. the `per-node-config` volume is appended to `spec.volumes` (same, no de-duplication).
+/// 2. the `per-node-config` init container, appended after `server-config-init` (a placeholder
+///    `{name: server-config-init}` is added when the pod has none; Go also writes its empty
+///    `resources: {}`, we omit empty objects, see docs/deviations.md), with no de-duplication: a
+///    user init container of that name stays, and the pod then has two;
+/// 3. the `per-node-config` volume, appended to `spec.volumes` (same, no de-duplication).
 ///
 /// An empty `image` means [`DEFAULT_PER_NODE_IMAGE`].
-pub fn mount_per_node_config(
-    pod_template: &mut Map<String, Value>,
+#[must_use]
+pub fn per_node_contribution(
     image: &str,
     config_map_name: &str,
     hash: Option<&str>,
-) {
-    // Offline, a user-provided ConfigMap cannot be hashed: no annotation then (deviations.md).
-    if let Some(hash) = hash {
-        object_entry(object_entry(pod_template, "metadata"), "annotations")
-            .insert(PER_NODE_CONFIG_HASH_ANNOTATION.to_string(), hash.into());
-    }
-    let spec = object_entry(pod_template, "spec");
-    let init = array_entry(spec, "initContainers");
-    if !init
-        .iter()
-        .any(|c| c.get("name").and_then(Value::as_str) == Some(SERVER_CONFIG_INIT))
-    {
-        init.push(json!({ "name": SERVER_CONFIG_INIT }));
-    }
-    init.push(per_node_init_container(image));
-    array_entry(spec, "volumes").push(per_node_volume(config_map_name));
-}
-
-/// `map[key]` as an object, created (or replacing a non-object) if needed.
-fn object_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
-    let v = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
-    if !v.is_object() {
-        *v = Value::Object(Map::new());
-    }
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!("just made an object"),
-    }
-}
-
-/// `map[key]` as an array, created (or replacing a non-array) if needed.
-fn array_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Vec<Value> {
-    let v = map.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-    if !v.is_array() {
-        *v = Value::Array(Vec::new());
-    }
-    match v {
-        Value::Array(a) => a,
-        _ => unreachable!("just made an array"),
+) -> Contribution {
+    Contribution {
+        // Offline, a user-provided ConfigMap cannot be hashed: no annotation then (deviations.md).
+        pod_annotations: hash
+            .map(|h| (PER_NODE_CONFIG_HASH_ANNOTATION.to_string(), h.into()))
+            .into_iter()
+            .collect(),
+        init_containers: vec![(per_node_init_container(image), Merge::Append)],
+        volumes: vec![(per_node_volume(config_map_name), Merge::Append)],
+        ..Contribution::default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     fn strs(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| (*x).to_string()).collect()
@@ -1170,7 +1138,9 @@ mod tests {
     #[test]
     fn upstream_mount() {
         let mut pod = Map::new();
-        mount_per_node_config(&mut pod, "", "test-dc1-per-node-config", Some("h1"));
+        per_node_contribution("", "test-dc1-per-node-config", Some("h1"))
+            .apply(&mut pod, &mut Vec::new(), &mut Map::new())
+            .expect("applies");
         assert_eq!(
             Value::Object(pod),
             json!({
@@ -1201,7 +1171,9 @@ mod tests {
         }) else {
             unreachable!()
         };
-        mount_per_node_config(&mut pod, "img", "cm", Some("h"));
+        per_node_contribution("img", "cm", Some("h"))
+            .apply(&mut pod, &mut Vec::new(), &mut Map::new())
+            .expect("applies");
         let names = |k: &str| -> Vec<String> {
             pod["spec"][k]
                 .as_array()
