@@ -1,7 +1,7 @@
 //! Command line: parse arguments, call the library, print, pick the exit code.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,12 +10,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
 use crate::guard::Problem;
-use crate::output::{
-    Drift, WriteError, check, into_tree, preflight, preflight_tree, sources, stream, unified_diff,
-    write,
-};
+use crate::output::{Drift, Pass, SourceIndex, Streaming, WriteError, unified_diff};
+use crate::render::Manifest;
 use crate::source::display_path;
-use crate::{Outcome, RenderOptions, guard, render_repo, render_repo_with};
+use crate::{Outcome, RenderOptions, Sink, guard, prepare_repo, render_repo};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
 #[derive(Debug, Parser)]
@@ -342,27 +340,86 @@ struct Guards {
     empty: bool,
 }
 
-/// Reads, checks and renders the repository (only `context`'s clusters when given), printing
-/// every problem; `Err` when anything is an error.
+/// Where a command's rendered objects go as they are rendered (issue #13: one cluster's
+/// objects alive at a time).
+enum Out {
+    /// Compared with (and for `render`, written beside) the output directory.
+    Disk(Box<Streaming>),
+    /// One context's files as text, to print once everything rendered: `(path, text)`.
+    Stdout(Vec<(String, String)>),
+    /// Only counted, per context: the output directory must not be touched (a location
+    /// problem, or invalid input).
+    Count(BTreeMap<String, usize>),
+}
+
+impl Sink for Out {
+    fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+        match self {
+            // Each object is freed as soon as its file is compared or written.
+            Out::Disk(d) => {
+                for (path, m) in objects {
+                    d.object(path, &m);
+                }
+            }
+            Out::Stdout(texts) => texts.extend(objects.into_iter().map(|(p, m)| (p, m.text()))),
+            Out::Count(counts) => {
+                for (_, m) in objects {
+                    *counts.entry(m.context).or_default() += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Out {
+    fn counts(&self) -> BTreeMap<String, usize> {
+        match self {
+            Out::Disk(d) => d.counts(),
+            Out::Count(c) => c.clone(),
+            Out::Stdout(_) => BTreeMap::new(),
+        }
+    }
+}
+
+/// Reads, checks and renders the repository (only `context`'s clusters when given), handing the
+/// objects to the output directory as they are rendered (`pass`) or keeping the context's text
+/// (`pass` `None`), then prints every problem; `Err` when anything is an error. The output
+/// directory is only touched when the inputs loaded without error and its location is sound,
+/// and nothing becomes visible there before [`Streaming::finish_write`].
 fn load(
     common: &CommonArgs,
     printer: &Printer,
     output: Option<&PathBuf>,
     context: Option<&str>,
     guards: Guards,
-) -> Result<Outcome, ExitCode> {
+    pass: Option<Pass>,
+) -> Result<(Outcome, Out), ExitCode> {
     let options = RenderOptions {
         output_override: output.map(PathBuf::as_path),
         context,
     };
-    let outcome = render_repo_with(&common.repo, options).map_err(|e| {
+    let prepared = prepare_repo(&common.repo, options).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(FAILURE)
     })?;
     let mut problems = Vec::new();
     if guards.location {
-        problems.extend(guard::output_location_problems(&common.repo, &outcome));
+        problems.extend(guard::output_location_problems(
+            &common.repo,
+            &prepared.outcome,
+        ));
     }
+    let sound = problems.is_empty() && !prepared.outcome.has_errors();
+    let mut out = match pass {
+        Some(pass) if sound => Out::Disk(Box::new(Streaming::new(
+            &prepared.outcome.output_dir,
+            pass,
+            SourceIndex::new(&prepared.outcome.inputs),
+        ))),
+        Some(_) => Out::Count(BTreeMap::new()),
+        None => Out::Stdout(Vec::new()),
+    };
+    let outcome = prepared.stream(&mut out);
     if guards.empty && !common.allow_empty && !outcome.has_errors() {
         problems.extend(
             guard::empty_render_problems(&common.repo, &outcome)
@@ -370,13 +427,8 @@ fn load(
                 .map(Problem::Plain),
         );
         if guards.location && problems.is_empty() {
-            let objects = outcome
-                .rendered
-                .iter()
-                .map(|(c, m)| (c.clone(), m.len()))
-                .collect();
             problems.extend(
-                guard::vanished_contexts(&outcome.output_dir, &objects, &outcome.read)
+                guard::vanished_contexts(&outcome.output_dir, &out.counts(), &outcome.read)
                     .into_iter()
                     .map(Problem::Plain),
             );
@@ -407,9 +459,10 @@ fn load(
     if n > 0 {
         drop(err);
         printer.summary(n);
+        // Dropping `out` removes whatever was staged.
         return Err(ExitCode::from(FAILURE));
     }
-    Ok(outcome)
+    Ok((outcome, out))
 }
 
 /// Prints problems found after rendering (output paths, the output directory) and fails.
@@ -425,21 +478,18 @@ fn validate(args: &CommonArgs) -> ExitCode {
         empty: true,
     };
     let printer = Printer::new(args.format);
-    match load(args, &printer, None, None, guards) {
-        Ok(o) => {
+    match load(args, &printer, None, None, guards, Some(Pass::Validate)) {
+        Ok((o, out)) => {
             let o = exit_without_freeing(o);
+            let objects: usize = out.counts().values().sum();
             // What render would refuse is known now: output paths too long for the file
             // system, symlinks or hand-written files where it writes.
-            let problems = preflight(
-                &o.output_dir,
-                &exit_without_freeing(preflight_tree(&o.output_dir, &o.rendered)),
-                &exit_without_freeing(sources(&o.rendered, &o.inputs)),
-                true,
-            );
-            if !problems.is_empty() {
-                return refuse(&printer, &problems);
+            if let Out::Disk(d) = out {
+                let problems = d.finish_validate();
+                if !problems.is_empty() {
+                    return refuse(&printer, &problems);
+                }
             }
-            let objects: usize = o.rendered.values().map(Vec::len).sum();
             eprintln!(
                 "ok: {} K8ssandraCluster{}, {objects} objects for {} context{}",
                 o.inputs.clusters.len(),
@@ -466,33 +516,39 @@ fn render(args: &RenderArgs) -> ExitCode {
     };
     // One context to stdout renders only the clusters with something in it.
     let scope = args.context.as_deref().filter(|_| args.stdout);
+    let pass = match (args.stdout, args.check) {
+        (true, _) => None,
+        (false, true) => Some(Pass::Check),
+        (false, false) => Some(Pass::Write),
+    };
     let printer = Printer::new(args.common.format);
-    let outcome = match load(&args.common, &printer, args.output.as_ref(), scope, guards) {
+    let (outcome, out) = match load(
+        &args.common,
+        &printer,
+        args.output.as_ref(),
+        scope,
+        guards,
+        pass,
+    ) {
         Ok(o) => o,
         Err(code) => return code,
     };
-    if args.stdout {
-        let outcome = exit_without_freeing(outcome);
-        return stream_context(&outcome, args.context.as_deref().unwrap_or_default());
-    }
+    let outcome = exit_without_freeing(outcome);
+    let out = match out {
+        Out::Stdout(texts) => {
+            return stream_context(&outcome, texts, args.context.as_deref().unwrap_or_default());
+        }
+        Out::Disk(d) => d,
+        // Only without a sound output directory, which `load` refuses.
+        Out::Count(_) => return ExitCode::from(FAILURE),
+    };
     let contexts: Vec<String> = outcome.rendered.keys().cloned().collect();
-    let sources = exit_without_freeing(sources(&outcome.rendered, &outcome.inputs));
-    let Outcome {
-        rendered,
-        output_dir,
-        inputs,
-        ..
-    } = outcome;
-    // The parsed inputs and the objects are freed as soon as the bytes exist.
-    drop(inputs);
-    let tree = exit_without_freeing(into_tree(rendered));
-    let dir = &output_dir;
-    let problems = preflight(dir, &tree, &sources, false);
-    if !problems.is_empty() {
-        return refuse(&printer, &problems);
-    }
+    let dir = &outcome.output_dir;
     if args.check {
-        let drift = check(dir, &tree);
+        let drift = match out.finish_check() {
+            Ok(d) => d,
+            Err(problems) => return refuse(&printer, &problems),
+        };
         if drift.is_empty() {
             eprintln!("ok: {} is up to date", dir.display());
             return ExitCode::SUCCESS;
@@ -511,7 +567,7 @@ fn render(args: &RenderArgs) -> ExitCode {
         );
         return ExitCode::from(FAILURE);
     }
-    match write(dir, &tree, &sources) {
+    match out.finish_write() {
         Ok(report) => {
             eprintln!(
                 "rendered {} into {}: {} written, {} pruned, {} unchanged",
@@ -540,9 +596,18 @@ fn exit_without_freeing<T>(value: T) -> std::mem::ManuallyDrop<T> {
     std::mem::ManuallyDrop::new(value)
 }
 
-/// Writes one context as a YAML stream; an empty stream is an error, never a success.
-fn stream_context(outcome: &Outcome, context: &str) -> ExitCode {
-    let text = exit_without_freeing(stream(&outcome.rendered, context));
+/// Writes one context as a YAML stream (its files sorted by output path); an empty stream is
+/// an error, never a success.
+fn stream_context(outcome: &Outcome, mut files: Vec<(String, String)>, context: &str) -> ExitCode {
+    // Stable: the order of objects of one path (an error, refused before) does not matter.
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut text = String::with_capacity(files.iter().map(|(_, t)| t.len() + 4).sum());
+    for (_, t) in &files {
+        text.push_str("---\n");
+        text.push_str(t);
+    }
+    let _ = exit_without_freeing(files);
+    let text = exit_without_freeing(text);
     if text.is_empty() {
         let hint = did_you_mean(context, outcome.rendered.keys().map(String::as_str));
         let known: Vec<&str> = outcome.rendered.keys().map(String::as_str).collect();
@@ -588,8 +653,18 @@ fn argocd_generate() -> ExitCode {
         location: false,
         empty: true,
     };
-    match load(&common, &Printer::short(), None, Some(&context), guards) {
-        Ok(outcome) => stream_context(&exit_without_freeing(outcome), &context),
+    match load(
+        &common,
+        &Printer::short(),
+        None,
+        Some(&context),
+        guards,
+        None,
+    ) {
+        Ok((outcome, Out::Stdout(files))) => {
+            stream_context(&exit_without_freeing(outcome), files, &context)
+        }
+        Ok(_) => ExitCode::from(FAILURE),
         Err(code) => code,
     }
 }

@@ -48,6 +48,10 @@ pub(crate) fn str_at<'v>(v: &'v Value, path: &[&str]) -> &'v str {
 }
 
 /// The string at JSON pointer `pointer`, or `""` when it is missing or not a string.
+#[cfg_attr(
+    not(any(feature = "cli", feature = "reporter")),
+    allow(dead_code, reason = "plan/diff's and the reporter's")
+)]
 pub(crate) fn str_at_pointer<'v>(v: &'v Value, pointer: &str) -> &'v str {
     v.pointer(pointer)
         .and_then(Value::as_str)

@@ -12,15 +12,18 @@
 //! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
 //!    rollout order, the secrets mode, the Medusa configuration and where each operations
 //!    document goes, and validate what needs the whole picture;
-//! 7. [`render`]: build the objects from the plan; 8. [`output`]: compare with or swap onto disk.
+//! 7. [`render`]: build the objects from the plan, cluster by cluster; 8. [`output`]: compare
+//!    each with the disk as it comes, stage it, swap the new tree in at the end.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
 //!
 //! The public surface is small: [`render_repo`] / [`render_repo_with`] ([`RenderOptions`]) give
 //! an [`Outcome`] with the [`Rendered`] objects ([`Manifest`]) by context and every
-//! [`Diagnostic`](diagnostic::Diagnostic); the command line is [`cli`] (feature `cli`). The
-//! modules above are internal.
+//! [`Diagnostic`](diagnostic::Diagnostic). To keep only one cluster's objects in memory at a
+//! time, [`prepare_repo`] reads and checks the repository and [`Prepared::stream`] hands the
+//! objects to a [`Sink`] as they are rendered (the command line writes them to disk that way).
+//! The command line is [`cli`] (feature `cli`). The modules above are internal.
 //!
 //! ```
 //! use k8ssandra_gitops::{RenderOptions, render_repo_with};
@@ -235,9 +238,33 @@ pub fn render_discovered(
 #[must_use]
 pub fn render_discovered_with(
     repo: &Path,
-    mut discovered: source::Discovered,
+    discovered: source::Discovered,
     options: RenderOptions<'_>,
 ) -> Outcome {
+    prepare_discovered(repo, discovered, options).render()
+}
+
+/// Reads and checks a repository without rendering it yet: [`Prepared::render`] renders it in
+/// memory, [`Prepared::stream`] hands the objects to a [`Sink`] cluster by cluster.
+///
+/// # Errors
+/// Only when the repository cannot be walked; problems with its content are diagnostics.
+pub fn prepare_repo<'a>(repo: &Path, options: RenderOptions<'a>) -> Result<Prepared<'a>, Error> {
+    let discovered =
+        source::discover(&source::Discovery { repo }).map_err(|e| Error::ReadRepo {
+            path: repo.to_path_buf(),
+            source: e,
+        })?;
+    Ok(prepare_discovered(repo, discovered, options))
+}
+
+/// [`prepare_repo`] for files read by any means (see [`render_discovered`]).
+#[must_use]
+pub fn prepare_discovered<'a>(
+    repo: &Path,
+    mut discovered: source::Discovered,
+    options: RenderOptions<'a>,
+) -> Prepared<'a> {
     let boundary = guard::apply_boundary(repo, &mut discovered, options.output_override);
     let source::Discovered {
         mut files,
@@ -290,14 +317,109 @@ pub fn render_discovered_with(
         ));
     }
     diags.append(&mut load_diags);
-    let (rendered, diagnostics) = render_inputs_scoped(&inputs, diags, options.context);
-    Outcome {
-        inputs,
-        rendered,
-        diagnostics,
-        output_dir: boundary.output_dir,
-        output_source: boundary.source,
-        read,
+    Prepared {
+        outcome: Outcome {
+            inputs,
+            rendered: Rendered::new(),
+            diagnostics: diags,
+            output_dir: boundary.output_dir,
+            output_source: boundary.source,
+            read,
+        },
+        context: options.context,
+    }
+}
+
+/// A repository read and checked, not yet rendered ([`prepare_repo`]).
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    /// What is known before rendering: the inputs, where the output goes, what was read, and
+    /// the problems found so far (unsorted); `rendered` is empty.
+    pub outcome: Outcome,
+    context: Option<&'a str>,
+}
+
+impl Prepared<'_> {
+    /// Plans and renders in memory: [`render_repo_with`].
+    #[must_use]
+    pub fn render(self) -> Outcome {
+        let mut collect = Collect::default();
+        let mut outcome = self.stream(&mut collect);
+        if !outcome.has_errors() {
+            for (context, mut list) in collect.0 {
+                // By output path; stable, so objects of one path (an error) keep their order.
+                list.sort_by(|a, b| a.0.cmp(&b.0));
+                outcome
+                    .rendered
+                    .insert(context, list.into_iter().map(|(_, m)| m).collect());
+            }
+        }
+        outcome
+    }
+
+    /// Plans and renders, handing the objects to `sink` as they are rendered, one cluster at a
+    /// time (then the objects about several clusters), so that no more than one cluster's
+    /// objects need to be alive at once. Every whole-repository check still runs, but some
+    /// problems are only known at the end (for example two objects for one output file): a
+    /// sink that writes must not make anything visible before the returned outcome is known to
+    /// have no error. Nothing is handed on once any problem is an error.
+    ///
+    /// With [`RenderOptions::context`], only that context's objects are handed on. The
+    /// returned `rendered` lists every context with objects (as [`render_repo_with`] does),
+    /// each with an empty list; it is empty when any problem is an error.
+    ///
+    /// ```
+    /// use k8ssandra_gitops::{Manifest, RenderOptions, Sink, prepare_repo, render_repo_with};
+    ///
+    /// /// Keeps only the size of what it is given.
+    /// struct Bytes(usize);
+    /// impl Sink for Bytes {
+    ///     fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+    ///         self.0 += objects.iter().map(|(_, m)| m.text().len()).sum::<usize>();
+    ///     }
+    /// }
+    /// let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    /// let mut bytes = Bytes(0);
+    /// let outcome = prepare_repo(&repo, RenderOptions::default())?.stream(&mut bytes);
+    /// assert!(!outcome.has_errors());
+    /// let whole = render_repo_with(&repo, RenderOptions::default())?;
+    /// let expected: usize = whole.rendered.values().flatten().map(|m| m.text().len()).sum();
+    /// assert_eq!(bytes.0, expected);
+    /// # Ok::<(), k8ssandra_gitops::Error>(())
+    /// ```
+    #[must_use]
+    pub fn stream(self, sink: &mut dyn Sink) -> Outcome {
+        let Prepared {
+            mut outcome,
+            context,
+        } = self;
+        let diags = std::mem::take(&mut outcome.diagnostics);
+        let (contexts, diagnostics) = stream_inputs(&outcome.inputs, diags, context, sink);
+        outcome.diagnostics = diagnostics;
+        if !outcome.has_errors() {
+            outcome.rendered = contexts.into_iter().map(|c| (c, Vec::new())).collect();
+        }
+        outcome
+    }
+}
+
+/// Receives the objects of a streaming render ([`Prepared::stream`]).
+pub trait Sink {
+    /// One batch: one cluster's objects, one cluster's credentials, or one of the steps about
+    /// several clusters; each object with its path in the output tree
+    /// ([`Manifest::rel_path`]), in no particular order.
+    fn objects(&mut self, objects: Vec<(String, Manifest)>);
+}
+
+/// Keeps every object, by context.
+#[derive(Default)]
+struct Collect(std::collections::BTreeMap<String, Vec<(String, Manifest)>>);
+
+impl Sink for Collect {
+    fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+        for (path, m) in objects {
+            self.0.entry(m.context.clone()).or_default().push((path, m));
+        }
     }
 }
 
@@ -313,60 +435,123 @@ pub fn render_inputs(inputs: &Inputs, diags: Vec<Diagnostic>) -> (Rendered, Vec<
 #[must_use]
 pub fn render_inputs_scoped(
     inputs: &Inputs,
-    mut diags: Vec<Diagnostic>,
+    diags: Vec<Diagnostic>,
     context: Option<&str>,
 ) -> (Rendered, Vec<Diagnostic>) {
+    let mut collect = Collect::default();
+    let (contexts, diags) = stream_inputs(inputs, diags, context, &mut collect);
+    let mut rendered = Rendered::new();
+    if !diags.iter().any(|d| d.severity() == Severity::Error) {
+        for c in contexts {
+            rendered.insert(c, Vec::new());
+        }
+        for (context, mut list) in collect.0 {
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+            rendered.insert(context, list.into_iter().map(|(_, m)| m).collect());
+        }
+    }
+    (rendered, diags)
+}
+
+/// The core of every render: plans `inputs` and streams the objects (only `context`'s, when
+/// given) to `sink`; then checks the output paths of all of them for collisions. Returns the
+/// contexts to list (every context with objects; with `context`, also every datacenter's) and
+/// every problem, sorted. Nothing reaches `sink` when `diags` already holds an error.
+fn stream_inputs(
+    inputs: &Inputs,
+    mut diags: Vec<Diagnostic>,
+    context: Option<&str>,
+    sink: &mut dyn Sink,
+) -> (std::collections::BTreeSet<String>, Vec<Diagnostic>) {
     // Plan and render even when earlier stages found problems, so that one run reports them
-    // all; the rendered objects are dropped whenever anything is an error.
+    // all; nothing is handed on whenever anything is an error.
+    let failed = diags.iter().any(|d| d.severity() == Severity::Error);
     let mut later = Vec::new();
     let plan = plan::build(inputs, &mut later);
-    let mut rendered = render::render_plan(&plan, inputs, context, &mut later);
-    later.extend(path_collisions(&rendered));
+    let mut paths = Paths::default();
+    let mut contexts =
+        render::stream::render_plan(&plan, inputs, context, &mut later, &mut |step, objects| {
+            if failed {
+                return;
+            }
+            let batch: Vec<(String, Manifest)> = objects
+                .into_iter()
+                .filter(|m| context.is_none_or(|c| m.context == c))
+                .map(|m| (m.rel_path(), m))
+                .collect();
+            paths.note(step, &batch);
+            sink.objects(batch);
+        });
+    if context.is_some() {
+        contexts.extend(
+            plan.clusters
+                .iter()
+                .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
+        );
+    }
+    later.extend(paths.collisions());
     diags.extend(
         later
             .into_iter()
             .filter(|d| !inputs.repeats_schema_failure(d)),
     );
-    if diags.iter().any(|d| d.severity() == Severity::Error) {
-        rendered.clear();
-    }
     diagnostic::sort(&mut diags);
-    (rendered, diags)
+    (contexts, diags)
 }
 
-/// Two objects that map to one output file would silently overwrite each other (and the sync
-/// would miss one): an error naming both, whatever produced them (for example a committed
-/// operations document named like a generated one). Expects each list sorted by path.
-fn path_collisions(rendered: &Rendered) -> Vec<Diagnostic> {
-    let what = |m: &render::Manifest| format!("{} {}/{}", m.kind(), m.namespace(), m.name());
-    let mut out = Vec::new();
-    for list in rendered.values() {
-        // Each path is built once: neighbours in the sorted list are compared.
-        let mut previous: Option<(String, &render::Manifest)> = None;
-        for m in list {
-            let path = m.rel_path();
-            if let Some((prev_path, prev)) = &previous
-                && *prev_path == path
-            {
-                out.push(
-                    Diagnostic::error(
-                        diagnostic::Code::OutputCollision,
-                        path.clone(),
-                        yaml::Pos::default(),
-                        Vec::new(),
-                        format!(
-                            "two rendered objects ({} and {}) would be written to the same file",
-                            what(prev),
-                            what(m)
-                        ),
-                    )
-                    .with_hint(Some("rename one of them; nothing was written".into())),
-                );
-            }
-            previous = Some((path, m));
-        }
+/// The output path of every object handed on, for the collision check: what it is and when it
+/// came, not the object.
+#[derive(Default)]
+struct Paths {
+    entries: Vec<PathEntry>,
+}
+
+struct PathEntry {
+    path: String,
+    /// The step and the position within the steps of its kind: the order in which a render
+    /// of the whole repository at once lists objects of one path.
+    order: (render::stream::Step, usize),
+    /// `Kind namespace/name`.
+    what: String,
+}
+
+impl Paths {
+    fn note(&mut self, step: render::stream::Step, batch: &[(String, Manifest)]) {
+        let seq = self.entries.len();
+        self.entries
+            .extend(batch.iter().enumerate().map(|(i, (path, m))| PathEntry {
+                path: path.clone(),
+                order: (step, seq + i),
+                what: format!("{} {}/{}", m.kind(), m.namespace(), m.name()),
+            }));
     }
-    out
+
+    /// Two objects that map to one output file would silently overwrite each other (and the
+    /// sync would miss one): an error naming both, whatever produced them (for example a
+    /// committed operations document named like a generated one).
+    fn collisions(mut self) -> Vec<Diagnostic> {
+        self.entries
+            .sort_unstable_by(|a, b| a.path.cmp(&b.path).then(a.order.cmp(&b.order)));
+        let mut out = Vec::new();
+        for pair in self.entries.windows(2) {
+            let [prev, next] = pair else { continue };
+            if prev.path == next.path {
+                out.push(collision(&prev.path, &prev.what, &next.what));
+            }
+        }
+        out
+    }
+}
+
+fn collision(path: &str, first: &str, second: &str) -> Diagnostic {
+    Diagnostic::error(
+        diagnostic::Code::OutputCollision,
+        path.to_string(),
+        yaml::Pos::default(),
+        Vec::new(),
+        format!("two rendered objects ({first} and {second}) would be written to the same file"),
+    )
+    .with_hint(Some("rename one of them; nothing was written".into()))
 }
 
 #[cfg(test)]
@@ -376,15 +561,19 @@ mod tests {
     #[test]
     fn two_objects_for_one_output_file_are_an_error_naming_both() {
         let role = |ns: &str| {
-            render::Manifest::new(
+            let m = render::Manifest::new(
                 "cp".into(),
                 String::new(),
                 serde_json::json!({"kind": "Role", "metadata": {"name": "r", "namespace": ns}}),
-            )
+            );
+            (m.rel_path(), m)
         };
-        let mut rendered = Rendered::new();
-        rendered.insert("cp".into(), vec![role("a"), role("b")]);
-        let found = path_collisions(&rendered);
+        let step = render::stream::Step::Cluster;
+        let mut paths = Paths::default();
+        // The later step's object is named second although it came first.
+        paths.note(render::stream::Step::Reporter, &[role("b")]);
+        paths.note(step, &[role("a")]);
+        let found = paths.collisions();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].file, PathBuf::from("cp/role-r.yaml"));
         assert!(
@@ -392,7 +581,8 @@ mod tests {
             "{}",
             found[0].message
         );
-        rendered.insert("cp".into(), vec![role("a")]);
-        assert!(path_collisions(&rendered).is_empty());
+        let mut paths = Paths::default();
+        paths.note(step, &[role("a")]);
+        assert!(paths.collisions().is_empty());
     }
 }

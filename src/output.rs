@@ -1,10 +1,12 @@
 //! Output stage: the rendered tree as bytes, compared with and written to disk safely.
 //!
-//! Nothing is written until everything has rendered, and then the output directory is replaced
-//! all or nothing ([`write`]); an unchanged repository writes nothing. A record of the files we
-//! own drives pruning; files we did not create are never overwritten or removed. Reading the
-//! output directory ([`check`], pruning) never follows a symlink and never opens anything but a
-//! regular file.
+//! The tree is streamed ([`Streaming`]): each object's file is compared with the output
+//! directory as it comes, and in a write pass the changed ones go into a hidden staging
+//! directory beside it; only at the end, when everything rendered without an error, is the
+//! staging directory swapped in, all or nothing (see [`Streaming::finish_write`]). An unchanged
+//! repository writes nothing. A record of the files we own drives pruning; files we did not
+//! create are never overwritten or removed. Reading the output directory never follows a
+//! symlink and never opens anything but a regular file.
 
 mod disk;
 mod sys;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
-use crate::render::Rendered;
+use crate::render::{Manifest, Rendered};
 use crate::yaml::{Node, Pos, Seg};
 
 pub use crate::source::OWNED_RECORD;
@@ -45,33 +47,6 @@ pub fn build_tree(rendered: &Rendered) -> Tree {
             manifests
                 .iter()
                 .map(|m| (m.rel_path(), m.text(), m.ksops))
-                .collect(),
-        )
-    }))
-}
-
-/// The tree as [`preflight`] needs it, without serializing what it never reads: every output
-/// path, with the bytes only of the objects whose file exists in `dir` (compared with it: an
-/// identical file is not a conflict) and empty bytes for the rest (absent files are never
-/// compared). `validate` uses it; writing and `--check` need [`build_tree`] or [`into_tree`].
-/// Existence is a `stat` (never following a symlink at the file itself, reading nothing).
-#[must_use]
-pub fn preflight_tree(dir: &Path, rendered: &Rendered) -> Tree {
-    let present = std::fs::symlink_metadata(dir).is_ok();
-    tree_from(rendered.iter().map(|(context, manifests)| {
-        (
-            context.clone(),
-            manifests
-                .iter()
-                .map(|m| {
-                    let rel = m.rel_path();
-                    let text = if present && std::fs::symlink_metadata(dir.join(&rel)).is_ok() {
-                        m.text()
-                    } else {
-                        String::new()
-                    };
-                    (rel, text, m.ksops)
-                })
                 .collect(),
         )
     }))
@@ -119,28 +94,11 @@ fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String, bool)>
         }
         resources.sort();
         encrypted.sort();
-        let mut k = String::from(
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-        );
-        push_items(&mut k, "", &resources);
-        if !encrypted.is_empty() {
-            // The SOPS Secrets are not resources (kustomize would apply them encrypted): KSOPS,
-            // an exec KRM function, reads and decrypts them (kustomize build
-            // --enable-alpha-plugins --enable-exec, ksops on PATH).
-            k.push_str("generators:\n- ");
-            k.push_str(KSOPS_GENERATOR);
-            k.push('\n');
-            let mut g = String::from(
-                "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: k8ssandra-gitops-secrets\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n",
-            );
-            push_items(&mut g, "./", &encrypted);
-            tree.insert(format!("{context}/{KSOPS_GENERATOR}"), g.into_bytes());
+        for (path, text) in kustomization_files(&context, &resources, &encrypted) {
+            tree.insert(path, text.into_bytes());
         }
-        tree.insert(format!("{context}/kustomization.yaml"), k.into_bytes());
     }
-    let mut record = String::from(
-        "# Files written by k8ssandra-gitops render; it prunes these when they are no longer produced.\n",
-    );
+    let mut record = String::from(RECORD_HEADER);
     for path in tree.keys() {
         record.push_str(path);
         record.push('\n');
@@ -149,14 +107,35 @@ fn tree_from(contexts: impl Iterator<Item = (String, Vec<(String, String, bool)>
     tree
 }
 
-/// Concatenates one context's objects as a YAML stream (`---` between documents).
-#[must_use]
-pub fn stream(rendered: &Rendered, context: &str) -> String {
-    let mut out = String::new();
-    for m in rendered.get(context).into_iter().flatten() {
-        out.push_str("---\n");
-        m.push_text(&mut out);
+/// The first line of the ownership record.
+const RECORD_HEADER: &str = "# Files written by k8ssandra-gitops render; it prunes these when they are no longer produced.\n";
+
+/// A context's `kustomization.yaml` (and its KSOPS generator when some objects are
+/// encrypted), given the paths inside the context of its objects, each list sorted.
+fn kustomization_files(
+    context: &str,
+    resources: &[String],
+    encrypted: &[String],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut k = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    push_items(&mut k, "", resources);
+    if !encrypted.is_empty() {
+        // The SOPS Secrets are not resources (kustomize would apply them encrypted): KSOPS,
+        // an exec KRM function, reads and decrypts them (kustomize build
+        // --enable-alpha-plugins --enable-exec, ksops on PATH).
+        k.push_str("generators:\n- ");
+        k.push_str(KSOPS_GENERATOR);
+        k.push('\n');
+        let mut g = String::from(
+            "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: k8ssandra-gitops-secrets\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n",
+        );
+        push_items(&mut g, "./", encrypted);
+        out.push((format!("{context}/{KSOPS_GENERATOR}"), g));
     }
+    out.push((format!("{context}/kustomization.yaml"), k));
     out
 }
 
@@ -190,68 +169,6 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
 /// Where each output path comes from (the object's source, for diagnostics).
 #[derive(Debug, Default, Clone)]
 pub struct Sources(BTreeMap<String, Arc<(PathBuf, Pos)>>);
-
-/// The source of every output path: the input document an object copies (same kind and
-/// name), else its K8ssandraCluster's `metadata.name`; a context's `kustomization.yaml` points
-/// at its ClientConfig.
-#[must_use]
-pub fn sources(rendered: &Rendered, inputs: &Inputs) -> Sources {
-    let name_path = [Seg::Key("metadata".into()), Seg::Key("name".into())];
-    let docs = inputs
-        .clusters
-        .iter()
-        .map(|d| (&d.node, &d.origin.file, d.locate(&name_path)))
-        .chain(
-            inputs
-                .client_configs
-                .iter()
-                .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
-        )
-        .chain(
-            inputs
-                .others
-                .iter()
-                .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
-        );
-    // One shared location per input document, not a copy of its path per object.
-    let mut by_kind_name: HashMap<(&str, &str), Arc<(PathBuf, Pos)>> = HashMap::new();
-    for (node, file, pos) in docs {
-        let kind = node.get("kind").and_then(Node::as_str).unwrap_or_default();
-        let name = node
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(Node::as_str)
-            .unwrap_or_default();
-        by_kind_name
-            .entry((kind, name))
-            .or_insert_with(|| Arc::new((file.clone(), pos)));
-    }
-    let mut out = BTreeMap::new();
-    for (context, manifests) in rendered {
-        for m in manifests {
-            let found = by_kind_name
-                .get(&(m.kind(), m.name()))
-                .or_else(|| by_kind_name.get(&("K8ssandraCluster", m.cluster.as_str())));
-            if let Some(loc) = found {
-                out.insert(m.rel_path(), Arc::clone(loc));
-            }
-        }
-        let kustomization = inputs
-            .client_configs
-            .iter()
-            .find(|c| c.value.context == *context)
-            .map(|c| Arc::new((c.origin.file.clone(), c.locate(&name_path))))
-            .or_else(|| {
-                manifests
-                    .first()
-                    .and_then(|m| out.get(&m.rel_path()).cloned())
-            });
-        if let Some(loc) = kustomization {
-            out.insert(format!("{context}/kustomization.yaml"), loc);
-        }
-    }
-    Sources(out)
-}
 
 impl Sources {
     /// The source of `rel`, or of the first output path below it (a directory).
@@ -297,73 +214,60 @@ const NAME_MAX: usize = 255;
 /// Longest path the system calls of Linux take, without the terminating NUL (`PATH_MAX - 1`).
 const PATH_MAX: usize = 4095;
 
-/// Everything `render` could fail on that can be known before writing: file names longer than
-/// 255 bytes, paths longer than 4095 bytes, and, given the output directory, what `write`
-/// would refuse (a symlink, FIFO or device at a path it writes, a file it did not write, ...).
-/// One diagnostic each, at the object's source.
-#[must_use]
-pub fn preflight(dir: &Path, tree: &Tree, sources: &Sources, disk: bool) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let base_len = base.as_os_str().len();
-    let source = |rel: &str| {
-        sources
-            .of(rel)
-            .cloned()
-            .unwrap_or_else(|| (dir.join(rel), Pos::default()))
-    };
-    for rel in tree.keys() {
-        if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
-            let (file, pos) = source(rel);
-            out.push(
-                Diagnostic::error(
-                    Code::OutputPathTooLong,
-                    file,
-                    pos,
-                    Vec::new(),
-                    format!(
-                        "output file name {long:?} is {} bytes; file systems take at most {NAME_MAX}",
-                        long.len()
-                    ),
-                )
-                .with_hint(Some("shorten the name".to_string())),
-            );
-            continue;
-        }
-        let len = base_len + 1 + rel.len();
-        if len > PATH_MAX {
-            let (file, pos) = source(rel);
-            out.push(
-                Diagnostic::error(
-                    Code::OutputPathTooLong,
-                    file,
-                    pos,
-                    Vec::new(),
-                    format!(
-                        "output path {} is {len} bytes; the system takes at most {PATH_MAX}",
-                        dir.join(rel).display()
-                    ),
-                )
-                .with_hint(Some(
-                    "shorten the names or the output directory".to_string(),
-                )),
-            );
-        }
-    }
-    if disk && out.is_empty() {
-        match disk::Target::new(dir).and_then(|t| disk::plan(&t, tree)) {
-            Ok(plan) => out.extend(conflict_diagnostics(dir, plan.conflicts, sources)),
-            Err(e) => out.push(Diagnostic::error(
-                Code::OutputLocation,
-                dir.to_path_buf(),
-                Pos::default(),
+/// Whether `rel` cannot be written below a directory whose absolute path is `base_len` bytes
+/// long: a file name longer than 255 bytes or a path longer than 4095.
+fn too_long(base_len: usize, rel: &str) -> bool {
+    rel.split('/').any(|c| c.len() > NAME_MAX) || base_len + 1 + rel.len() > PATH_MAX
+}
+
+/// The problem with a path found [`too_long`], at its object's source.
+fn length_problem(dir: &Path, base_len: usize, rel: &str, sources: &Sources) -> Option<Diagnostic> {
+    let (file, pos) = sources
+        .of(rel)
+        .cloned()
+        .unwrap_or_else(|| (dir.join(rel), Pos::default()));
+    if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
+        return Some(
+            Diagnostic::error(
+                Code::OutputPathTooLong,
+                file,
+                pos,
                 Vec::new(),
-                e.to_string(),
-            )),
-        }
+                format!(
+                    "output file name {long:?} is {} bytes; file systems take at most {NAME_MAX}",
+                    long.len()
+                ),
+            )
+            .with_hint(Some("shorten the name".to_string())),
+        );
     }
-    crate::diagnostic::sort(&mut out);
-    out
+    let len = base_len + 1 + rel.len();
+    (len > PATH_MAX).then(|| {
+        Diagnostic::error(
+            Code::OutputPathTooLong,
+            file,
+            pos,
+            Vec::new(),
+            format!(
+                "output path {} is {len} bytes; the system takes at most {PATH_MAX}",
+                dir.join(rel).display()
+            ),
+        )
+        .with_hint(Some(
+            "shorten the names or the output directory".to_string(),
+        ))
+    })
+}
+
+/// The output directory cannot be used at all (for `validate`).
+fn location_error(dir: &Path, e: &WriteError) -> Diagnostic {
+    Diagnostic::error(
+        Code::OutputLocation,
+        dir.to_path_buf(),
+        Pos::default(),
+        Vec::new(),
+        e.to_string(),
+    )
 }
 
 /// One difference between the tree and the output directory, for `render --check`.
@@ -383,44 +287,36 @@ pub enum Drift {
     Problem(String),
 }
 
-/// Compares the tree with the output directory, reading only regular files (bounded, never
-/// through a symlink, never a FIFO or a device). Only files in the tree or in the old record are
-/// considered; leftovers of an interrupted run count too.
-#[must_use]
-pub fn check(dir: &Path, tree: &Tree) -> Vec<Drift> {
-    let target = match disk::Target::new(dir) {
-        Ok(t) => t,
-        Err(e) => return vec![Drift::Problem(e.to_string())],
-    };
-    let plan = match disk::plan(&target, tree) {
-        Ok(p) => p,
-        Err(e) => return vec![Drift::Problem(e.to_string())],
-    };
+/// The differences a `render --check` pass found: what `render` would refuse, leftovers of an
+/// interrupted run, then every changed or pruned file, sorted by path.
+fn drift(dir: &Path, done: disk::Streamed) -> Vec<Drift> {
     let shown = |rel: &str| dir.join(rel).display().to_string();
-    let mut out: Vec<Drift> = plan
+    let parent = disk::Target::new(dir)
+        .map(|t| t.parent_path)
+        .unwrap_or_default();
+    let mut out: Vec<Drift> = done
         .conflicts
         .into_iter()
         .map(|c| Drift::Problem(c.message))
         .collect();
-    for name in plan.leftovers {
+    for name in done.leftovers {
         out.push(Drift::Problem(format!(
             "{}: left by an interrupted render (the next render removes it)",
-            target.parent_path.join(name).display()
+            parent.join(name).display()
         )));
     }
     let mut changes = Vec::new();
-    for (path, old) in plan.changed {
-        let new = tree.get(&path).cloned();
+    for (path, old, new) in done.changed {
         changes.push(match old {
             disk::Old::Absent => Drift::Changed {
                 path,
                 old: None,
-                new,
+                new: Some(new),
             },
             disk::Old::Bytes(b) => Drift::Changed {
                 path,
                 old: Some(b),
-                new,
+                new: Some(new),
             },
             disk::Old::TooLarge => Drift::Problem(format!(
                 "{}: differs (over {} MiB, not shown)",
@@ -429,7 +325,7 @@ pub fn check(dir: &Path, tree: &Tree) -> Vec<Drift> {
             )),
         });
     }
-    for (path, old) in plan.pruned {
+    for (path, old) in done.pruned {
         changes.push(match old {
             disk::Old::Bytes(b) => Drift::Changed {
                 path,
@@ -464,34 +360,6 @@ pub struct WriteReport {
     pub pruned: Vec<String>,
     /// Files already up to date.
     pub unchanged: usize,
-}
-
-/// Makes the output directory hold `tree`, all or nothing.
-///
-/// Nothing is written when nothing changed. Otherwise the new tree is built in a hidden
-/// staging directory beside the output directory (`.<name>.k8ssandra-gitops-staging-<random>`):
-/// unchanged files and every file the renderer did not write are hard-linked from the old tree
-/// (symlinks recreated as symlinks, never followed), changed files written into new files
-/// created exclusively, files of the old record that are no longer rendered left out. Then the
-/// staging directory replaces the output directory in one atomic exchange (Linux
-/// `renameat2(RENAME_EXCHANGE)`, Apple `RENAME_SWAP`; elsewhere two renames, see the README)
-/// and the old tree is removed. Leftovers of an interrupted run are removed first.
-///
-/// # Errors
-/// An IO failure, or [`WriteError::Refused`] when a path the renderer writes holds a symlink,
-/// a FIFO, a device, a directory or a file the renderer did not write; in every case the
-/// output directory is left as it was.
-pub fn write(dir: &Path, tree: &Tree, sources: &Sources) -> Result<WriteReport, WriteError> {
-    let target = disk::Target::new(dir)?;
-    let (plan, report) = disk::write(&target, tree)?;
-    if !plan.conflicts.is_empty() {
-        return Err(WriteError::Refused(conflict_diagnostics(
-            dir,
-            plan.conflicts,
-            sources,
-        )));
-    }
-    Ok(report)
 }
 
 /// A unified diff of the changed files, for `render --check` ([`Drift::Problem`]s are not part
@@ -543,4 +411,291 @@ pub fn unified_diff(drift: &[Drift]) -> String {
 #[must_use]
 pub fn record_entries(text: &str) -> std::collections::BTreeMap<String, u32> {
     disk::parse_record(text)
+}
+
+/// What a [`Streaming`] pass does with the output directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// `validate`: find what writing would refuse (only files that exist are serialized).
+    Validate,
+    /// `render --check`: find every difference.
+    Check,
+    /// `render`: build the new tree beside the output directory and swap it in at the end.
+    Write,
+}
+
+/// Where the objects of the output tree come from, for diagnostics: the input documents by
+/// kind and name, the K8ssandraClusters by name, the ClientConfigs by context. Owned, so that
+/// it can live beside the render that borrows the inputs.
+#[derive(Debug, Default)]
+pub struct SourceIndex {
+    by_kind_name: HashMap<(String, String), Arc<(PathBuf, Pos)>>,
+    by_context: HashMap<String, Arc<(PathBuf, Pos)>>,
+}
+
+impl SourceIndex {
+    /// The index of `inputs`.
+    #[must_use]
+    pub fn new(inputs: &Inputs) -> Self {
+        let name_path = [Seg::Key("metadata".into()), Seg::Key("name".into())];
+        let docs = inputs
+            .clusters
+            .iter()
+            .map(|d| (&d.node, &d.origin.file, d.locate(&name_path)))
+            .chain(
+                inputs
+                    .client_configs
+                    .iter()
+                    .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
+            )
+            .chain(
+                inputs
+                    .others
+                    .iter()
+                    .map(|d| (&d.node, &d.origin.file, d.locate(&name_path))),
+            );
+        // One shared location per input document, not a copy of its path per object.
+        let mut by_kind_name = HashMap::new();
+        for (node, file, pos) in docs {
+            let kind = node.get("kind").and_then(Node::as_str).unwrap_or_default();
+            let name = node
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Node::as_str)
+                .unwrap_or_default();
+            by_kind_name
+                .entry((kind.to_string(), name.to_string()))
+                .or_insert_with(|| Arc::new((file.clone(), pos)));
+        }
+        let mut by_context = HashMap::new();
+        for c in &inputs.client_configs {
+            by_context
+                .entry(c.value.context.clone())
+                .or_insert_with(|| Arc::new((c.origin.file.clone(), c.locate(&name_path))));
+        }
+        Self {
+            by_kind_name,
+            by_context,
+        }
+    }
+
+    /// The input document an object copies (same kind and name), else its K8ssandraCluster.
+    fn of(&self, m: &Manifest) -> Option<&Arc<(PathBuf, Pos)>> {
+        let key = |kind: &str, name: &str| (kind.to_string(), name.to_string());
+        self.by_kind_name
+            .get(&key(m.kind(), m.name()))
+            .or_else(|| self.by_kind_name.get(&key("K8ssandraCluster", &m.cluster)))
+    }
+}
+
+/// The output tree streamed object by object: each file is compared with the output
+/// directory as it comes (and in a write pass written into the staging directory), so that only
+/// the output paths are kept, never the objects or their bytes (issue #13). The kustomizations,
+/// the KSOPS generators and the ownership record are added at the end, from the paths. Every
+/// rule of [`preflight`], [`check`] and [`write`] holds; the staging directory is removed when
+/// the pass is dropped unfinished (for example because the render found an error).
+pub struct Streaming {
+    dir: PathBuf,
+    base_len: usize,
+    disk: Result<disk::Streamer, WriteError>,
+    index: SourceIndex,
+    sources: BTreeMap<String, Arc<(PathBuf, Pos)>>,
+    /// Objects per context, and the first output path of each.
+    contexts: BTreeMap<String, (usize, String)>,
+    /// Output paths of the objects KSOPS decrypts.
+    encrypted: std::collections::BTreeSet<String>,
+    /// Output paths too long for the file system (never looked up on disk).
+    too_long: Vec<String>,
+}
+
+impl Streaming {
+    /// Starts a pass over the output directory `dir` (see [`Pass`]); only a write pass changes
+    /// anything before its end (the missing parents of `dir`, removed again unless the new tree
+    /// is swapped in).
+    #[must_use]
+    pub fn new(dir: &Path, pass: Pass, index: SourceIndex) -> Self {
+        let mode = match pass {
+            Pass::Validate => disk::Mode::Probe,
+            Pass::Check => disk::Mode::Check,
+            Pass::Write => disk::Mode::Write,
+        };
+        let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Self {
+            dir: dir.to_path_buf(),
+            base_len: base.as_os_str().len(),
+            disk: disk::Streamer::new(dir, mode),
+            index,
+            sources: BTreeMap::new(),
+            contexts: BTreeMap::new(),
+            encrypted: std::collections::BTreeSet::new(),
+            too_long: Vec::new(),
+        }
+    }
+
+    /// Objects streamed, per context.
+    #[must_use]
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.contexts
+            .iter()
+            .map(|(c, (n, _))| (c.clone(), *n))
+            .collect()
+    }
+
+    /// One object at output path `path`.
+    pub fn object(&mut self, path: String, m: &Manifest) {
+        match self.contexts.get_mut(&m.context) {
+            Some((n, first)) => {
+                *n += 1;
+                if path < *first {
+                    first.clone_from(&path);
+                }
+            }
+            None => {
+                self.contexts.insert(m.context.clone(), (1, path.clone()));
+            }
+        }
+        if let Some(loc) = self.index.of(m) {
+            self.sources.insert(path.clone(), Arc::clone(loc));
+        }
+        if m.ksops {
+            self.encrypted.insert(path.clone());
+        }
+        self.file(path, || m.text().into_bytes());
+    }
+
+    fn file(&mut self, path: String, bytes: impl FnOnce() -> Vec<u8>) {
+        if too_long(self.base_len, &path) {
+            self.too_long.push(path);
+        } else if let Ok(d) = &mut self.disk {
+            d.file(&path, bytes);
+        }
+    }
+
+    /// Adds the kustomizations, KSOPS generators and the record (as [`build_tree`] makes
+    /// them), then checks the lengths of all paths: the problems, when any is too long.
+    fn complete(&mut self) -> Vec<Diagnostic> {
+        for (context, (_, first)) in &self.contexts {
+            let kustomization = format!("{context}/kustomization.yaml");
+            let loc = self
+                .by_context(context)
+                .or_else(|| self.sources.get(first).cloned());
+            if let Some(loc) = loc {
+                self.sources.insert(kustomization, loc);
+            }
+        }
+        let contexts: Vec<String> = self.contexts.keys().cloned().collect();
+        let mut files: Vec<(String, String)> = Vec::new();
+        if let Ok(d) = &self.disk {
+            let paths: Vec<&str> = d.paths().collect();
+            for context in &contexts {
+                let prefix = format!("{context}/");
+                let start = paths.partition_point(|p| *p < prefix.as_str());
+                let mut resources = Vec::new();
+                let mut encrypted = Vec::new();
+                for p in paths[start..].iter().take_while(|p| p.starts_with(&prefix)) {
+                    let inside = p[prefix.len()..].to_string();
+                    if self.encrypted.contains(*p) {
+                        encrypted.push(inside);
+                    } else {
+                        resources.push(inside);
+                    }
+                }
+                // Too long for the file system: not on disk, still listed (the pass fails).
+                for p in self.too_long.iter().filter(|p| p.starts_with(&prefix)) {
+                    resources.push(p[prefix.len()..].to_string());
+                }
+                resources.sort();
+                files.extend(kustomization_files(context, &resources, &encrypted));
+            }
+        }
+        for (path, text) in files {
+            self.file(path, || text.into_bytes());
+        }
+        let mut record = String::from(RECORD_HEADER);
+        if let Ok(d) = &self.disk {
+            for path in d.paths() {
+                record.push_str(path);
+                record.push('\n');
+            }
+        }
+        self.file(OWNED_RECORD.to_string(), || record.into_bytes());
+        if self.too_long.is_empty() {
+            return Vec::new();
+        }
+        let mut paths = std::mem::take(&mut self.too_long);
+        paths.sort();
+        let sources = Sources(std::mem::take(&mut self.sources));
+        let mut out = Vec::new();
+        for rel in &paths {
+            out.extend(length_problem(&self.dir, self.base_len, rel, &sources));
+        }
+        crate::diagnostic::sort(&mut out);
+        out
+    }
+
+    fn by_context(&self, context: &str) -> Option<Arc<(PathBuf, Pos)>> {
+        self.index.by_context.get(context).cloned()
+    }
+
+    /// Ends a `validate` pass: what `render` would refuse.
+    #[must_use]
+    pub fn finish_validate(mut self) -> Vec<Diagnostic> {
+        let too_long = self.complete();
+        if !too_long.is_empty() {
+            return too_long;
+        }
+        let sources = Sources(std::mem::take(&mut self.sources));
+        match std::mem::replace(&mut self.disk, Err(placeholder())).and_then(disk::Streamer::finish)
+        {
+            Ok(done) => conflict_diagnostics(&self.dir, done.conflicts, &sources),
+            Err(e) => vec![location_error(&self.dir, &e)],
+        }
+    }
+
+    /// Ends a `render --check` pass: every difference, or the problems that make the tree
+    /// impossible to write (paths too long).
+    ///
+    /// # Errors
+    /// The paths too long for the file system, one diagnostic each.
+    pub fn finish_check(mut self) -> Result<Vec<Drift>, Vec<Diagnostic>> {
+        let too_long = self.complete();
+        if !too_long.is_empty() {
+            return Err(too_long);
+        }
+        let done = match std::mem::replace(&mut self.disk, Err(placeholder()))
+            .and_then(disk::Streamer::finish)
+        {
+            Ok(d) => d,
+            Err(e) => return Ok(vec![Drift::Problem(e.to_string())]),
+        };
+        Ok(drift(&self.dir, done))
+    }
+
+    /// Ends a write pass: swaps the new tree in, unless something was refused.
+    ///
+    /// # Errors
+    /// As [`write`]; paths too long for the file system are [`WriteError::Refused`] too. The
+    /// output directory is then as it was.
+    pub fn finish_write(mut self) -> Result<WriteReport, WriteError> {
+        let too_long = self.complete();
+        if !too_long.is_empty() {
+            return Err(WriteError::Refused(too_long));
+        }
+        let sources = Sources(std::mem::take(&mut self.sources));
+        let done = std::mem::replace(&mut self.disk, Err(placeholder()))
+            .and_then(disk::Streamer::finish)?;
+        if !done.conflicts.is_empty() {
+            return Err(WriteError::Refused(conflict_diagnostics(
+                &self.dir,
+                done.conflicts,
+                &sources,
+            )));
+        }
+        Ok(done.report)
+    }
+}
+
+/// Stands in for a streamer that was taken.
+fn placeholder() -> WriteError {
+    WriteError::Refused(Vec::new())
 }

@@ -602,3 +602,46 @@ fn a_write_failing_part_way_leaves_the_previous_tree() {
     assert_eq!(snapshot(&out), fresh(t.path()));
     no_leftovers(&mount);
 }
+
+/// A problem found only after earlier clusters were streamed into the staging directory (here
+/// the whole-output check that a routed document does not replace a rendered object, issue
+/// #13): the staging directory goes, the old tree stays, and a missing parent of `-o` that the
+/// writer created is removed again.
+#[test]
+fn an_error_found_after_streaming_began_leaves_the_old_tree_and_no_staging() {
+    let t = repo();
+    assert_eq!(run_in(t.path(), &["render"]).code, 0);
+    let before = snapshot(&t.path().join("rendered"));
+    // Every file of the cluster changes, so the writer has staged some before the end.
+    let spec = t.path().join("cluster.yaml");
+    let text = fs::read_to_string(&spec).unwrap();
+    assert!(text.contains("cost-center: \"42\""));
+    fs::write(
+        &spec,
+        text.replace("cost-center: \"42\"", "cost-center: \"43\""),
+    )
+    .unwrap();
+    fs::write(
+        t.path().join("operations.yaml"),
+        "apiVersion: control.k8ssandra.io/v1alpha1\nkind: CassandraTask\nmetadata:\n  name: us-west-rebuild\nspec:\n  datacenter: {name: us-west}\n  jobs: [{name: rebuild, command: rebuild}]\n",
+    )
+    .unwrap();
+    let run = run_in(t.path(), &["render"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[E0401]") && run.stderr.contains("already written by"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(before, snapshot(&t.path().join("rendered")));
+    no_leftovers(t.path());
+    let fresh = run_in(t.path(), &["render", "-o", "new/deeper/out"]);
+    assert_eq!(fresh.code, 1, "{}", fresh.stderr);
+    assert!(!t.path().join("new").exists());
+    // The same repository without the colliding document renders and swaps in.
+    fs::remove_file(t.path().join("operations.yaml")).unwrap();
+    let run = run_in(t.path(), &["render"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_ne!(before, snapshot(&t.path().join("rendered")));
+    no_leftovers(t.path());
+}

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::sys::{Dir, Kind, Meta, Read, not_found};
-use super::{OWNED_RECORD, Tree, WriteError, WriteReport};
+use super::{OWNED_RECORD, WriteError, WriteReport};
 
 /// Largest file read from the output directory (the input limit): anything longer differs.
 pub(super) const MAX_READ: u64 = 16 << 20;
@@ -36,24 +36,6 @@ pub(super) enum Old {
     Absent,
     Bytes(Vec<u8>),
     TooLarge,
-}
-
-/// What writing the tree would change.
-#[derive(Debug, Default)]
-pub(super) struct Plan {
-    /// Whether the output directory exists.
-    pub exists: bool,
-    /// Mode of the output directory, when it exists.
-    pub mode: Option<u32>,
-    pub conflicts: Vec<Conflict>,
-    /// Rendered files that are absent or differ, with what is there now.
-    pub changed: Vec<(String, Old)>,
-    /// Rendered files whose bytes are already right.
-    pub unchanged: BTreeSet<String>,
-    /// Files of the old record that are no longer rendered, with what is there now.
-    pub pruned: Vec<(String, Old)>,
-    /// Our staging/old directories left by an interrupted run, next to the output directory.
-    pub leftovers: Vec<OsString>,
 }
 
 /// The output directory, as its parent and its name.
@@ -204,12 +186,6 @@ pub(super) fn read_record_at(path: &Path) -> Result<Option<String>, String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Want<'a> {
-    Write(&'a [u8]),
-    Prune,
-}
-
 /// An open directory on the way down, or why there is none.
 enum Slot {
     Open(Dir),
@@ -217,220 +193,9 @@ enum Slot {
     Blocked,
 }
 
-/// Compares the tree with the output directory; reads nothing but regular files, never
-/// follows a symlink, never opens a FIFO or a device.
-pub(super) fn plan(target: &Target, tree: &Tree) -> Result<Plan, WriteError> {
-    let mut plan = Plan::default();
-    let parent = match Dir::open_path(&target.parent_path) {
-        Ok(d) => Some(d),
-        Err(e) if not_found(&e) => None,
-        Err(e) => return Err(io_at("open directory", target.parent_path.clone())(e)),
-    };
-    let mut root = Slot::Absent;
-    if let Some(parent) = &parent {
-        for entry in parent
-            .names()
-            .map_err(io_at("read directory", target.parent_path.clone()))?
-        {
-            if (target.is_ours(&entry, STAGING) || target.is_ours(&entry, OLD))
-                && parent.stat(&entry).ok().flatten().map(|m| m.kind) == Some(Kind::Dir)
-            {
-                plan.leftovers.push(entry);
-            }
-        }
-        match parent
-            .stat(&target.name)
-            .map_err(io_at("inspect", target.shown.clone()))?
-        {
-            None => {}
-            Some(Meta {
-                kind: Kind::Dir,
-                mode,
-            }) => {
-                root = Slot::Open(
-                    parent
-                        .open_dir(&target.name)
-                        .map_err(io_at("open directory", target.shown.clone()))?,
-                );
-                plan.exists = true;
-                plan.mode = Some(mode);
-            }
-            Some(m) => {
-                plan.conflicts.push(Conflict {
-                    rel: String::new(),
-                    message: format!(
-                        "{}: is {}, expected a directory",
-                        target.shown(""),
-                        m.kind.noun()
-                    ),
-                    hint: "remove it; the renderer never writes through a symlink",
-                    record_line: None,
-                });
-                return Ok(plan);
-            }
-        }
-    }
-    let record = match &root {
-        Slot::Open(d) => read_record(d).map_err(io_at("read", target.shown.join(OWNED_RECORD)))?,
-        _ => BTreeMap::new(),
-    };
-    let mut wants: BTreeMap<&str, Want> = BTreeMap::new();
-    for (rel, bytes) in tree {
-        wants.insert(rel, Want::Write(bytes));
-    }
-    for rel in record.keys() {
-        wants.entry(rel).or_insert(Want::Prune);
-    }
-    // Paths sorted as strings: every directory's paths are contiguous, so one stack of open
-    // directories (as deep as the tree) serves them all.
-    let mut stack: Vec<(String, Slot)> = Vec::new();
-    for (rel, want) in &wants {
-        let parts: Vec<&str> = rel.split('/').collect();
-        let (file, dirs) = parts.split_last().unwrap_or((&"", &[]));
-        let keep = stack
-            .iter()
-            .zip(dirs.iter())
-            .take_while(|((s, _), d)| s == *d)
-            .count();
-        stack.truncate(keep);
-        while stack.len() < dirs.len() {
-            let depth = stack.len();
-            let prefix = dirs[..=depth].join("/");
-            let up = stack.last().map_or(&root, |(_, s)| s);
-            let slot = match up {
-                Slot::Absent => Slot::Absent,
-                Slot::Blocked => Slot::Blocked,
-                Slot::Open(d) => {
-                    let name = OsStr::new(dirs[depth]);
-                    match d
-                        .stat(name)
-                        .map_err(io_at("inspect", target.shown.join(&prefix)))?
-                    {
-                        None => Slot::Absent,
-                        Some(m) if m.kind == Kind::Dir => Slot::Open(
-                            d.open_dir(name)
-                                .map_err(io_at("open directory", target.shown.join(&prefix)))?,
-                        ),
-                        // An owned file that is pruned makes room for the directory.
-                        Some(m)
-                            if m.kind == Kind::File
-                                && wants.get(prefix.as_str()) == Some(&Want::Prune) =>
-                        {
-                            Slot::Absent
-                        }
-                        Some(m) => {
-                            plan.conflicts.push(Conflict {
-                                rel: prefix.clone(),
-                                message: format!(
-                                    "{}: is {}, expected a directory",
-                                    target.shown(&prefix),
-                                    m.kind.noun()
-                                ),
-                                hint: if m.kind == Kind::Symlink {
-                                    "remove it; the renderer never writes through a symlink"
-                                } else {
-                                    "move it away or delete it; the renderer writes there"
-                                },
-                                record_line: None,
-                            });
-                            Slot::Blocked
-                        }
-                    }
-                }
-            };
-            stack.push((dirs[depth].to_string(), slot));
-        }
-        let up = stack.last().map_or(&root, |(_, s)| s);
-        let found = match up {
-            Slot::Blocked => continue,
-            Slot::Absent => Err(io::Error::from(io::ErrorKind::NotFound)),
-            Slot::Open(d) => d.read_file(
-                OsStr::new(file),
-                match want {
-                    Want::Write(b) => MAX_READ.max(b.len() as u64),
-                    Want::Prune => MAX_READ,
-                },
-            ),
-        };
-        let old = match found {
-            Ok(Read::Bytes(b)) => Old::Bytes(b),
-            Ok(Read::TooLarge) => Old::TooLarge,
-            Ok(Read::NotRegular(kind)) => {
-                plan.conflicts.push(Conflict {
-                    rel: (*rel).to_string(),
-                    message: format!(
-                        "{}: is {}, expected a regular file",
-                        target.shown(rel),
-                        kind.noun()
-                    ),
-                    hint: if kind == Kind::Symlink {
-                        "remove it; the renderer never reads or writes through a symlink"
-                    } else {
-                        "move it away or delete it; the renderer writes there"
-                    },
-                    record_line: if *want == Want::Prune {
-                        record.get(*rel).copied()
-                    } else {
-                        None
-                    },
-                });
-                continue;
-            }
-            Err(e) if not_found(&e) => Old::Absent,
-            Err(e) => return Err(io_at("read", target.shown.join(rel))(e)),
-        };
-        match (want, old) {
-            (Want::Prune, Old::Absent) => {}
-            (Want::Prune, old) => plan.pruned.push(((*rel).to_string(), old)),
-            (Want::Write(new), Old::Bytes(b)) if b == *new => {
-                plan.unchanged.insert((*rel).to_string());
-            }
-            (Want::Write(_), Old::Absent) => plan.changed.push(((*rel).to_string(), Old::Absent)),
-            (Want::Write(_), old) if record.contains_key(*rel) || *rel == OWNED_RECORD => {
-                plan.changed.push(((*rel).to_string(), old));
-            }
-            (Want::Write(_), _) => plan.conflicts.push(Conflict {
-                rel: (*rel).to_string(),
-                message: format!(
-                    "{}: exists and was not written by k8ssandra-gitops (it is not listed in {OWNED_RECORD}); refusing to overwrite it",
-                    target.shown(rel)
-                ),
-                hint: "move it away or delete it; the renderer writes there",
-                record_line: None,
-            }),
-        }
-    }
-    Ok(plan)
-}
-
-/// The tree to build, as nested directories.
-#[derive(Debug, Default)]
-struct Layout<'a> {
-    files: BTreeMap<&'a str, (&'a str, &'a [u8])>,
-    dirs: BTreeMap<&'a str, Layout<'a>>,
-}
-
-impl<'a> Layout<'a> {
-    fn new(tree: &'a Tree) -> Self {
-        let mut root = Layout::default();
-        for (rel, bytes) in tree {
-            let mut node = &mut root;
-            let mut parts = rel.split('/').peekable();
-            while let Some(part) = parts.next() {
-                if parts.peek().is_none() {
-                    node.files.insert(part, (rel.as_str(), bytes.as_slice()));
-                } else {
-                    node = node.dirs.entry(part).or_default();
-                }
-            }
-        }
-        root
-    }
-}
-
-/// Fills `new` (empty, ours) with what `old` holds and `want` says.
+/// Carries what the renderer does not write from the old tree into the staging directory.
 struct Fill<'p> {
-    plan_unchanged: &'p BTreeSet<String>,
+    /// Owned files no longer rendered: left out.
     pruned: BTreeSet<&'p str>,
     staging_path: PathBuf,
 }
@@ -440,73 +205,16 @@ impl Fill<'_> {
         io_at(action, self.staging_path.join(rel))
     }
 
-    fn fill(
-        &self,
-        old: Option<&Dir>,
-        new: &Dir,
-        want: Option<&Layout>,
-        rel: &str,
-    ) -> Result<(), WriteError> {
-        let join = |name: &str| {
-            if rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{rel}/{name}")
-            }
-        };
-        let mut names: BTreeSet<OsString> = BTreeSet::new();
-        if let Some(old) = old {
-            names.extend(old.names().map_err(self.err("read directory", rel))?);
-        }
-        if let Some(w) = want {
-            names.extend(w.files.keys().map(OsString::from));
-            names.extend(w.dirs.keys().map(OsString::from));
-        }
-        for name in &names {
-            let text = name.to_str();
-            let child = join(&name.to_string_lossy());
-            let meta = match old {
-                Some(o) => o.stat(name).map_err(self.err("inspect", &child))?,
-                None => None,
+    /// Fills `new` (empty, ours) with what `old` (at `rel`, a directory without rendered
+    /// files) holds, but for the pruned files.
+    fn fill(&self, old: &Dir, new: &Dir, rel: &str) -> Result<(), WriteError> {
+        for name in old.names().map_err(self.err("read directory", rel))? {
+            let child = format!("{rel}/{}", name.to_string_lossy());
+            let Some(m) = old.stat(&name).map_err(self.err("inspect", &child))? else {
+                continue;
             };
-            if let Some((path, bytes)) = text.and_then(|t| want?.files.get(t)) {
-                let linked = match (old, meta) {
-                    (Some(o), Some(m))
-                        if m.kind == Kind::File && self.plan_unchanged.contains(*path) =>
-                    {
-                        o.link(name, new, name).is_ok()
-                    }
-                    _ => false,
-                };
-                if !linked {
-                    new.create(name, bytes).map_err(self.err("write", &child))?;
-                }
-            } else if let Some(sub) = text.and_then(|t| want?.dirs.get(t)) {
-                let old_sub = match (old, meta) {
-                    (Some(o), Some(m)) if m.kind == Kind::Dir => Some(
-                        o.open_dir(name)
-                            .map_err(self.err("open directory", &child))?,
-                    ),
-                    _ => None,
-                };
-                new.mkdir(name, if old_sub.is_some() { 0o700 } else { 0o777 })
-                    .map_err(self.err("create directory", &child))?;
-                let new_sub = new
-                    .open_dir(name)
-                    .map_err(self.err("open directory", &child))?;
-                self.fill(old_sub.as_ref(), &new_sub, Some(sub), &child)?;
-                if let Some(m) = meta.filter(|_| old_sub.is_some()) {
-                    new_sub
-                        .set_mode(m.mode)
-                        .map_err(self.err("set the mode of", &child))?;
-                }
-            } else if let (Some(o), Some(m)) = (old, meta) {
-                // Not rendered: foreign, or owned and pruned.
-                if self.pruned.contains(child.as_str()) || (rel.is_empty() && name == OWNED_RECORD)
-                {
-                    continue;
-                }
-                self.keep(o, new, name, m, &child)?;
+            if !self.pruned.contains(child.as_str()) {
+                self.keep(old, new, &name, m, &child)?;
             }
         }
         Ok(())
@@ -533,7 +241,7 @@ impl Fill<'_> {
                 let new_sub = new
                     .open_dir(name)
                     .map_err(self.err("open directory", child))?;
-                self.fill(Some(&old_sub), &new_sub, None, child)?;
+                self.fill(&old_sub, &new_sub, child)?;
                 let was_empty = old_sub
                     .names()
                     .map_err(self.err("read directory", child))?
@@ -583,76 +291,6 @@ fn remove_tree(parent: &Dir, name: &OsStr) -> io::Result<()> {
         }
     }
     parent.remove_dir(name)
-}
-
-/// Replaces the output directory with the tree: all or nothing.
-pub(super) fn write(target: &Target, tree: &Tree) -> Result<(Plan, WriteReport), WriteError> {
-    std::fs::create_dir_all(&target.parent_path)
-        .map_err(io_at("create directory", target.parent_path.clone()))?;
-    let parent = Dir::open_path(&target.parent_path)
-        .map_err(io_at("open directory", target.parent_path.clone()))?;
-    recover(target, &parent)?;
-    let plan = plan(target, tree)?;
-    if !plan.conflicts.is_empty() {
-        return Ok((plan, WriteReport::default()));
-    }
-    for entry in &plan.leftovers {
-        remove_tree(&parent, entry).map_err(io_at("remove", target.parent_path.join(entry)))?;
-    }
-    let report = WriteReport {
-        written: plan
-            .changed
-            .iter()
-            .map(|(p, _)| p.clone())
-            .filter(|p| p != OWNED_RECORD)
-            .collect(),
-        pruned: plan.pruned.iter().map(|(p, _)| p.clone()).collect(),
-        unchanged: plan.unchanged.iter().filter(|p| *p != OWNED_RECORD).count(),
-    };
-    if plan.changed.is_empty() && plan.pruned.is_empty() {
-        return Ok((plan, report));
-    }
-    let staging = loop {
-        let name = target.fresh_name(STAGING);
-        match parent.mkdir(&name, if plan.exists { 0o700 } else { 0o777 }) {
-            Ok(()) => break name,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_at("create directory", target.parent_path.join(&name))(e)),
-        }
-    };
-    let staging_path = target.parent_path.join(&staging);
-    let built = (|| {
-        let new = parent
-            .open_dir(&staging)
-            .map_err(io_at("open directory", staging_path.clone()))?;
-        let old = if plan.exists {
-            Some(
-                parent
-                    .open_dir(&target.name)
-                    .map_err(io_at("open directory", target.shown.clone()))?,
-            )
-        } else {
-            None
-        };
-        let fill = Fill {
-            plan_unchanged: &plan.unchanged,
-            pruned: plan.pruned.iter().map(|(p, _)| p.as_str()).collect(),
-            staging_path: staging_path.clone(),
-        };
-        fill.fill(old.as_ref(), &new, Some(&Layout::new(tree)), "")?;
-        if let Some(mode) = plan.mode {
-            new.set_mode(mode)
-                .map_err(io_at("set the mode of", staging_path.clone()))?;
-        }
-        swap(target, &parent, &staging, plan.exists)
-    })();
-    match built {
-        Ok(()) => Ok((plan, report)),
-        Err(e) => {
-            let _ = remove_tree(&parent, &staging);
-            Err(e)
-        }
-    }
 }
 
 /// Puts the staging directory in place of the output directory in one step where the system
@@ -705,6 +343,651 @@ fn recover(target: &Target, parent: &Dir) -> Result<(), WriteError> {
             .map_err(io_at("restore", target.shown.clone()))?;
     }
     Ok(())
+}
+
+/// What a streaming pass ([`Streamer`]) does with each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// `validate`: find what writing would refuse; only files that exist are serialized.
+    Probe,
+    /// `render --check`: also every difference, with the bytes of the changed files.
+    Check,
+    /// `render`: also build the new tree in a staging directory, to swap in at the end.
+    Write,
+}
+
+/// What became of a streamed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// The file on disk already holds these bytes.
+    Unchanged,
+    /// Absent or different (in write mode: written into the staging directory).
+    Changed,
+    /// Refused, or not looked at (a problem was found).
+    Refused,
+}
+
+/// A directory on the way down: the old tree's, and (in write mode, once needed) the staging
+/// tree's.
+struct Level {
+    name: String,
+    old: Slot,
+    new: Option<Dir>,
+}
+
+/// Compares files with the output directory as they come, one at a time (and in write mode
+/// writes the changed ones into a staging directory), so that no tree of all the bytes is ever
+/// held (issue #13). The same rules as [`plan`] and [`write`]: nothing but regular files read,
+/// never through a symlink; every file read once; a file not in the record never replaced.
+/// The staging directory is removed when the streamer is dropped without [`Streamer::finish`].
+pub(super) struct Streamer {
+    mode: Mode,
+    target: Target,
+    parent: Option<Dir>,
+    root: Slot,
+    exists: bool,
+    dir_mode: Option<u32>,
+    record: BTreeMap<String, u32>,
+    leftovers: Vec<OsString>,
+    /// Each with the path whose lookup found it (their order in a whole-tree plan).
+    conflicts: Vec<(String, Conflict)>,
+    /// Every path streamed.
+    files: BTreeMap<String, Fate>,
+    /// Check mode: absent or different files, with the old and new bytes.
+    changed: Vec<(String, Old, Vec<u8>)>,
+    stack: Vec<Level>,
+    /// The staging directory, once a file had to be written.
+    staging: Option<(OsString, Dir)>,
+    /// Directories created on the way to the output directory's parent, to remove again when
+    /// nothing is swapped in.
+    created: Vec<PathBuf>,
+    /// The first IO failure; nothing more is done after it.
+    error: Option<WriteError>,
+}
+
+/// What a finished streaming pass found.
+#[derive(Debug, Default)]
+pub(super) struct Streamed {
+    pub conflicts: Vec<Conflict>,
+    pub leftovers: Vec<OsString>,
+    /// Check mode: absent or different files, old and new bytes.
+    pub changed: Vec<(String, Old, Vec<u8>)>,
+    /// Files of the old record no longer rendered (check mode: with their bytes).
+    pub pruned: Vec<(String, Old)>,
+    pub report: WriteReport,
+}
+
+impl Streamer {
+    /// Opens the output directory for a streaming pass. Only write mode changes anything here:
+    /// it creates the missing parents of the output directory (removed again unless the new
+    /// tree is swapped in) and puts back a tree left aside by an interrupted run.
+    pub(super) fn new(dir: &Path, mode: Mode) -> Result<Streamer, WriteError> {
+        let target = Target::new(dir)?;
+        let mut created = Vec::new();
+        if mode == Mode::Write {
+            let mut missing = Vec::new();
+            let mut p = target.parent_path.as_path();
+            while std::fs::symlink_metadata(p).is_err() {
+                missing.push(p.to_path_buf());
+                match p.parent() {
+                    Some(up) if !up.as_os_str().is_empty() => p = up,
+                    _ => break,
+                }
+            }
+            for p in missing.into_iter().rev() {
+                match std::fs::create_dir(&p) {
+                    Ok(()) => created.push(p),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        remove_created(&created);
+                        return Err(io_at("create directory", p)(e));
+                    }
+                }
+            }
+        }
+        let mut s = Streamer {
+            mode,
+            target,
+            parent: None,
+            root: Slot::Absent,
+            exists: false,
+            dir_mode: None,
+            record: BTreeMap::new(),
+            leftovers: Vec::new(),
+            conflicts: Vec::new(),
+            files: BTreeMap::new(),
+            changed: Vec::new(),
+            stack: Vec::new(),
+            staging: None,
+            created,
+            error: None,
+        };
+        if let Err(e) = s.open() {
+            remove_created(&s.created);
+            s.created.clear();
+            return Err(e);
+        }
+        Ok(s)
+    }
+
+    fn open(&mut self) -> Result<(), WriteError> {
+        let target = &self.target;
+        let parent = match Dir::open_path(&target.parent_path) {
+            Ok(d) => d,
+            Err(e) if not_found(&e) && self.mode != Mode::Write => return Ok(()),
+            Err(e) => return Err(io_at("open directory", target.parent_path.clone())(e)),
+        };
+        if self.mode == Mode::Write {
+            recover(target, &parent)?;
+        }
+        for entry in parent
+            .names()
+            .map_err(io_at("read directory", target.parent_path.clone()))?
+        {
+            if (target.is_ours(&entry, STAGING) || target.is_ours(&entry, OLD))
+                && parent.stat(&entry).ok().flatten().map(|m| m.kind) == Some(Kind::Dir)
+            {
+                self.leftovers.push(entry);
+            }
+        }
+        match parent
+            .stat(&target.name)
+            .map_err(io_at("inspect", target.shown.clone()))?
+        {
+            None => {}
+            Some(Meta {
+                kind: Kind::Dir,
+                mode,
+            }) => {
+                self.root = Slot::Open(
+                    parent
+                        .open_dir(&target.name)
+                        .map_err(io_at("open directory", target.shown.clone()))?,
+                );
+                self.exists = true;
+                self.dir_mode = Some(mode);
+            }
+            Some(m) => {
+                self.conflicts.push((
+                    String::new(),
+                    Conflict {
+                        rel: String::new(),
+                        message: format!(
+                            "{}: is {}, expected a directory",
+                            target.shown(""),
+                            m.kind.noun()
+                        ),
+                        hint: "remove it; the renderer never writes through a symlink",
+                        record_line: None,
+                    },
+                ));
+                self.root = Slot::Blocked;
+            }
+        }
+        if let Slot::Open(d) = &self.root {
+            self.record = read_record(d).map_err(io_at("read", target.shown.join(OWNED_RECORD)))?;
+        }
+        self.parent = Some(parent);
+        Ok(())
+    }
+
+    /// Whether a problem was found (nothing would be written).
+    pub(super) fn refused(&self) -> bool {
+        !self.conflicts.is_empty() || self.error.is_some()
+    }
+
+    /// Compares (and in write mode writes) one file; `bytes` makes its content, called only
+    /// when needed (in probe mode only for a file that exists). A path streamed twice (two
+    /// objects for one file, an error the renderer reports) is looked at once.
+    pub(super) fn file(&mut self, rel: &str, bytes: impl FnOnce() -> Vec<u8>) {
+        if self.error.is_some() || matches!(self.root, Slot::Blocked) {
+            return;
+        }
+        if self.files.contains_key(rel) {
+            return;
+        }
+        let fate = match self.compare(rel, bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                self.error = Some(e);
+                Fate::Refused
+            }
+        };
+        self.files.insert(rel.to_string(), fate);
+    }
+
+    /// Opens the directories of `rel` in the old tree (reusing the ones of the last path),
+    /// noting what blocks the way. `None` when the way is blocked.
+    fn descend(&mut self, rel: &str) -> Result<Option<usize>, WriteError> {
+        let dirs: Vec<&str> = rel.split('/').collect();
+        let dirs = &dirs[..dirs.len() - 1];
+        let keep = self
+            .stack
+            .iter()
+            .zip(dirs.iter())
+            .take_while(|(l, d)| l.name == **d)
+            .count();
+        self.stack.truncate(keep);
+        while self.stack.len() < dirs.len() {
+            let depth = self.stack.len();
+            let prefix = dirs[..=depth].join("/");
+            let up = self.stack.last().map_or(&self.root, |l| &l.old);
+            let slot = match up {
+                Slot::Absent => Slot::Absent,
+                Slot::Blocked => Slot::Blocked,
+                Slot::Open(d) => {
+                    let name = OsStr::new(dirs[depth]);
+                    match d
+                        .stat(name)
+                        .map_err(io_at("inspect", self.target.shown.join(&prefix)))?
+                    {
+                        None => Slot::Absent,
+                        Some(m) if m.kind == Kind::Dir => {
+                            Slot::Open(d.open_dir(name).map_err(io_at(
+                                "open directory",
+                                self.target.shown.join(&prefix),
+                            ))?)
+                        }
+                        // An owned file makes room for the directory: no rendered file is
+                        // named like a directory (they end in `.yaml`, directories are DNS
+                        // labels), so it is pruned.
+                        Some(m) if m.kind == Kind::File && self.record.contains_key(&prefix) => {
+                            Slot::Absent
+                        }
+                        Some(m) => {
+                            self.conflicts.push((
+                                rel.to_string(),
+                                Conflict {
+                                    rel: prefix.clone(),
+                                    message: format!(
+                                        "{}: is {}, expected a directory",
+                                        self.target.shown(&prefix),
+                                        m.kind.noun()
+                                    ),
+                                    hint: if m.kind == Kind::Symlink {
+                                        "remove it; the renderer never writes through a symlink"
+                                    } else {
+                                        "move it away or delete it; the renderer writes there"
+                                    },
+                                    record_line: None,
+                                },
+                            ));
+                            Slot::Blocked
+                        }
+                    }
+                }
+            };
+            self.stack.push(Level {
+                name: dirs[depth].to_string(),
+                old: slot,
+                new: None,
+            });
+        }
+        let up = self.stack.last().map_or(&self.root, |l| &l.old);
+        Ok((!matches!(up, Slot::Blocked)).then_some(dirs.len()))
+    }
+
+    /// Reads the old file of `rel` (its directories opened by [`Streamer::descend`]).
+    fn read_old(&self, rel: &str, limit: u64) -> Result<Option<Read>, WriteError> {
+        let file = OsStr::new(rel.rsplit('/').next().unwrap_or(rel));
+        let up = self.stack.last().map_or(&self.root, |l| &l.old);
+        let found = match up {
+            Slot::Open(d) => d.read_file(file, limit),
+            _ => return Ok(None),
+        };
+        match found {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(io_at("read", self.target.shown.join(rel))(e)),
+        }
+    }
+
+    fn compare(&mut self, rel: &str, bytes: impl FnOnce() -> Vec<u8>) -> Result<Fate, WriteError> {
+        if self.descend(rel)?.is_none() {
+            return Ok(Fate::Refused);
+        }
+        let mut old = self.read_old(rel, MAX_READ)?;
+        let new = match (&old, self.mode) {
+            (None, Mode::Probe) => return Ok(Fate::Changed),
+            (Some(Read::NotRegular(_)), _) => None,
+            _ => Some(bytes()),
+        };
+        if let (Some(Read::TooLarge), Some(new)) = (&old, &new)
+            && new.len() as u64 > MAX_READ
+        {
+            old = self.read_old(rel, new.len() as u64)?;
+        }
+        let owned = self.record.contains_key(rel) || rel == OWNED_RECORD;
+        let (old, new) = match (old, new) {
+            (Some(Read::NotRegular(kind)), _) => {
+                self.conflicts.push((
+                    rel.to_string(),
+                    Conflict {
+                        rel: rel.to_string(),
+                        message: format!(
+                            "{}: is {}, expected a regular file",
+                            self.target.shown(rel),
+                            kind.noun()
+                        ),
+                        hint: if kind == Kind::Symlink {
+                            "remove it; the renderer never reads or writes through a symlink"
+                        } else {
+                            "move it away or delete it; the renderer writes there"
+                        },
+                        record_line: None,
+                    },
+                ));
+                return Ok(Fate::Refused);
+            }
+            (_, None) => return Ok(Fate::Refused),
+            (Some(Read::Bytes(b)), Some(new)) if b == new => return Ok(Fate::Unchanged),
+            (None, Some(new)) => (Old::Absent, new),
+            (Some(Read::Bytes(b)), Some(new)) if owned => (Old::Bytes(b), new),
+            (Some(Read::TooLarge), Some(new)) if owned => (Old::TooLarge, new),
+            (Some(_), Some(_)) => {
+                self.conflicts.push((
+                    rel.to_string(),
+                    Conflict {
+                        rel: rel.to_string(),
+                        message: format!(
+                            "{}: exists and was not written by k8ssandra-gitops (it is not listed in {OWNED_RECORD}); refusing to overwrite it",
+                            self.target.shown(rel)
+                        ),
+                        hint: "move it away or delete it; the renderer writes there",
+                        record_line: None,
+                    },
+                ));
+                return Ok(Fate::Refused);
+            }
+        };
+        match self.mode {
+            Mode::Probe => {}
+            Mode::Check => self.changed.push((rel.to_string(), old, new)),
+            Mode::Write if self.refused() => {}
+            Mode::Write => self.stage(rel, &new)?,
+        }
+        Ok(Fate::Changed)
+    }
+
+    /// The staging directory, created at the first use.
+    fn staging(&mut self) -> Result<&Dir, WriteError> {
+        if self.staging.is_none() {
+            let parent = self.parent.as_ref().ok_or_else(|| WriteError::Io {
+                action: "open directory",
+                path: self.target.parent_path.clone(),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            })?;
+            let name = loop {
+                let name = self.target.fresh_name(STAGING);
+                match parent.mkdir(&name, if self.exists { 0o700 } else { 0o777 }) {
+                    Ok(()) => break name,
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(io_at(
+                            "create directory",
+                            self.target.parent_path.join(&name),
+                        )(e));
+                    }
+                }
+            };
+            let dir = parent
+                .open_dir(&name)
+                .map_err(io_at("open directory", self.target.parent_path.join(&name)))?;
+            self.staging = Some((name, dir));
+        }
+        Ok(&self.staging.as_ref().expect("created above").1)
+    }
+
+    fn staging_path(&self, rel: &str) -> PathBuf {
+        let name = self
+            .staging
+            .as_ref()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        self.target.parent_path.join(name).join(rel)
+    }
+
+    /// Writes `rel` into the staging directory, creating its directories there (each new one
+    /// private while it is filled when the old tree has it, see [`Fill`]).
+    fn stage(&mut self, rel: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        self.staging()?;
+        for depth in 0..self.stack.len() {
+            if self.stack[depth].new.is_some() {
+                continue;
+            }
+            let prefix: Vec<&str> = self.stack[..=depth]
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect();
+            let shown = self.staging_path(&prefix.join("/"));
+            let up = match depth {
+                0 => &self.staging.as_ref().expect("created above").1,
+                _ => self.stack[depth - 1].new.as_ref().expect("opened above"),
+            };
+            let level = &self.stack[depth];
+            let name = OsStr::new(&level.name);
+            let bits = if matches!(level.old, Slot::Open(_)) {
+                0o700
+            } else {
+                0o777
+            };
+            match up.mkdir(name, bits) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_at("create directory", shown)(e)),
+            }
+            let dir = up.open_dir(name).map_err(io_at("open directory", shown))?;
+            self.stack[depth].new = Some(dir);
+        }
+        let up = match self.stack.last() {
+            Some(l) => l.new.as_ref().expect("opened above"),
+            None => &self.staging.as_ref().expect("created above").1,
+        };
+        let file = OsStr::new(rel.rsplit('/').next().unwrap_or(rel));
+        up.create(file, bytes)
+            .map_err(io_at("write", self.staging_path(rel)))
+    }
+
+    /// Every path streamed so far, sorted.
+    pub(super) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// Ends the pass: looks at the files of the old record that were not streamed (pruned),
+    /// then, in write mode and when nothing was refused, completes the staging directory (files
+    /// already right and files the renderer did not write are hard-linked from the old tree,
+    /// as [`write`] does) and swaps it in. Nothing is written when nothing changed.
+    pub(super) fn finish(mut self) -> Result<Streamed, WriteError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let mut pruned = Vec::new();
+        let record: Vec<(String, u32)> = self
+            .record
+            .iter()
+            .filter(|(rel, _)| !self.files.contains_key(*rel))
+            .map(|(rel, line)| (rel.clone(), *line))
+            .collect();
+        if !matches!(self.root, Slot::Blocked) {
+            for (rel, line) in record {
+                if self.descend(&rel)?.is_none() {
+                    continue;
+                }
+                match self.read_old(&rel, MAX_READ)? {
+                    None => {}
+                    Some(Read::Bytes(b)) => pruned.push((rel, Old::Bytes(b))),
+                    Some(Read::TooLarge) => pruned.push((rel, Old::TooLarge)),
+                    Some(Read::NotRegular(kind)) => self.conflicts.push((
+                        rel.clone(),
+                        Conflict {
+                            message: format!(
+                                "{}: is {}, expected a regular file",
+                                self.target.shown(&rel),
+                                kind.noun()
+                            ),
+                            rel,
+                            hint: if kind == Kind::Symlink {
+                                "remove it; the renderer never reads or writes through a symlink"
+                            } else {
+                                "move it away or delete it; the renderer writes there"
+                            },
+                            record_line: Some(line),
+                        },
+                    )),
+                }
+            }
+        }
+        self.stack.clear();
+        self.conflicts.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Streamed {
+            conflicts: std::mem::take(&mut self.conflicts)
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect(),
+            leftovers: std::mem::take(&mut self.leftovers),
+            changed: std::mem::take(&mut self.changed),
+            pruned,
+            report: WriteReport::default(),
+        };
+        if self.mode != Mode::Write || !out.conflicts.is_empty() {
+            return Ok(out);
+        }
+        let changed: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(_, f)| **f == Fate::Changed)
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.report = WriteReport {
+            written: changed
+                .iter()
+                .filter(|p| *p != OWNED_RECORD)
+                .cloned()
+                .collect(),
+            pruned: out.pruned.iter().map(|(p, _)| p.clone()).collect(),
+            unchanged: self
+                .files
+                .iter()
+                .filter(|(p, f)| **f == Fate::Unchanged && *p != OWNED_RECORD)
+                .count(),
+        };
+        if let Some(parent) = &self.parent {
+            for entry in &out.leftovers {
+                remove_tree(parent, entry)
+                    .map_err(io_at("remove", self.target.parent_path.join(entry)))?;
+            }
+        }
+        if changed.is_empty() && out.pruned.is_empty() {
+            return Ok(out);
+        }
+        self.staging()?;
+        let staging_path = self.staging_path("");
+        let (name, new) = self.staging.take().expect("created above");
+        let parent = self.parent.take().expect("kept above");
+        let built = (|| {
+            if let Slot::Open(old) = &self.root {
+                let fill = Fill {
+                    pruned: out.pruned.iter().map(|(p, _)| p.as_str()).collect(),
+                    staging_path: staging_path.clone(),
+                };
+                self.complete(&fill, old, &new, "")?;
+            }
+            if let Some(mode) = self.dir_mode {
+                new.set_mode(mode)
+                    .map_err(io_at("set the mode of", staging_path.clone()))?;
+            }
+            swap(&self.target, &parent, &name, self.exists)
+        })();
+        match built {
+            Ok(()) => {
+                self.created.clear();
+                Ok(out)
+            }
+            Err(e) => {
+                let _ = remove_tree(&parent, &name);
+                Err(e)
+            }
+        }
+    }
+
+    /// Carries into `new` what the old directory `old` (at `rel`) holds and the render keeps:
+    /// unchanged files (hard-linked), directories with rendered files (recursively, modes
+    /// restored), and every file the renderer did not write ([`Fill::keep`]); pruned files and
+    /// the old record are left out.
+    fn complete(&self, fill: &Fill, old: &Dir, new: &Dir, rel: &str) -> Result<(), WriteError> {
+        for name in old.names().map_err(fill.err("read directory", rel))? {
+            let child = if rel.is_empty() {
+                name.to_string_lossy().into_owned()
+            } else {
+                format!("{rel}/{}", name.to_string_lossy())
+            };
+            let Some(m) = old.stat(&name).map_err(fill.err("inspect", &child))? else {
+                continue;
+            };
+            let ours = name.to_str().is_some();
+            match ours.then(|| self.files.get(&child)).flatten() {
+                Some(Fate::Unchanged) => {
+                    if old.link(&name, new, &name).is_err() {
+                        old.copy(&name, new, &name)
+                            .map_err(fill.err("copy", &child))?;
+                    }
+                    continue;
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            let prefix = format!("{child}/");
+            let wanted = ours
+                && self
+                    .files
+                    .range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&prefix));
+            if wanted && m.kind == Kind::Dir {
+                let old_sub = old
+                    .open_dir(&name)
+                    .map_err(fill.err("open directory", &child))?;
+                match new.mkdir(&name, 0o700) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(fill.err("create directory", &child)(e)),
+                }
+                let new_sub = new
+                    .open_dir(&name)
+                    .map_err(fill.err("open directory", &child))?;
+                self.complete(fill, &old_sub, &new_sub, &child)?;
+                new_sub
+                    .set_mode(m.mode)
+                    .map_err(fill.err("set the mode of", &child))?;
+            } else if wanted
+                || fill.pruned.contains(child.as_str())
+                || (rel.is_empty() && name == OWNED_RECORD)
+            {
+                // Built while streaming (an owned file made room for it), or pruned.
+            } else {
+                fill.keep(old, new, &name, m, &child)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Streamer {
+    fn drop(&mut self) {
+        // Not finished (a problem was found, or the caller gave up): nothing is swapped in.
+        if let (Some(parent), Some((name, _))) = (&self.parent, &self.staging) {
+            let _ = remove_tree(parent, name);
+        }
+        remove_created(&self.created);
+    }
+}
+
+/// Removes directories created on the way to the output directory (deepest first), when
+/// they are still empty.
+fn remove_created(created: &[PathBuf]) {
+    for p in created.iter().rev() {
+        let _ = std::fs::remove_dir(p);
+    }
 }
 
 #[cfg(test)]

@@ -156,53 +156,77 @@ fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Renders the credentials of every planned cluster with the repository's backend, and checks
-/// the Secrets committed to the repository (plaintext ones are refused whatever the backend).
-pub fn render(
-    plans: &[ClusterPlan<'_>],
-    inputs: &Inputs,
-    settings: &crate::plan::Settings,
-    context: Option<&str>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Manifest> {
-    let committed: Vec<&SopsSecret> = inputs.sops_secrets.iter().map(|d| &d.value).collect();
-    let backend = settings.secrets_backend;
-    let credentials = &settings.credentials;
-    if backend == Some(Backend::ExternalSecrets)
-        && let Some(rc) = &inputs.render_config
-    {
-        let store_named = credentials.store_name.is_some();
-        if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
-            diags.push(
-                rc.error(
-                    Code::MissingSetting,
-                    ["spec", "secrets", "externalSecrets", "storeRef"]
-                        .iter()
-                        .map(|k| Seg::Key((*k).into()))
-                        .collect(),
-                    "the externalSecrets backend needs the secret store to read from: set spec.secrets.externalSecrets.storeRef.name (and kind: SecretStore or ClusterSecretStore, default ClusterSecretStore)",
-                )
-                .with_hint(Some("spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}".into())),
-            );
-            return Vec::new();
+/// The credentials of every planned cluster with the repository's backend, rendered cluster by
+/// cluster so that a streaming render hands each cluster's Secrets on with its other objects
+/// (issue #13): a Secret needed by two clusters in one context and namespace is rendered once,
+/// by the first.
+pub struct Credentials<'a> {
+    settings: &'a crate::plan::Settings,
+    committed: Vec<&'a SopsSecret>,
+    ksops: bool,
+    /// (context, namespace, name) → the cluster and remote key that rendered it first.
+    placed: BTreeMap<(String, String, String), (String, String)>,
+}
+
+impl<'a> Credentials<'a> {
+    /// Checks what the backend needs from RenderConfig; `None` (with a diagnostic) when no
+    /// credential can be rendered.
+    pub fn new(
+        plans: &[ClusterPlan<'_>],
+        inputs: &'a Inputs,
+        settings: &'a crate::plan::Settings,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Self> {
+        let backend = settings.secrets_backend;
+        if backend == Some(Backend::ExternalSecrets)
+            && let Some(rc) = &inputs.render_config
+        {
+            let store_named = settings.credentials.store_name.is_some();
+            if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
+                diags.push(
+                    rc.error(
+                        Code::MissingSetting,
+                        ["spec", "secrets", "externalSecrets", "storeRef"]
+                            .iter()
+                            .map(|k| Seg::Key((*k).into()))
+                            .collect(),
+                        "the externalSecrets backend needs the secret store to read from: set spec.secrets.externalSecrets.storeRef.name (and kind: SecretStore or ClusterSecretStore, default ClusterSecretStore)",
+                    )
+                    .with_hint(Some("spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}".into())),
+                );
+                return None;
+            }
         }
+        let ksops = settings.credentials.ksops;
+        Some(Self {
+            settings,
+            committed: inputs.sops_secrets.iter().map(|d| &d.value).collect(),
+            ksops,
+            placed: BTreeMap::new(),
+        })
     }
-    let ksops = credentials.ksops;
-    let mut out = Vec::new();
-    // (context, namespace, name) → the cluster and remote key that rendered it first.
-    let mut placed: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
-    for plan in plans.iter().filter(|p| p.touches(context)) {
+
+    /// The credentials of one cluster that no earlier cluster rendered.
+    pub fn cluster(
+        &mut self,
+        plan: &ClusterPlan<'_>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Vec<Manifest> {
+        let (settings, committed, ksops) = (self.settings, &self.committed, self.ksops);
+        let credentials = &settings.credentials;
+        let placed = &mut self.placed;
+        let mut out = Vec::new();
         let needed = needed(plan);
         if needed.is_empty() {
-            continue;
+            return out;
         }
-        let backend = match backend {
+        let backend = match settings.secrets_backend {
             None => {
                 diags.push(no_backend_error(plan, &needed));
-                continue;
+                return out;
             }
             // Rendered as external secrets by the datacenter stage (see `effective_inputs`).
-            Some(Backend::External) => continue,
+            Some(Backend::External) => return out,
             Some(b) => b,
         };
         for (context, namespace) in locations(plan) {
@@ -240,11 +264,11 @@ pub fn render(
                         ),
                         None,
                     )),
-                    Backend::Replicate => match replicated_copy(&committed, plan, n, &namespace) {
+                    Backend::Replicate => match replicated_copy(committed, plan, n, &namespace) {
                         Some((object, text)) => Some((object, Some(text))),
                         None => {
                             diags.push(missing_replicated_error(
-                                plan, n, &context, &namespace, &committed,
+                                plan, n, &context, &namespace, committed,
                             ));
                             None
                         }
@@ -263,8 +287,8 @@ pub fn render(
                 }
             }
         }
+        out
     }
-    out
 }
 
 fn secret_labels(

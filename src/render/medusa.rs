@@ -5,7 +5,7 @@
 //! The user's own MedusaBackupSchedule/Job/RestoreJob and CassandraTask documents are copied by
 //! [`route`] where the plan routed them ([`crate::plan::operations`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -589,29 +589,74 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     out
 }
 
+/// `(context, kind, namespace, name)` of an object.
+pub type RouteKey = (String, String, String, String);
+
+/// Which cluster's object holds each key that a routed operations document would take, so that
+/// a document never replaces a cluster's object; gathered while the clusters stream past
+/// (only the routed keys are kept, not every object).
+#[derive(Debug, Default)]
+pub struct RouteOwners(BTreeMap<RouteKey, (String, String)>);
+
+impl RouteOwners {
+    /// Keys of the routed documents, none owned yet.
+    #[must_use]
+    pub fn wanted(routed: &[RoutedOperation<'_>]) -> BTreeSet<RouteKey> {
+        routed
+            .iter()
+            .map(|r| {
+                (
+                    r.context.clone(),
+                    r.doc.value.kind.name().to_string(),
+                    r.namespace.clone(),
+                    r.doc.value.name.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Notes a cluster's object when a routed document wants its key. Of two clusters' objects
+    /// with one key, the one whose output path sorts last is named (as a render of the whole
+    /// repository at once names it).
+    pub fn note(&mut self, wanted: &BTreeSet<RouteKey>, m: &Manifest) {
+        if wanted.is_empty() {
+            return;
+        }
+        let key = (
+            m.context.clone(),
+            m.kind().to_string(),
+            m.namespace().to_string(),
+            m.name().to_string(),
+        );
+        if !wanted.contains(&key) {
+            return;
+        }
+        let path = m.rel_path();
+        match self.0.get(&key) {
+            Some((p, _)) if *p > path => {}
+            _ => {
+                self.0.insert(key, (path, m.cluster.clone()));
+            }
+        }
+    }
+}
+
 /// Copies the repository's Medusa schedules/jobs and CassandraTasks into the context and
-/// namespace of the datacenter the plan routed them to. `rendered` is what the clusters render:
-/// a routed document must not replace one of those objects.
+/// namespace of the datacenter the plan routed them to. `owners` holds the clusters' objects
+/// that those documents would replace (see [`RouteOwners`]): a routed document must not.
 pub fn route(
     routed: &[RoutedOperation<'_>],
-    rendered: &super::Rendered,
+    owners: &RouteOwners,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     // (context, kind, namespace, name) of every object written so far, and who writes it
     // (and where, for a routed document).
     type Owner = (String, Option<(std::path::PathBuf, crate::yaml::Pos)>);
-    let mut taken: BTreeMap<(String, String, String, String), Owner> = BTreeMap::new();
-    for m in rendered.values().flatten() {
-        taken.insert(
-            (
-                m.context.clone(),
-                m.kind().to_string(),
-                m.namespace().to_string(),
-                m.name().to_string(),
-            ),
-            (format!("K8ssandraCluster {}", m.cluster), None),
-        );
-    }
+    let mut taken: BTreeMap<RouteKey, Owner> = owners
+        .0
+        .iter()
+        .map(|(key, (_, cluster))| (key.clone(), (format!("K8ssandraCluster {cluster}"), None)))
+        .collect();
     let mut out = Vec::new();
     for r in routed {
         let doc = r.doc;

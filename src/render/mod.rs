@@ -37,6 +37,7 @@ pub mod reaper;
 pub mod reporter;
 pub mod service_monitor;
 pub mod stargate;
+pub mod stream;
 pub mod tokens;
 pub mod vector;
 
@@ -205,95 +206,27 @@ impl Manifest {
 /// Everything rendered, by context, each sorted by output path.
 pub type Rendered = BTreeMap<String, Vec<Manifest>>;
 
-/// Renders a whole plan: every cluster's objects, then what is about several clusters (the
-/// credentials, the routed operations documents, which must not replace a cluster's object,
-/// the reporter), then the delivery objects, which list every context. With `context`, only
-/// the clusters with objects there are rendered, and only that context's objects are kept
-/// (every other context with objects is listed, empty). Each context's objects are sorted by
-/// output path.
-pub fn render_plan(
-    plan: &crate::plan::Plan<'_>,
-    inputs: &crate::load::Inputs,
-    context: Option<&str>,
+/// Renders one planned cluster's own objects. Its problems are added to `diags`; when any of
+/// them is an error the objects must not be used.
+pub fn render_cluster(
+    plan: &ClusterPlan<'_>,
+    settings: &crate::plan::Settings,
     diags: &mut Vec<Diagnostic>,
-) -> Rendered {
-    let (plans, settings) = (&plan.clusters, &plan.settings);
-    let mut rendered = render(plans, settings, context, diags);
-    let add = |rendered: &mut Rendered, manifests: Vec<Manifest>| {
-        for m in manifests {
-            rendered.entry(m.context.clone()).or_default().push(m);
-        }
-    };
-    let credentials = credentials::render(plans, inputs, settings, context, diags);
-    let routed = medusa::route(&plan.operations, &rendered, diags);
-    add(&mut rendered, credentials);
-    add(&mut rendered, routed);
-    add(
-        &mut rendered,
-        reporter::render(plans, plan.reporter.as_ref(), settings),
-    );
-    // Every context with objects, also when only one is rendered: each datacenter's context
-    // (a cluster that renders always has its CassandraDatacenters there) and what the steps
-    // above added (the reporter's context).
-    let mut contexts: std::collections::BTreeSet<String> = rendered.keys().cloned().collect();
-    contexts.extend(
-        plans
-            .iter()
-            .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
-    );
-    let contexts: Vec<String> = contexts.into_iter().collect();
-    let delivery = delivery::render(plans, &contexts, inputs, settings, diags);
-    add(&mut rendered, delivery);
-    if let Some(only) = context {
-        for (c, list) in &mut rendered {
-            if c != only {
-                list.clear();
-            }
-        }
-        for c in contexts {
-            rendered.entry(c).or_default();
-        }
-    }
-    for list in rendered.values_mut() {
-        list.sort_by_cached_key(Manifest::rel_path);
-    }
-    rendered
+) -> Vec<Manifest> {
+    let mut objects = datacenter::render_cluster(plan, diags);
+    objects.extend(reaper::render(plan, diags));
+    objects.extend(service_monitor::render(plan, diags));
+    objects.extend(stargate::render(plan, diags));
+    objects.extend(medusa::render(plan, diags));
+    objects.extend(multidc::render(plan, settings, diags));
+    objects
 }
 
-/// Renders every planned cluster.
-///
-/// # Errors
-/// Diagnostics for problems found while rendering (for example a feature that cannot be
-/// rendered offline); nothing is returned then.
-pub fn render(
-    plans: &[ClusterPlan<'_>],
-    settings: &crate::plan::Settings,
-    context: Option<&str>,
-    diags: &mut Vec<Diagnostic>,
-) -> Rendered {
-    let mut out: Rendered = BTreeMap::new();
-    for plan in plans {
-        if !plan.touches(context) {
-            continue;
-        }
-        let before = diags.len();
-        let mut objects = datacenter::render_cluster(plan, diags);
-        objects.extend(reaper::render(plan, diags));
-        objects.extend(service_monitor::render(plan, diags));
-        objects.extend(stargate::render(plan, diags));
-        objects.extend(medusa::render(plan, diags));
-        objects.extend(multidc::render(plan, settings, diags));
-        if diags[before..]
-            .iter()
-            .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-        {
-            continue;
-        }
-        for m in objects {
-            out.entry(m.context.clone()).or_default().push(m);
-        }
-    }
-    out
+/// Whether any of `diags` is an error.
+pub(crate) fn has_error(diags: &[Diagnostic]) -> bool {
+    diags
+        .iter()
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
 }
 
 /// Sets `metadata.annotations[key]` of `object`, creating the map when needed.

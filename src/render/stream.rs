@@ -1,0 +1,109 @@
+//! The whole-plan render as a stream: each cluster's objects are handed on as soon as they
+//! exist, so that the caller can serialize, compare or write them and drop them before the next
+//! cluster renders (issue #13: memory bounded by the largest cluster, not the repository).
+
+use std::collections::BTreeSet;
+
+use super::{Manifest, credentials, delivery, has_error, medusa, reporter};
+use crate::diagnostic::Diagnostic;
+use crate::load::Inputs;
+use crate::plan::Plan;
+
+/// Which step of a whole-plan render produced a batch, in the order a render of the whole
+/// repository at once runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// One cluster's own objects.
+    Cluster,
+    /// One cluster's credentials that no earlier cluster rendered.
+    Credentials,
+    /// The operations documents routed to their datacenters.
+    Routed,
+    /// The status reporter's objects.
+    Reporter,
+    /// The delivery objects (Argo CD, Flux), which list every context.
+    Delivery,
+}
+
+/// Renders a whole plan: for each cluster its own objects, then its credentials; then what is
+/// about several clusters (the routed operations documents, which must not replace a cluster's
+/// object, and the reporter); then the delivery objects. Each batch goes to `emit` as soon as
+/// it exists, in that order, until any diagnostic in `diags` is an error (rendering goes on,
+/// for the diagnostics). With `context`, only the clusters with objects there are rendered
+/// (their batches still hold their objects in other contexts).
+///
+/// Returns every context that has objects (whether or not they were emitted).
+pub fn render_plan(
+    plan: &Plan<'_>,
+    inputs: &Inputs,
+    context: Option<&str>,
+    diags: &mut Vec<Diagnostic>,
+    emit: &mut dyn FnMut(Step, Vec<Manifest>),
+) -> BTreeSet<String> {
+    let (plans, settings) = (&plan.clusters, &plan.settings);
+    let mut out = Emitter {
+        contexts: BTreeSet::new(),
+        checked: 0,
+        failed: false,
+        emit,
+    };
+    let wanted = medusa::RouteOwners::wanted(&plan.operations);
+    let mut owners = medusa::RouteOwners::default();
+    let mut credentials = credentials::Credentials::new(plans, inputs, settings, diags);
+    for cluster in plans.iter().filter(|p| p.touches(context)) {
+        let before = diags.len();
+        let objects = super::render_cluster(cluster, settings, diags);
+        // A cluster with problems renders nothing (the run fails; its other problems are
+        // still found).
+        if !has_error(&diags[before..]) {
+            for m in &objects {
+                owners.note(&wanted, m);
+            }
+            out.batch(diags, Step::Cluster, objects);
+        }
+        if let Some(c) = &mut credentials {
+            let objects = c.cluster(cluster, diags);
+            out.batch(diags, Step::Credentials, objects);
+        }
+    }
+    let routed = medusa::route(&plan.operations, &owners, diags);
+    out.batch(diags, Step::Routed, routed);
+    let objects = reporter::render(plans, plan.reporter.as_ref(), settings);
+    out.batch(diags, Step::Reporter, objects);
+    // Every context with objects, and each datacenter's context (also when only one context
+    // is rendered: a cluster that renders always has its CassandraDatacenters there).
+    let mut listed = out.contexts.clone();
+    listed.extend(
+        plans
+            .iter()
+            .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
+    );
+    let listed: Vec<String> = listed.into_iter().collect();
+    let objects = delivery::render(plans, &listed, inputs, settings, diags);
+    out.batch(diags, Step::Delivery, objects);
+    out.contexts
+}
+
+/// Hands batches on while no diagnostic is an error, noting every context with objects.
+struct Emitter<'e> {
+    contexts: BTreeSet<String>,
+    /// How many diagnostics were checked for errors.
+    checked: usize,
+    failed: bool,
+    emit: &'e mut dyn FnMut(Step, Vec<Manifest>),
+}
+
+impl Emitter<'_> {
+    fn batch(&mut self, diags: &[Diagnostic], step: Step, objects: Vec<Manifest>) {
+        for m in &objects {
+            if !self.contexts.contains(&m.context) {
+                self.contexts.insert(m.context.clone());
+            }
+        }
+        self.failed = self.failed || has_error(&diags[self.checked..]);
+        self.checked = diags.len();
+        if !self.failed && !objects.is_empty() {
+            (self.emit)(step, objects);
+        }
+    }
+}
