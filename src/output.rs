@@ -699,3 +699,94 @@ impl Streaming {
 fn placeholder() -> WriteError {
     WriteError::Refused(Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_map(name: &str, value: &str) -> Manifest {
+        Manifest::new(
+            "ctx".into(),
+            "c".into(),
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "ns"}, "data": {"k": value}}),
+        )
+    }
+
+    /// Renders `a` and `b` into `dir`; `tamper` runs after both were compared, before the end.
+    fn render(dir: &Path, b: &str, tamper: impl FnOnce()) -> Result<WriteReport, WriteError> {
+        let mut pass = Streaming::new(dir, Pass::Write, SourceIndex::new(&Inputs::default()));
+        for m in [config_map("a", "same"), config_map("b", b)] {
+            pass.object(m.rel_path(), &m);
+        }
+        tamper();
+        pass.finish_write()
+    }
+
+    fn leftovers(parent: &Path) -> Vec<String> {
+        std::fs::read_dir(parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    }
+
+    /// An unchanged file is carried into the new tree only if it is still the file that was
+    /// compared: replaced by a symlink, edited or removed during the render, nothing is swapped
+    /// in (the next run renders from what is there then).
+    #[test]
+    #[cfg(unix)]
+    fn a_file_changed_during_the_render_is_not_carried_over() {
+        let parent =
+            std::env::temp_dir().join(format!("k8ssandra-gitops-carry-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        std::fs::create_dir_all(&parent).unwrap();
+        let dir = parent.join("rendered");
+        render(&dir, "one", || {}).expect("first render");
+        let a = dir.join("ctx/ns/c/configmap-a.yaml");
+        let b = dir.join("ctx/ns/c/configmap-b.yaml");
+        let b_before = std::fs::read(&b).unwrap();
+        for (what, tamper) in [
+            (
+                "symlink",
+                Box::new(|| {
+                    std::fs::remove_file(&a).unwrap();
+                    std::os::unix::fs::symlink("/etc/passwd", &a).unwrap();
+                }) as Box<dyn Fn()>,
+            ),
+            (
+                "edit",
+                Box::new(|| {
+                    std::fs::remove_file(&a).ok();
+                    std::fs::write(&a, "edited: true\n").unwrap();
+                }),
+            ),
+            (
+                "removal",
+                Box::new(|| {
+                    std::fs::remove_file(&a).ok();
+                }),
+            ),
+        ] {
+            // Start from the rendered file each time.
+            let _ = std::fs::remove_file(&a);
+            render(&dir, "one", || {}).expect("re-render restores a");
+            let err = render(&dir, "two", &*tamper).expect_err(what);
+            assert!(
+                err.to_string().contains("changed during the render"),
+                "{what}: {err}"
+            );
+            assert_eq!(
+                std::fs::read(&b).unwrap(),
+                b_before,
+                "{what}: old tree kept"
+            );
+            assert!(
+                leftovers(&parent).is_empty(),
+                "{what}: {:?}",
+                leftovers(&parent)
+            );
+        }
+        let _ = std::fs::remove_dir_all(&parent);
+    }
+}

@@ -6,7 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::sys::{Dir, Kind, Meta, Read, not_found};
+use super::sys::{Dir, Identity, Kind, Meta, Read, not_found};
 use super::{OWNED_RECORD, WriteError, WriteReport};
 
 /// Largest file read from the output directory (the input limit): anything longer differs.
@@ -108,6 +108,18 @@ impl Target {
 
 /// 64 unpredictable bits as 16 hex digits: the standard library's randomly keyed SipHash of
 /// the time, the process and a counter.
+/// The output directory changed under the render (another process, a user): nothing is
+/// swapped in; running again renders from what is there then.
+fn changed_during_render(path: &Path, what: &str) -> WriteError {
+    WriteError::Io {
+        action: "carry over",
+        path: path.to_path_buf(),
+        source: io::Error::other(format!(
+            "the output directory changed during the render ({what}); nothing was written, run again"
+        )),
+    }
+}
+
 fn random_hex() -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -154,7 +166,7 @@ pub(crate) fn parse_record(text: &str) -> BTreeMap<String, u32> {
 /// What the record says is ours: path → line in the record.
 fn read_record(dir: &Dir) -> io::Result<BTreeMap<String, u32>> {
     match dir.read_file(OsStr::new(OWNED_RECORD), MAX_READ) {
-        Ok(Read::Bytes(b)) => Ok(parse_record(&String::from_utf8_lossy(&b))),
+        Ok(Read::Bytes(b, _)) => Ok(parse_record(&String::from_utf8_lossy(&b))),
         Ok(_) => Ok(BTreeMap::new()),
         Err(e) if not_found(&e) => Ok(BTreeMap::new()),
         Err(e) => Err(e),
@@ -172,7 +184,7 @@ pub(super) fn read_record_at(path: &Path) -> Result<Option<String>, String> {
     let read =
         Dir::open_path(path).and_then(|dir| dir.read_file(OsStr::new(OWNED_RECORD), MAX_READ));
     match read {
-        Ok(Read::Bytes(b)) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+        Ok(Read::Bytes(b, _)) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
         Ok(Read::NotRegular(_)) => Err(format!(
             "{} is not a regular file (a symlink?); refusing to read it",
             shown.display()
@@ -198,6 +210,8 @@ struct Fill<'p> {
     /// Owned files no longer rendered: left out.
     pruned: BTreeSet<&'p str>,
     staging_path: PathBuf,
+    /// How many unchanged files were carried over (all of them must be).
+    carried: std::cell::Cell<usize>,
 }
 
 impl Fill<'_> {
@@ -393,6 +407,9 @@ pub(super) struct Streamer {
     conflicts: Vec<(String, Conflict)>,
     /// Every path streamed.
     files: BTreeMap<String, Fate>,
+    /// The files found unchanged, with the identity of the file compared: only that file is
+    /// carried into the new tree (one replaced or edited during the render is not).
+    unchanged: BTreeMap<String, Identity>,
     /// Check mode: absent or different files, with the old and new bytes.
     changed: Vec<(String, Old, Vec<u8>)>,
     stack: Vec<Level>,
@@ -456,6 +473,7 @@ impl Streamer {
             leftovers: Vec::new(),
             conflicts: Vec::new(),
             files: BTreeMap::new(),
+            unchanged: BTreeMap::new(),
             changed: Vec::new(),
             stack: Vec::new(),
             staging: None,
@@ -498,6 +516,7 @@ impl Streamer {
             Some(Meta {
                 kind: Kind::Dir,
                 mode,
+                ..
             }) => {
                 self.root = Slot::Open(
                     parent
@@ -680,9 +699,12 @@ impl Streamer {
                 return Ok(Fate::Refused);
             }
             (_, None) => return Ok(Fate::Refused),
-            (Some(Read::Bytes(b)), Some(new)) if b == new => return Ok(Fate::Unchanged),
+            (Some(Read::Bytes(b, identity)), Some(new)) if b == new => {
+                self.unchanged.insert(rel.to_string(), identity);
+                return Ok(Fate::Unchanged);
+            }
             (None, Some(new)) => (Old::Absent, new),
-            (Some(Read::Bytes(b)), Some(new)) if owned => (Old::Bytes(b), new),
+            (Some(Read::Bytes(b, _)), Some(new)) if owned => (Old::Bytes(b), new),
             (Some(Read::TooLarge), Some(new)) if owned => (Old::TooLarge, new),
             (Some(_), Some(_)) => {
                 self.conflicts.push((
@@ -815,7 +837,7 @@ impl Streamer {
                 }
                 match self.read_old(&rel, MAX_READ)? {
                     None => {}
-                    Some(Read::Bytes(b)) => pruned.push((rel, Old::Bytes(b))),
+                    Some(Read::Bytes(b, _)) => pruned.push((rel, Old::Bytes(b))),
                     Some(Read::TooLarge) => pruned.push((rel, Old::TooLarge)),
                     Some(Read::NotRegular(kind)) => self.conflicts.push((
                         rel.clone(),
@@ -889,8 +911,17 @@ impl Streamer {
                 let fill = Fill {
                     pruned: out.pruned.iter().map(|(p, _)| p.as_str()).collect(),
                     staging_path: staging_path.clone(),
+                    carried: std::cell::Cell::new(0),
                 };
                 self.complete(&fill, old, &new, "")?;
+                // A file compared as unchanged that has vanished since would leave the new
+                // tree without it while its record and kustomization list it.
+                if fill.carried.get() != self.unchanged.len() {
+                    return Err(changed_during_render(
+                        &self.target.shown,
+                        "a file found unchanged was removed",
+                    ));
+                }
             }
             if let Some(mode) = self.dir_mode {
                 new.set_mode(mode)
@@ -927,6 +958,15 @@ impl Streamer {
             let ours = name.to_str().is_some();
             match ours.then(|| self.files.get(&child)).flatten() {
                 Some(Fate::Unchanged) => {
+                    // Only the very file compared: one replaced (by a symlink, say) or edited
+                    // since must not be carried under a rendered name.
+                    if m.kind != Kind::File || self.unchanged.get(&child) != Some(&m.identity) {
+                        return Err(changed_during_render(
+                            &self.target.shown.join(&child),
+                            "it was replaced or modified after it was compared",
+                        ));
+                    }
+                    fill.carried.set(fill.carried.get() + 1);
                     if old.link(&name, new, &name).is_err() {
                         old.copy(&name, new, &name)
                             .map_err(fill.err("copy", &child))?;

@@ -41,12 +41,26 @@ pub(super) struct Meta {
     pub kind: Kind,
     /// Permission bits.
     pub mode: u32,
+    /// Which file it is, as it is now.
+    pub identity: Identity,
+}
+
+/// A file's device, inode, size and modification time: an entry whose identity is the same
+/// at two moments is the same file with the same content, as far as the file system says.
+/// Used to carry an unchanged file into the new tree only if it is still the file compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Identity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: (i64, i64),
 }
 
 /// The result of a bounded, non-following read.
 #[derive(Debug)]
 pub(super) enum Read {
-    Bytes(Vec<u8>),
+    /// The content, and the identity of the file it was read from.
+    Bytes(Vec<u8>, Identity),
     /// Not a regular file (found when opening it): nothing was read.
     NotRegular(Kind),
     /// Longer than the limit: nothing is returned.
@@ -75,7 +89,7 @@ mod unix {
 
     use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, RawMode};
 
-    use super::{Kind, Meta, Read};
+    use super::{Identity, Kind, Meta, Read};
 
     /// An open directory.
     #[derive(Debug)]
@@ -107,6 +121,13 @@ mod unix {
         Meta {
             kind: kind(FileType::from_raw_mode(st.st_mode as RawMode)),
             mode: (st.st_mode as u32) & 0o7777,
+            identity: Identity {
+                device: st.st_dev,
+                inode: st.st_ino,
+                size: u64::try_from(st.st_size).unwrap_or(0),
+                #[allow(clippy::unnecessary_cast, reason = "the field types differ by target")]
+                modified: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            },
         }
     }
 
@@ -165,9 +186,9 @@ mod unix {
                 Err(e) => return Err(e.into()),
             };
             let st = rfs::fstat(&fd)?;
-            let found = meta(&st).kind;
-            if found != Kind::File {
-                return Ok(Read::NotRegular(found));
+            let found = meta(&st);
+            if found.kind != Kind::File {
+                return Ok(Read::NotRegular(found.kind));
             }
             // Sized from the descriptor's length (one more byte to see the end, or growth past
             // the limit): no doubling, no copying while reading a file of the usual size.
@@ -179,7 +200,7 @@ mod unix {
             if bytes.len() as u64 > limit {
                 return Ok(Read::TooLarge);
             }
-            Ok(Read::Bytes(bytes))
+            Ok(Read::Bytes(bytes, found.identity))
         }
 
         /// The names of the entries (without `.` and `..`).
@@ -359,7 +380,7 @@ mod portable {
     use std::io::{self, Read as _, Write as _};
     use std::path::{Path, PathBuf};
 
-    use super::{Kind, Meta, Read};
+    use super::{Identity, Kind, Meta, Read};
 
     /// A directory, by path.
     #[derive(Debug)]
@@ -384,6 +405,20 @@ mod portable {
                 0o555
             } else {
                 0o755
+            },
+            identity: Identity {
+                size: m.len(),
+                modified: m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or((0, 0), |d| {
+                        (
+                            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                            i64::from(d.subsec_nanos()),
+                        )
+                    }),
+                ..Identity::default()
             },
         }
     }
@@ -422,15 +457,17 @@ mod portable {
                 return Ok(Read::NotRegular(found));
             }
             let f = File::open(&path)?;
-            if !f.metadata()?.is_file() {
+            let m = f.metadata()?;
+            if !m.is_file() {
                 return Ok(Read::NotRegular(Kind::Unknown));
             }
+            let identity = meta(&m).identity;
             let mut bytes = Vec::new();
             f.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
             if bytes.len() as u64 > limit {
                 return Ok(Read::TooLarge);
             }
-            Ok(Read::Bytes(bytes))
+            Ok(Read::Bytes(bytes, identity))
         }
 
         pub(in crate::output) fn names(&self) -> io::Result<Vec<OsString>> {
@@ -554,7 +591,7 @@ mod tests {
         dir.create(OsStr::new("new"), b"n").unwrap();
         assert!(matches!(
             dir.read_file(OsStr::new("new"), 100).unwrap(),
-            Read::Bytes(b) if b == b"n"
+            Read::Bytes(b, _) if b == b"n"
         ));
         assert_eq!(
             dir.stat(OsStr::new("dirlink")).unwrap().unwrap().kind,
