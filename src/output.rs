@@ -789,4 +789,32 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&parent);
     }
+
+    /// Two renders into one directory at once: the second is refused (it would build on the
+    /// tree the first removes), and the first completes.
+    #[test]
+    #[cfg(unix)]
+    fn a_second_concurrent_render_into_one_directory_is_refused() {
+        let parent =
+            std::env::temp_dir().join(format!("k8ssandra-gitops-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        std::fs::create_dir_all(&parent).unwrap();
+        let dir = parent.join("rendered");
+        render(&dir, "one", || {}).expect("first render");
+        let first = render(&dir, "two", || {
+            let second = render(&dir, "three", || {}).expect_err("refused while the first runs");
+            assert!(
+                second
+                    .to_string()
+                    .contains("another k8ssandra-gitops render"),
+                "{second}"
+            );
+            // Another directory beside it is not held up.
+            render(&parent.join("other"), "x", || {}).expect("a sibling directory renders");
+        });
+        first.expect("the first render completes");
+        let b = std::fs::read_to_string(dir.join("ctx/ns/c/configmap-b.yaml")).unwrap();
+        assert!(b.contains("k: two"), "{b}");
+        let _ = std::fs::remove_dir_all(&parent);
+    }
 }

@@ -544,6 +544,21 @@ impl Streamer {
             }
         }
         if let Slot::Open(d) = &self.root {
+            // One writer at a time: a second render into the same directory would build its
+            // tree from the one the first swaps away and removes. The lock is on the output
+            // directory itself (held while it is open), so renders into other directories
+            // beside it are not held up.
+            if self.mode == Mode::Write
+                && !d.try_lock().map_err(io_at("lock", target.shown.clone()))?
+            {
+                return Err(WriteError::Io {
+                    action: "lock",
+                    path: target.shown.clone(),
+                    source: io::Error::other(
+                        "another k8ssandra-gitops render is writing this directory; run again when it is done",
+                    ),
+                });
+            }
             self.record = read_record(d).map_err(io_at("read", target.shown.join(OWNED_RECORD)))?;
         }
         self.parent = Some(parent);

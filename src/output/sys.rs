@@ -155,6 +155,16 @@ mod unix {
             Ok(Dir { fd })
         }
 
+        /// Takes an exclusive advisory lock on this directory (released when it is closed);
+        /// `false` when another process holds it.
+        pub(in crate::output) fn try_lock(&self) -> io::Result<bool> {
+            match rfs::flock(&self.fd, rfs::FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => Ok(true),
+                Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+
         /// `lstat` of an entry; `None` when it does not exist.
         pub(in crate::output) fn stat(&self, name: &OsStr) -> io::Result<Option<Meta>> {
             match rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -424,6 +434,15 @@ mod portable {
     }
 
     impl Dir {
+        /// No advisory locks here: always granted.
+        #[allow(
+            clippy::unnecessary_wraps,
+            reason = "the same signature as the Unix one"
+        )]
+        pub(in crate::output) fn try_lock(&self) -> io::Result<bool> {
+            Ok(true)
+        }
+
         pub(in crate::output) fn open_path(path: &Path) -> io::Result<Dir> {
             if !fs::metadata(path)?.is_dir() {
                 return Err(io::Error::other("not a directory"));
