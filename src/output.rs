@@ -27,7 +27,7 @@ pub use crate::source::OWNED_RECORD;
 ///
 /// # Errors
 /// The record cannot be read, is not a regular file, or is too large.
-pub fn read_record(dir: &Path) -> Result<Option<String>, String> {
+pub fn read_record(dir: &Path) -> Result<Option<String>, disk::RecordError> {
     disk::read_record_at(dir)
 }
 

@@ -173,9 +173,23 @@ fn read_record(dir: &Dir) -> io::Result<BTreeMap<String, u32>> {
     }
 }
 
+/// Why an ownership record cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// A symlink, FIFO or directory where the record should be.
+    #[error("{} is not a regular file (a symlink?); refusing to read it", .0.display())]
+    NotRegular(PathBuf),
+    /// Longer than the writer reads.
+    #[error("{} is more than the {MAX_READ}-byte limit", .0.display())]
+    TooLarge(PathBuf),
+    /// Reading failed.
+    #[error("cannot read {}: {}", .0.display(), .1)]
+    Io(PathBuf, io::Error),
+}
+
 /// The record's text in the directory at `path`, read as the writer reads it (never through a
 /// symlink, bounded), or `None` when the directory or its record does not exist.
-pub(super) fn read_record_at(path: &Path) -> Result<Option<String>, String> {
+pub(super) fn read_record_at(path: &Path) -> Result<Option<String>, RecordError> {
     // A symlink where the output directory should be is not one we wrote into.
     if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir()) {
         return Ok(None);
@@ -185,16 +199,10 @@ pub(super) fn read_record_at(path: &Path) -> Result<Option<String>, String> {
         Dir::open_path(path).and_then(|dir| dir.read_file(OsStr::new(OWNED_RECORD), MAX_READ));
     match read {
         Ok(Read::Bytes(b, _)) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
-        Ok(Read::NotRegular(_)) => Err(format!(
-            "{} is not a regular file (a symlink?); refusing to read it",
-            shown.display()
-        )),
-        Ok(Read::TooLarge) => Err(format!(
-            "{} is more than the {MAX_READ}-byte limit",
-            shown.display()
-        )),
+        Ok(Read::NotRegular(_)) => Err(RecordError::NotRegular(shown)),
+        Ok(Read::TooLarge) => Err(RecordError::TooLarge(shown)),
         Err(e) if not_found(&e) => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", shown.display())),
+        Err(e) => Err(RecordError::Io(shown, e)),
     }
 }
 
