@@ -723,6 +723,15 @@ mod tests {
         pass.finish_write()
     }
 
+    /// An empty directory of this test process under the system's temporary directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("k8ssandra-gitops-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     fn leftovers(parent: &Path) -> Vec<String> {
         std::fs::read_dir(parent)
             .unwrap()
@@ -737,10 +746,7 @@ mod tests {
     #[test]
     #[cfg(unix)]
     fn a_file_changed_during_the_render_is_not_carried_over() {
-        let parent =
-            std::env::temp_dir().join(format!("k8ssandra-gitops-carry-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&parent);
-        std::fs::create_dir_all(&parent).unwrap();
+        let parent = scratch("carry");
         let dir = parent.join("rendered");
         render(&dir, "one", || {}).expect("first render");
         let a = dir.join("ctx/ns/c/configmap-a.yaml");
@@ -795,10 +801,7 @@ mod tests {
     #[test]
     #[cfg(unix)]
     fn a_second_concurrent_render_into_one_directory_is_refused() {
-        let parent =
-            std::env::temp_dir().join(format!("k8ssandra-gitops-lock-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&parent);
-        std::fs::create_dir_all(&parent).unwrap();
+        let parent = scratch("lock");
         let dir = parent.join("rendered");
         render(&dir, "one", || {}).expect("first render");
         let first = render(&dir, "two", || {

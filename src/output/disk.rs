@@ -381,8 +381,9 @@ pub(super) enum Mode {
 /// What became of a streamed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
-    /// The file on disk already holds these bytes.
-    Unchanged,
+    /// The file on disk already holds these bytes; the identity of the file compared (only
+    /// that file is carried into the new tree: one replaced or edited since is not).
+    Unchanged(Identity),
     /// Absent or different (in write mode: written into the staging directory).
     Changed,
     /// Refused, or not looked at (a problem was found).
@@ -415,9 +416,6 @@ pub(super) struct Streamer {
     conflicts: Vec<(String, Conflict)>,
     /// Every path streamed.
     files: BTreeMap<String, Fate>,
-    /// The files found unchanged, with the identity of the file compared: only that file is
-    /// carried into the new tree (one replaced or edited during the render is not).
-    unchanged: BTreeMap<String, Identity>,
     /// Check mode: absent or different files, with the old and new bytes.
     changed: Vec<(String, Old, Vec<u8>)>,
     stack: Vec<Level>,
@@ -481,7 +479,6 @@ impl Streamer {
             leftovers: Vec::new(),
             conflicts: Vec::new(),
             files: BTreeMap::new(),
-            unchanged: BTreeMap::new(),
             changed: Vec::new(),
             stack: Vec::new(),
             staging: None,
@@ -723,8 +720,7 @@ impl Streamer {
             }
             (_, None) => return Ok(Fate::Refused),
             (Some(Read::Bytes(b, identity)), Some(new)) if b == new => {
-                self.unchanged.insert(rel.to_string(), identity);
-                return Ok(Fate::Unchanged);
+                return Ok(Fate::Unchanged(identity));
             }
             (None, Some(new)) => (Old::Absent, new),
             (Some(Read::Bytes(b, _)), Some(new)) if owned => (Old::Bytes(b), new),
@@ -913,7 +909,7 @@ impl Streamer {
             unchanged: self
                 .files
                 .iter()
-                .filter(|(p, f)| **f == Fate::Unchanged && *p != OWNED_RECORD)
+                .filter(|(p, f)| matches!(f, Fate::Unchanged(_)) && *p != OWNED_RECORD)
                 .count(),
         };
         if let Some(parent) = &self.parent {
@@ -939,7 +935,12 @@ impl Streamer {
                 self.complete(&fill, old, &new, "")?;
                 // A file compared as unchanged that has vanished since would leave the new
                 // tree without it while its record and kustomization list it.
-                if fill.carried.get() != self.unchanged.len() {
+                let unchanged = self
+                    .files
+                    .values()
+                    .filter(|f| matches!(f, Fate::Unchanged(_)))
+                    .count();
+                if fill.carried.get() != unchanged {
                     return Err(changed_during_render(
                         &self.target.shown,
                         "a file found unchanged was removed",
@@ -980,10 +981,10 @@ impl Streamer {
             };
             let ours = name.to_str().is_some();
             match ours.then(|| self.files.get(&child)).flatten() {
-                Some(Fate::Unchanged) => {
+                Some(Fate::Unchanged(identity)) => {
                     // Only the very file compared: one replaced (by a symlink, say) or edited
                     // since must not be carried under a rendered name.
-                    if m.kind != Kind::File || self.unchanged.get(&child) != Some(&m.identity) {
+                    if m.kind != Kind::File || *identity != m.identity {
                         return Err(changed_during_render(
                             &self.target.shown.join(&child),
                             "it was replaced or modified after it was compared",

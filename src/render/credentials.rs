@@ -163,7 +163,6 @@ fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
 pub struct Credentials<'a> {
     settings: &'a crate::plan::Settings,
     committed: Vec<&'a SopsSecret>,
-    ksops: bool,
     /// (context, namespace, name) → the cluster and remote key that rendered it first.
     placed: BTreeMap<(String, String, String), (String, String)>,
 }
@@ -197,11 +196,9 @@ impl<'a> Credentials<'a> {
                 return None;
             }
         }
-        let ksops = settings.credentials.ksops;
         Some(Self {
             settings,
             committed: inputs.sops_secrets.iter().map(|d| &d.value).collect(),
-            ksops,
             placed: BTreeMap::new(),
         })
     }
@@ -212,7 +209,7 @@ impl<'a> Credentials<'a> {
         plan: &ClusterPlan<'_>,
         diags: &mut Vec<Diagnostic>,
     ) -> Vec<Manifest> {
-        let (settings, committed, ksops) = (self.settings, &self.committed, self.ksops);
+        let (settings, committed) = (self.settings, &self.committed);
         let credentials = &settings.credentials;
         let placed = &mut self.placed;
         let mut out = Vec::new();
@@ -281,7 +278,7 @@ impl<'a> Credentials<'a> {
                         context: context.clone(),
                         cluster: plan.name.clone(),
                         object,
-                        ksops: ksops && raw.is_some(),
+                        ksops: credentials.ksops && raw.is_some(),
                         raw,
                     });
                 }

@@ -206,9 +206,13 @@ fn finish(
             let name = cm["metadata"]["name"].as_str().unwrap_or_default();
             here.insert(name.to_string(), content_digest(&cm["data"]));
         }
-        if let Some(data) = super::medusa::config_map_data(plan, dc) {
+        // One Medusa ConfigMap per namespace: its data is built once there.
+        if plan.medusa.is_some() {
             here.entry(super::medusa::config_map_name(plan))
-                .or_insert_with(|| content_digest(&data));
+                .or_insert_with(|| {
+                    let data = super::medusa::config_map_data(plan, dc).unwrap_or_default();
+                    content_digest(&json!(data))
+                });
         }
     }
     let mut out = Vec::new();

@@ -489,11 +489,17 @@ pub fn contribution(
     Ok(out)
 }
 
+/// A ConfigMap's `data`.
+pub type ConfigMapData = BTreeMap<String, String>;
+
 /// The data of the Medusa ConfigMap that datacenter `dc` mounts ([`config_map_name`] in its
 /// namespace), when the cluster has Medusa. Datacenters sharing a namespace share the ConfigMap
 /// ([`render`] refuses them when their data differs); the datacenter module hashes this data.
 #[must_use]
-pub fn config_map_data(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Option<Value> {
+pub fn config_map_data(
+    plan: &ClusterPlan<'_>,
+    dc: &DcPlan<'_>,
+) -> Option<BTreeMap<String, String>> {
     let medusa = plan.medusa.as_ref()?;
     let ini = medusa_ini(
         medusa,
@@ -501,7 +507,7 @@ pub fn config_map_data(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Option<Value>
         mgmt_tls(dc).is_some(),
         plan.external_secrets(),
     );
-    Some(json!({ "medusa.ini": ini }))
+    Some(BTreeMap::from([("medusa.ini".to_string(), ini)]))
 }
 
 /// The Medusa ConfigMaps (one per namespace with a datacenter, quirk 8 refused) and purge
@@ -513,7 +519,8 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     let mut out = Vec::new();
     // (context, namespace) → (first DC there in spec order, its data, the earliest rollout
     // position there: the ConfigMap comes with the first datacenter that mounts it).
-    let mut by_namespace: BTreeMap<(String, String), (String, Value, usize)> = BTreeMap::new();
+    let mut by_namespace: BTreeMap<(String, String), (String, ConfigMapData, usize)> =
+        BTreeMap::new();
     for dc in &plan.dcs {
         let data = config_map_data(plan, dc).unwrap_or_default();
         let position = plan.position(dc.index);
@@ -536,12 +543,6 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         }
     }
     for ((context, namespace), (_, data, position)) in by_namespace {
-        let data = data
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-            .collect();
         let config_map = ConfigMap {
             metadata: object_meta(
                 config_map_name(plan),
