@@ -66,6 +66,7 @@ pub(crate) mod merge;
 pub(crate) mod model;
 #[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub(crate) mod output;
+pub(crate) mod parallel;
 pub(crate) mod plan;
 #[cfg(feature = "cli")]
 pub(crate) mod plan_diff;

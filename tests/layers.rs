@@ -7,7 +7,11 @@ use std::path::Path;
 
 /// Layers from the leaves up; a module may use modules of its own layer or lower ones.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("ports of upstream behaviour", &["ports", "json"]),
+    // `json` and `parallel` are shared helpers with no knowledge of the domain.
+    (
+        "ports of upstream behaviour",
+        &["ports", "json", "parallel"],
+    ),
     ("syntax and diagnostics", &["diagnostic", "yaml", "emit"]),
     ("schema", &["schema", "schema_tools"]),
     ("model", &["model"]),

@@ -159,12 +159,32 @@ fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
 /// The credentials of every planned cluster with the repository's backend, rendered cluster by
 /// cluster so that a streaming render hands each cluster's Secrets on with its other objects
 /// (issue #13): a Secret needed by two clusters in one context and namespace is rendered once,
-/// by the first.
+/// by the first. [`Credentials::render`] builds one cluster's Secrets on any thread;
+/// [`Placed::keep`] then keeps, in plan order, those no earlier cluster rendered.
 pub struct Credentials<'a> {
     settings: &'a crate::plan::Settings,
     committed: Vec<&'a SopsSecret>,
+}
+
+/// Which credentials the clusters kept so far rendered.
+#[derive(Default)]
+pub struct Placed {
     /// (context, namespace, name) → the cluster and remote key that rendered it first.
-    placed: BTreeMap<(String, String, String), (String, String)>,
+    first: BTreeMap<(String, String, String), (String, String)>,
+}
+
+/// One cluster's credentials, rendered without knowing the other clusters.
+pub struct ClusterCredentials {
+    /// The cluster cannot have its credentials at all (no backend chosen).
+    refused: Option<Diagnostic>,
+    secrets: Vec<Candidate>,
+}
+
+/// One Secret of one cluster in one context and namespace, or why it cannot be rendered.
+struct Candidate {
+    key: (String, String, String),
+    remote_key: String,
+    rendered: Result<Manifest, Diagnostic>,
 }
 
 impl<'a> Credentials<'a> {
@@ -199,27 +219,24 @@ impl<'a> Credentials<'a> {
         Some(Self {
             settings,
             committed: inputs.sops_secrets.iter().map(|d| &d.value).collect(),
-            placed: BTreeMap::new(),
         })
     }
 
-    /// The credentials of one cluster that no earlier cluster rendered.
-    pub fn cluster(
-        &mut self,
-        plan: &ClusterPlan<'_>,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Vec<Manifest> {
+    /// Every credential of one cluster in each of its datacenters' contexts and namespaces.
+    pub fn render(&self, plan: &ClusterPlan<'_>) -> ClusterCredentials {
         let (settings, committed) = (self.settings, &self.committed);
         let credentials = &settings.credentials;
-        let placed = &mut self.placed;
-        let mut out = Vec::new();
+        let mut out = ClusterCredentials {
+            refused: None,
+            secrets: Vec::new(),
+        };
         let needed = needed(plan);
         if needed.is_empty() {
             return out;
         }
         let backend = match settings.secrets_backend {
             None => {
-                diags.push(no_backend_error(plan, &needed));
+                out.refused = Some(no_backend_error(plan, &needed));
                 return out;
             }
             // Rendered as external secrets by the datacenter stage (see `effective_inputs`).
@@ -232,24 +249,8 @@ impl<'a> Credentials<'a> {
                     "{}{}/{}",
                     credentials.remote_key_prefix, plan.namespace, n.name
                 );
-                let key = (context.clone(), namespace.clone(), n.name.clone());
-                if let Some((other, other_key)) = placed.get(&key) {
-                    // The same Secret from the same remote key (or the same committed file)
-                    // serves both clusters; a different remote key under one name cannot.
-                    if backend == Backend::ExternalSecrets && *other_key != remote_key {
-                        diags.push(plan.doc.error(
-                            Code::OutputCollision,
-                            vec![Seg::Key("metadata".into())],
-                            format!(
-                                "Secret {:?} in context {context:?}, namespace {namespace:?} is also needed by K8ssandraCluster {other:?}, which reads it from remote key {other_key:?}, not {remote_key:?}: give the two clusters distinct secret names",
-                                n.name
-                            ),
-                        ));
-                    }
-                    continue;
-                }
                 let object = match backend {
-                    Backend::ExternalSecrets => Some((
+                    Backend::ExternalSecrets => Ok((
                         external_secret(
                             plan,
                             credentials,
@@ -262,26 +263,70 @@ impl<'a> Credentials<'a> {
                         None,
                     )),
                     Backend::Replicate => match replicated_copy(committed, plan, n, &namespace) {
-                        Some((object, text)) => Some((object, Some(text))),
-                        None => {
-                            diags.push(missing_replicated_error(
-                                plan, n, &context, &namespace, committed,
-                            ));
-                            None
-                        }
+                        Some((object, text)) => Ok((object, Some(text))),
+                        None => Err(missing_replicated_error(
+                            plan, n, &context, &namespace, committed,
+                        )),
                     },
-                    Backend::External => None,
+                    Backend::External => continue,
                 };
-                if let Some((object, raw)) = object {
-                    placed.insert(key, (plan.name.clone(), remote_key));
-                    out.push(Manifest {
+                out.secrets.push(Candidate {
+                    key: (context.clone(), namespace.clone(), n.name.clone()),
+                    remote_key,
+                    rendered: object.map(|(object, raw)| Manifest {
                         context: context.clone(),
                         cluster: plan.name.clone(),
                         object,
                         ksops: credentials.ksops && raw.is_some(),
                         raw,
-                    });
+                    }),
+                });
+            }
+        }
+        out
+    }
+}
+
+impl Placed {
+    /// The credentials of one cluster that no earlier cluster rendered: called for each
+    /// cluster in plan order. Two clusters that need one Secret from different remote keys are
+    /// an error.
+    pub fn keep(
+        &mut self,
+        plan: &ClusterPlan<'_>,
+        rendered: ClusterCredentials,
+        backend: Option<Backend>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Vec<Manifest> {
+        diags.extend(rendered.refused);
+        let mut out = Vec::new();
+        for Candidate {
+            key,
+            remote_key,
+            rendered,
+        } in rendered.secrets
+        {
+            if let Some((other, other_key)) = self.first.get(&key) {
+                // The same Secret from the same remote key (or the same committed file)
+                // serves both clusters; a different remote key under one name cannot.
+                if backend == Some(Backend::ExternalSecrets) && *other_key != remote_key {
+                    let (context, namespace, name) = &key;
+                    diags.push(plan.doc.error(
+                        Code::OutputCollision,
+                        vec![Seg::Key("metadata".into())],
+                        format!(
+                            "Secret {name:?} in context {context:?}, namespace {namespace:?} is also needed by K8ssandraCluster {other:?}, which reads it from remote key {other_key:?}, not {remote_key:?}: give the two clusters distinct secret names",
+                        ),
+                    ));
                 }
+                continue;
+            }
+            match rendered {
+                Ok(m) => {
+                    self.first.insert(key, (plan.name.clone(), remote_key));
+                    out.push(m);
+                }
+                Err(d) => diags.push(d),
             }
         }
         out

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::{Manifest, credentials, delivery, has_error, medusa, reporter};
 use crate::diagnostic::Diagnostic;
 use crate::load::Inputs;
-use crate::plan::Plan;
+use crate::plan::{ClusterPlan, Plan};
 
 /// Which step of a whole-plan render produced a batch, in the order a render of the whole
 /// repository at once runs them.
@@ -49,23 +49,37 @@ pub fn render_plan(
     };
     let wanted = medusa::RouteOwners::wanted(&plan.operations);
     let mut owners = medusa::RouteOwners::default();
-    let mut credentials = credentials::Credentials::new(plans, inputs, settings, diags);
-    for cluster in plans.iter().filter(|p| p.touches(context)) {
-        let before = diags.len();
-        let objects = super::render_cluster(cluster, settings, diags);
-        // A cluster with problems renders nothing (the run fails; its other problems are
-        // still found).
-        if !has_error(&diags[before..]) {
-            for m in &objects {
-                owners.note(&wanted, m);
+    let credentials = credentials::Credentials::new(plans, inputs, settings, diags);
+    let mut placed = credentials::Placed::default();
+    let selected: Vec<&ClusterPlan<'_>> = plans.iter().filter(|p| p.touches(context)).collect();
+    // Each cluster renders on its own (a pure function of its plan), on every core; what
+    // depends on the clusters before it (credentials rendered once, route owners, the output)
+    // runs here, in plan order, so the result does not depend on the scheduling.
+    crate::parallel::ordered_map(
+        &selected,
+        |cluster| {
+            let mut found = Vec::new();
+            let objects = super::render_cluster(cluster, settings, &mut found);
+            let secrets = credentials.as_ref().map(|c| c.render(cluster));
+            (*cluster, objects, found, secrets)
+        },
+        |(cluster, objects, mut found, secrets)| {
+            // A cluster with problems renders nothing (the run fails; its other problems are
+            // still found).
+            let failed = has_error(&found);
+            diags.append(&mut found);
+            if !failed {
+                for m in &objects {
+                    owners.note(&wanted, m);
+                }
+                out.batch(diags, Step::Cluster, objects);
             }
-            out.batch(diags, Step::Cluster, objects);
-        }
-        if let Some(c) = &mut credentials {
-            let objects = c.cluster(cluster, diags);
-            out.batch(diags, Step::Credentials, objects);
-        }
-    }
+            if let Some(secrets) = secrets {
+                let objects = placed.keep(cluster, secrets, settings.secrets_backend, diags);
+                out.batch(diags, Step::Credentials, objects);
+            }
+        },
+    );
     let routed = medusa::route(&plan.operations, &owners, diags);
     out.batch(diags, Step::Routed, routed);
     let objects = reporter::render(plans, plan.reporter.as_ref(), settings);
