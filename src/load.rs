@@ -137,74 +137,105 @@ const KNOWN: [(&str, &str); 3] = [
 pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
     let mut inputs = Inputs::default();
     let mut diags = Vec::new();
-    for file in files {
-        let docs = match yaml::parse_stream(&file.text) {
-            Ok(d) => d,
-            // A file that cannot hold one of our kinds (a Helm chart's templates/, another
-            // tool's config) must not fail every context: it is named, and skipped.
-            Err(e) if !could_hold_input(&file.text) => {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::SkippedInvalidYaml,
-                        file.display_path.clone(),
-                        e.pos,
-                        Vec::new(),
-                        format!(
-                            "invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): {}",
-                            e.message
-                        ),
-                    )
-                    .with_hint(Some(
-                        "list it in RenderConfig spec.exclude to silence this".to_string(),
-                    )),
-                );
-                continue;
+    // Parsing is independent per file and runs on every core; the documents are then read into
+    // `inputs` here, file by file in order, so the result does not depend on the scheduling.
+    crate::parallel::ordered_map(files, parse_file, |parsed| {
+        for step in parsed {
+            match step {
+                Parsed::Problem(d) => diags.push(d),
+                Parsed::Unparsed(file) => inputs.unparsed_files.push(file),
+                Parsed::SecretFile(rel, text) => {
+                    inputs.secret_files.insert(rel, text);
+                }
+                Parsed::Document(node, origin) => {
+                    load_document(node, origin, &mut inputs, &mut diags);
+                }
             }
-            Err(e) => {
-                diags.push(Diagnostic::error(
-                    Code::InvalidYaml,
+        }
+    });
+    (inputs, diags)
+}
+
+/// What reading one file found, in the order [`load`] takes it in.
+enum Parsed {
+    Problem(Diagnostic),
+    /// A file that does not parse (its path, as displayed).
+    Unparsed(PathBuf),
+    /// A file holding one plaintext-looking Secret: its path and text.
+    SecretFile(String, String),
+    Document(Node, Origin),
+}
+
+/// Parses one file into its documents (Lists expanded) and the problems of its syntax.
+fn parse_file(file: &SourceFile) -> Vec<Parsed> {
+    let mut out = Vec::new();
+    let docs = match yaml::parse_stream(&file.text) {
+        Ok(d) => d,
+        // A file that cannot hold one of our kinds (a Helm chart's templates/, another
+        // tool's config) must not fail every context: it is named, and skipped.
+        Err(e) if !could_hold_input(&file.text) => {
+            out.push(Parsed::Problem(
+                Diagnostic::warning(
+                    Code::SkippedInvalidYaml,
                     file.display_path.clone(),
                     e.pos,
                     Vec::new(),
-                    format!("invalid YAML: {}", e.message),
-                ));
-                inputs.unparsed_files.push(file.display_path.clone());
-                continue;
-            }
-        };
-        if let [only] = docs.as_slice()
-            && only.get("kind").and_then(Node::as_str) == Some("Secret")
-        {
-            inputs
-                .secret_files
-                .insert(file.rel_path.clone(), file.text.clone());
+                    format!(
+                        "invalid YAML, skipped (it declares no K8ssandraCluster, ClientConfig or RenderConfig): {}",
+                        e.message
+                    ),
+                )
+                .with_hint(Some(
+                    "list it in RenderConfig spec.exclude to silence this".to_string(),
+                )),
+            ));
+            return out;
         }
-        for (index, node) in docs.into_iter().enumerate() {
-            let origin = Origin {
-                file: file.display_path.clone(),
-                rel_path: file.rel_path.clone(),
-                index,
-            };
-            for (node, origin) in expand_lists(node, origin, &mut diags) {
-                if checked_for_yaml11(&node) {
-                    for (path, message, hint) in yaml::yaml11_ambiguities(&file.text, &node) {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::Yaml11Ambiguity,
-                                origin.file.clone(),
-                                node.locate(&path),
-                                path,
-                                message,
-                            )
-                            .with_hint(Some(hint)),
-                        );
-                    }
+        Err(e) => {
+            out.push(Parsed::Problem(Diagnostic::error(
+                Code::InvalidYaml,
+                file.display_path.clone(),
+                e.pos,
+                Vec::new(),
+                format!("invalid YAML: {}", e.message),
+            )));
+            out.push(Parsed::Unparsed(file.display_path.clone()));
+            return out;
+        }
+    };
+    if let [only] = docs.as_slice()
+        && only.get("kind").and_then(Node::as_str) == Some("Secret")
+    {
+        out.push(Parsed::SecretFile(file.rel_path.clone(), file.text.clone()));
+    }
+    for (index, node) in docs.into_iter().enumerate() {
+        let origin = Origin {
+            file: file.display_path.clone(),
+            rel_path: file.rel_path.clone(),
+            index,
+        };
+        let mut problems = Vec::new();
+        let documents = expand_lists(node, origin, &mut problems);
+        out.extend(problems.into_iter().map(Parsed::Problem));
+        for (node, origin) in documents {
+            if checked_for_yaml11(&node) {
+                for (path, message, hint) in yaml::yaml11_ambiguities(&file.text, &node) {
+                    out.push(Parsed::Problem(
+                        Diagnostic::error(
+                            Code::Yaml11Ambiguity,
+                            origin.file.clone(),
+                            node.locate(&path),
+                            path,
+                            message,
+                        )
+                        .with_hint(Some(hint)),
+                    ));
                 }
-                load_document(node, origin, &mut inputs, &mut diags);
             }
+            out.push(Parsed::Document(node, origin));
         }
     }
-    (inputs, diags)
+    out
 }
 
 /// Lists nest at most this deep (kubectl flattens nested Lists too).
