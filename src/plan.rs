@@ -1,6 +1,7 @@
 //! Plan stage: resolve every datacenter of every K8ssandraCluster (target context, namespace,
 //! merged options, rollout order) and run the checks that need the whole picture.
 
+pub mod delivery;
 pub mod medusa;
 pub mod operations;
 pub mod reporter;
@@ -319,6 +320,8 @@ pub struct Plan<'a> {
     pub operations: Vec<operations::RoutedOperation<'a>>,
     /// The status reporter, when RenderConfig enables it.
     pub reporter: Option<reporter::ReporterPlan>,
+    /// The delivery objects (Argo CD, Flux), when RenderConfig asks for any.
+    pub delivery: Option<delivery::DeliveryPlan<'a>>,
 }
 
 /// Plans the whole repository: settings, clusters, then the routing of operations documents
@@ -329,11 +332,13 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let clusters = plan(inputs, &settings, diags);
     let operations = operations::route(&clusters, inputs, diags);
     let reporter = reporter::resolve(inputs, &settings, diags);
+    let delivery = delivery::resolve(inputs, &settings, diags);
     Plan {
         settings,
         clusters,
         operations,
         reporter,
+        delivery,
     }
 }
 

@@ -79,7 +79,7 @@ pub fn render_plan(
             .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
     );
     let listed: Vec<String> = listed.into_iter().collect();
-    let objects = delivery::render(plans, &listed, inputs, settings, diags);
+    let objects = delivery::render(plans, &listed, plan.delivery.as_ref(), diags);
     out.batch(diags, Step::Delivery, objects);
     out.contexts
 }
