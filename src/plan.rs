@@ -70,9 +70,6 @@ pub struct Settings {
     pub control_plane_context: String,
     /// Namespace of K8ssandraClusters without one.
     pub default_namespace: String,
-    /// The status reporter keeps the additional-seed EndpointSlices (RenderConfig
-    /// `reporter.seedSync`); the renderer then leaves them out so no GitOps tool fights it.
-    pub reporter_seed_sync: bool,
     /// Some input file could not be parsed: the ClientConfig declaring a context may be in it,
     /// so an undeclared context is not reported (it would be a follow-on error).
     pub inputs_incomplete: bool,
@@ -97,9 +94,6 @@ impl Settings {
             default_namespace: spec
                 .and_then(|s| s.default_namespace.clone())
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
-            reporter_seed_sync: spec
-                .and_then(|s| s.reporter.as_ref())
-                .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true)),
             inputs_incomplete: !inputs.unparsed_files.is_empty(),
             secrets_backend: SecretsBackend::from_inputs(inputs),
             credentials: CredentialsSettings::from_inputs(inputs),
@@ -331,7 +325,7 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let settings = Settings::from_inputs(inputs);
     let clusters = plan(inputs, &settings, diags);
     let operations = operations::route(&clusters, inputs, diags);
-    let reporter = reporter::resolve(inputs, &settings, diags);
+    let reporter = reporter::resolve(inputs, diags);
     let delivery = delivery::resolve(inputs, &settings, diags);
     Plan {
         settings,

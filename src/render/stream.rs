@@ -52,7 +52,7 @@ pub fn render_plan(
     let mut credentials = credentials::Credentials::new(plans, inputs, settings, diags);
     for cluster in plans.iter().filter(|p| p.touches(context)) {
         let before = diags.len();
-        let objects = super::render_cluster(cluster, settings, diags);
+        let objects = super::render_cluster(cluster, plan.reporter.as_ref(), diags);
         // A cluster with problems renders nothing (the run fails; its other problems are
         // still found).
         if !has_error(&diags[before..]) {
