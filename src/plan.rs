@@ -696,11 +696,7 @@ fn plan_dc<'a>(
             dc.name
         )));
     }
-    let namespace = if dc.namespace.is_empty() {
-        kc_namespace.to_string()
-    } else {
-        dc.namespace.clone()
-    };
+    let namespace = dc.namespace_or(kc_namespace).to_string();
     if !is_dns1123_label(&namespace) {
         diags.push(doc.error(
             Code::InvalidName,
@@ -708,44 +704,41 @@ fn plan_dc<'a>(
             format!("namespace {namespace:?} is not a valid DNS label"),
         ));
     }
-    // Webhook rule 2 (ours: declared by a ClientConfig).
-    let context = if dc.k8s_context.is_empty() {
-        settings.control_plane_context.clone()
-    } else {
-        // With a file that could not be parsed, the declaring ClientConfig may be in it.
-        if !contexts.contains(dc.k8s_context.as_str())
-            && dc.k8s_context != settings.control_plane_context
-            && !settings.inputs_incomplete
-        {
-            let hint = did_you_mean(
-                &dc.k8s_context,
-                contexts
-                    .iter()
-                    .copied()
-                    .chain([settings.control_plane_context.as_str()]),
-            );
-            let declared = if contexts.is_empty() {
-                "no ClientConfig declares any context".to_string()
-            } else {
+    // Webhook rule 2 (ours: declared by a ClientConfig). With a file that could not be parsed,
+    // the declaring ClientConfig may be in it.
+    let context = dc.context_or(&settings.control_plane_context).to_string();
+    if !dc.k8s_context.is_empty()
+        && !contexts.contains(dc.k8s_context.as_str())
+        && dc.k8s_context != settings.control_plane_context
+        && !settings.inputs_incomplete
+    {
+        let hint = did_you_mean(
+            &dc.k8s_context,
+            contexts
+                .iter()
+                .copied()
+                .chain([settings.control_plane_context.as_str()]),
+        );
+        let declared = if contexts.is_empty() {
+            "no ClientConfig declares any context".to_string()
+        } else {
+            format!(
+                "declared: {}",
+                contexts.iter().copied().collect::<Vec<_>>().join(", ")
+            )
+        };
+        diags.push(
+            doc.error(
+                Code::UnknownContext,
+                dc_path(index, &["k8sContext"]),
                 format!(
-                    "declared: {}",
-                    contexts.iter().copied().collect::<Vec<_>>().join(", ")
-                )
-            };
-            diags.push(
-                doc.error(
-                    Code::UnknownContext,
-                    dc_path(index, &["k8sContext"]),
-                    format!(
-                        "unknown k8sContext {:?}: no ClientConfig declares it ({declared})",
-                        dc.k8s_context
-                    ),
-                )
-                .with_hint(hint),
-            );
-        }
-        dc.k8s_context.clone()
-    };
+                    "unknown k8sContext {:?}: no ClientConfig declares it ({declared})",
+                    dc.k8s_context
+                ),
+            )
+            .with_hint(hint),
+        );
+    }
     if dc.size < 1 {
         diags.push(doc.error(
             Code::InvalidValue,
