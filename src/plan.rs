@@ -1,6 +1,7 @@
 //! Plan stage: resolve every datacenter of every K8ssandraCluster (target context, namespace,
 //! merged options, rollout order) and run the checks that need the whole picture.
 
+pub mod delivery;
 pub mod medusa;
 pub mod operations;
 pub mod reporter;
@@ -69,9 +70,6 @@ pub struct Settings {
     pub control_plane_context: String,
     /// Namespace of K8ssandraClusters without one.
     pub default_namespace: String,
-    /// The status reporter keeps the additional-seed EndpointSlices (RenderConfig
-    /// `reporter.seedSync`); the renderer then leaves them out so no GitOps tool fights it.
-    pub reporter_seed_sync: bool,
     /// Some input file could not be parsed: the ClientConfig declaring a context may be in it,
     /// so an undeclared context is not reported (it would be a follow-on error).
     pub inputs_incomplete: bool,
@@ -96,9 +94,6 @@ impl Settings {
             default_namespace: spec
                 .and_then(|s| s.default_namespace.clone())
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
-            reporter_seed_sync: spec
-                .and_then(|s| s.reporter.as_ref())
-                .is_some_and(|r| r.enabled == Some(true) && r.seed_sync == Some(true)),
             inputs_incomplete: !inputs.unparsed_files.is_empty(),
             secrets_backend: SecretsBackend::from_inputs(inputs),
             credentials: CredentialsSettings::from_inputs(inputs),
@@ -319,6 +314,8 @@ pub struct Plan<'a> {
     pub operations: Vec<operations::RoutedOperation<'a>>,
     /// The status reporter, when RenderConfig enables it.
     pub reporter: Option<reporter::ReporterPlan>,
+    /// The delivery objects (Argo CD, Flux), when RenderConfig asks for any.
+    pub delivery: Option<delivery::DeliveryPlan<'a>>,
 }
 
 /// Plans the whole repository: settings, clusters, then the routing of operations documents
@@ -328,12 +325,14 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let settings = Settings::from_inputs(inputs);
     let clusters = plan(inputs, &settings, diags);
     let operations = operations::route(&clusters, inputs, diags);
-    let reporter = reporter::resolve(inputs, &settings, diags);
+    let reporter = reporter::resolve(inputs, diags);
+    let delivery = delivery::resolve(inputs, &settings, diags);
     Plan {
         settings,
         clusters,
         operations,
         reporter,
+        delivery,
     }
 }
 
@@ -697,11 +696,7 @@ fn plan_dc<'a>(
             dc.name
         )));
     }
-    let namespace = if dc.namespace.is_empty() {
-        kc_namespace.to_string()
-    } else {
-        dc.namespace.clone()
-    };
+    let namespace = dc.namespace_or(kc_namespace).to_string();
     if !is_dns1123_label(&namespace) {
         diags.push(doc.error(
             Code::InvalidName,
@@ -709,44 +704,41 @@ fn plan_dc<'a>(
             format!("namespace {namespace:?} is not a valid DNS label"),
         ));
     }
-    // Webhook rule 2 (ours: declared by a ClientConfig).
-    let context = if dc.k8s_context.is_empty() {
-        settings.control_plane_context.clone()
-    } else {
-        // With a file that could not be parsed, the declaring ClientConfig may be in it.
-        if !contexts.contains(dc.k8s_context.as_str())
-            && dc.k8s_context != settings.control_plane_context
-            && !settings.inputs_incomplete
-        {
-            let hint = did_you_mean(
-                &dc.k8s_context,
-                contexts
-                    .iter()
-                    .copied()
-                    .chain([settings.control_plane_context.as_str()]),
-            );
-            let declared = if contexts.is_empty() {
-                "no ClientConfig declares any context".to_string()
-            } else {
+    // Webhook rule 2 (ours: declared by a ClientConfig). With a file that could not be parsed,
+    // the declaring ClientConfig may be in it.
+    let context = dc.context_or(&settings.control_plane_context).to_string();
+    if !dc.k8s_context.is_empty()
+        && !contexts.contains(dc.k8s_context.as_str())
+        && dc.k8s_context != settings.control_plane_context
+        && !settings.inputs_incomplete
+    {
+        let hint = did_you_mean(
+            &dc.k8s_context,
+            contexts
+                .iter()
+                .copied()
+                .chain([settings.control_plane_context.as_str()]),
+        );
+        let declared = if contexts.is_empty() {
+            "no ClientConfig declares any context".to_string()
+        } else {
+            format!(
+                "declared: {}",
+                contexts.iter().copied().collect::<Vec<_>>().join(", ")
+            )
+        };
+        diags.push(
+            doc.error(
+                Code::UnknownContext,
+                dc_path(index, &["k8sContext"]),
                 format!(
-                    "declared: {}",
-                    contexts.iter().copied().collect::<Vec<_>>().join(", ")
-                )
-            };
-            diags.push(
-                doc.error(
-                    Code::UnknownContext,
-                    dc_path(index, &["k8sContext"]),
-                    format!(
-                        "unknown k8sContext {:?}: no ClientConfig declares it ({declared})",
-                        dc.k8s_context
-                    ),
-                )
-                .with_hint(hint),
-            );
-        }
-        dc.k8s_context.clone()
-    };
+                    "unknown k8sContext {:?}: no ClientConfig declares it ({declared})",
+                    dc.k8s_context
+                ),
+            )
+            .with_hint(hint),
+        );
+    }
     if dc.size < 1 {
         diags.push(doc.error(
             Code::InvalidValue,

@@ -213,6 +213,30 @@ pub struct DatacenterTemplate {
     pub options: serde_json::Map<String, Value>,
 }
 
+impl DatacenterTemplate {
+    /// The namespace of the CassandraDatacenter: `metadata.namespace`, else its
+    /// K8ssandraCluster's (`cluster_namespace`, itself already defaulted). The renderer and the
+    /// reporter both place datacenters by it.
+    #[must_use]
+    pub fn namespace_or<'a>(&'a self, cluster_namespace: &'a str) -> &'a str {
+        if self.namespace.is_empty() {
+            cluster_namespace
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// The context the datacenter runs in: `k8sContext`, else the control-plane context.
+    #[must_use]
+    pub fn context_or<'a>(&'a self, control_plane_context: &'a str) -> &'a str {
+        if self.k8s_context.is_empty() {
+            control_plane_context
+        } else {
+            &self.k8s_context
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for DatacenterTemplate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize, Default)]

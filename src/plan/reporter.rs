@@ -22,7 +22,9 @@ pub struct ReporterPlan {
     pub image: String,
     /// Seconds between passes.
     pub interval_seconds: u32,
-    /// It keeps the additional-seed EndpointSlices ([`super::Settings::reporter_seed_sync`]).
+    /// It keeps the additional-seed EndpointSlices (RenderConfig `reporter.seedSync`): the
+    /// renderer then leaves them out, so that no GitOps tool fights it over them. Only a
+    /// reporter that is rendered can keep them, so the decision lives here and nowhere else.
     pub seed_sync: bool,
     /// The kubeconfig Secrets named by the ClientConfigs of its namespace (or of no namespace),
     /// sorted: the only Secrets it may read.
@@ -32,11 +34,7 @@ pub struct ReporterPlan {
 /// The reporter, when RenderConfig enables it with a valid namespace (an invalid one is
 /// reported at `spec.reporter.namespace`).
 #[must_use]
-pub fn resolve(
-    inputs: &Inputs,
-    settings: &super::Settings,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<ReporterPlan> {
+pub fn resolve(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Option<ReporterPlan> {
     let rc = inputs.render_config.as_ref()?;
     let cfg = rc
         .value
@@ -75,7 +73,7 @@ pub fn resolve(
             )
         }),
         interval_seconds: cfg.interval_seconds.unwrap_or(DEFAULT_INTERVAL_SECONDS),
-        seed_sync: settings.reporter_seed_sync,
+        seed_sync: cfg.seed_sync == Some(true),
         kubeconfig_secrets,
     })
 }
@@ -105,8 +103,7 @@ spec: {kubeConfigSecret: {name: west-kubeconfig}}
             ),
         }];
         let (inputs, mut diags) = crate::load::load(&files);
-        let settings = crate::plan::Settings::from_inputs(&inputs);
-        let out = resolve(&inputs, &settings, &mut diags);
+        let out = resolve(&inputs, &mut diags);
         (out, diags.iter().map(ToString::to_string).collect())
     }
 
@@ -126,6 +123,17 @@ spec: {kubeConfigSecret: {name: west-kubeconfig}}
             plan.kubeconfig_secrets.into_iter().collect::<Vec<_>>(),
             ["east-kubeconfig"]
         );
+    }
+
+    #[test]
+    fn seed_sync_is_off_unless_asked_for() {
+        for reporter in ["{enabled: true}", "{enabled: true, seedSync: false}"] {
+            let (plan, diags) = resolve_with(reporter);
+            assert!(diags.is_empty(), "{diags:?}");
+            assert!(!plan.expect("enabled").seed_sync, "{reporter}");
+        }
+        // A reporter that is not rendered keeps nothing.
+        assert_eq!(resolve_with("{enabled: false, seedSync: true}").0, None);
     }
 
     #[test]

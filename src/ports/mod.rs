@@ -1,6 +1,7 @@
 //! Ports of upstream behaviour that must match Go exactly, each once, each with upstream's own
 //! test vectors: the leaf layer every other module may use and that uses none of them.
 
+pub mod atoi;
 pub mod cron;
 pub mod duration;
 pub mod names;

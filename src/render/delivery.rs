@@ -12,10 +12,8 @@ use serde_json::{Value, json};
 
 use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::load::Inputs;
-use crate::model::config::RenderConfigSpec;
 use crate::plan::ClusterPlan;
-use crate::plan::SecretsBackend;
+use crate::plan::delivery::{ArgoCdDelivery, Delivery, DeliveryPlan, FluxDelivery};
 use crate::yaml::Seg;
 
 /// Output directory (pseudo-context) of the ApplicationSet.
@@ -84,29 +82,24 @@ fn spec_path(rest: &[&str]) -> Vec<Seg> {
         .collect()
 }
 
-/// The delivery objects asked for in RenderConfig.
+/// The delivery objects the plan decided on, for the rendered `contexts`, after the checks that
+/// need those: no context may be named like a delivery directory, every context needs an Argo
+/// CD destination, and a Flux kubeconfig for a context with nothing to render is not used.
 pub fn render(
     plans: &[ClusterPlan<'_>],
     contexts: &[String],
-    inputs: &Inputs,
-    settings: &crate::plan::Settings,
+    delivery: Option<&DeliveryPlan<'_>>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
-    let Some(rc) = &inputs.render_config else {
+    let Some(delivery) = delivery else {
         return Vec::new();
     };
-    let spec: &RenderConfigSpec = &rc.value;
-    let stages = stages(plans, contexts);
-    let output_dir = spec
-        .output_dir
-        .clone()
-        .unwrap_or_else(|| crate::plan::DEFAULT_OUTPUT_DIR.to_string());
-    let mut out = Vec::new();
-    for (dir, enabled) in [
-        (ARGOCD_DIR, spec.argocd.is_some()),
-        (FLUX_DIR, spec.flux.is_some()),
+    let rc = delivery.doc;
+    for (dir, asked) in [
+        (ARGOCD_DIR, delivery.argocd.is_asked()),
+        (FLUX_DIR, delivery.flux.is_asked()),
     ] {
-        if enabled && contexts.iter().any(|c| c == dir) {
+        if asked && contexts.iter().any(|c| c == dir) {
             diags.push(rc.error(
                 Code::InvalidName,
                 spec_path(&[dir]),
@@ -115,28 +108,12 @@ pub fn render(
             return Vec::new();
         }
     }
-    let replicate = settings.secrets_backend == Some(SecretsBackend::Replicate);
-    if replicate && spec.argocd.is_some() && spec.flux.is_some() {
-        diags.push(rc.error(
-            Code::MissingSetting,
-            spec_path(&["flux"]),
-            "with the replicate secrets backend, the rendered directories are decrypted either by Flux (spec.flux: kustomize-controller's spec.decryption) or by KSOPS under Argo CD (spec.argocd: a ksops generator in each context), not both: keep one of spec.argocd and spec.flux",
-        ));
-        return Vec::new();
-    }
-    if let Some(argo) = &spec.argocd {
-        let repo = argo.repo_url.clone().unwrap_or_default();
-        if repo.is_empty() {
-            diags.push(rc.error(
-                Code::MissingSetting,
-                spec_path(&["argocd"]),
-                "spec.argocd needs repoURL: the Git repository Argo CD reads the rendered output from",
-            ));
-        }
-        let destinations = argo.destinations.clone().unwrap_or_default();
+    let stages = stages(plans, contexts);
+    let mut out = Vec::new();
+    if let Delivery::On(argo) = &delivery.argocd {
         let missing: Vec<&str> = contexts
             .iter()
-            .filter(|c| !destinations.contains_key(*c))
+            .filter(|c| !argo.destinations.contains_key(*c))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
@@ -150,203 +127,267 @@ pub fn render(
                     missing[0]
                 ),
             ));
-        }
-        let by_name = destinations.values().filter(|d| d.name.is_some()).count();
-        let by_server = destinations.values().filter(|d| d.server.is_some()).count();
-        let field = if by_server > 0 && by_name == 0 {
-            "server"
-        } else {
-            "name"
-        };
-        for (ctx, d) in &destinations {
-            let ok = match field {
-                "server" => d.server.as_deref().is_some_and(|s| !s.is_empty()) && d.name.is_none(),
-                _ => d.name.as_deref().is_some_and(|s| !s.is_empty()) && d.server.is_none(),
-            };
-            if !ok {
-                diags.push(rc.error(
-                    Code::ConflictingSettings,
-                    spec_path(&["argocd", "destinations", ctx]),
-                    format!("every destination must give the same one field, here `{field}` (the ApplicationSet template names one)"),
-                ));
-            }
-        }
-        if !repo.is_empty() && missing.is_empty() {
-            let path = argo.path.clone().unwrap_or_else(|| output_dir.clone());
-            let mut elements = Vec::new();
-            for c in contexts {
-                let d = &destinations[c];
-                elements.push(json!({
-                    "context": c,
-                    "stage": stages[c].to_string(),
-                    "destination": d.name.clone().or_else(|| d.server.clone()).unwrap_or_default(),
-                }));
-            }
-            let steps: Vec<Value> = stages
-                .values()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .map(|s| json!({"matchExpressions": [{"key": STAGE_LABEL, "operator": "In", "values": [s.to_string()]}]}))
-                .collect();
-            let namespace = argo.namespace.clone().unwrap_or_else(|| "argocd".into());
-            out.push(Manifest::new(
-                ARGOCD_DIR.into(),
-                String::new(),
-                json!({
-                    "apiVersion": "argoproj.io/v1alpha1",
-                    "kind": "ApplicationSet",
-                    "metadata": {"name": "k8ssandra-gitops", "namespace": namespace},
-                    "spec": {
-                        "goTemplate": true,
-                        "goTemplateOptions": ["missingkey=error"],
-                        "generators": [{"list": {"elements": elements}}],
-                        // Each stage waits until the previous stage's Applications are Healthy
-                        // (needs the health checks of argocd/ and the ApplicationSet
-                        // controller's progressive syncs; without them every Application
-                        // syncs at once through the template's automated sync).
-                        "strategy": {"type": "RollingSync", "rollingSync": {"steps": steps}},
-                        "template": {
-                            "metadata": {
-                                "name": "cassandra-{{.context}}",
-                                "labels": {STAGE_LABEL: "{{.stage}}"},
-                            },
-                            "spec": {
-                                "project": argo.project.clone().unwrap_or_else(|| "default".into()),
-                                "source": {
-                                    "repoURL": repo,
-                                    "targetRevision": argo.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
-                                    "path": format!("{}/{{{{.context}}}}", path.trim_end_matches('/')),
-                                    // An explicit source type: Argo CD runs no plugin discovery
-                                    // (the control-plane directory holds a K8ssandraCluster
-                                    // record), and the manifests are applied as committed. The
-                                    // kustomization.yaml lists the same files; it is no object.
-                                    "directory": {"recurse": true, "exclude": "kustomization.yaml"},
-                                },
-                                "destination": {field: "{{.destination}}"},
-                                // Automated sync makes the Applications sync where progressive
-                                // syncs are off; with them on, RollingSync turns it off and
-                                // syncs each step itself (keeping `prune`).
-                                "syncPolicy": {
-                                    "automated": {"prune": true, "selfHeal": true},
-                                    "syncOptions": ["ServerSideApply=true"],
-                                },
-                            },
-                        },
-                    },
-                }),
-            ));
+        } else if let Some(repo) = &argo.repo_url {
+            out.push(application_set(argo, repo, contexts, &stages));
         }
     }
-    if let Some(flux) = &spec.flux {
-        let source = flux.source_ref.clone().unwrap_or_default();
-        let source_name = source.name.clone().unwrap_or_default();
-        if source_name.is_empty() {
-            diags.push(rc.error(
-                Code::MissingSetting,
-                spec_path(&["flux"]),
-                "spec.flux needs sourceRef.name: the GitRepository (or OCIRepository/Bucket) with the rendered output",
-            ));
-        } else {
-            let kube_configs = flux.kube_configs.clone().unwrap_or_default();
-            for ctx in kube_configs.keys() {
-                if !contexts.contains(ctx) {
-                    diags.push(rc.warning(
-                        Code::IgnoredField,
-                        spec_path(&["flux", "kubeConfigs", ctx]),
-                        format!(
-                            "context {ctx:?} has nothing to render; its kubeconfig is not used"
-                        ),
-                    ));
-                }
-            }
-            let namespace = flux
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "flux-system".into());
-            let path = flux
-                .path
-                .clone()
-                .unwrap_or_else(|| format!("./{output_dir}"));
-            let decryption = match (&flux.decryption, replicate) {
-                (Some(d), true) => {
-                    let mut d2 = json!({"provider": "sops"});
-                    if let Some(r) = &d.secret_ref {
-                        match r.name.as_deref().filter(|n| !n.is_empty()) {
-                            Some(name) => d2["secretRef"] = json!({"name": name}),
-                            None => diags.push(rc.error(
-                                Code::MissingSetting,
-                                spec_path(&["flux", "decryption", "secretRef"]),
-                                "secretRef needs the name of the Secret with the SOPS keys (leave secretRef out to use kustomize-controller's own KMS credentials)",
-                            )),
-                        }
-                    }
-                    Some(d2)
-                }
-                (None, true) => {
-                    diags.push(
-                        rc.error(
-                            Code::MissingSetting,
-                            spec_path(&["flux"]),
-                            "the replicate secrets backend commits SOPS-encrypted Secrets, which kustomize-controller must decrypt: set spec.flux.decryption.secretRef.name to the Secret with the SOPS keys (or `decryption: {}` to use kustomize-controller's own KMS credentials)",
-                        )
-                        .with_hint(Some(
-                            "spec: {flux: {decryption: {secretRef: {name: sops-age}}}}".into(),
-                        )),
-                    );
-                    None
-                }
-                (Some(_), false) => {
-                    diags.push(rc.warning(
-                        Code::IgnoredField,
-                        spec_path(&["flux", "decryption"]),
-                        "only the replicate secrets backend commits encrypted Secrets; spec.flux.decryption is not used",
-                    ));
-                    None
-                }
-                (None, false) => None,
-            };
-            let name = |c: &str| format!("cassandra-{c}");
-            let mut ordered: Vec<&String> = contexts.iter().collect();
-            ordered.sort_by_key(|c| (stages[*c], (*c).clone()));
-            for (i, c) in ordered.iter().enumerate() {
-                let mut s = json!({
-                    "interval": flux.interval.clone().unwrap_or_else(|| "10m".into()),
-                    "timeout": flux.timeout.clone().unwrap_or_else(|| "30m".into()),
-                    "path": format!("{}/{c}", path.trim_end_matches('/')),
-                    "prune": true,
-                    "wait": true,
-                    "sourceRef": {"kind": source.kind.clone().unwrap_or_else(|| "GitRepository".into()), "name": source_name},
-                    "healthCheckExprs": health_check_exprs(),
-                });
-                if let Some(ns) = &source.namespace {
-                    s["sourceRef"]["namespace"] = ns.clone().into();
-                }
-                if let Some(d) = &decryption {
-                    s["decryption"] = d.clone();
-                }
-                // A chain in rollout order: each context after the previous one is healthy.
-                if i > 0 {
-                    s["dependsOn"] = json!([{"name": name(ordered[i - 1])}]);
-                }
-                if let Some(kc) = kube_configs.get(*c) {
-                    let mut r = json!({"name": kc.secret_name.clone().unwrap_or_default()});
-                    if let Some(k) = &kc.key {
-                        r["key"] = k.clone().into();
-                    }
-                    s["kubeConfig"] = json!({"secretRef": r});
-                }
-                out.push(Manifest::new(
-                    FLUX_DIR.into(),
-                    String::new(),
-                    json!({
-                        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-                        "kind": "Kustomization",
-                        "metadata": {"name": name(c), "namespace": namespace},
-                        "spec": s,
-                    }),
+    if let Delivery::On(flux) = &delivery.flux {
+        for ctx in flux.kube_configs.keys() {
+            if !contexts.contains(ctx) {
+                diags.push(rc.warning(
+                    Code::IgnoredField,
+                    spec_path(&["flux", "kubeConfigs", ctx]),
+                    format!("context {ctx:?} has nothing to render; its kubeconfig is not used"),
                 ));
             }
         }
+        out.extend(kustomizations(flux, contexts, &stages));
     }
     out
+}
+
+/// The ApplicationSet: one Application per context, synced stage by stage.
+fn application_set(
+    argo: &ArgoCdDelivery,
+    repo: &str,
+    contexts: &[String],
+    stages: &BTreeMap<String, usize>,
+) -> Manifest {
+    let elements: Vec<Value> = contexts
+        .iter()
+        .map(|c| {
+            json!({
+                "context": c,
+                "stage": stages[c].to_string(),
+                "destination": argo.destinations[c],
+            })
+        })
+        .collect();
+    let steps: Vec<Value> = stages
+        .values()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|s| json!({"matchExpressions": [{"key": STAGE_LABEL, "operator": "In", "values": [s.to_string()]}]}))
+        .collect();
+    Manifest::new(
+        ARGOCD_DIR.into(),
+        String::new(),
+        json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "ApplicationSet",
+            "metadata": {"name": "k8ssandra-gitops", "namespace": argo.namespace},
+            "spec": {
+                "goTemplate": true,
+                "goTemplateOptions": ["missingkey=error"],
+                "generators": [{"list": {"elements": elements}}],
+                // Each stage waits until the previous stage's Applications are Healthy
+                // (needs the health checks of argocd/ and the ApplicationSet
+                // controller's progressive syncs; without them every Application
+                // syncs at once through the template's automated sync).
+                "strategy": {"type": "RollingSync", "rollingSync": {"steps": steps}},
+                "template": {
+                    "metadata": {
+                        "name": "cassandra-{{.context}}",
+                        "labels": {STAGE_LABEL: "{{.stage}}"},
+                    },
+                    "spec": {
+                        "project": argo.project,
+                        "source": {
+                            "repoURL": repo,
+                            "targetRevision": argo.target_revision,
+                            "path": format!("{}/{{{{.context}}}}", argo.path),
+                            // An explicit source type: Argo CD runs no plugin discovery
+                            // (the control-plane directory holds a K8ssandraCluster
+                            // record), and the manifests are applied as committed. The
+                            // kustomization.yaml lists the same files; it is no object.
+                            "directory": {"recurse": true, "exclude": "kustomization.yaml"},
+                        },
+                        "destination": {argo.destination_field.as_str(): "{{.destination}}"},
+                        // Automated sync makes the Applications sync where progressive
+                        // syncs are off; with them on, RollingSync turns it off and
+                        // syncs each step itself (keeping `prune`).
+                        "syncPolicy": {
+                            "automated": {"prune": true, "selfHeal": true},
+                            "syncOptions": ["ServerSideApply=true"],
+                        },
+                    },
+                },
+            },
+        }),
+    )
+}
+
+/// One Kustomization per context, chained in rollout order.
+fn kustomizations(
+    flux: &FluxDelivery,
+    contexts: &[String],
+    stages: &BTreeMap<String, usize>,
+) -> Vec<Manifest> {
+    let decryption = flux.decryption.as_ref().map(|d| {
+        let mut out = json!({"provider": "sops"});
+        if let Some(name) = &d.secret_name {
+            out["secretRef"] = json!({"name": name});
+        }
+        out
+    });
+    let name = |c: &str| format!("cassandra-{c}");
+    let mut ordered: Vec<&String> = contexts.iter().collect();
+    ordered.sort_by_key(|c| (stages[*c], (*c).clone()));
+    let mut out = Vec::new();
+    for (i, c) in ordered.iter().enumerate() {
+        let mut s = json!({
+            "interval": flux.interval,
+            "timeout": flux.timeout,
+            "path": format!("{}/{c}", flux.path),
+            "prune": true,
+            "wait": true,
+            "sourceRef": {"kind": flux.source_kind, "name": flux.source_name},
+            "healthCheckExprs": health_check_exprs(),
+        });
+        if let Some(ns) = &flux.source_namespace {
+            s["sourceRef"]["namespace"] = ns.clone().into();
+        }
+        if let Some(d) = &decryption {
+            s["decryption"] = d.clone();
+        }
+        // A chain in rollout order: each context after the previous one is healthy.
+        if i > 0 {
+            s["dependsOn"] = json!([{"name": name(ordered[i - 1])}]);
+        }
+        if let Some(kc) = flux.kube_configs.get(*c) {
+            let mut r = json!({"name": kc.secret_name});
+            if let Some(k) = &kc.key {
+                r["key"] = k.clone().into();
+            }
+            s["kubeConfig"] = json!({"secretRef": r});
+        }
+        out.push(Manifest::new(
+            FLUX_DIR.into(),
+            String::new(),
+            json!({
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                "kind": "Kustomization",
+                "metadata": {"name": name(c), "namespace": flux.namespace},
+                "spec": s,
+            }),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checks that need the rendered contexts, and the objects' use of the plan's settings.
+
+    use super::*;
+    use crate::source::SourceFile;
+
+    /// Renders the delivery objects of a RenderConfig whose `spec` is `spec` for `contexts`
+    /// (no datacenters: every context is in stage 0); returns them and every diagnostic of the
+    /// render step (the plan's must be none).
+    fn render_spec(spec: &str, contexts: &[&str]) -> (Vec<Manifest>, Vec<String>) {
+        let files = vec![SourceFile {
+            rel_path: "rc.yaml".into(),
+            display_path: "rc.yaml".into(),
+            text: format!(
+                "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {{name: default}}\nspec:\n{spec}"
+            ),
+        }];
+        let (inputs, mut diags) = crate::load::load(&files);
+        let settings = crate::plan::Settings::from_inputs(&inputs);
+        let plan = crate::plan::delivery::resolve(&inputs, &settings, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let contexts: Vec<String> = contexts.iter().map(ToString::to_string).collect();
+        let out = render(&[], &contexts, plan.as_ref(), &mut diags);
+        (out, diags.iter().map(ToString::to_string).collect())
+    }
+
+    const ARGOCD: &str =
+        "  argocd:\n    repoURL: r\n    destinations: {east: {name: e}, west: {name: w}}\n";
+    const FLUX: &str =
+        "  flux:\n    sourceRef: {name: s}\n    kubeConfigs: {west: {secretName: west-kc}}\n";
+
+    #[test]
+    fn a_context_named_like_a_delivery_directory_is_an_error_and_nothing_is_delivered() {
+        let (out, diags) = render_spec(ARGOCD, &["argocd", "east", "west"]);
+        assert!(out.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].contains("spec.argocd: a context named \"argocd\" would share DIR/argocd/"),
+            "{diags:?}"
+        );
+        let (out, diags) = render_spec(FLUX, &["flux", "west"]);
+        assert!(out.is_empty());
+        assert!(
+            diags[0].contains("spec.flux: a context named \"flux\""),
+            "{diags:?}"
+        );
+        // Only a directory that is asked for is taken.
+        let (out, diags) = render_spec(FLUX, &["argocd", "west"]);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn a_context_without_an_argocd_destination_is_an_error_and_no_application_set_is_rendered() {
+        let (out, diags) = render_spec(ARGOCD, &["east", "north", "south"]);
+        assert!(out.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].contains("spec.argocd.destinations: no Argo CD destination for contexts north, south: add `north: {name: <Argo CD cluster name>}`"),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn the_application_set_lists_every_context_with_its_destination() {
+        let (out, diags) = render_spec(ARGOCD, &["east", "west"]);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(out.len(), 1);
+        let spec = &out[0].object["spec"];
+        assert_eq!(
+            spec["generators"][0]["list"]["elements"],
+            json!([
+                {"context": "east", "stage": "0", "destination": "e"},
+                {"context": "west", "stage": "0", "destination": "w"},
+            ])
+        );
+        assert_eq!(
+            spec["template"]["spec"]["source"]["path"],
+            "rendered/{{.context}}"
+        );
+        assert_eq!(
+            spec["template"]["spec"]["destination"],
+            json!({"name": "{{.destination}}"})
+        );
+    }
+
+    #[test]
+    fn a_flux_kubeconfig_for_a_context_with_nothing_to_render_is_a_warning() {
+        let (out, diags) = render_spec(FLUX, &["east"]);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].contains("warning[")
+                && diags[0].contains("spec.flux.kubeConfigs.west: context \"west\" has nothing to render; its kubeconfig is not used"),
+            "{diags:?}"
+        );
+        // East is still delivered, locally.
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].object["metadata"]["name"], "cassandra-east");
+        assert!(out[0].object["spec"].get("kubeConfig").is_none());
+    }
+
+    #[test]
+    fn flux_kustomizations_chain_and_use_their_kubeconfig() {
+        let (out, diags) = render_spec(FLUX, &["east", "west"]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let west = &out[1].object["spec"];
+        assert_eq!(west["dependsOn"], json!([{"name": "cassandra-east"}]));
+        assert_eq!(
+            west["kubeConfig"],
+            json!({"secretRef": {"name": "west-kc"}})
+        );
+        assert_eq!(west["path"], "./rendered/west");
+        assert!(out[0].object["spec"].get("dependsOn").is_none());
+    }
 }

@@ -210,7 +210,7 @@ pub type Rendered = BTreeMap<String, Vec<Manifest>>;
 /// them is an error the objects must not be used.
 pub fn render_cluster(
     plan: &ClusterPlan<'_>,
-    settings: &crate::plan::Settings,
+    reporter: Option<&crate::plan::reporter::ReporterPlan>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let mut objects = datacenter::render_cluster(plan, diags);
@@ -218,7 +218,7 @@ pub fn render_cluster(
     objects.extend(service_monitor::render(plan, diags));
     objects.extend(stargate::render(plan, diags));
     objects.extend(medusa::render(plan, diags));
-    objects.extend(multidc::render(plan, settings, diags));
+    objects.extend(multidc::render(plan, reporter, diags));
     objects
 }
 

@@ -25,6 +25,7 @@ use super::Manifest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{object_meta, to_object};
 use crate::model::server::ServerType;
+use crate::plan::reporter::ReporterPlan;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -37,14 +38,14 @@ pub const REBUILD_NODES_LABEL: &str = "k8ssandra.io/rebuild-nodes";
 /// The objects of this module for one cluster.
 pub fn render(
     plan: &ClusterPlan<'_>,
-    settings: &crate::plan::Settings,
+    reporter: Option<&ReporterPlan>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let mut out = Vec::new();
     out.extend(rebuild_tasks(plan, diags));
     out.extend(replication_jobs(plan, diags));
     // With seed sync the reporter owns these objects (static seeds included).
-    if !settings.reporter_seed_sync {
+    if !reporter.is_some_and(|r| r.seed_sync) {
         out.extend(seed_slices(plan, diags));
     }
     out
@@ -577,7 +578,7 @@ spec:
     fn objects(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
         render_one(yaml, |plan, diags| {
             let mut all = super::super::datacenter::render_cluster(plan, diags);
-            all.extend(render(plan, &crate::plan::Settings::default(), diags));
+            all.extend(render(plan, None, diags));
             all
         })
     }

@@ -59,7 +59,7 @@ pub fn render_plan(
         &selected,
         |cluster| {
             let mut found = Vec::new();
-            let objects = super::render_cluster(cluster, settings, &mut found);
+            let objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
             let secrets = credentials.as_ref().map(|c| c.render(cluster));
             (*cluster, objects, found, secrets)
         },
@@ -93,7 +93,7 @@ pub fn render_plan(
             .flat_map(|p| p.dcs.iter().map(|d| d.context.clone())),
     );
     let listed: Vec<String> = listed.into_iter().collect();
-    let objects = delivery::render(plans, &listed, inputs, settings, diags);
+    let objects = delivery::render(plans, &listed, plan.delivery.as_ref(), diags);
     out.batch(diags, Step::Delivery, objects);
     out.contexts
 }

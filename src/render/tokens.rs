@@ -21,6 +21,7 @@ use std::fmt;
 use serde_json::{Value, json};
 
 use super::contribution::{Contribution, Merge};
+use crate::ports::atoi::atoi_of_printed;
 use crate::ports::names::{cleanup_for_kubernetes, cleanup_subdomain};
 
 /// Image of the `per-node-config` init container when `perNodeConfigInitContainerImage` is empty:
@@ -46,9 +47,6 @@ const DEFAULT_NUM_TOKENS: i64 = 1;
 
 /// `allocate_tokens_for_local_replication_factor` when absent.
 const DEFAULT_RF: i64 = 3;
-
-/// Below this, Go's `%v` prints a float64 holding an integer without an exponent.
-const GO_PLAIN_FLOAT_LIMIT: f64 = 1e6;
 
 /// Initial tokens of one DC: pod name → tokens (decimal strings, ascending).
 pub type TokensByPod = BTreeMap<String, Vec<String>>;
@@ -161,21 +159,6 @@ struct DcInfo {
     partitioner: Partitioner,
 }
 
-/// `strconv.Atoi(fmt.Sprintf("%v", v))` for a value decoded by Go's encoding/json (numbers are
-/// float64). `None` where Go reports an error.
-fn go_atoi(v: &Value) -> Option<i64> {
-    match v {
-        Value::String(s) => s.parse().ok(),
-        Value::Number(n) => {
-            let f = n.as_f64()?;
-            // An integral float64 prints as plain digits only below 1e6 ("1e+06" otherwise); the
-            // cast is exact in that range.
-            (f.fract() == 0.0 && f.abs() < GO_PLAIN_FLOAT_LIMIT).then_some(f as i64)
-        }
-        _ => None,
-    }
-}
-
 /// The per-DC settings, or `None` when the operator gives up on this cluster because of this DC.
 fn dc_info(dc: &TokenDc<'_>) -> Option<DcInfo> {
     if dc.has_per_node_config_map_ref {
@@ -184,11 +167,11 @@ fn dc_info(dc: &TokenDc<'_>) -> Option<DcInfo> {
     let yaml = dc.cassandra_yaml;
     let num_tokens = match yaml.get("num_tokens") {
         None => DEFAULT_NUM_TOKENS,
-        Some(v) => go_atoi(v).filter(|n| *n < 16)?,
+        Some(v) => atoi_of_printed(v).filter(|n| *n < 16)?,
     };
     let rf = match yaml.get("allocate_tokens_for_local_replication_factor") {
         None => DEFAULT_RF,
-        Some(v) => go_atoi(v)?,
+        Some(v) => atoi_of_printed(v)?,
     }
     .min(i64::from(dc.size));
     let partitioner = Partitioner::from_setting(yaml.get("partitioner"))?;
@@ -993,20 +976,8 @@ mod tests {
     // ---- Go's reading of integer settings ----
 
     #[test]
-    fn integers_are_read_like_go_atoi_of_percent_v() {
-        assert_eq!(go_atoi(&json!(4)), Some(4));
-        assert_eq!(go_atoi(&json!(4.0)), Some(4));
-        assert_eq!(go_atoi(&json!(-3)), Some(-3));
-        assert_eq!(go_atoi(&json!(999_999)), Some(999_999));
-        assert_eq!(go_atoi(&json!(1_000_000)), None); // "1e+06"
-        assert_eq!(go_atoi(&json!(4.5)), None);
-        assert_eq!(go_atoi(&json!("8")), Some(8));
-        assert_eq!(go_atoi(&json!("+8")), Some(8));
-        assert_eq!(go_atoi(&json!(" 8")), None);
-        assert_eq!(go_atoi(&json!("")), None);
-        assert_eq!(go_atoi(&json!(true)), None);
-        assert_eq!(go_atoi(&Value::Null), None);
-        assert_eq!(go_atoi(&json!([4])), None);
+    fn integer_settings_are_read_as_go_reads_them() {
+        // The reading itself is the ports::atoi port, with Go's vectors; here, its use.
         // A huge RF is not an integer for Go, so nothing is computed (rather than capping).
         let y = json!({"num_tokens": 4, "allocate_tokens_for_local_replication_factor": 1_000_000});
         assert_eq!(

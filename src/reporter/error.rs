@@ -27,6 +27,17 @@ pub enum ReporterError {
     /// The control-plane API server gave no complete list of the records in time.
     #[error("cannot list K8ssandraClusters: no answer within {} s", .0.as_secs())]
     RecordsTimeout(Duration),
+    /// A record's `spec.cassandra` is not what the model accepts; its status is not written.
+    #[error("cannot read spec.cassandra of K8ssandraCluster {namespace}/{name}: {source}")]
+    ReadRecord {
+        /// Namespace of the record.
+        namespace: String,
+        /// Name of the record.
+        name: String,
+        /// What does not fit the model.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A status write was refused.
     #[error("cannot write the status of K8ssandraCluster {namespace}/{name}: {source}")]
     WriteStatus {

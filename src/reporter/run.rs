@@ -21,6 +21,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use kube::{Client, Config};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, Notify};
@@ -29,6 +30,7 @@ use super::error::{ContextError, ReporterError};
 use super::http::{self, Metrics, Timeouts};
 use super::rollup::{DcObservation, Observed, datacenter_ready, rollup};
 use super::watch::{Health, Watched, backoff, combined};
+use crate::model::cluster::CassandraClusterTemplate;
 
 /// Field manager of everything the reporter writes.
 pub const FIELD_MANAGER: &str = "k8ssandra-gitops-reporter";
@@ -385,7 +387,8 @@ impl Reporter {
             .collect();
         let needed: BTreeSet<String> = records
             .iter()
-            .flat_map(|r| datacenters_of(r, &self.settings.control_plane_context))
+            .filter_map(|r| datacenters_of(r, &self.settings.control_plane_context).ok())
+            .flatten()
             .map(|dc| dc.context)
             .collect();
         let mut views = BTreeMap::new();
@@ -400,7 +403,19 @@ impl Reporter {
         for record in &records {
             let name = crate::json::str_at_pointer(record, "/metadata/name").to_string();
             let namespace = crate::json::str_at_pointer(record, "/metadata/namespace").to_string();
-            let dcs = datacenters_of(record, &self.settings.control_plane_context);
+            let dcs = match datacenters_of(record, &self.settings.control_plane_context) {
+                Ok(dcs) => dcs,
+                Err(source) => {
+                    // Its status stays as it is: a status from a misread spec would mislead.
+                    let e = ReporterError::ReadRecord {
+                        namespace: namespace.clone(),
+                        name: name.clone(),
+                        source,
+                    };
+                    tracing::warn!(cluster = %format!("{namespace}/{name}"), "{e}");
+                    continue;
+                }
+            };
             if dcs
                 .iter()
                 .any(|dc| matches!(views.get(&dc.context), Some(View::Pending)))
@@ -723,44 +738,37 @@ struct SpecDc {
     stopped: bool,
 }
 
-fn datacenters_of(record: &Value, control_plane: &str) -> Vec<SpecDc> {
+/// The datacenters of a record's `spec.cassandra`, read with the model's types and placed by
+/// the same rules as the plan: namespace and context default as
+/// [`DatacenterTemplate::namespace_or`] and [`DatacenterTemplate::context_or`] say, and the
+/// server version is the cluster → datacenter merge's (a datacenter's empty `serverVersion`
+/// does not override the cluster's). An error when `spec.cassandra` is not what the model
+/// accepts (the record was not written by the renderer, or by a newer version of it).
+///
+/// [`DatacenterTemplate::namespace_or`]: crate::model::cluster::DatacenterTemplate::namespace_or
+/// [`DatacenterTemplate::context_or`]: crate::model::cluster::DatacenterTemplate::context_or
+fn datacenters_of(record: &Value, control_plane: &str) -> Result<Vec<SpecDc>, serde_json::Error> {
+    let Some(cassandra) = record.pointer("/spec/cassandra") else {
+        return Ok(Vec::new());
+    };
+    let cassandra = CassandraClusterTemplate::deserialize(cassandra)?;
     let namespace = crate::json::str_at_pointer(record, "/metadata/namespace");
-    let cluster_version = crate::json::str_at_pointer(record, "/spec/cassandra/serverVersion");
-    record
-        .pointer("/spec/cassandra/datacenters")
-        .and_then(Value::as_array)
-        .map(|dcs| {
-            dcs.iter()
-                .map(|dc| {
-                    let or = |s: &str, default: &str| {
-                        if s.is_empty() {
-                            default.to_string()
-                        } else {
-                            s.to_string()
-                        }
-                    };
-                    SpecDc {
-                        name: crate::json::str_at_pointer(dc, "/metadata/name").to_string(),
-                        namespace: or(
-                            crate::json::str_at_pointer(dc, "/metadata/namespace"),
-                            namespace,
-                        ),
-                        context: or(
-                            crate::json::str_at_pointer(dc, "/k8sContext"),
-                            control_plane,
-                        ),
-                        version: dc
-                            .get("serverVersion")
-                            .and_then(Value::as_str)
-                            .unwrap_or(cluster_version)
-                            .to_string(),
-                        size: dc.get("size").and_then(Value::as_i64).unwrap_or(0),
-                        stopped: dc.get("stopped") == Some(&Value::Bool(true)),
-                    }
-                })
-                .collect()
+    let cluster_options = Value::Object(cassandra.options);
+    Ok(cassandra
+        .datacenters
+        .into_iter()
+        .map(|dc| {
+            let merged = crate::merge::merge(&cluster_options, &Value::Object(dc.options.clone()));
+            SpecDc {
+                namespace: dc.namespace_or(namespace).to_string(),
+                context: dc.context_or(control_plane).to_string(),
+                version: crate::json::str_at_pointer(&merged, "/serverVersion").to_string(),
+                size: i64::from(dc.size),
+                stopped: dc.stopped,
+                name: dc.name,
+            }
         })
-        .unwrap_or_default()
+        .collect())
 }
 
 fn in_namespace(o: &DynamicObject, namespace: &str) -> bool {
@@ -912,7 +920,7 @@ mod tests {
                  "stopped": true},
             ]}},
         });
-        let dcs = datacenters_of(&record, "control-plane");
+        let dcs = datacenters_of(&record, "control-plane").expect("a spec the model accepts");
         assert_eq!(
             (
                 dcs[0].context.as_str(),
@@ -933,5 +941,32 @@ mod tests {
             ),
             ("control-plane", "other", "5.0.2", 0, true)
         );
+    }
+
+    #[test]
+    fn an_empty_datacenter_server_version_keeps_the_clusters_as_the_merge_does() {
+        let record = json!({
+            "metadata": {"name": "shop", "namespace": "db"},
+            "spec": {"cassandra": {"serverVersion": "4.1.5", "datacenters": [
+                {"metadata": {"name": "dc1"}, "serverVersion": "", "size": 1},
+            ]}},
+        });
+        let dcs = datacenters_of(&record, "control-plane").expect("a spec the model accepts");
+        assert_eq!(dcs[0].version, "4.1.5");
+    }
+
+    #[test]
+    fn a_record_without_datacenters_has_none_and_one_the_model_refuses_is_an_error() {
+        let record = json!({"metadata": {"name": "shop", "namespace": "db"}, "spec": {}});
+        assert!(
+            datacenters_of(&record, "control-plane")
+                .expect("no spec.cassandra")
+                .is_empty()
+        );
+        let record = json!({
+            "metadata": {"name": "shop", "namespace": "db"},
+            "spec": {"cassandra": {"datacenters": [{"metadata": {"name": "dc1"}, "size": "three"}]}},
+        });
+        assert!(datacenters_of(&record, "control-plane").is_err());
     }
 }
