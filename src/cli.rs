@@ -358,10 +358,12 @@ impl Sink for Out {
             // Each object is freed as soon as its file is compared or written.
             Out::Disk(d) => {
                 for (path, m) in objects {
-                    d.object(path, &m);
+                    d.object(path, m);
                 }
             }
-            Out::Stdout(texts) => texts.extend(objects.into_iter().map(|(p, m)| (p, m.text()))),
+            Out::Stdout(texts) => {
+                texts.extend(objects.into_iter().map(|(p, m)| (p, m.into_text())))
+            }
             Out::Count(counts) => {
                 for (_, m) in objects {
                     *counts.entry(m.context).or_default() += 1;
@@ -369,9 +371,23 @@ impl Sink for Out {
             }
         }
     }
+
+    fn wants_text(&self) -> bool {
+        self.needs_texts()
+    }
 }
 
 impl Out {
+    /// Whether (nearly) every object's text is needed: written, compared or printed. A
+    /// validation only compares the files that already exist.
+    fn needs_texts(&self) -> bool {
+        match self {
+            Out::Disk(d) => d.needs_texts(),
+            Out::Stdout(_) => true,
+            Out::Count(_) => false,
+        }
+    }
+
     fn counts(&self) -> BTreeMap<String, usize> {
         match self {
             Out::Disk(d) => d.counts(),

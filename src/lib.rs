@@ -410,6 +410,12 @@ pub trait Sink {
     /// several clusters; each object with its path in the output tree
     /// ([`Manifest::rel_path`]), in no particular order.
     fn objects(&mut self, objects: Vec<(String, Manifest)>);
+
+    /// Whether the sink needs the text of (nearly) every object: then the objects are
+    /// serialized on the threads that render them ([`Manifest::text`] is then only a copy).
+    fn wants_text(&self) -> bool {
+        false
+    }
 }
 
 /// Keeps every object, by context.
@@ -470,8 +476,14 @@ fn stream_inputs(
     let mut later = Vec::new();
     let plan = plan::build(inputs, &mut later);
     let mut paths = Paths::default();
-    let mut contexts =
-        render::stream::render_plan(&plan, inputs, context, &mut later, &mut |step, objects| {
+    let texts = sink.wants_text();
+    let mut contexts = render::stream::render_plan(
+        &plan,
+        inputs,
+        context,
+        texts,
+        &mut later,
+        &mut |step, objects| {
             if failed {
                 return;
             }
@@ -482,7 +494,8 @@ fn stream_inputs(
                 .collect();
             paths.note(step, &batch);
             sink.objects(batch);
-        });
+        },
+    );
     if context.is_some() {
         contexts.extend(
             plan.clusters

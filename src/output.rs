@@ -496,6 +496,7 @@ impl SourceIndex {
 /// the pass is dropped unfinished (for example because the render found an error).
 pub struct Streaming {
     dir: PathBuf,
+    pass: Pass,
     base_len: usize,
     disk: Result<disk::Streamer, WriteError>,
     index: SourceIndex,
@@ -522,6 +523,7 @@ impl Streaming {
         let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         Self {
             dir: dir.to_path_buf(),
+            pass,
             base_len: base.as_os_str().len(),
             disk: disk::Streamer::new(dir, mode),
             index,
@@ -530,6 +532,13 @@ impl Streaming {
             encrypted: std::collections::BTreeSet::new(),
             too_long: Vec::new(),
         }
+    }
+
+    /// Whether every object's text is needed (a check or a write compares every file; a
+    /// validation only those that exist).
+    #[must_use]
+    pub fn needs_texts(&self) -> bool {
+        !matches!(self.pass, Pass::Validate)
     }
 
     /// Objects streamed, per context.
@@ -542,7 +551,7 @@ impl Streaming {
     }
 
     /// One object at output path `path`.
-    pub fn object(&mut self, path: String, m: &Manifest) {
+    pub fn object(&mut self, path: String, m: Manifest) {
         match self.contexts.get_mut(&m.context) {
             Some((n, first)) => {
                 *n += 1;
@@ -554,13 +563,13 @@ impl Streaming {
                 self.contexts.insert(m.context.clone(), (1, path.clone()));
             }
         }
-        if let Some(loc) = self.index.of(m) {
+        if let Some(loc) = self.index.of(&m) {
             self.sources.insert(path.clone(), Arc::clone(loc));
         }
         if m.ksops {
             self.encrypted.insert(path.clone());
         }
-        self.file(path, || m.text().into_bytes());
+        self.file(path, || m.into_text().into_bytes());
     }
 
     fn file(&mut self, path: String, bytes: impl FnOnce() -> Vec<u8>) {
@@ -717,7 +726,7 @@ mod tests {
     fn render(dir: &Path, b: &str, tamper: impl FnOnce()) -> Result<WriteReport, WriteError> {
         let mut pass = Streaming::new(dir, Pass::Write, SourceIndex::new(&Inputs::default()));
         for m in [config_map("a", "same"), config_map("b", b)] {
-            pass.object(m.rel_path(), &m);
+            pass.object(m.rel_path(), m);
         }
         tamper();
         pass.finish_write()

@@ -287,6 +287,15 @@ impl<'a> Credentials<'a> {
     }
 }
 
+impl ClusterCredentials {
+    /// The Secrets rendered, to finish them on the rendering thread.
+    pub fn manifests_mut(&mut self) -> impl Iterator<Item = &mut Manifest> {
+        self.secrets
+            .iter_mut()
+            .filter_map(|c| c.rendered.as_mut().ok())
+    }
+}
+
 impl Placed {
     /// The credentials of one cluster that no earlier cluster rendered: called for each
     /// cluster in plan order. Two clusters that need one Secret from different remote keys are

@@ -131,6 +131,23 @@ impl Manifest {
         }
     }
 
+    /// [`Manifest::text`], without copying a text that is already there.
+    #[must_use]
+    pub fn into_text(self) -> String {
+        match self.raw {
+            Some(raw) => raw,
+            None => crate::emit::object_to_yaml(&self.object),
+        }
+    }
+
+    /// Serializes the object now and keeps the text, so that the thread that renders the
+    /// object pays for it rather than the one that writes it ([`stream::render_plan`]).
+    pub(crate) fn prepare_text(&mut self) {
+        if self.raw.is_none() {
+            self.raw = Some(crate::emit::object_to_yaml(&self.object));
+        }
+    }
+
     /// Appends [`Manifest::text`] to `out`.
     pub fn push_text(&self, out: &mut String) {
         match &self.raw {

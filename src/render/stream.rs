@@ -32,11 +32,15 @@ pub enum Step {
 /// for the diagnostics). With `context`, only the clusters with objects there are rendered
 /// (their batches still hold their objects in other contexts).
 ///
+/// With `texts`, the objects handed on (those of `context`, when given) already hold their
+/// text ([`Manifest::prepare_text`]), serialized on the rendering threads.
+///
 /// Returns every context that has objects (whether or not they were emitted).
 pub fn render_plan(
     plan: &Plan<'_>,
     inputs: &Inputs,
     context: Option<&str>,
+    texts: bool,
     diags: &mut Vec<Diagnostic>,
     emit: &mut dyn FnMut(Step, Vec<Manifest>),
 ) -> BTreeSet<String> {
@@ -59,8 +63,15 @@ pub fn render_plan(
         &selected,
         |cluster| {
             let mut found = Vec::new();
-            let objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
-            let secrets = credentials.as_ref().map(|c| c.render(cluster));
+            let mut objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
+            let mut secrets = credentials.as_ref().map(|c| c.render(cluster));
+            if texts {
+                let wanted = |m: &Manifest| context.is_none_or(|c| m.context == c);
+                let credentials = secrets.iter_mut().flat_map(|s| s.manifests_mut());
+                for m in objects.iter_mut().chain(credentials).filter(|m| wanted(m)) {
+                    m.prepare_text();
+                }
+            }
             (*cluster, objects, found, secrets)
         },
         |(cluster, objects, mut found, secrets)| {
