@@ -3,7 +3,8 @@
 //! controller turns it into a Deployment (or StatefulSet) and a Service; that layer is not ours.
 //!
 //! Upstream builds the object from the Go `ReaperClusterTemplate` and sends its JSON encoding.
-//! We start from the template as written plus the CRD defaults and reproduce what that encoding
+//! We start from the template as written plus the CRD defaults
+//! ([`crate::plan::templates::reaper`]) and reproduce what that encoding
 //! keeps: zero-valued `omitempty` fields of the Reaper types are dropped (so that the Reaper CRD
 //! defaults them again, as upstream), empty non-pointer structs are left out (deviations: "Empty
 //! objects..."), and the `ReaperClusterTemplate`-only fields (`deploymentMode`, `reaperRef`) are

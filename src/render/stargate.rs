@@ -3,7 +3,7 @@
 //! controller turns it into Deployments, a Service and ConfigMaps; that layer is not ours.
 //!
 //! The template of a datacenter is its own `stargate` block merged over the cluster-level
-//! `spec.stargate` (goalesce rules, the datacenter wins); no template at either level means no
+//! `spec.stargate` (goalesce rules, the datacenter wins; merged by the plan); no template at either level means no
 //! Stargate, and a `stopped` datacenter gets none either. Stargate is deprecated upstream: every
 //! use of either block gets the webhook's deprecation warning.
 //!
@@ -22,7 +22,8 @@
 //!
 //! Decisions (spec `quirks.md`):
 //! - #3: the cluster- and datacenter-level templates are merged first and the CRD defaults are
-//!   applied to the result, so a default never beats a value set at the cluster level.
+//!   applied to the result, so a default never beats a value set at the cluster level (both
+//!   decided by [`crate::plan::templates::stargate`]).
 //! - #5: each Stargate is paired with its own datacenter by name.
 //! - #10: no `k8ssandra.io/resource-hash` annotation.
 //! - #11: the datacenter's tolerations are not copied (reproduced), with a warning.
