@@ -10,9 +10,11 @@
 //! 5. [`source`] + [`load`]: which files are read, parsed and typed ([`guard`] draws the one
 //!    boundary between input and output);
 //! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
-//!    rollout order, the secrets mode, the Medusa configuration and where each operations
-//!    document goes, and validate what needs the whole picture;
-//! 7. [`render`]: build the objects from the plan, cluster by cluster; 8. [`output`]: compare
+//!    rollout order, the secrets mode, the Medusa configuration, the Reaper and Stargate
+//!    templates with their CRD defaults, and where each operations document goes, and validate
+//!    what needs the whole picture;
+//! 7. [`render`]: build the objects from the plan (never from the source documents, never
+//!    calling `schema`), cluster by cluster; 8. [`output`]: compare
 //!    each with the disk as it comes, stage it, swap the new tree in at the end.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod medusa;
 pub mod operations;
 pub mod reporter;
+pub mod templates;
 pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -168,6 +169,11 @@ pub struct ClusterPlan<'a> {
     /// The effective `secretsProvider`: `external` when the cluster or RenderConfig's secrets
     /// backend says so, else the cluster's value, else `internal`.
     pub secrets_provider: String,
+    /// Whether Cassandra authentication is on (`spec.auth`, default true).
+    pub auth: bool,
+    /// `spec.externalDatacenters`: datacenters of the Cassandra cluster that this
+    /// K8ssandraCluster does not manage (they count in replication, and users exist already).
+    pub external_datacenters: &'a [String],
     /// Datacenters in spec order.
     pub dcs: Vec<DcPlan<'a>>,
     /// Indexes into `dcs` in rollout-priority order.
@@ -619,6 +625,8 @@ fn plan_cluster<'a>(
                 .clone()
                 .unwrap_or_else(|| "internal".to_string())
         },
+        auth: kc.spec.auth_enabled(),
+        external_datacenters: &kc.spec.external_datacenters,
         dcs,
         priority,
         medusa: None,

@@ -2079,9 +2079,9 @@ mod tests {
 /// Applies the CRD's OpenAPI defaults to `value`, which sits at `path` in a document of `kind`
 /// (`path` names object properties; `"[]"` steps into list items). As in the API server, a
 /// default only fills a missing field of an object that exists, and defaults inside a default
-/// are applied too. Components call this after merging their cluster- and datacenter-level
-/// templates, so that a default never wins over a value the user set at the other level
-/// (quirk 3). Returns `false` when `path` does not exist in the schema.
+/// are applied too. The plan calls this after merging cluster- and datacenter-level templates
+/// (`plan::templates`), so that a default never wins over a value the user set at the other
+/// level (quirk 3). Returns `false` when `path` does not exist in the schema.
 pub fn apply_defaults(kind: InputKind, path: &[&str], value: &mut Json) -> bool {
     let schema = Schema::get(kind);
     let mut def = schema.root();

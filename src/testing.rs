@@ -29,6 +29,21 @@ pub fn render_one(
     (out, diags)
 }
 
+/// Loads `HEAD + yaml + CONTEXTS`, plans the one cluster in it (which must plan without
+/// errors being fatal) and hands the plan to `check`.
+pub fn plan_one<R>(yaml: &str, check: impl FnOnce(&ClusterPlan<'_>) -> R) -> R {
+    let files = vec![SourceFile {
+        rel_path: "c.yaml".into(),
+        display_path: "c.yaml".into(),
+        text: format!("{HEAD}{yaml}{CONTEXTS}"),
+    }];
+    let (inputs, mut diags) = crate::load::load(&files);
+    let settings = crate::plan::Settings::from_inputs(&inputs);
+    let plans = crate::plan::plan(&inputs, &settings, &mut diags);
+    assert_eq!(plans.len(), 1, "{diags:#?}");
+    check(&plans[0])
+}
+
 /// A `storageConfig` block for `spec.cassandra` (four-space indent).
 pub const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
 

@@ -184,6 +184,76 @@ fn the_import_scanner_sees_paths_and_skips_comments() {
     );
 }
 
+/// What a render module may not do (issue #11: "render never re-checks schemas", "the plan
+/// decides everything"): use `crate::schema` (defaulting, normalising, checking) or read the
+/// source documents (`doc.value`, `doc.node`) instead of what the plan resolved. Placing a
+/// diagnostic (`plan.doc.error(...)`, `locate`) is fine. Unit-test modules and comments are
+/// not looked at. Returns (line, what) for each finding.
+fn render_reaches_past_the_plan(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = crate_uses(text)
+        .into_iter()
+        .filter(|(_, to)| to == "schema" || to == "schema_tools")
+        .map(|(line, to)| (line, format!("uses crate::{to}")))
+        .collect();
+    let text = text
+        .find("#[cfg(test)]\nmod ")
+        .map_or(text, |end| &text[..end]);
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        for raw in ["doc.value", "doc.node"] {
+            if code.contains(raw) {
+                out.push((n + 1, format!("reads {raw}")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn render_modules_neither_rerun_schema_work_nor_read_source_documents() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/render");
+    let mut files = Vec::new();
+    sources(&dir, &mut files);
+    files.sort();
+    assert!(files.len() > 10, "render modules found: {files:?}");
+    let problems: Vec<String> = files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            render_reaches_past_the_plan(&text)
+                .into_iter()
+                .map(move |(line, what)| format!("src/render/{name}:{line}: {what}"))
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "render modules must get these from the plan (src/plan/templates.rs and friends):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The render check can fail: it finds a schema call (plain and in a `use` group) and raw
+/// document reads, and skips comments, diagnostics placement and the unit-test module.
+#[test]
+fn the_render_scanner_sees_schema_calls_and_document_reads() {
+    let sample = "use crate::{json::str_at, schema::apply_defaults};\n\
+        let r = crate::schema::normalize(kind, &plan.doc.node);\n\
+        let spec = &plan.doc.value.spec; // plan.doc.value in a comment\n\
+        diags.push(plan.doc.error(code, path, msg));\n\
+        #[cfg(test)]\nmod tests { use crate::schema::apply_defaults; }\n";
+    assert_eq!(
+        render_reaches_past_the_plan(sample),
+        [
+            (1, "uses crate::schema".to_string()),
+            (2, "reads doc.node".to_string()),
+            (2, "uses crate::schema".to_string()),
+            (3, "reads doc.value".to_string()),
+        ]
+    );
+}
+
 /// Sibling submodules of one module that a file names (`super::x`, `crate::<parent>::x`, and
 /// `super::{x, y}`), outside its unit-test module.
 fn sibling_uses(text: &str, parent: &str, siblings: &[String]) -> Vec<String> {

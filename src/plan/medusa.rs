@@ -20,6 +20,11 @@ pub(crate) fn medusa_path(rest: &[&str]) -> Vec<Seg> {
         .collect()
 }
 
+/// Applies the CRD's defaults to a Medusa template (`spec.medusa`), as the API server does.
+pub fn apply_crd_defaults(medusa: &mut Value) {
+    apply_defaults(InputKind::K8ssandraCluster, &["spec", "medusa"], medusa);
+}
+
 /// `MergeWithDefaults`-like merge of storage properties: the cluster's non-zero values win.
 fn merge_under(kc: &Value, base: &Value) -> Value {
     match (kc, base) {
@@ -56,11 +61,7 @@ pub fn resolve(
         .medusa
         .clone()
         .filter(Value::is_object)?;
-    apply_defaults(
-        InputKind::K8ssandraCluster,
-        &["spec", "medusa"],
-        &mut medusa,
-    );
+    apply_crd_defaults(&mut medusa);
     let before = diags.len();
     let err = |code: Code, path: &[&str], msg: String| plan.doc.error(code, medusa_path(path), msg);
     let config_ref = str_at(&medusa, &["medusaConfigurationRef", "name"]).to_string();
@@ -170,6 +171,16 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crd_defaults_fill_the_medusa_template_but_keep_what_was_written() {
+        let mut m =
+            json!({"storageProperties": {"storageProvider": "s3", "concurrentTransfers": 4}});
+        apply_crd_defaults(&mut m);
+        assert_eq!(m["storageProperties"]["storageProvider"], "s3");
+        assert_eq!(m["storageProperties"]["concurrentTransfers"], 4);
+        assert_eq!(m["storageProperties"]["transferMaxBandwidth"], "50MB/s");
+    }
 
     #[test]
     fn storage_properties_merge_under_the_cluster() {

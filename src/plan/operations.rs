@@ -23,7 +23,13 @@ pub struct RoutedOperation<'a> {
     pub position: usize,
 }
 
-impl RoutedOperation<'_> {
+impl<'a> RoutedOperation<'a> {
+    /// The operations document, typed (its `doc` serves diagnostics: file and position).
+    #[must_use]
+    pub fn operation(&self) -> &'a Operation {
+        &self.doc.value
+    }
+
     /// The sync wave it is applied in unless the document names one: after its datacenter.
     #[must_use]
     pub fn wave(&self) -> super::waves::Wave {

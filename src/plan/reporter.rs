@@ -1,11 +1,15 @@
 //! The status reporter as RenderConfig asks for it (`spec.reporter`), decided before rendering:
 //! whether it runs, where, with which image and interval, whether it syncs seeds, and which
-//! kubeconfig Secrets its RBAC may read.
+//! kubeconfig Secrets its RBAC may read; and the K8ssandraCluster record it reports on.
 
 use std::collections::BTreeSet;
 
+use serde_json::Value;
+
+use super::ClusterPlan;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
+use crate::schema::InputKind;
 use crate::yaml::Seg;
 
 /// Namespace of the reporter unless RenderConfig names one.
@@ -78,10 +82,42 @@ pub fn resolve(inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Option<ReporterP
     })
 }
 
+/// The K8ssandraCluster record the reporter keeps the status of: the cluster as the API server
+/// would store it (the schema's normalisation, no defaults), without `status` and with its
+/// namespace filled in. Built when rendered, not held in the plan: it is the whole document
+/// (issue #13).
+#[must_use]
+pub fn cluster_record(plan: &ClusterPlan<'_>) -> Value {
+    let mut record = crate::schema::normalize(InputKind::K8ssandraCluster, &plan.doc.node);
+    if let Some(o) = record.as_object_mut() {
+        o.remove("status");
+    }
+    record["metadata"]["namespace"] = plan.namespace.clone().into();
+    record
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+
+    #[test]
+    fn the_cluster_record_is_the_normalised_document_without_status_in_its_namespace() {
+        let yaml = "metadata: {name: c}\nspec:\n  cassandra:\n    serverVersion: 4.1.8\n    storageConfig: {cassandraDataVolumeClaimSpec: {resources: {requests: {storage: 1Gi}}}}\n    datacenters:\n    - metadata: {name: dc1}\n      size: 3.0\nstatus: {conditions: []}\n";
+        let record = crate::testing::plan_one(yaml, cluster_record);
+        assert_eq!(record["metadata"]["namespace"], "default");
+        assert!(record.get("status").is_none(), "{record}");
+        assert_eq!(record["kind"], "K8ssandraCluster");
+        assert_eq!(
+            record["spec"]["cassandra"]["datacenters"][0]["size"],
+            serde_json::json!(3),
+            "normalised as the API server stores it"
+        );
+        assert!(
+            record["spec"].get("reaper").is_none(),
+            "no defaults are added"
+        );
+    }
 
     const CLIENTS: &str = "apiVersion: config.k8ssandra.io/v1beta1
 kind: ClientConfig

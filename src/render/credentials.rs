@@ -88,7 +88,6 @@ pub struct Needed {
 /// §3.1–3.2, components §2.3, §3.1, quirk 7), in a fixed order. Empty with external secrets.
 #[must_use]
 pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
-    let spec = &plan.doc.value.spec;
     if plan.external_secrets() {
         return Vec::new();
     }
@@ -103,13 +102,14 @@ pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
         name: plan.superuser_secret_name(),
         purpose: Purpose::Superuser,
     }];
-    if let Some(reaper) = spec.reaper.as_ref().filter(|r| r.is_object())
-        && str_at(reaper, &["reaperRef", "name"])
-            .unwrap_or_default()
-            .is_empty()
-        && spec.auth_enabled()
+    if let Some(template) = crate::plan::templates::reaper(plan)
+        && template.reaper_ref().is_empty()
+        && plan.auth
     {
-        let cql = str_at(reaper, &["cassandraUserSecretRef", "name"])
+        let reaper = template.written;
+        let cql = reaper
+            .get("cassandraUserSecretRef")
+            .and_then(|r| str_at(r, &["name"]))
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| super::reaper::default_user_secret_name(plan));
         out.push(Needed {

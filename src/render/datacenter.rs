@@ -297,7 +297,7 @@ fn system_replication(
         first.cass_dc_name.clone(),
         i64::from(first.template.size.min(3)),
     );
-    for ext in &plan.doc.value.spec.external_datacenters {
+    for ext in plan.external_datacenters {
         map.insert(ext.clone(), 3);
     }
     Ok(map)
@@ -419,7 +419,6 @@ fn phase_a(
     first_in_spec: bool,
     replication: &BTreeMap<String, i64>,
 ) -> Result<DcConfig, Box<Diagnostic>> {
-    let spec = &plan.doc.value.spec;
     let o = &dc.options;
     let err =
         |code: Code, path: &[&str], msg: String| Box::new(plan.doc.error(code, dc.path(path), msg));
@@ -511,7 +510,7 @@ fn phase_a(
     }
 
     // Auth (spec §2.6).
-    let auth = spec.auth_enabled();
+    let auth = plan.auth;
     let cy = obj(&mut config)
         .entry("cassandraYaml")
         .or_insert_with(|| Value::Object(Map::new()))
@@ -549,13 +548,8 @@ fn phase_a(
     put_if_absent(&mut cy, "role_manager", "CassandraRoleManager".into());
     obj(&mut config).insert("cassandraYaml".into(), cy);
 
-    let reaper = spec.reaper.as_ref();
-    let reaper_http = reaper
-        .and_then(|r| r.get("httpManagement"))
-        .and_then(|h| h.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    let reaper_requires_jmx = reaper.is_some() && !reaper_http;
+    let reaper = crate::plan::templates::reaper(plan);
+    let reaper_requires_jmx = reaper.is_some_and(|r| !r.http_management());
     if reaper_requires_jmx {
         add_option_if_missing(
             &mut config,
@@ -594,14 +588,10 @@ fn phase_a(
 
     // Reaper wiring into the DC (spec §2.1 step 8).
     let mut users = Vec::new();
-    if let Some(r) = reaper {
-        let reaper_ref = r
-            .get("reaperRef")
-            .and_then(|x| x.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if reaper_ref.is_empty() {
-            if !reaper_http {
+    if let Some(template) = reaper {
+        let r = template.written;
+        if template.reaper_ref().is_empty() {
+            if !template.http_management() {
                 push_env(
                     container_mut(&mut pod, "containers", "cassandra"),
                     "LOCAL_JMX",
@@ -711,7 +701,7 @@ fn phase_a(
         }
     }
 
-    let annotations_override = (!spec.external_datacenters.is_empty()).then(|| {
+    let annotations_override = (!plan.external_datacenters.is_empty()).then(|| {
         let mut m = Map::new();
         m.insert(SKIP_USER_CREATION.into(), "true".into());
         m

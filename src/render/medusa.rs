@@ -608,9 +608,9 @@ impl RouteOwners {
             .map(|r| {
                 (
                     r.context.clone(),
-                    r.doc.value.kind.name().to_string(),
+                    r.operation().kind.name().to_string(),
                     r.namespace.clone(),
-                    r.doc.value.name.clone(),
+                    r.operation().name.clone(),
                 )
             })
             .collect()
@@ -660,8 +660,8 @@ pub fn route(
         .collect();
     let mut out = Vec::new();
     for r in routed {
-        let doc = r.doc;
-        let (kind, name) = (doc.value.kind.name(), doc.value.name.as_str());
+        let (doc, operation) = (r.doc, r.operation());
+        let (kind, name) = (operation.kind.name(), operation.name.as_str());
         let key = (
             r.context.clone(),
             kind.to_string(),
@@ -690,9 +690,9 @@ pub fn route(
                 Some((doc.origin.file.clone(), doc.locate(&[]))),
             ),
         );
-        let mut object = doc.value.object.clone();
+        let mut object = operation.object.clone();
         object["metadata"]["namespace"] = r.namespace.clone().into();
-        if doc.value.kind.namespace_path().is_some() {
+        if operation.kind.namespace_path().is_some() {
             // cass-operator looks the datacenter up in spec.datacenter.namespace: without it, the
             // task would never find its datacenter.
             object["spec"]["datacenter"]["namespace"] = r.namespace.clone().into();
@@ -713,7 +713,7 @@ pub fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{InputKind, apply_defaults};
+    use crate::plan::medusa::apply_crd_defaults;
 
     fn ini(storage: Value, extra: Value) -> String {
         let mut m = json!({"storageProperties": storage});
@@ -722,7 +722,7 @@ mod tests {
                 m[k.as_str()] = v;
             }
         }
-        apply_defaults(InputKind::K8ssandraCluster, &["spec", "medusa"], &mut m);
+        apply_crd_defaults(&mut m);
         medusa_ini(&m, "demo", false, false)
     }
 
@@ -781,7 +781,7 @@ mod tests {
             "certificatesSecretRef": {"name": "c"},
             "serviceProperties": {"encryption": {"serverSecretName": "s"}},
         });
-        apply_defaults(InputKind::K8ssandraCluster, &["spec", "medusa"], &mut m);
+        apply_crd_defaults(&mut m);
         let got = medusa_ini(&m, "kc", true, false);
         for line in [
             "\n    certfile = /etc/certificates/rootca.crt\n    usercert = /etc/certificates/client.crt_signed\n    userkey = /etc/certificates/client.key\n",

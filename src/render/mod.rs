@@ -16,6 +16,13 @@
 //! | status reporter: Deployment, RBAC, Service, ServiceMonitor, seed-sync records | [`reporter`] |
 //! | ApplicationSet, Flux Kustomizations, kustomizations | [`delivery`] |
 //!
+//! What these modules read comes from the plan, decided once there: the Reaper and Stargate
+//! templates with their CRD defaults ([`crate::plan::templates`]), the effective Medusa
+//! template ([`ClusterPlan::medusa`]), the reporter's cluster records
+//! ([`crate::plan::reporter::cluster_record`]), `spec.auth` and `externalDatacenters`
+//! ([`ClusterPlan`] fields). No module here calls [`crate::schema`] or reads the source
+//! documents (`plan.doc` only places diagnostics); `tests/layers.rs` checks both.
+//!
 //! Features that add to a CassandraDatacenter return values the datacenter module assembles in
 //! the order its module docs give: a [`contribution::Contribution`] (containers, volumes, users,
 //! annotations) from `medusa::contribution` and `tokens::per_node_contribution`, and plain

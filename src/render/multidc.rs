@@ -26,6 +26,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{object_meta, to_object};
 use crate::model::server::ServerType;
 use crate::plan::reporter::ReporterPlan;
+use crate::plan::templates;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -194,7 +195,6 @@ struct KeyspaceReplication {
 
 /// What the replication Job sets (§4.2), the same in every context.
 fn replication_plan(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
-    let spec = &plan.doc.value.spec;
     let mut system: Vec<(String, i64)> = plan
         .dcs
         .iter()
@@ -206,7 +206,7 @@ fn replication_plan(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
             )
         })
         .collect();
-    system.extend(spec.external_datacenters.iter().map(|d| (d.clone(), 3)));
+    system.extend(plan.external_datacenters.iter().map(|d| (d.clone(), 3)));
     let mut keyspaces = vec!["system_auth", "system_distributed", "system_traces"];
     if plan.server_type == ServerType::Dse {
         keyspaces.extend(["dse_leases", "dse_perf", "dse_security"]);
@@ -220,9 +220,7 @@ fn replication_plan(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
             factors: system.clone(),
         })
         .collect();
-    let stargate = spec.stargate.as_ref().is_some_and(|s| !s.is_null())
-        || plan.dcs.iter().any(|d| d.template.stargate.is_some());
-    if stargate {
+    if templates::uses_stargate(plan) {
         out.push(KeyspaceReplication {
             keyspace: "data_endpoint_auth".into(),
             create: true,
@@ -230,28 +228,16 @@ fn replication_plan(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
             factors: system.clone(),
         });
     }
-    if let Some(reaper) = spec.reaper.as_ref().filter(|r| r.is_object()) {
-        let reaper_ref = reaper
-            .pointer("/reaperRef/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let storage = reaper
-            .get("storageType")
-            .and_then(Value::as_str)
-            .unwrap_or("cassandra");
-        if reaper_ref.is_empty() && storage == "cassandra" {
-            let ks = reaper
-                .get("keyspace")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or("reaper_db");
-            out.push(KeyspaceReplication {
-                keyspace: ks.into(),
-                create: true,
-                merge: false,
-                factors: system.clone(),
-            });
-        }
+    if let Some(reaper) = templates::reaper(plan)
+        && reaper.reaper_ref().is_empty()
+        && reaper.storage_type() == "cassandra"
+    {
+        out.push(KeyspaceReplication {
+            keyspace: reaper.keyspace().into(),
+            create: true,
+            merge: false,
+            factors: system.clone(),
+        });
     }
     out.extend(user_keyspaces(plan));
     out
@@ -375,13 +361,12 @@ fn dc_service(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
 /// One replication Job per context when the cluster has more than one datacenter, or keyspaces
 /// of Reaper or Stargate to create.
 fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let spec = &plan.doc.value.spec;
     let running = plan.dcs.iter().filter(|d| !d.template.stopped).count();
     let keyspaces = replication_plan(plan);
     // One datacenter gets its system keyspaces right at bootstrap (the replication JVM option);
     // Reaper's and Stargate's keyspaces are created by the operator even then.
     let creates = keyspaces.iter().any(|k| k.create);
-    if running == 0 || (running + spec.external_datacenters.len() < 2 && !creates) {
+    if running == 0 || (running + plan.external_datacenters.len() < 2 && !creates) {
         return Vec::new();
     }
     let unsafe_names: Vec<&str> = keyspaces
@@ -427,7 +412,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
             value: Some(host),
             ..EnvVar::default()
         }];
-        if spec.auth_enabled() {
+        if plan.auth {
             for (var, key) in [("CQL_USERNAME", "username"), ("CQL_PASSWORD", "password")] {
                 env.push(EnvVar {
                     name: var.into(),

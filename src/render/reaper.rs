@@ -3,7 +3,8 @@
 //! controller turns it into a Deployment (or StatefulSet) and a Service; that layer is not ours.
 //!
 //! Upstream builds the object from the Go `ReaperClusterTemplate` and sends its JSON encoding.
-//! We start from the template as written plus the CRD defaults and reproduce what that encoding
+//! We start from the template as written plus the CRD defaults
+//! ([`crate::plan::templates::reaper`]) and reproduce what that encoding
 //! keeps: zero-valued `omitempty` fields of the Reaper types are dropped (so that the Reaper CRD
 //! defaults them again, as upstream), empty non-pointer structs are left out (deviations: "Empty
 //! objects..."), and the `ReaperClusterTemplate`-only fields (`deploymentMode`, `reaperRef`) are
@@ -30,10 +31,10 @@ use super::labels::cleaned_up_by_labels;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::object_entry;
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
+use crate::plan::templates;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
-use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 
 /// `apiVersion` of the Reaper object.
@@ -46,25 +47,14 @@ const MAX_NAME_LEN: usize = 63 - "-service".len();
 /// Objects of this component for one cluster, in any order (the caller sorts), each with the
 /// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
 pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let Some(raw) = plan.doc.value.spec.reaper.as_ref() else {
+    let Some(template) = templates::reaper(plan) else {
         return Vec::new();
     };
-    let Some(raw_map) = raw.as_object() else {
-        return Vec::new(); // the schema check already reported it
-    };
-    let mut defaulted = raw.clone();
-    apply_defaults(
-        InputKind::K8ssandraCluster,
-        &["spec", "reaper"],
-        &mut defaulted,
-    );
-    let Value::Object(tpl) = defaulted else {
-        return Vec::new();
-    };
+    let tpl = template.defaulted();
 
     let before = diags.len();
-    validate(plan, &tpl, diags);
-    warn_ignored(plan, raw_map, &tpl, diags);
+    validate(plan, template.written, &tpl, diags);
+    warn_ignored(plan, template.written, &tpl, diags);
     if diags[before..]
         .iter()
         .any(|d| d.severity() == crate::diagnostic::Severity::Error)
@@ -133,7 +123,6 @@ fn new_reaper(
     dc: &DcPlan<'_>,
     tpl: &Map<String, Value>,
 ) -> Result<Value, Box<Diagnostic>> {
-    let kc = &plan.doc.value.spec;
     let name = reaper_name(plan, dc);
     if name.len() > MAX_NAME_LEN {
         let at = if dc.template.options.contains_key("datacenterName") {
@@ -193,7 +182,7 @@ fn new_reaper(
 
     // The template's own metadata, then the secret injection, then Cassandra's common metadata.
     let mut meta = template_meta;
-    if kc.auth_enabled() && !plan.external_secrets() {
+    if plan.auth && !plan.external_secrets() {
         let cql = match str_in(&spec, &["cassandraUserSecretRef", "name"]) {
             "" => default_user_secret_name(plan),
             n => n.to_string(),
@@ -351,12 +340,17 @@ fn merge_strings(into: &mut Map<String, Value>, from: &Map<String, Value>) {
 }
 
 /// The validating webhook's Reaper rules (control-plane §6.1 rule 7).
-fn validate(plan: &ClusterPlan<'_>, tpl: &Map<String, Value>, diags: &mut Vec<Diagnostic>) {
+/// `raw` is the template as written, `tpl` with the CRD defaults.
+fn validate(
+    plan: &ClusterPlan<'_>,
+    raw: &Map<String, Value>,
+    tpl: &Map<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
     if str_in(tpl, &["storageType"]) != "local" {
         return;
     }
-    let raw = plan.doc.value.spec.reaper.as_ref();
-    let written = |key: &str| raw.and_then(|r| r.get(key)).is_some();
+    let written = |key: &str| raw.contains_key(key);
     let storage_type_path = if written("storageType") {
         reaper_path(&["storageType"])
     } else {
@@ -459,7 +453,7 @@ fn warn_ignored(
         let at = reaper_path(&["deploymentMode"]);
         diags.push(plan.doc.warning(Code::Surprising, at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
     }
-    if plan.doc.value.spec.auth_enabled()
+    if plan.auth
         && !plan.external_secrets()
         && str_in(tpl, &["reaperRef", "name"]).is_empty()
         && plan

@@ -102,12 +102,7 @@ pub fn render(
 
     // The records: the K8ssandraClusters themselves, reconciled by nobody, status by us.
     for plan in plans {
-        let mut record =
-            crate::schema::normalize(crate::schema::InputKind::K8ssandraCluster, &plan.doc.node);
-        if let Some(o) = record.as_object_mut() {
-            o.remove("status");
-        }
-        record["metadata"]["namespace"] = plan.namespace.clone().into();
+        let mut record = crate::plan::reporter::cluster_record(plan);
         super::set_annotation(&mut record, super::SYNC_OPTIONS, super::NEVER_PRUNE.into());
         out.push(Manifest::new(cp.clone(), plan.name.clone(), record));
     }

@@ -3,7 +3,7 @@
 //! controller turns it into Deployments, a Service and ConfigMaps; that layer is not ours.
 //!
 //! The template of a datacenter is its own `stargate` block merged over the cluster-level
-//! `spec.stargate` (goalesce rules, the datacenter wins); no template at either level means no
+//! `spec.stargate` (goalesce rules, the datacenter wins; merged by the plan); no template at either level means no
 //! Stargate, and a `stopped` datacenter gets none either. Stargate is deprecated upstream: every
 //! use of either block gets the webhook's deprecation warning.
 //!
@@ -22,7 +22,8 @@
 //!
 //! Decisions (spec `quirks.md`):
 //! - #3: the cluster- and datacenter-level templates are merged first and the CRD defaults are
-//!   applied to the result, so a default never beats a value set at the cluster level.
+//!   applied to the result, so a default never beats a value set at the cluster level (both
+//!   decided by [`crate::plan::templates::stargate`]).
 //! - #5: each Stargate is paired with its own datacenter by name.
 //! - #10: no `k8ssandra.io/resource-hash` annotation.
 //! - #11: the datacenter's tolerations are not copied (reproduced), with a warning.
@@ -40,16 +41,13 @@ use super::Manifest;
 use super::labels::cleaned_up_by_labels;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::json::{drop_zero_members, prune_empty, string_map};
-use crate::merge::merge;
+use crate::plan::templates::{self, StargateTemplate};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
-use crate::schema::{InputKind, apply_defaults};
 use crate::yaml::Seg;
 
 /// `apiVersion` of the Stargate object.
 pub const API_VERSION: &str = "stargate.k8ssandra.io/v1alpha1";
-/// Schema path of a datacenter-level Stargate template in a K8ssandraCluster.
-const DC_TEMPLATE_PATH: [&str; 5] = ["spec", "cassandra", "datacenters", "[]", "stargate"];
 /// Longest Kubernetes label value (Deployment names are copied into a pod label).
 const MAX_LABEL_LEN: usize = 63;
 /// Rack-level fields whose CRD default beats the datacenter-level value in the Stargate
@@ -59,8 +57,7 @@ const RACK_DEFAULTED: [&str; 3] = ["heapSize", "serviceAccount", "containerImage
 /// Objects of this component for one cluster, in any order (the caller sorts), each with the
 /// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
 pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let cluster_tpl = present(plan.doc.value.spec.stargate.as_ref());
-    if cluster_tpl.is_some() {
+    if templates::stargate_cluster(plan).is_some() {
         diags.push(plan.doc.warning(
             Code::Deprecated,
             vec![Seg::Key("spec".into()), Seg::Key("stargate".into())],
@@ -69,31 +66,22 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     }
     let mut out = Vec::new();
     for dc in &plan.dcs {
-        let dc_tpl = present(dc.template.stargate.as_ref());
-        if dc_tpl.is_some() {
+        let Some(template) = templates::stargate(plan, dc) else {
+            continue;
+        };
+        if template.datacenter.is_some() {
             diags.push(plan.doc.warning(
                 Code::Deprecated,
                 dc.path(&["stargate"]),
                 deprecation("cassandra.datacenters.stargate"),
             ));
         }
-        let Some(merged) = merge_templates(cluster_tpl, dc_tpl) else {
-            continue;
-        };
         if dc.template.stopped {
             continue;
         }
-        let mut defaulted = Value::Object(merged.clone());
-        apply_defaults(
-            InputKind::K8ssandraCluster,
-            &DC_TEMPLATE_PATH,
-            &mut defaulted,
-        );
-        let Value::Object(tpl) = defaulted else {
-            continue;
-        };
+        let tpl = template.defaulted();
         let before = diags.len();
-        check(plan, dc, cluster_tpl, dc_tpl, &merged, &tpl, diags);
+        check(plan, dc, &template, &tpl, diags);
         if diags[before..]
             .iter()
             .any(|d| d.severity() == Severity::Error)
@@ -144,47 +132,16 @@ fn deprecation(field: &str) -> String {
     )
 }
 
-/// A template that is there: `null` (a nil pointer in Go) counts as absent; a non-object was
-/// already reported by the schema check.
-fn present(v: Option<&Value>) -> Option<&Map<String, Value>> {
-    v.and_then(Value::as_object)
-}
-
-/// `StargateDatacenterTemplate.MergeWith`, on the templates as written (quirk #3: the CRD
-/// defaults come after). A datacenter-level `allowStargateOnDataNodes: false` is the zero value
-/// of a plain Go bool, which goalesce never lets override.
-fn merge_templates(
-    cluster: Option<&Map<String, Value>>,
-    dc: Option<&Map<String, Value>>,
-) -> Option<Map<String, Value>> {
-    match (cluster, dc) {
-        (None, None) => None,
-        (Some(c), None) => Some(c.clone()),
-        (None, Some(d)) => Some(d.clone()),
-        (Some(c), Some(d)) => {
-            let mut d = d.clone();
-            if d.get("allowStargateOnDataNodes") == Some(&Value::Bool(false)) {
-                d.remove("allowStargateOnDataNodes");
-            }
-            match merge(&Value::Object(c.clone()), &Value::Object(d)) {
-                Value::Object(m) => Some(m),
-                _ => None,
-            }
-        }
-    }
-}
-
 /// Checks that need the datacenter: object names the Stargate controller derives, and the
 /// reproduced upstream behaviours worth a warning.
 fn check(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
-    cluster_tpl: Option<&Map<String, Value>>,
-    dc_tpl: Option<&Map<String, Value>>,
-    merged: &Map<String, Value>,
+    template: &StargateTemplate<'_>,
     tpl: &Map<String, Value>,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let (cluster_tpl, dc_tpl, merged) = (template.cluster, template.datacenter, &template.merged);
     let name_at = if dc.template.options.contains_key("datacenterName") {
         dc.path(&["datacenterName"])
     } else {
@@ -268,10 +225,7 @@ fn check(
                 racks.join(", ")
             )));
         }
-        let mut defaulted = Value::Object(rack.clone());
-        let mut rack_path = DC_TEMPLATE_PATH.to_vec();
-        rack_path.extend(["racks", "[]"]);
-        apply_defaults(InputKind::K8ssandraCluster, &rack_path, &mut defaulted);
+        let defaulted = templates::stargate_rack_defaulted(rack);
         for field in RACK_DEFAULTED {
             let (Some(dc_value), Some(default)) = (merged.get(field), defaulted.get(field)) else {
                 continue;
@@ -293,7 +247,6 @@ fn check(
 
 /// `NewStargate` for one datacenter.
 fn new_stargate(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tpl: &Map<String, Value>) -> Value {
-    let kc = &plan.doc.value.spec;
     let mut spec = go_encode_template(tpl);
     let template_meta = spec.get("metadata").and_then(Value::as_object);
 
@@ -311,7 +264,7 @@ fn new_stargate(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tpl: &Map<String, Value
         plan.secrets_provider.clone().into(),
     );
     spec.insert("datacenterRef".into(), json!({ "name": dc.template.name }));
-    spec.insert("auth".into(), kc.auth_enabled().into());
+    spec.insert("auth".into(), plan.auth.into());
     spec.insert(
         "cassandraEncryption".into(),
         Value::Object(cassandra_encryption(plan, dc, external)),
@@ -454,23 +407,6 @@ mod tests {
     const DC1: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n";
     const DC2: &str = "    - metadata: {name: dc2}\n      k8sContext: west\n      size: 3\n";
     const DEPRECATED_DC0: &str = "spec.cassandra.datacenters[0].stargate";
-
-    /// The schema paths used for defaulting exist (a typo would silently default nothing).
-    #[test]
-    fn default_paths_exist() {
-        let mut v = json!({});
-        assert!(apply_defaults(
-            InputKind::K8ssandraCluster,
-            &DC_TEMPLATE_PATH,
-            &mut v
-        ));
-        assert_eq!(v["heapSize"], "256Mi");
-        let mut rack = DC_TEMPLATE_PATH.to_vec();
-        rack.extend(["racks", "[]"]);
-        let mut v = json!({"name": "r1"});
-        assert!(apply_defaults(InputKind::K8ssandraCluster, &rack, &mut v));
-        assert_eq!(v["serviceAccount"], "default");
-    }
 
     /// Upstream fixture `stargate-jwt`: name, place, labels, forced fields, CRD defaults, and Go's
     /// omitempty dropping `allowStargateOnDataNodes: false`.
