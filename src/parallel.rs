@@ -9,6 +9,20 @@ use std::sync::mpsc;
 /// busy while the consumer writes, few enough that memory stays a few clusters' worth.
 const AHEAD: usize = 2;
 
+/// Overrides the number of threads (a positive integer), for a user who shares the machine or
+/// a test that compares thread counts; otherwise the CPUs this process may use.
+pub(crate) const THREADS_ENV: &str = "K8SSANDRA_GITOPS_THREADS";
+
+/// How many threads to work on: [`THREADS_ENV`] when it holds a positive integer, else as many
+/// as the CPUs the process may use (its affinity mask and cgroup CPU quota included).
+fn threads() -> usize {
+    std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<NonZeroUsize>().ok())
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get)
+}
+
 /// Calls `work` on every item, on up to as many threads as there are cores, and `consume` on
 /// the calling thread with each result in the order of `items`. At most a few results per
 /// worker wait at once; `consume` runs while the workers go on. With one core (or one item)
@@ -25,8 +39,7 @@ pub(crate) fn ordered_map<T, R>(
     T: Sync,
     R: Send,
 {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let workers = cores.min(items.len());
+    let workers = threads().min(items.len());
     if workers <= 1 {
         for item in items {
             consume(work(item));

@@ -51,3 +51,52 @@ fn rendering_twice_renaming_and_reordering_inputs_and_changing_tz_and_lang_give_
     assert_eq!(first, moved);
     assert!(first.len() > 5);
 }
+
+/// A repository of 13 clusters (the example's cluster copied into 12 more namespaces), with or
+/// without the example's operations documents (which then name a datacenter of several
+/// clusters: an error listing all of them).
+fn fleet(with_operations: bool) -> TempDir {
+    let examples = root().join("examples");
+    let repo = TempDir::new("det-fleet");
+    copy_dir(&examples.join("clusters"), &repo.path().join("clusters"));
+    copy_dir(&examples.join("contexts"), &repo.path().join("contexts"));
+    fs::copy(
+        examples.join("render-config.yaml"),
+        repo.path().join("render-config.yaml"),
+    )
+    .unwrap();
+    if !with_operations {
+        fs::remove_file(repo.path().join("clusters/orders-operations.yaml")).unwrap();
+    }
+    let cluster = fs::read_to_string(examples.join("clusters/orders.yaml")).unwrap();
+    for i in 0..12 {
+        let copy = cluster
+            .replace("\n  name: orders\n", &format!("\n  name: orders-{i}\n"))
+            .replace(
+                "\n  namespace: k8ssandra\n",
+                &format!("\n  namespace: team-{i}\n"),
+            );
+        assert_ne!(copy, cluster);
+        fs::write(repo.path().join(format!("clusters/copy-{i}.yaml")), copy).unwrap();
+    }
+    repo
+}
+
+#[test]
+fn the_number_of_threads_changes_no_byte_of_the_output_or_the_problems() {
+    const THREADS: &str = "K8SSANDRA_GITOPS_THREADS";
+    let repo = fleet(false);
+    let out = TempDir::new("det-threads");
+    let one = render(repo.path(), &out.path().join("1"), &[(THREADS, "1")]);
+    let many = render(repo.path(), &out.path().join("5"), &[(THREADS, "5")]);
+    assert!(one.len() > 13 * 20, "{} files", one.len());
+    assert_eq!(one, many);
+
+    let broken = fleet(true);
+    let validate =
+        |threads: &str| run_env(broken.path(), &["validate", "."], &[(THREADS, threads)]);
+    let (one, many) = (validate("1"), validate("5"));
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    assert!(one.stderr.contains("team-11/orders-11"), "{}", one.stderr);
+    assert_eq!(one.stderr, many.stderr);
+}
