@@ -16,22 +16,21 @@ pub fn render_one(
     yaml: &str,
     render: impl FnOnce(&ClusterPlan<'_>, &mut Vec<Diagnostic>) -> Vec<Manifest>,
 ) -> (Vec<Manifest>, Vec<Diagnostic>) {
-    let files = vec![SourceFile {
-        rel_path: "c.yaml".into(),
-        display_path: "c.yaml".into(),
-        text: format!("{HEAD}{yaml}{CONTEXTS}"),
-    }];
-    let (inputs, mut diags) = crate::load::load(&files);
-    let settings = crate::plan::Settings::from_inputs(&inputs);
-    let plans = crate::plan::plan(&inputs, &settings, &mut diags);
-    assert_eq!(plans.len(), 1, "{diags:#?}");
-    let out = render(&plans[0], &mut diags);
-    (out, diags)
+    with_plan(yaml, |plan, diags| {
+        let out = render(plan, diags);
+        (out, std::mem::take(diags))
+    })
 }
 
 /// Loads `HEAD + yaml + CONTEXTS`, plans the one cluster in it (which must plan without
 /// errors being fatal) and hands the plan to `check`.
 pub fn plan_one<R>(yaml: &str, check: impl FnOnce(&ClusterPlan<'_>) -> R) -> R {
+    with_plan(yaml, |plan, _| check(plan))
+}
+
+/// Loads and plans `HEAD + yaml + CONTEXTS`, then hands the one cluster's plan and the
+/// problems found so far to `f`.
+fn with_plan<R>(yaml: &str, f: impl FnOnce(&ClusterPlan<'_>, &mut Vec<Diagnostic>) -> R) -> R {
     let files = vec![SourceFile {
         rel_path: "c.yaml".into(),
         display_path: "c.yaml".into(),
@@ -41,7 +40,7 @@ pub fn plan_one<R>(yaml: &str, check: impl FnOnce(&ClusterPlan<'_>) -> R) -> R {
     let settings = crate::plan::Settings::from_inputs(&inputs);
     let plans = crate::plan::plan(&inputs, &settings, &mut diags);
     assert_eq!(plans.len(), 1, "{diags:#?}");
-    check(&plans[0])
+    f(&plans[0], &mut diags)
 }
 
 /// A `storageConfig` block for `spec.cassandra` (four-space indent).
