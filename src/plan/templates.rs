@@ -77,6 +77,20 @@ impl<'a> ReaperTemplate<'a> {
             .unwrap_or("cassandra")
     }
 
+    /// The Secret with Reaper's CQL user: `cassandraUserSecretRef.name`, else upstream's
+    /// `DefaultUserSecretName`, `<CleanupForKubernetes(cluster name)>-reaper`. The datacenter
+    /// lists it as a user, the Reaper object names it, the credentials deliver it.
+    #[must_use]
+    pub fn cql_user_secret(&self, plan: &ClusterPlan<'_>) -> String {
+        match str_in(self.written, &["cassandraUserSecretRef", "name"]) {
+            "" => format!(
+                "{}-reaper",
+                crate::ports::names::cleanup_for_kubernetes(&plan.cass_cluster_name)
+            ),
+            name => name.to_string(),
+        }
+    }
+
     /// The keyspace Reaper keeps its data in: `keyspace`, `reaper_db` when unset or empty.
     #[must_use]
     pub fn keyspace(&self) -> &'a str {
@@ -238,6 +252,20 @@ mod tests {
             assert!(r.http_management());
             assert_eq!(r.reaper_ref(), "");
         });
+    }
+
+    #[test]
+    fn the_cql_user_secret_is_the_one_named_else_upstreams_default() {
+        for (reaper_block, expected) in [
+            ("  reaper: {}\n", "c-reaper"),
+            ("  reaper:\n    cassandraUserSecretRef: {name: ''}\n", "c-reaper"),
+            ("  reaper:\n    cassandraUserSecretRef: {name: mine}\n", "mine"),
+        ] {
+            plan_one(&cluster("c", reaper_block, DC1), |plan| {
+                let r = reaper(plan).expect("a Reaper template");
+                assert_eq!(r.cql_user_secret(plan), expected, "{reaper_block}");
+            });
+        }
     }
 
     #[test]

@@ -107,13 +107,8 @@ pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
         && plan.auth
     {
         let reaper = template.written;
-        let cql = reaper
-            .get("cassandraUserSecretRef")
-            .and_then(|r| str_at(r, &["name"]))
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| super::reaper::default_user_secret_name(plan));
         out.push(Needed {
-            name: cql,
+            name: template.cql_user_secret(plan),
             purpose: Purpose::ReaperCql,
         });
         // Only an explicitly empty uiUserSecretRef turns UI authentication off.

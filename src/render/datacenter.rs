@@ -588,28 +588,19 @@ fn phase_a(
 
     // Reaper wiring into the DC (spec §2.1 step 8).
     let mut users = Vec::new();
-    if let Some(template) = reaper {
-        let r = template.written;
-        if template.reaper_ref().is_empty() {
-            if !template.http_management() {
-                push_env(
-                    container_mut(&mut pod, "containers", "cassandra"),
-                    "LOCAL_JMX",
-                    "no",
-                );
-            }
-            if auth && !external {
-                let name = r
-                    .get("cassandraUserSecretRef")
-                    .and_then(|x| x.get("name"))
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map_or_else(
-                        || format!("{}-reaper", cleanup_for_kubernetes(&plan.cass_cluster_name)),
-                        str::to_string,
-                    );
-                users.push(json!({ "secretName": name, "superuser": true }));
-            }
+    if let Some(template) = reaper
+        && template.reaper_ref().is_empty()
+    {
+        if !template.http_management() {
+            push_env(
+                container_mut(&mut pod, "containers", "cassandra"),
+                "LOCAL_JMX",
+                "no",
+            );
+        }
+        if auth && !external {
+            let name = template.cql_user_secret(plan);
+            users.push(json!({ "secretName": name, "superuser": true }));
         }
     }
 

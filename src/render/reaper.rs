@@ -85,7 +85,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         if dc.template.stopped || (single && single_dc != Some(dc.template.name.as_str())) {
             continue;
         }
-        match new_reaper(plan, dc, &tpl) {
+        match new_reaper(plan, dc, template, &tpl) {
             Ok(object) => out.push(Manifest::after_datacenters(plan, dc, object)),
             Err(d) => diags.push(*d),
         }
@@ -102,11 +102,6 @@ pub fn reaper_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     ))
 }
 
-/// `DefaultUserSecretName`: `<CleanupForKubernetes(cluster name)>-reaper`.
-#[must_use]
-pub fn default_user_secret_name(plan: &ClusterPlan<'_>) -> String {
-    format!("{}-reaper", cleanup_for_kubernetes(&plan.cass_cluster_name))
-}
 
 /// `DefaultUiSecretName`: `<CleanupForKubernetes(cluster name)>-reaper-ui`.
 #[must_use]
@@ -121,6 +116,7 @@ pub fn default_ui_secret_name(plan: &ClusterPlan<'_>) -> String {
 fn new_reaper(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
+    template: templates::ReaperTemplate<'_>,
     tpl: &Map<String, Value>,
 ) -> Result<Value, Box<Diagnostic>> {
     let name = reaper_name(plan, dc);
@@ -183,10 +179,7 @@ fn new_reaper(
     // The template's own metadata, then the secret injection, then Cassandra's common metadata.
     let mut meta = template_meta;
     if plan.auth && !plan.external_secrets() {
-        let cql = match str_in(&spec, &["cassandraUserSecretRef", "name"]) {
-            "" => default_user_secret_name(plan),
-            n => n.to_string(),
-        };
+        let cql = template.cql_user_secret(plan);
         spec.insert("cassandraUserSecretRef".into(), json!({ "name": cql }));
         // `jmxUserSecretRef` is deprecated: upstream deliberately gives it no default.
         if tpl.get("uiUserSecretRef").is_none_or(Value::is_null) {
