@@ -9,6 +9,10 @@ use std::sync::mpsc;
 /// busy while the consumer writes, few enough that memory stays a few clusters' worth.
 const AHEAD: usize = 2;
 
+/// Fewer items than this per thread are not worth a thread: starting one costs about as much
+/// as rendering a small cluster, and a one-cluster render runs on every Argo CD refresh.
+const MIN_ITEMS_PER_WORKER: usize = 8;
+
 /// Overrides the number of threads (a positive integer), for a user who shares the machine or
 /// a test that compares thread counts; otherwise the CPUs this process may use.
 pub(crate) const THREADS_ENV: &str = "K8SSANDRA_GITOPS_THREADS";
@@ -25,8 +29,8 @@ fn threads() -> usize {
 
 /// Calls `work` on every item, on up to as many threads as there are cores, and `consume` on
 /// the calling thread with each result in the order of `items`. At most a few results per
-/// worker wait at once; `consume` runs while the workers go on. With one core (or one item)
-/// everything runs on the calling thread.
+/// worker wait at once; `consume` runs while the workers go on. With one core (or too few
+/// items to share) everything runs on the calling thread.
 ///
 /// Worker `w` takes items `w`, `w + n`, `w + 2n`… (clusters cost about the same), which lets the
 /// consumer read the results in order from one bounded channel per worker. A panicking worker
@@ -39,7 +43,7 @@ pub(crate) fn ordered_map<T, R>(
     T: Sync,
     R: Send,
 {
-    let workers = threads().min(items.len());
+    let workers = threads().min(items.len() / MIN_ITEMS_PER_WORKER);
     if workers <= 1 {
         for item in items {
             consume(work(item));

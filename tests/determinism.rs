@@ -52,7 +52,7 @@ fn rendering_twice_renaming_and_reordering_inputs_and_changing_tz_and_lang_give_
     assert!(first.len() > 5);
 }
 
-/// A repository of 13 clusters (the example's cluster copied into 12 more namespaces), with or
+/// A repository of 40 clusters (the example's cluster copied into 39 more namespaces), with or
 /// without the example's operations documents (which then name a datacenter of several
 /// clusters: an error listing all of them).
 fn fleet(with_operations: bool) -> TempDir {
@@ -69,7 +69,7 @@ fn fleet(with_operations: bool) -> TempDir {
         fs::remove_file(repo.path().join("clusters/orders-operations.yaml")).unwrap();
     }
     let cluster = fs::read_to_string(examples.join("clusters/orders.yaml")).unwrap();
-    for i in 0..12 {
+    for i in 0..39 {
         let copy = cluster
             .replace("\n  name: orders\n", &format!("\n  name: orders-{i}\n"))
             .replace(
@@ -88,15 +88,15 @@ fn the_number_of_threads_changes_no_byte_of_the_output_or_the_problems() {
     let repo = fleet(false);
     let out = TempDir::new("det-threads");
     let one = render(repo.path(), &out.path().join("1"), &[(THREADS, "1")]);
-    let many = render(repo.path(), &out.path().join("5"), &[(THREADS, "5")]);
-    assert!(one.len() > 13 * 20, "{} files", one.len());
+    let many = render(repo.path(), &out.path().join("4"), &[(THREADS, "4")]);
+    assert!(one.len() > 40 * 20, "{} files", one.len());
     assert_eq!(one, many);
 
     let broken = fleet(true);
     let validate =
         |threads: &str| run_env(broken.path(), &["validate", "."], &[(THREADS, threads)]);
-    let (one, many) = (validate("1"), validate("5"));
+    let (one, many) = (validate("1"), validate("4"));
     assert_eq!(one.code, 1, "{}", one.stderr);
-    assert!(one.stderr.contains("team-11/orders-11"), "{}", one.stderr);
+    assert!(one.stderr.contains("team-38/orders-38"), "{}", one.stderr);
     assert_eq!(one.stderr, many.stderr);
 }

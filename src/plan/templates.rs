@@ -258,8 +258,14 @@ mod tests {
     fn the_cql_user_secret_is_the_one_named_else_upstreams_default() {
         for (reaper_block, expected) in [
             ("  reaper: {}\n", "c-reaper"),
-            ("  reaper:\n    cassandraUserSecretRef: {name: ''}\n", "c-reaper"),
-            ("  reaper:\n    cassandraUserSecretRef: {name: mine}\n", "mine"),
+            (
+                "  reaper:\n    cassandraUserSecretRef: {name: ''}\n",
+                "c-reaper",
+            ),
+            (
+                "  reaper:\n    cassandraUserSecretRef: {name: mine}\n",
+                "mine",
+            ),
         ] {
             plan_one(&cluster("c", reaper_block, DC1), |plan| {
                 let r = reaper(plan).expect("a Reaper template");

@@ -102,7 +102,6 @@ pub fn reaper_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     ))
 }
 
-
 /// `DefaultUiSecretName`: `<CleanupForKubernetes(cluster name)>-reaper-ui`.
 #[must_use]
 pub fn default_ui_secret_name(plan: &ClusterPlan<'_>) -> String {
