@@ -5,8 +5,9 @@
 use std::num::NonZeroUsize;
 use std::sync::mpsc;
 
-/// How many results each worker may hold ahead of the consumer: enough to keep the workers
-/// busy while the consumer writes, few enough that memory stays a few clusters' worth.
+/// How many finished results each worker may queue for the consumer (one more waits in the
+/// worker's hand): enough to keep the workers busy while the consumer writes, few enough that
+/// memory stays a few clusters' worth per worker.
 const AHEAD: usize = 2;
 
 /// Fewer items than this per thread are not worth a thread: starting one costs about as much
@@ -27,15 +28,29 @@ fn threads() -> usize {
         .map_or(1, NonZeroUsize::get)
 }
 
-/// Calls `work` on every item, on up to as many threads as there are cores, and `consume` on
-/// the calling thread with each result in the order of `items`. At most a few results per
-/// worker wait at once; `consume` runs while the workers go on. With one core (or too few
+/// Calls `work` on every item, on worker threads (as many as [`threads`] says, each with at
+/// least [`MIN_ITEMS_PER_WORKER`] items), and `consume` on the calling thread with each result
+/// in the order of `items`; `consume` runs while the workers go on. With one thread (or too few
 /// items to share) everything runs on the calling thread.
+pub(crate) fn ordered_map<T, R>(items: &[T], work: impl Fn(&T) -> R + Sync, consume: impl FnMut(R))
+where
+    T: Sync,
+    R: Send,
+{
+    let workers = threads().min(items.len() / MIN_ITEMS_PER_WORKER);
+    ordered_map_on(workers, items, work, consume);
+}
+
+/// [`ordered_map`] on `workers` threads.
 ///
 /// Worker `w` takes items `w`, `w + n`, `w + 2n`… (clusters cost about the same), which lets the
-/// consumer read the results in order from one bounded channel per worker. A panicking worker
-/// closes its channel; the consumer then stops and the panic is raised again here.
-pub(crate) fn ordered_map<T, R>(
+/// consumer read the results in order from one bounded channel per worker. A worker that cannot
+/// be started (the system refuses another thread) leaves its items to the calling thread. A
+/// panicking worker closes its channel; the consumer then stops, and leaving the scope panics
+/// ("a scoped thread panicked") after the worker's own message. A panicking consumer drops the
+/// channels, so blocked workers stop too.
+fn ordered_map_on<T, R>(
+    workers: usize,
     items: &[T],
     work: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(R),
@@ -43,7 +58,6 @@ pub(crate) fn ordered_map<T, R>(
     T: Sync,
     R: Send,
 {
-    let workers = threads().min(items.len() / MIN_ITEMS_PER_WORKER);
     if workers <= 1 {
         for item in items {
             consume(work(item));
@@ -52,25 +66,31 @@ pub(crate) fn ordered_map<T, R>(
     }
     let work = &work;
     std::thread::scope(|scope| {
-        let receivers: Vec<mpsc::Receiver<R>> = (0..workers)
+        let receivers: Vec<Option<mpsc::Receiver<R>>> = (0..workers)
             .map(|w| {
                 let (tx, rx) = mpsc::sync_channel(AHEAD);
-                scope.spawn(move || {
-                    for item in items.iter().skip(w).step_by(workers) {
-                        // The consumer stopped (it panicked): nothing more to do.
-                        if tx.send(work(item)).is_err() {
-                            return;
+                std::thread::Builder::new()
+                    .name(format!("render-{w}"))
+                    .spawn_scoped(scope, move || {
+                        for item in items.iter().skip(w).step_by(workers) {
+                            // The consumer stopped (it panicked): nothing more to do.
+                            if tx.send(work(item)).is_err() {
+                                return;
+                            }
                         }
-                    }
-                });
-                rx
+                    })
+                    .ok()
+                    .map(|_| rx)
             })
             .collect();
-        for i in 0..items.len() {
-            match receivers[i % workers].recv() {
-                Ok(result) => consume(result),
-                // The worker panicked; leaving the scope re-raises its panic.
-                Err(mpsc::RecvError) => break,
+        for (i, item) in items.iter().enumerate() {
+            match &receivers[i % workers] {
+                Some(rx) => match rx.recv() {
+                    Ok(result) => consume(result),
+                    // The worker panicked.
+                    Err(mpsc::RecvError) => break,
+                },
+                None => consume(work(item)),
             }
         }
     });
@@ -84,8 +104,10 @@ mod tests {
     fn results_come_in_input_order_whatever_each_item_costs() {
         let items: Vec<u64> = (0..200).collect();
         let mut seen = Vec::new();
-        // Early items are slow, so later ones finish first on other threads.
-        ordered_map(
+        let mut threads = std::collections::HashSet::new();
+        // Every 7th item is slow, so later ones finish first on other threads.
+        ordered_map_on(
+            4,
             &items,
             |&i| {
                 if i % 7 == 0 {
@@ -93,9 +115,14 @@ mod tests {
                 }
                 (i, std::thread::current().id())
             },
-            |(i, _)| seen.push(i),
+            |(i, thread)| {
+                seen.push(i);
+                threads.insert(thread);
+            },
         );
         assert_eq!(seen, items);
+        assert_eq!(threads.len(), 4, "the work ran on the 4 workers");
+        assert!(!threads.contains(&std::thread::current().id()));
     }
 
     #[test]
@@ -105,13 +132,16 @@ mod tests {
         assert!(seen.is_empty());
         ordered_map(&[9u8], |&x| x + 1, |x| seen.push(x));
         assert_eq!(seen, [10]);
+        ordered_map_on(3, &[1u8, 2], |&x| x * 2, |x| seen.push(x));
+        assert_eq!(seen, [10, 2, 4]);
     }
 
     #[test]
     fn a_panicking_worker_panics_the_caller_instead_of_hanging() {
         let items: Vec<u32> = (0..50).collect();
         let caught = std::panic::catch_unwind(|| {
-            ordered_map(
+            ordered_map_on(
+                4,
                 &items,
                 |&i| {
                     assert!(i != 17, "item 17 fails");
@@ -120,7 +150,20 @@ mod tests {
                 |_| {},
             );
         });
-        // On a one-core machine the panic happens on this thread: the same outcome.
+        assert!(caught.is_err());
+    }
+
+    #[test]
+    fn a_panicking_consumer_stops_the_workers_instead_of_hanging() {
+        let items: Vec<u32> = (0..500).collect();
+        let caught = std::panic::catch_unwind(|| {
+            ordered_map_on(
+                4,
+                &items,
+                |&i| i,
+                |i| assert!(i != 3, "the consumer fails at 3"),
+            );
+        });
         assert!(caught.is_err());
     }
 }

@@ -52,10 +52,9 @@ fn rendering_twice_renaming_and_reordering_inputs_and_changing_tz_and_lang_give_
     assert!(first.len() > 5);
 }
 
-/// A repository of 40 clusters (the example's cluster copied into 39 more namespaces), with or
-/// without the example's operations documents (which then name a datacenter of several
-/// clusters: an error listing all of them).
-fn fleet(with_operations: bool) -> TempDir {
+/// The example repository (without its rendered output) plus 39 copies of its cluster, each
+/// renamed by `rename(i, text)`, optionally without the example's operations documents.
+fn fleet(with_operations: bool, rename: impl Fn(usize, &str) -> String) -> TempDir {
     let examples = root().join("examples");
     let repo = TempDir::new("det-fleet");
     copy_dir(&examples.join("clusters"), &repo.path().join("clusters"));
@@ -70,14 +69,9 @@ fn fleet(with_operations: bool) -> TempDir {
     }
     let cluster = fs::read_to_string(examples.join("clusters/orders.yaml")).unwrap();
     for i in 0..39 {
-        let copy = cluster
-            .replace("\n  name: orders\n", &format!("\n  name: orders-{i}\n"))
-            .replace(
-                "\n  namespace: k8ssandra\n",
-                &format!("\n  namespace: team-{i}\n"),
-            );
+        let copy = rename(i, &cluster);
         assert_ne!(copy, cluster);
-        fs::write(repo.path().join(format!("clusters/copy-{i}.yaml")), copy).unwrap();
+        fs::write(repo.path().join(format!("clusters/copy-{i:02}.yaml")), copy).unwrap();
     }
     repo
 }
@@ -85,16 +79,46 @@ fn fleet(with_operations: bool) -> TempDir {
 #[test]
 fn the_number_of_threads_changes_no_byte_of_the_output_or_the_problems() {
     const THREADS: &str = "K8SSANDRA_GITOPS_THREADS";
-    let repo = fleet(false);
+    // 40 clusters in one namespace, with datacenters of their own but one superuser Secret
+    // and one Medusa bucket Secret: the first cluster in plan order (copy-00) renders them,
+    // so the output depends on the clusters being handed on in that order.
+    let together = fleet(false, |i, text| {
+        text.replace("\n  name: orders\n", &format!("\n  name: orders-{i}\n"))
+            .replace(
+                "clusterName: Orders Prod",
+                &format!("clusterName: Orders {i}"),
+            )
+            .replace("name: us-east\n", &format!("name: us-east-{i}\n"))
+            .replace("name: eu-west\n", &format!("name: eu-west-{i}\n"))
+            .replace("name: reporting\n", &format!("name: reporting-{i}\n"))
+    });
     let out = TempDir::new("det-threads");
-    let one = render(repo.path(), &out.path().join("1"), &[(THREADS, "1")]);
-    let many = render(repo.path(), &out.path().join("4"), &[(THREADS, "4")]);
+    let one = render(together.path(), &out.path().join("1"), &[(THREADS, "1")]);
+    let many = render(together.path(), &out.path().join("4"), &[(THREADS, "4")]);
     assert!(one.len() > 40 * 20, "{} files", one.len());
+    let superuser: Vec<&str> = one
+        .iter()
+        .map(|(path, _)| path.as_str())
+        .filter(|p| {
+            p.starts_with("us-east-1/") && p.ends_with("/externalsecret-orders-superuser.yaml")
+        })
+        .collect();
+    assert_eq!(
+        superuser,
+        ["us-east-1/k8ssandra/orders-0/externalsecret-orders-superuser.yaml"]
+    );
     assert_eq!(one, many);
 
-    let broken = fleet(true);
-    let validate =
-        |threads: &str| run_env(broken.path(), &["validate", "."], &[(THREADS, threads)]);
+    // 40 clusters in 40 namespaces, and a Medusa schedule naming a datacenter all of them have:
+    // an error that lists every cluster, in the order they were loaded.
+    let apart = fleet(true, |i, text| {
+        text.replace("\n  name: orders\n", &format!("\n  name: orders-{i}\n"))
+            .replace(
+                "\n  namespace: k8ssandra\n",
+                &format!("\n  namespace: team-{i}\n"),
+            )
+    });
+    let validate = |threads: &str| run_env(apart.path(), &["validate", "."], &[(THREADS, threads)]);
     let (one, many) = (validate("1"), validate("4"));
     assert_eq!(one.code, 1, "{}", one.stderr);
     assert!(one.stderr.contains("team-38/orders-38"), "{}", one.stderr);

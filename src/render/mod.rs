@@ -75,8 +75,10 @@ pub struct Manifest {
     pub cluster: String,
     /// The whole object (apiVersion, kind, metadata, spec...).
     pub object: Value,
-    /// Exact bytes to write instead of serialising `object` (a SOPS-encrypted Secret, whose
-    /// MAC covers its values in document order).
+    /// Exact bytes to write instead of serialising `object`: a SOPS-encrypted Secret (whose
+    /// MAC covers its values in document order), or the serialized `object` itself when the
+    /// renderer made the text ahead on its own thread ([`Sink::wants_text`](crate::Sink::wants_text)).
+    /// Not a sign of either; [`Manifest::ksops`] tells an encrypted Secret.
     pub raw: Option<String>,
     /// Decrypted at build time by the context's KSOPS generator (a SOPS Secret of the
     /// `replicate` backend delivered by Argo CD): listed under the generator's `files`, not

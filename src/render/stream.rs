@@ -1,6 +1,7 @@
-//! The whole-plan render as a stream: each cluster's objects are handed on as soon as they
-//! exist, so that the caller can serialize, compare or write them and drop them before the next
-//! cluster renders (issue #13: memory bounded by the largest cluster, not the repository).
+//! The whole-plan render as a stream: clusters render on worker threads and each cluster's
+//! objects are handed on, in plan order, as soon as the clusters before it were, so that the
+//! caller can serialize, compare or write them and drop them (issue #13: memory bounded by a
+//! few clusters per thread, not the repository).
 
 use std::collections::BTreeSet;
 
@@ -27,9 +28,9 @@ pub enum Step {
 
 /// Renders a whole plan: for each cluster its own objects, then its credentials; then what is
 /// about several clusters (the routed operations documents, which must not replace a cluster's
-/// object, and the reporter); then the delivery objects. Each batch goes to `emit` as soon as
-/// it exists, in that order, until any diagnostic in `diags` is an error (rendering goes on,
-/// for the diagnostics). With `context`, only the clusters with objects there are rendered
+/// object, and the reporter); then the delivery objects. Each batch goes to `emit` in that
+/// order (a cluster's once the clusters before it went), until any diagnostic in `diags` is an
+/// error (rendering goes on, for the diagnostics). With `context`, only the clusters with objects there are rendered
 /// (their batches still hold their objects in other contexts).
 ///
 /// With `texts`, the objects handed on (those of `context`, when given) already hold their
@@ -65,10 +66,15 @@ pub fn render_plan(
             let mut found = Vec::new();
             let mut objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
             let mut secrets = credentials.as_ref().map(|c| c.render(cluster));
-            if texts {
-                let wanted = |m: &Manifest| context.is_none_or(|c| m.context == c);
+            // A cluster with an error hands nothing on: no text to make.
+            if texts && !has_error(&found) {
+                let in_context = |m: &Manifest| context.is_none_or(|c| m.context == c);
                 let credentials = secrets.iter_mut().flat_map(|s| s.manifests_mut());
-                for m in objects.iter_mut().chain(credentials).filter(|m| wanted(m)) {
+                for m in objects
+                    .iter_mut()
+                    .chain(credentials)
+                    .filter(|m| in_context(m))
+                {
                     m.prepare_text();
                 }
             }
