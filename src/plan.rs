@@ -359,11 +359,22 @@ pub fn plan<'a>(
     check_context_name(&settings.control_plane_context, inputs, diags);
     let mut seen: BTreeMap<(String, String), &Doc<K8ssandraCluster>> = BTreeMap::new();
     let mut plans = Vec::new();
-    for doc in &inputs.clusters {
-        let Some(mut p) = plan_cluster(doc, settings, &contexts, diags) else {
-            continue;
+    // Each cluster plans on its own, on every core; the checks across clusters run here, in
+    // input order.
+    let plan_one = |doc: &&'a Doc<K8ssandraCluster>| {
+        let mut found = Vec::new();
+        let plan = plan_cluster(doc, settings, &contexts, &mut found).map(|mut p| {
+            p.medusa = medusa::resolve(&p, inputs, &mut found);
+            p
+        });
+        (*doc, plan, found)
+    };
+    let docs: Vec<&Doc<K8ssandraCluster>> = inputs.clusters.iter().collect();
+    crate::parallel::ordered_map(&docs, plan_one, |(doc, plan, mut found)| {
+        diags.append(&mut found);
+        let Some(p) = plan else {
+            return;
         };
-        p.medusa = medusa::resolve(&p, inputs, diags);
         if let Some(first) = seen.insert((p.namespace.clone(), p.name.clone()), doc) {
             let name_path = vec![Seg::Key("metadata".into()), Seg::Key("name".into())];
             let first_pos = first.locate(&name_path);
@@ -382,10 +393,10 @@ pub fn plan<'a>(
                     "first defined here",
                 ),
             );
-            continue;
+            return;
         }
         plans.push(p);
-    }
+    });
     check_collisions(&plans, diags);
     plans
 }
