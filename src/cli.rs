@@ -372,22 +372,18 @@ impl Sink for Out {
         }
     }
 
+    /// Every object's text is written, compared or printed, except in a validation, which only
+    /// compares the files that already exist.
     fn wants_text(&self) -> bool {
-        self.needs_texts()
-    }
-}
-
-impl Out {
-    /// Whether (nearly) every object's text is needed: written, compared or printed. A
-    /// validation only compares the files that already exist.
-    fn needs_texts(&self) -> bool {
         match self {
             Out::Disk(d) => d.needs_texts(),
             Out::Stdout(_) => true,
             Out::Count(_) => false,
         }
     }
+}
 
+impl Out {
     fn counts(&self) -> BTreeMap<String, usize> {
         match self {
             Out::Disk(d) => d.counts(),

@@ -211,12 +211,7 @@ pub struct RenderOptions<'a> {
 /// # Errors
 /// Only when the repository cannot be walked; problems with its content are diagnostics.
 pub fn render_repo_with(repo: &Path, options: RenderOptions<'_>) -> Result<Outcome, Error> {
-    let discovered =
-        source::discover(&source::Discovery { repo }).map_err(|e| Error::ReadRepo {
-            path: repo.to_path_buf(),
-            source: e,
-        })?;
-    Ok(render_discovered_with(repo, discovered, options))
+    Ok(prepare_repo(repo, options)?.render())
 }
 
 /// Renders files read by any means (the working tree, or a Git revision read by [`revision`]),
@@ -349,13 +344,7 @@ impl Prepared<'_> {
         let mut collect = Collect::default();
         let mut outcome = self.stream(&mut collect);
         if !outcome.has_errors() {
-            for (context, mut list) in collect.0 {
-                // By output path; stable, so objects of one path (an error) keep their order.
-                list.sort_by(|a, b| a.0.cmp(&b.0));
-                outcome
-                    .rendered
-                    .insert(context, list.into_iter().map(|(_, m)| m).collect());
-            }
+            collect.sorted_into(&mut outcome.rendered);
         }
         outcome
     }
@@ -424,6 +413,17 @@ pub trait Sink {
 #[derive(Default)]
 struct Collect(std::collections::BTreeMap<String, Vec<(String, Manifest)>>);
 
+impl Collect {
+    /// Each context's objects into `rendered`, by output path; stable, so objects of one path
+    /// (an error) keep their order.
+    fn sorted_into(self, rendered: &mut Rendered) {
+        for (context, mut list) in self.0 {
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+            rendered.insert(context, list.into_iter().map(|(_, m)| m).collect());
+        }
+    }
+}
+
 impl Sink for Collect {
     fn objects(&mut self, objects: Vec<(String, Manifest)>) {
         for (path, m) in objects {
@@ -454,10 +454,7 @@ pub fn render_inputs_scoped(
         for c in contexts {
             rendered.insert(c, Vec::new());
         }
-        for (context, mut list) in collect.0 {
-            list.sort_by(|a, b| a.0.cmp(&b.0));
-            rendered.insert(context, list.into_iter().map(|(_, m)| m).collect());
-        }
+        collect.sorted_into(&mut rendered);
     }
     (rendered, diags)
 }

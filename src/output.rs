@@ -226,36 +226,28 @@ fn length_problem(dir: &Path, base_len: usize, rel: &str, sources: &Sources) -> 
         .of(rel)
         .cloned()
         .unwrap_or_else(|| (dir.join(rel), Pos::default()));
+    let problem = |message: String, hint: &str| {
+        Diagnostic::error(Code::OutputPathTooLong, file, pos, Vec::new(), message)
+            .with_hint(Some(hint.to_string()))
+    };
     if let Some(long) = rel.split('/').find(|c| c.len() > NAME_MAX) {
-        return Some(
-            Diagnostic::error(
-                Code::OutputPathTooLong,
-                file,
-                pos,
-                Vec::new(),
-                format!(
-                    "output file name {long:?} is {} bytes; file systems take at most {NAME_MAX}",
-                    long.len()
-                ),
-            )
-            .with_hint(Some("shorten the name".to_string())),
-        );
+        return Some(problem(
+            format!(
+                "output file name {long:?} is {} bytes; file systems take at most {NAME_MAX}",
+                long.len()
+            ),
+            "shorten the name",
+        ));
     }
     let len = base_len + 1 + rel.len();
     (len > PATH_MAX).then(|| {
-        Diagnostic::error(
-            Code::OutputPathTooLong,
-            file,
-            pos,
-            Vec::new(),
+        problem(
             format!(
                 "output path {} is {len} bytes; the system takes at most {PATH_MAX}",
                 dir.join(rel).display()
             ),
+            "shorten the names or the output directory",
         )
-        .with_hint(Some(
-            "shorten the names or the output directory".to_string(),
-        ))
     })
 }
 

@@ -64,7 +64,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
 
     // `reaperRef` set: the control plane creates no Reaper object; it registers the cluster with
     // the referenced Reaper through its REST API at run time, which nothing does offline.
-    let reaper_ref = str_in(&tpl, &["reaperRef", "name"]);
+    let reaper_ref = template.reaper_ref();
     if !reaper_ref.is_empty() {
         diags.push(plan.doc.warning(
             Code::NotRendered,

@@ -385,11 +385,16 @@ impl Reporter {
             .iter()
             .map(|r| serde_json::to_value(&**r).unwrap_or_default())
             .collect();
-        let needed: BTreeSet<String> = records
+        // Each record's datacenters, read once for the contexts to refresh and the rollups.
+        let placed: Vec<_> = records
             .iter()
-            .filter_map(|r| datacenters_of(r, &self.settings.control_plane_context).ok())
+            .map(|r| (r, datacenters_of(r, &self.settings.control_plane_context)))
+            .collect();
+        let needed: BTreeSet<String> = placed
+            .iter()
+            .filter_map(|(_, dcs)| dcs.as_ref().ok())
             .flatten()
-            .map(|dc| dc.context)
+            .map(|dc| dc.context.clone())
             .collect();
         let mut views = BTreeMap::new();
         for name in &needed {
@@ -400,10 +405,10 @@ impl Reporter {
         let mut complete = true;
         let mut dc_metrics = BTreeMap::new();
         let mut write_error = None;
-        for record in &records {
+        for (record, dcs) in placed {
             let name = crate::json::str_at_pointer(record, "/metadata/name").to_string();
             let namespace = crate::json::str_at_pointer(record, "/metadata/namespace").to_string();
-            let dcs = match datacenters_of(record, &self.settings.control_plane_context) {
+            let dcs = match dcs {
                 Ok(dcs) => dcs,
                 Err(source) => {
                     // Its status stays as it is: a status from a misread spec would mislead.
