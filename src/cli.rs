@@ -1,7 +1,7 @@
 //! Command line: parse arguments, call the library, print, pick the exit code.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,10 +10,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostic::{self, Code, Diagnostic, Format, did_you_mean};
 use crate::guard::Problem;
-use crate::output::{Drift, Pass, SourceIndex, Streaming, WriteError, unified_diff};
+use crate::output::{Drift, WriteError, unified_diff};
 use crate::render::Manifest;
 use crate::source::display_path;
-use crate::{Outcome, RenderOptions, Sink, guard, prepare_repo, render_repo};
+use crate::{Outcome, RenderOptions, Rendered, Sink};
 
 /// Render K8ssandraCluster specs from Git into plain manifests, one directory per cluster.
 #[derive(Debug, Parser)]
@@ -331,123 +331,45 @@ fn krm() -> ExitCode {
     }
 }
 
-/// Which guards a command applies on top of the diagnostics.
-#[derive(Debug, Clone, Copy)]
-struct Guards {
-    /// The output location checks (commands that write or compare the output tree).
-    location: bool,
-    /// The mass-deletion guards (unless `--allow-empty`).
-    empty: bool,
-}
+/// One context's files as text, to print once everything rendered: `(path, text)`.
+#[derive(Default)]
+struct Texts(Vec<(String, String)>);
 
-/// Where a command's rendered objects go as they are rendered (issue #13: one cluster's
-/// objects alive at a time).
-enum Out {
-    /// Compared with (and for `render`, written beside) the output directory.
-    Disk(Box<Streaming>),
-    /// One context's files as text, to print once everything rendered: `(path, text)`.
-    Stdout(Vec<(String, String)>),
-    /// Only counted, per context: the output directory must not be touched (a location
-    /// problem, or invalid input).
-    Count(BTreeMap<String, usize>),
-}
-
-impl Sink for Out {
+impl Sink for Texts {
     fn objects(&mut self, objects: Vec<(String, Manifest)>) {
-        match self {
-            // Each object is freed as soon as its file is compared or written.
-            Out::Disk(d) => {
-                for (path, m) in objects {
-                    d.object(path, m);
-                }
-            }
-            Out::Stdout(texts) => {
-                texts.extend(objects.into_iter().map(|(p, m)| (p, m.into_text())))
-            }
-            Out::Count(counts) => {
-                for (_, m) in objects {
-                    *counts.entry(m.context).or_default() += 1;
-                }
-            }
-        }
+        self.0
+            .extend(objects.into_iter().map(|(p, m)| (p, m.into_text())));
     }
 
-    /// Every object's text is written, compared or printed, except in a validation, which only
-    /// compares the files that already exist.
+    /// Every object is printed.
     fn wants_text(&self) -> bool {
-        match self {
-            Out::Disk(d) => d.needs_texts(),
-            Out::Stdout(_) => true,
-            Out::Count(_) => false,
-        }
+        true
     }
 }
 
-impl Out {
-    fn counts(&self) -> BTreeMap<String, usize> {
-        match self {
-            Out::Disk(d) => d.counts(),
-            Out::Count(c) => c.clone(),
-            Out::Stdout(_) => BTreeMap::new(),
-        }
-    }
-}
-
-/// Reads, checks and renders the repository (only `context`'s clusters when given), handing the
-/// objects to the output directory as they are rendered (`pass`) or keeping the context's text
-/// (`pass` `None`), then prints every problem; `Err` when anything is an error. The output
-/// directory is only touched when the inputs loaded without error and its location is sound,
-/// and nothing becomes visible there before [`Streaming::finish_write`].
-fn load(
+/// Reads and checks the repository (nothing rendered yet); only `context`'s clusters will be
+/// rendered when given.
+fn start<'a>(
     common: &CommonArgs,
-    printer: &Printer,
-    output: Option<&PathBuf>,
-    context: Option<&str>,
-    guards: Guards,
-    pass: Option<Pass>,
-) -> Result<(Outcome, Out), ExitCode> {
+    output: Option<&'a PathBuf>,
+    context: Option<&'a str>,
+) -> Result<Rendered<'a>, ExitCode> {
     let options = RenderOptions {
         output_override: output.map(PathBuf::as_path),
         context,
+        allow_empty: common.allow_empty,
     };
-    let prepared = prepare_repo(&common.repo, options).map_err(|e| {
+    crate::render(&common.repo, options).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(FAILURE)
-    })?;
-    let mut problems = Vec::new();
-    if guards.location {
-        problems.extend(guard::output_location_problems(
-            &common.repo,
-            &prepared.outcome,
-        ));
-    }
-    let sound = problems.is_empty() && !prepared.outcome.has_errors();
-    let mut out = match pass {
-        Some(pass) if sound => Out::Disk(Box::new(Streaming::new(
-            &prepared.outcome.output_dir,
-            pass,
-            SourceIndex::new(&prepared.outcome.inputs),
-        ))),
-        Some(_) => Out::Count(BTreeMap::new()),
-        None => Out::Stdout(Vec::new()),
-    };
-    let outcome = prepared.stream(&mut out);
-    if guards.empty && !common.allow_empty && !outcome.has_errors() {
-        problems.extend(
-            guard::empty_render_problems(&common.repo, &outcome)
-                .into_iter()
-                .map(Problem::Plain),
-        );
-        if guards.location && problems.is_empty() {
-            problems.extend(
-                guard::vanished_contexts(&outcome.output_dir, &out.counts(), &outcome.read)
-                    .into_iter()
-                    .map(Problem::Plain),
-            );
-        }
-    }
+    })
+}
+
+/// Prints every problem of `outcome` (and with `--verbose` what was not read); `Err` when
+/// anything is an error.
+fn report(common: &CommonArgs, printer: &Printer, outcome: &Outcome) -> Result<(), ExitCode> {
     printer.diagnostics(&outcome.diagnostics);
-    printer.problems(&problems);
+    printer.problems(&outcome.problems);
     let mut err = std::io::stderr().lock();
     if common.verbose {
         for (file, index, kind) in &outcome.inputs.ignored {
@@ -467,14 +389,25 @@ fn load(
         .iter()
         .filter(|d| d.severity() == crate::diagnostic::Severity::Error)
         .count()
-        + problems.len();
+        + outcome.problems.len();
     if n > 0 {
         drop(err);
         printer.summary(n);
-        // Dropping `out` removes whatever was staged.
         return Err(ExitCode::from(FAILURE));
     }
-    Ok((outcome, out))
+    Ok(())
+}
+
+/// Renders one context as text (`render --context X --stdout`, `argocd generate`).
+fn context_texts(
+    common: &CommonArgs,
+    printer: &Printer,
+    context: &str,
+) -> Result<(Outcome, Vec<(String, String)>), ExitCode> {
+    let mut texts = Texts::default();
+    let outcome = start(common, None, Some(context))?.stream(&mut texts);
+    report(common, printer, &outcome)?;
+    Ok((outcome, texts.0))
 }
 
 /// Prints problems found after rendering (output paths, the output directory) and fails.
@@ -485,81 +418,62 @@ fn refuse(printer: &Printer, problems: &[Diagnostic]) -> ExitCode {
 }
 
 fn validate(args: &CommonArgs) -> ExitCode {
-    let guards = Guards {
-        location: true,
-        empty: true,
-    };
     let printer = Printer::new(args.format);
-    match load(args, &printer, None, None, guards, Some(Pass::Validate)) {
-        Ok((o, out)) => {
-            let o = exit_without_freeing(o);
-            let objects: usize = out.counts().values().sum();
-            // What render would refuse is known now: output paths too long for the file
-            // system, symlinks or hand-written files where it writes.
-            if let Out::Disk(d) = out {
-                let problems = d.finish_validate();
-                if !problems.is_empty() {
-                    return refuse(&printer, &problems);
-                }
-            }
-            eprintln!(
-                "ok: {} K8ssandraCluster{}, {objects} objects for {} context{}",
-                o.inputs.clusters.len(),
-                if o.inputs.clusters.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                o.rendered.len(),
-                if o.rendered.len() == 1 { "" } else { "s" }
-            );
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
+    let finished = match start(args, None, None) {
+        Ok(rendered) => rendered.validate(),
+        Err(code) => return code,
+    };
+    if let Err(code) = report(args, &printer, &finished.outcome) {
+        return code;
     }
+    let o = exit_without_freeing(finished.outcome);
+    // What render would refuse is known now: output paths too long for the file system,
+    // symlinks or hand-written files where it writes.
+    let refused = finished.result.unwrap_or_default();
+    if !refused.is_empty() {
+        return refuse(&printer, &refused);
+    }
+    let objects: usize = finished.objects.values().sum();
+    eprintln!(
+        "ok: {} K8ssandraCluster{}, {objects} objects for {} context{}",
+        o.inputs.clusters.len(),
+        if o.inputs.clusters.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        o.rendered.len(),
+        if o.rendered.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::SUCCESS
 }
 
 fn render(args: &RenderArgs) -> ExitCode {
-    // --stdout writes no tree: only the empty-render guard applies. --check compares with the
-    // tree: a render that would empty it is reported like a write would be (it is drift too).
-    let guards = Guards {
-        location: !args.stdout,
-        empty: true,
-    };
-    // One context to stdout renders only the clusters with something in it.
-    let scope = args.context.as_deref().filter(|_| args.stdout);
-    let pass = match (args.stdout, args.check) {
-        (true, _) => None,
-        (false, true) => Some(Pass::Check),
-        (false, false) => Some(Pass::Write),
-    };
     let printer = Printer::new(args.common.format);
-    let (outcome, out) = match load(
-        &args.common,
-        &printer,
-        args.output.as_ref(),
-        scope,
-        guards,
-        pass,
-    ) {
-        Ok(o) => o,
+    if args.stdout {
+        // One context to stdout renders only the clusters with something in it.
+        let context = args.context.as_deref().unwrap_or_default();
+        return match context_texts(&args.common, &printer, context) {
+            Ok((outcome, texts)) => stream_context(&exit_without_freeing(outcome), texts, context),
+            Err(code) => code,
+        };
+    }
+    let rendered = match start(&args.common, args.output.as_ref(), None) {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let outcome = exit_without_freeing(outcome);
-    let out = match out {
-        Out::Stdout(texts) => {
-            return stream_context(&outcome, texts, args.context.as_deref().unwrap_or_default());
-        }
-        Out::Disk(d) => d,
-        // Only without a sound output directory, which `load` refuses.
-        Out::Count(_) => return ExitCode::from(FAILURE),
-    };
-    let contexts: Vec<String> = outcome.rendered.keys().cloned().collect();
-    let dir = &outcome.output_dir;
     if args.check {
-        let drift = match out.finish_check() {
-            Ok(d) => d,
-            Err(problems) => return refuse(&printer, &problems),
+        // A render that would empty the tree is reported like a write would be (drift too).
+        let finished = rendered.check();
+        if let Err(code) = report(&args.common, &printer, &finished.outcome) {
+            return code;
+        }
+        let outcome = exit_without_freeing(finished.outcome);
+        let dir = &outcome.output_dir;
+        let drift = match finished.result {
+            Some(Ok(d)) => d,
+            Some(Err(problems)) => return refuse(&printer, &problems),
+            None => return ExitCode::from(FAILURE),
         };
         if drift.is_empty() {
             eprintln!("ok: {} is up to date", dir.display());
@@ -579,8 +493,15 @@ fn render(args: &RenderArgs) -> ExitCode {
         );
         return ExitCode::from(FAILURE);
     }
-    match out.finish_write() {
-        Ok(report) => {
+    let finished = rendered.write();
+    if let Err(code) = report(&args.common, &printer, &finished.outcome) {
+        return code;
+    }
+    let outcome = exit_without_freeing(finished.outcome);
+    let contexts: Vec<String> = outcome.rendered.keys().cloned().collect();
+    let dir = &outcome.output_dir;
+    match finished.result {
+        Some(Ok(report)) => {
             eprintln!(
                 "rendered {} into {}: {} written, {} pruned, {} unchanged",
                 contexts.join(", "),
@@ -591,11 +512,12 @@ fn render(args: &RenderArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(WriteError::Refused(problems)) => refuse(&printer, &problems),
-        Err(e) => {
+        Some(Err(WriteError::Refused(problems))) => refuse(&printer, &problems),
+        Some(Err(e)) => {
             eprintln!("error: {e}; the output directory is unchanged");
             ExitCode::from(FAILURE)
         }
+        None => ExitCode::from(FAILURE),
     }
 }
 
@@ -661,22 +583,8 @@ fn argocd_generate() -> ExitCode {
         allow_empty: false,
         format: Some(DiagFormat::Short),
     };
-    let guards = Guards {
-        location: false,
-        empty: true,
-    };
-    match load(
-        &common,
-        &Printer::short(),
-        None,
-        Some(&context),
-        guards,
-        None,
-    ) {
-        Ok((outcome, Out::Stdout(files))) => {
-            stream_context(&exit_without_freeing(outcome), files, &context)
-        }
-        Ok(_) => ExitCode::from(FAILURE),
+    match context_texts(&common, &Printer::short(), &context) {
+        Ok((outcome, files)) => stream_context(&exit_without_freeing(outcome), files, &context),
         Err(code) => code,
     }
 }
@@ -708,10 +616,12 @@ fn enter_render_root() -> Result<(), RootError> {
 /// Renders one side of `plan`; problems are printed with the revision they belong to.
 fn render_side(repo: &Path, rev: &str, format: Option<DiagFormat>) -> Result<Outcome, ExitCode> {
     let outcome = if rev == "worktree" {
-        render_repo(repo, None).map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(FAILURE)
-        })?
+        crate::render(repo, RenderOptions::default())
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(FAILURE)
+            })?
+            .contexts()
     } else {
         #[cfg(feature = "git")]
         {
@@ -719,7 +629,7 @@ fn render_side(repo: &Path, rev: &str, format: Option<DiagFormat>) -> Result<Out
                 eprintln!("error: {e}");
                 ExitCode::from(FAILURE)
             })?;
-            crate::render_discovered(repo, discovered, None)
+            crate::prepare_discovered(repo, discovered, RenderOptions::default()).contexts()
         }
         #[cfg(not(feature = "git"))]
         {

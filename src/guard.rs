@@ -4,7 +4,7 @@
 //!   `.k8ssandra-gitops-owned` record (skipped by the walk itself), the default `rendered/`, the
 //!   `-o` target and RenderConfig `spec.outputDir` — decided in this one place, for the working
 //!   tree and for Git revisions alike, with or without `-o`.
-//! - [`output_location_problems`]: where the output may go. Every path component from the
+//! - `output_location_problems`: where the output may go. Every path component from the
 //!   repository down to the output directory is checked without following symlinks.
 //! - [`empty_render_problems`] and [`vanished_contexts`]: a render that finds no
 //!   K8ssandraCluster, or that would remove every object of a context, is refused unless
@@ -21,7 +21,7 @@ use crate::source::{Discovered, Skipped, SourceFile};
 use crate::yaml::{self, Node, Seg};
 use crate::{DEFAULT_OUTPUT_DIR, Outcome, OutputSource, ReadReport};
 
-/// A problem found by [`output_location_problems`]: located in the RenderConfig that chose the
+/// A problem found by `output_location_problems`: located in the RenderConfig that chose the
 /// output directory, or about `-o` or the default directory (an `error: ...` line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {

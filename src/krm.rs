@@ -31,7 +31,7 @@ use serde_json::{Map, Value as J, json};
 use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::load::{self, Origin};
 use crate::model::config::RENDER_CONFIG_API_VERSION;
-use crate::render::{Manifest, Rendered};
+use crate::render::{ByContext, Manifest};
 use crate::yaml::{self, Node, Pos, Value, path_string};
 
 /// Set, to the rendered context, on the copy of the functionConfig that kustomize hands a
@@ -327,11 +327,12 @@ pub fn run(input: &str) -> Response {
             return failure(&items, vec![f]);
         }
         let options = crate::RenderOptions {
-            output_override: None,
             context: Some(&config.context),
+            ..crate::RenderOptions::default()
         };
-        match crate::render_repo_with(std::path::Path::new(path), options) {
-            Ok(outcome) => {
+        match crate::render(std::path::Path::new(path), options) {
+            Ok(rendered) => {
+                let outcome = rendered.contexts();
                 refs = outcome_refs(&outcome.inputs);
                 (outcome.rendered, outcome.diagnostics, true)
             }
@@ -532,7 +533,7 @@ enum ConfineError {
     },
 }
 
-fn unknown_context(config: &Config, rendered: &Rendered) -> Finding {
+fn unknown_context(config: &Config, rendered: &ByContext) -> Finding {
     let known: Vec<&str> = rendered.keys().map(String::as_str).collect();
     let hint = did_you_mean(&config.context, known.iter().copied())
         .map(|h| format!(" ({h})"))

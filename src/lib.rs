@@ -4,36 +4,38 @@
 //!
 //! Data flow, in layers that only depend downwards (checked by `tests/layers.rs`):
 //!
-//! 1. [`ports`] (upstream Go behaviour, once each) and shared JSON helpers;
-//! 2. [`yaml`], [`emit`], [`diagnostic`]: located YAML in, canonical YAML out, problems;
-//! 3. [`schema`]: the upstream CRD schemas; 4. [`model`]: typed documents;
-//! 5. [`source`] + [`load`]: which files are read, parsed and typed ([`guard`] draws the one
+//! 1. `ports` (upstream Go behaviour, once each) and shared JSON helpers;
+//! 2. `yaml`, `emit`, [`diagnostic`]: located YAML in, canonical YAML out, problems;
+//! 3. `schema`: the upstream CRD schemas; 4. `model`: typed documents;
+//! 5. `source` + `load`: which files are read, parsed and typed (`guard` draws the one
 //!    boundary between input and output);
-//! 6. [`plan`]: merge cluster and datacenter options ([`merge`]), resolve contexts, namespaces,
+//! 6. `plan`: merge cluster and datacenter options (`merge`), resolve contexts, namespaces,
 //!    rollout order, the secrets mode, the Medusa configuration, the Reaper and Stargate
 //!    templates with their CRD defaults, and where each operations document goes, and validate
 //!    what needs the whole picture;
-//! 7. [`render`]: build the objects from the plan (never from the source documents, never
-//!    calling `schema`), cluster by cluster; 8. [`output`]: compare
+//! 7. `render`: build the objects from the plan (never from the source documents, never
+//!    calling `schema`), cluster by cluster; 8. `output`: compare
 //!    each with the disk as it comes, stage it, swap the new tree in at the end.
 //!
 //! Every problem found along the way is a [`diagnostic::Diagnostic`]; all of them are reported
 //! together and nothing is written when any is an error.
 //!
-//! The public surface is small: [`render_repo`] / [`render_repo_with`] ([`RenderOptions`]) give
-//! an [`Outcome`] with the [`Rendered`] objects ([`Manifest`]) by context and every
-//! [`Diagnostic`](diagnostic::Diagnostic). To keep only one cluster's objects in memory at a
-//! time, [`prepare_repo`] reads and checks the repository and [`Prepared::stream`] hands the
-//! objects to a [`Sink`] as they are rendered (the command line writes them to disk that way).
-//! The command line is [`cli`] (feature `cli`). The modules above are internal.
+//! The public surface is small: `render` ([`RenderOptions`]) reads and checks a repository and
+//! gives a [`Rendered`], which renders it once in the form the caller needs: the objects
+//! ([`Manifest`]) by context ([`Rendered::contexts`]), the output file tree ([`Rendered::tree`]),
+//! a stream to a [`Sink`] that keeps one cluster's objects alive at a time ([`Rendered::stream`]),
+//! or the output directory written, compared or validated with every output-safety guard
+//! ([`Rendered::write`], [`Rendered::check`], [`Rendered::validate`]). Every result is an
+//! [`Outcome`] with every [`Diagnostic`]. The command line is `cli`
+//! (feature `cli`), a printer of these. The modules above are internal.
 //!
 //! ```
-//! use k8ssandra_gitops::{RenderOptions, render_repo_with};
+//! use k8ssandra_gitops::{RenderOptions, render};
 //!
 //! let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
 //! // One context, as the Argo CD plugin renders it; the whole repository is still checked.
 //! let options = RenderOptions { context: Some("us-east-1"), ..RenderOptions::default() };
-//! let outcome = render_repo_with(&repo, options)?;
+//! let outcome = render(&repo, options)?.contexts();
 //! for problem in &outcome.diagnostics {
 //!     eprintln!("{problem}");
 //! }
@@ -56,9 +58,6 @@ pub(crate) mod argocd;
 pub mod cli;
 pub mod diagnostic;
 pub(crate) mod emit;
-// Without the command line nothing writes or checks a tree on disk (the library renders in
-// memory), so the output side of the boundary and the writer are unused there.
-#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub(crate) mod guard;
 pub(crate) mod json;
 #[cfg(feature = "cli")]
@@ -66,7 +65,6 @@ pub(crate) mod krm;
 pub(crate) mod load;
 pub(crate) mod merge;
 pub(crate) mod model;
-#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub(crate) mod output;
 pub(crate) mod parallel;
 pub(crate) mod plan;
@@ -74,6 +72,7 @@ pub(crate) mod plan;
 pub(crate) mod plan_diff;
 pub(crate) mod ports;
 pub(crate) mod render;
+mod rendered;
 pub(crate) mod reporter;
 #[cfg(feature = "git")]
 pub(crate) mod revision;
@@ -90,17 +89,30 @@ use std::path::{Path, PathBuf};
 use diagnostic::{Code, Diagnostic, Severity};
 use load::Inputs;
 
+pub use guard::Problem;
+pub use output::{Drift, WriteError, WriteReport};
 pub use plan::DEFAULT_OUTPUT_DIR;
-pub use render::{Manifest, Rendered};
+pub use render::Manifest;
+pub use rendered::{Finished, Rendered};
 
 /// Not part of the API: what this repository's own integration tests, benchmarks and data
 /// generators (`tools/`) reach inside for (parsing rendered YAML, strict schema validation, the
 /// in-memory pipeline, regenerating the embedded schemas). No stability promise.
 #[doc(hidden)]
 pub mod dev_support {
+    use crate::diagnostic::Diagnostic;
+    use crate::load::Inputs;
     pub use crate::load::load;
     pub use crate::output::{build_tree, into_tree};
-    pub use crate::render_inputs;
+
+    /// The in-memory pipeline without the file system (`render_inputs` of the crate).
+    #[must_use]
+    pub fn render_inputs(
+        inputs: &Inputs,
+        diags: Vec<Diagnostic>,
+    ) -> (crate::render::ByContext, Vec<Diagnostic>) {
+        crate::render_inputs(inputs, diags)
+    }
     pub use crate::schema_tools::{
         ManifestValidator, generate_input_schemas, read_crd, release_form,
     };
@@ -141,9 +153,13 @@ pub struct Outcome {
     /// The documents read.
     pub inputs: Inputs,
     /// The rendered objects by context (empty when there are errors).
-    pub rendered: Rendered,
-    /// Every problem, sorted by file and position.
+    pub rendered: std::collections::BTreeMap<String, Vec<Manifest>>,
+    /// Every problem in the input, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Problems with the output directory (an unsafe location) and the guards against a
+    /// render that would prune everything (no K8ssandraCluster) or a whole context; each is an
+    /// error. Only [`Rendered::stream`] and the passes over the output directory look.
+    pub problems: Vec<Problem>,
     /// Where the output goes (from `-o`, RenderConfig `spec.outputDir`, or the default).
     pub output_dir: PathBuf,
     /// Which of the three chose `output_dir`.
@@ -153,9 +169,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Whether any diagnostic is an error.
+    /// Whether any diagnostic is an error, or there is any problem.
     #[must_use]
     pub fn has_errors(&self) -> bool {
+        !self.problems.is_empty() || self.has_error_diagnostics()
+    }
+
+    /// Whether any diagnostic is an error (the input is invalid).
+    pub(crate) fn has_error_diagnostics(&self) -> bool {
         self.diagnostics
             .iter()
             .any(|d| d.severity() == Severity::Error)
@@ -175,79 +196,29 @@ pub enum Error {
     },
 }
 
-/// Reads, validates and renders a repository, entirely in memory.
-///
-/// `output_override` is the `-o` option; without it the output directory comes from RenderConfig
-/// or defaults to `REPO/rendered`. The output directory is never read as input (see
-/// [`guard::apply_boundary`]).
-///
-/// # Errors
-/// Only when the repository cannot be walked; problems with its content are diagnostics.
-pub fn render_repo(repo: &Path, output_override: Option<&Path>) -> Result<Outcome, Error> {
-    render_repo_with(
-        repo,
-        RenderOptions {
-            output_override,
-            context: None,
-        },
-    )
-}
-
-/// What to render and where it would go.
+/// What to render and how.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions<'a> {
-    /// The `-o` option; without it RenderConfig `spec.outputDir`, else `REPO/rendered`.
+    /// The `-o` option; without it RenderConfig `spec.outputDir`, else `REPO/rendered`. The
+    /// output directory is never read as input.
     pub output_override: Option<&'a Path>,
     /// Render only the objects of this context (`render --context X --stdout`, the Argo CD
     /// plugin, the KRM function). The whole repository is still read, checked and planned; only
     /// clusters with something in this context are rendered, so one Application's refresh does
     /// not pay for the whole fleet. `Outcome::rendered` then holds this context's objects and
-    /// an empty list for every other context that has objects.
+    /// an empty list for every other context that has objects. Passes over the output
+    /// directory always render every context.
     pub context: Option<&'a str>,
+    /// Allow a stream or a write that finds no K8ssandraCluster, or that removes every object
+    /// of a context from the output directory (`--allow-empty`).
+    pub allow_empty: bool,
 }
 
-/// [`render_repo`] with every option.
+/// Reads and checks a repository; the returned [`Rendered`] renders it.
 ///
 /// # Errors
 /// Only when the repository cannot be walked; problems with its content are diagnostics.
-pub fn render_repo_with(repo: &Path, options: RenderOptions<'_>) -> Result<Outcome, Error> {
-    Ok(prepare_repo(repo, options)?.render())
-}
-
-/// Renders files read by any means (the working tree, or a Git revision read by [`revision`]),
-/// after removing everything on the output side of [`guard::apply_boundary`].
-#[must_use]
-pub fn render_discovered(
-    repo: &Path,
-    discovered: source::Discovered,
-    output_override: Option<&Path>,
-) -> Outcome {
-    render_discovered_with(
-        repo,
-        discovered,
-        RenderOptions {
-            output_override,
-            context: None,
-        },
-    )
-}
-
-/// [`render_discovered`] with every option.
-#[must_use]
-pub fn render_discovered_with(
-    repo: &Path,
-    discovered: source::Discovered,
-    options: RenderOptions<'_>,
-) -> Outcome {
-    prepare_discovered(repo, discovered, options).render()
-}
-
-/// Reads and checks a repository without rendering it yet: [`Prepared::render`] renders it in
-/// memory, [`Prepared::stream`] hands the objects to a [`Sink`] cluster by cluster.
-///
-/// # Errors
-/// Only when the repository cannot be walked; problems with its content are diagnostics.
-pub fn prepare_repo<'a>(repo: &Path, options: RenderOptions<'a>) -> Result<Prepared<'a>, Error> {
+pub fn render<'a>(repo: &Path, options: RenderOptions<'a>) -> Result<Rendered<'a>, Error> {
     let discovered =
         source::discover(&source::Discovery { repo }).map_err(|e| Error::ReadRepo {
             path: repo.to_path_buf(),
@@ -256,13 +227,14 @@ pub fn prepare_repo<'a>(repo: &Path, options: RenderOptions<'a>) -> Result<Prepa
     Ok(prepare_discovered(repo, discovered, options))
 }
 
-/// [`prepare_repo`] for files read by any means (see [`render_discovered`]).
+/// [`render`] for files read by any means (the working tree, or a Git revision read by
+/// `revision`), after removing everything on the output side of [`guard::apply_boundary`].
 #[must_use]
-pub fn prepare_discovered<'a>(
+pub(crate) fn prepare_discovered<'a>(
     repo: &Path,
     mut discovered: source::Discovered,
     options: RenderOptions<'a>,
-) -> Prepared<'a> {
+) -> Rendered<'a> {
     let boundary = guard::apply_boundary(repo, &mut discovered, options.output_override);
     let source::Discovered {
         mut files,
@@ -315,87 +287,23 @@ pub fn prepare_discovered<'a>(
         ));
     }
     diags.append(&mut load_diags);
-    Prepared {
+    Rendered {
         outcome: Outcome {
             inputs,
-            rendered: Rendered::new(),
+            rendered: render::ByContext::new(),
             diagnostics: diags,
+            problems: Vec::new(),
             output_dir: boundary.output_dir,
             output_source: boundary.source,
             read,
         },
+        repo: repo.to_path_buf(),
         context: options.context,
+        allow_empty: options.allow_empty,
     }
 }
 
-/// A repository read and checked, not yet rendered ([`prepare_repo`]).
-#[derive(Debug)]
-pub struct Prepared<'a> {
-    /// What is known before rendering: the inputs, where the output goes, what was read, and
-    /// the problems found so far (unsorted); `rendered` is empty.
-    pub outcome: Outcome,
-    context: Option<&'a str>,
-}
-
-impl Prepared<'_> {
-    /// Plans and renders in memory: [`render_repo_with`].
-    #[must_use]
-    pub fn render(self) -> Outcome {
-        let mut collect = Collect::default();
-        let mut outcome = self.stream(&mut collect);
-        if !outcome.has_errors() {
-            collect.sorted_into(&mut outcome.rendered);
-        }
-        outcome
-    }
-
-    /// Plans and renders, handing the objects to `sink` as they are rendered, one cluster at a
-    /// time (then the objects about several clusters), so that no more than one cluster's
-    /// objects need to be alive at once. Every whole-repository check still runs, but some
-    /// problems are only known at the end (for example two objects for one output file): a
-    /// sink that writes must not make anything visible before the returned outcome is known to
-    /// have no error. Nothing is handed on once any problem is an error.
-    ///
-    /// With [`RenderOptions::context`], only that context's objects are handed on. The
-    /// returned `rendered` lists every context with objects (as [`render_repo_with`] does),
-    /// each with an empty list; it is empty when any problem is an error.
-    ///
-    /// ```
-    /// use k8ssandra_gitops::{Manifest, RenderOptions, Sink, prepare_repo, render_repo_with};
-    ///
-    /// /// Keeps only the size of what it is given.
-    /// struct Bytes(usize);
-    /// impl Sink for Bytes {
-    ///     fn objects(&mut self, objects: Vec<(String, Manifest)>) {
-    ///         self.0 += objects.iter().map(|(_, m)| m.text().len()).sum::<usize>();
-    ///     }
-    /// }
-    /// let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    /// let mut bytes = Bytes(0);
-    /// let outcome = prepare_repo(&repo, RenderOptions::default())?.stream(&mut bytes);
-    /// assert!(!outcome.has_errors());
-    /// let whole = render_repo_with(&repo, RenderOptions::default())?;
-    /// let expected: usize = whole.rendered.values().flatten().map(|m| m.text().len()).sum();
-    /// assert_eq!(bytes.0, expected);
-    /// # Ok::<(), k8ssandra_gitops::Error>(())
-    /// ```
-    #[must_use]
-    pub fn stream(self, sink: &mut dyn Sink) -> Outcome {
-        let Prepared {
-            mut outcome,
-            context,
-        } = self;
-        let diags = std::mem::take(&mut outcome.diagnostics);
-        let (contexts, diagnostics) = stream_inputs(&outcome.inputs, diags, context, sink);
-        outcome.diagnostics = diagnostics;
-        if !outcome.has_errors() {
-            outcome.rendered = contexts.into_iter().map(|c| (c, Vec::new())).collect();
-        }
-        outcome
-    }
-}
-
-/// Receives the objects of a streaming render ([`Prepared::stream`]).
+/// Receives the objects of a streaming render ([`Rendered::stream`]).
 pub trait Sink {
     /// One batch: one cluster's objects, one cluster's credentials, or one of the steps about
     /// several clusters; each object with its path in the output tree
@@ -409,61 +317,32 @@ pub trait Sink {
     }
 }
 
-/// Keeps every object, by context.
-#[derive(Default)]
-struct Collect(std::collections::BTreeMap<String, Vec<(String, Manifest)>>);
-
-impl Collect {
-    /// Each context's objects into `rendered`, by output path; stable, so objects of one path
-    /// (an error) keep their order.
-    fn sorted_into(self, rendered: &mut Rendered) {
-        for (context, mut list) in self.0 {
-            list.sort_by(|a, b| a.0.cmp(&b.0));
-            rendered.insert(context, list.into_iter().map(|(_, m)| m).collect());
-        }
-    }
-}
-
-impl Sink for Collect {
-    fn objects(&mut self, objects: Vec<(String, Manifest)>) {
-        for (path, m) in objects {
-            self.0.entry(m.context.clone()).or_default().push((path, m));
-        }
-    }
-}
-
 /// Renders already-loaded inputs (the pure core: no file system access). `diags` holds the
 /// problems found so far; rendering is skipped when any of them is an error.
 #[must_use]
-pub fn render_inputs(inputs: &Inputs, diags: Vec<Diagnostic>) -> (Rendered, Vec<Diagnostic>) {
+pub(crate) fn render_inputs(
+    inputs: &Inputs,
+    diags: Vec<Diagnostic>,
+) -> (render::ByContext, Vec<Diagnostic>) {
     render_inputs_scoped(inputs, diags, None)
 }
 
 /// [`render_inputs`], rendering only the clusters with objects in `context` when one is given
 /// (see [`RenderOptions::context`]).
 #[must_use]
-pub fn render_inputs_scoped(
+pub(crate) fn render_inputs_scoped(
     inputs: &Inputs,
     diags: Vec<Diagnostic>,
     context: Option<&str>,
-) -> (Rendered, Vec<Diagnostic>) {
-    let mut collect = Collect::default();
-    let (contexts, diags) = stream_inputs(inputs, diags, context, &mut collect);
-    let mut rendered = Rendered::new();
-    if !diags.iter().any(|d| d.severity() == Severity::Error) {
-        for c in contexts {
-            rendered.insert(c, Vec::new());
-        }
-        collect.sorted_into(&mut rendered);
-    }
-    (rendered, diags)
+) -> (render::ByContext, Vec<Diagnostic>) {
+    rendered::collect_scoped(inputs, diags, context)
 }
 
 /// The core of every render: plans `inputs` and streams the objects (only `context`'s, when
 /// given) to `sink`; then checks the output paths of all of them for collisions. Returns the
 /// contexts to list (every context with objects; with `context`, also every datacenter's) and
 /// every problem, sorted. Nothing reaches `sink` when `diags` already holds an error.
-fn stream_inputs(
+pub(crate) fn stream_inputs(
     inputs: &Inputs,
     mut diags: Vec<Diagnostic>,
     context: Option<&str>,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
-use crate::render::{Manifest, Rendered};
+use crate::render::{ByContext, Manifest};
 use crate::yaml::{Node, Pos, Seg};
 
 pub use crate::source::OWNED_RECORD;
@@ -40,7 +40,7 @@ pub type Tree = BTreeMap<String, Vec<u8>>;
 
 /// Builds the whole output tree: one file per object, a kustomization per context, the record.
 #[must_use]
-pub fn build_tree(rendered: &Rendered) -> Tree {
+pub fn build_tree(rendered: &ByContext) -> Tree {
     tree_from(rendered.iter().map(|(context, manifests)| {
         (
             context.clone(),
@@ -55,7 +55,7 @@ pub fn build_tree(rendered: &Rendered) -> Tree {
 /// Like [`build_tree`], consuming the objects: each is freed once serialized, which keeps the
 /// peak memory of large repositories near the size of the output.
 #[must_use]
-pub fn into_tree(rendered: Rendered) -> Tree {
+pub fn into_tree(rendered: ByContext) -> Tree {
     tree_from(rendered.into_iter().map(|(context, manifests)| {
         (
             context,
@@ -356,6 +356,7 @@ pub struct WriteReport {
 
 /// A unified diff of the changed files, for `render --check` ([`Drift::Problem`]s are not part
 /// of it).
+#[cfg(feature = "cli")]
 #[must_use]
 pub fn unified_diff(drift: &[Drift]) -> String {
     let mut out = String::new();

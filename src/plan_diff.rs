@@ -1,5 +1,5 @@
 //! `plan`: what changes between two rendered revisions, per context, and which changes are
-//! risky for a running Cassandra cluster. Pure functions over two [`Rendered`] sets.
+//! risky for a running Cassandra cluster. Pure functions over two [`ByContext`] sets.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::server::ServerVersion;
-use crate::render::Rendered;
+use crate::render::ByContext;
 
 /// One object's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,7 +105,7 @@ struct Dc<'a> {
     object: &'a Value,
 }
 
-fn datacenters(r: &Rendered) -> BTreeMap<String, Dc<'_>> {
+fn datacenters(r: &ByContext) -> BTreeMap<String, Dc<'_>> {
     let mut out = BTreeMap::new();
     for (context, list) in r {
         for m in list.iter().filter(|m| m.kind() == "CassandraDatacenter") {
@@ -143,7 +143,7 @@ fn replication_option(dc: &Value) -> Option<String> {
 
 /// Risks between two renders (see the issue: decommission, size, storage, version,
 /// identity, initial replication).
-fn risks(from: &Rendered, to: &Rendered) -> Vec<Risk> {
+fn risks(from: &ByContext, to: &ByContext) -> Vec<Risk> {
     let (a, b) = (datacenters(from), datacenters(to));
     let mut out = Vec::new();
     let mut push = |kind, dc: &Dc<'_>, key: &str, message: String| {
@@ -292,11 +292,11 @@ fn major_steps(x: &ServerVersion, y: &ServerVersion) -> u64 {
 
 /// The plan from one render to another.
 #[must_use]
-pub fn plan(from: &Rendered, to: &Rendered) -> Plan {
+pub fn plan(from: &ByContext, to: &ByContext) -> Plan {
     let mut p = Plan::default();
     let contexts: std::collections::BTreeSet<&String> = from.keys().chain(to.keys()).collect();
     for c in contexts {
-        let index = |r: &'_ Rendered| -> BTreeMap<String, Value> {
+        let index = |r: &'_ ByContext| -> BTreeMap<String, Value> {
             r.get(c)
                 .into_iter()
                 .flatten()

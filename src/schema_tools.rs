@@ -712,7 +712,7 @@ fn served_schema<'c>(crd: &'c Json, version: &str) -> Option<&'c Json> {
 }
 
 /// Generates the embedded input schemas from the CRD files in `crd_dir`: one
-/// `(output file name, text)` per entry of [`INPUTS`].
+/// `(output file name, text)` per entry of `INPUTS`.
 ///
 /// # Errors
 /// A missing or unreadable CRD file, a kind or version that does not match, or a schema keyword
@@ -786,7 +786,7 @@ fn cassandra_datacenter_patch(problem: PatchError) -> Error {
 }
 
 /// Turns a CRD as generated upstream into the CRD the operator's release build installs. Only
-/// CassandraDatacenter differs (see [`CASSANDRA_DATACENTER_RELEASE_REMOVALS`] and
+/// CassandraDatacenter differs (see `CASSANDRA_DATACENTER_RELEASE_REMOVALS` and
 /// `data/upstream/crds/SOURCE.md`); other CRDs are left alone.
 ///
 /// # Errors

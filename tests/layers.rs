@@ -21,7 +21,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("output", &["output"]),
     (
         "front ends",
-        &["guard", "argocd", "krm", "plan_diff", "lib", "cli", "main"],
+        &[
+            "guard",
+            "rendered",
+            "argocd",
+            "krm",
+            "plan_diff",
+            "lib",
+            "cli",
+            "main",
+        ],
     ),
 ];
 

@@ -17,6 +17,7 @@ mod harness;
 mod inputs;
 mod krm;
 mod layers;
+mod library;
 mod output_safety;
 mod plaintext_secrets;
 #[cfg(feature = "git")]

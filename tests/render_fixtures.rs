@@ -71,19 +71,16 @@ fn render_case(name: &str, case: &Path) {
 /// the clusters with something there, and must give exactly the objects the whole render puts
 /// in that context, for every context of the repository.
 fn one_context_case(repo: &Path) {
-    use k8ssandra_gitops::{RenderOptions, render_repo, render_repo_with};
-    let full = render_repo(repo, None).unwrap();
+    use k8ssandra_gitops::{RenderOptions, render};
+    let full = render(repo, RenderOptions::default()).unwrap().contexts();
     assert!(!full.has_errors(), "{}", repo.display());
     let mut compared = 0;
     for (context, objects) in &full.rendered {
-        let one = render_repo_with(
-            repo,
-            RenderOptions {
-                output_override: None,
-                context: Some(context),
-            },
-        )
-        .unwrap();
+        let options = RenderOptions {
+            context: Some(context),
+            ..RenderOptions::default()
+        };
+        let one = render(repo, options).unwrap().contexts();
         assert!(!one.has_errors(), "{} {context}", repo.display());
         let texts = |list: &[k8ssandra_gitops::Manifest]| -> Vec<(String, String)> {
             list.iter().map(|m| (m.rel_path(), m.text())).collect()

@@ -230,7 +230,7 @@ impl Manifest {
 }
 
 /// Everything rendered, by context, each sorted by output path.
-pub type Rendered = BTreeMap<String, Vec<Manifest>>;
+pub type ByContext = BTreeMap<String, Vec<Manifest>>;
 
 /// Renders one planned cluster's own objects. Its problems are added to `diags`; when any of
 /// them is an error the objects must not be used.
