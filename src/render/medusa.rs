@@ -857,4 +857,49 @@ mod tests {
         );
         assert!(e.to_string().contains("cannot be changed"));
     }
+
+    /// The routed document belongs to the datacenter it names, by its place in the spec, not
+    /// its place in the rollout: here the analytics datacenter (second in the spec) rolls out
+    /// first.
+    #[test]
+    fn a_routed_document_is_owned_by_the_datacenter_it_names() {
+        use crate::testing::{CONTEXTS, HEAD, cluster};
+        let dcs = "    - {metadata: {name: plain}, k8sContext: east, size: 1}\n    - {metadata: {name: analytics}, k8sContext: east, size: 1, dseWorkloads: {analyticsEnabled: true}}\n";
+        let c = cluster("c", "  secretsProvider: external\n", dcs).replace(
+            "serverVersion: 4.1.8",
+            "serverType: dse\n    serverVersion: 6.8.50",
+        );
+        let job = "---\napiVersion: medusa.k8ssandra.io/v1alpha1\nkind: MedusaBackupJob\nmetadata: {name: b}\nspec: {cassandraDatacenter: plain}\n";
+        let files = vec![crate::source::SourceFile {
+            rel_path: "c.yaml".into(),
+            display_path: "c.yaml".into(),
+            text: format!("{HEAD}{c}{CONTEXTS}{job}"),
+        }];
+        let (inputs, diags) = crate::load::load(&files);
+        let (rendered, diags) = crate::render_inputs(&inputs, diags);
+        assert!(!super::super::has_error(&diags), "{diags:#?}");
+        let owner = |kind: Kind, name: &str| {
+            let m = rendered["east"]
+                .iter()
+                .find(|m| m.kind() == kind && m.name() == name)
+                .unwrap_or_else(|| panic!("no {kind} {name}"));
+            (
+                m.owner().clone(),
+                m.object["metadata"]["annotations"][super::super::SYNC_WAVE].clone(),
+            )
+        };
+        let dc = |dc| Owner::Datacenter {
+            cluster: "c".into(),
+            dc,
+        };
+        assert_eq!(owner(Kind::MedusaBackupJob, "b"), (dc(0), json!("15")));
+        assert_eq!(
+            owner(Kind::CassandraDatacenter, "plain"),
+            (dc(0), json!("10"))
+        );
+        assert_eq!(
+            owner(Kind::CassandraDatacenter, "analytics"),
+            (dc(1), json!("0"))
+        );
+    }
 }
