@@ -41,7 +41,7 @@
 //! }
 //! assert!(!outcome.has_errors());
 //! let objects = &outcome.rendered["us-east-1"];
-//! assert!(objects.iter().any(|m| m.kind() == "CassandraDatacenter"));
+//! assert!(objects.iter().any(|m| m.kind() == k8ssandra_gitops::Kind::CassandraDatacenter));
 //! // Each object's file in the output tree, and its canonical YAML.
 //! let first = &objects[0];
 //! assert!(first.rel_path().starts_with("us-east-1/"));
@@ -92,7 +92,7 @@ use load::Inputs;
 pub use guard::Problem;
 pub use output::{Drift, WriteError, WriteReport};
 pub use plan::DEFAULT_OUTPUT_DIR;
-pub use render::Manifest;
+pub use render::{Kind, Manifest, Owner};
 pub use rendered::{Finished, Rendered};
 
 /// Not part of the API: what this repository's own integration tests, benchmarks and data
@@ -403,7 +403,7 @@ struct PathEntry {
     /// The step and the position within the steps of its kind: the order in which a render
     /// of the whole repository at once lists objects of one path.
     order: (render::stream::Step, usize),
-    /// `Kind namespace/name`.
+    /// `Kind namespace/name`, from the typed kind.
     what: String,
 }
 
@@ -455,7 +455,8 @@ mod tests {
         let role = |ns: &str| {
             let m = render::Manifest::new(
                 "cp".into(),
-                String::new(),
+                Owner::Repository,
+                Kind::Role,
                 serde_json::json!({"kind": "Role", "metadata": {"name": "r", "namespace": ns}}),
             );
             (m.rel_path(), m)

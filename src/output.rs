@@ -476,8 +476,8 @@ impl SourceIndex {
     fn of(&self, m: &Manifest) -> Option<&Arc<(PathBuf, Pos)>> {
         let key = |kind: &str, name: &str| (kind.to_string(), name.to_string());
         self.by_kind_name
-            .get(&key(m.kind(), m.name()))
-            .or_else(|| self.by_kind_name.get(&key("K8ssandraCluster", &m.cluster)))
+            .get(&key(m.kind().as_str(), m.name()))
+            .or_else(|| self.by_kind_name.get(&key("K8ssandraCluster", m.cluster())))
     }
 }
 
@@ -709,7 +709,8 @@ mod tests {
     fn config_map(name: &str, value: &str) -> Manifest {
         Manifest::new(
             "ctx".into(),
-            "c".into(),
+            crate::render::Owner::Cluster("c".into()),
+            crate::render::Kind::ConfigMap,
             serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": name, "namespace": "ns"}, "data": {"k": value}}),
         )

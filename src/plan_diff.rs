@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::server::ServerVersion;
-use crate::render::ByContext;
+use crate::render::{ByContext, Kind, Manifest};
 
 /// One object's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,13 +44,13 @@ pub struct Plan {
     pub risks: Vec<Risk>,
 }
 
-fn object_id(v: &Value) -> String {
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default();
-    let ns = s("/metadata/namespace");
+/// `Kind namespace/name`, or `Kind name` for an object without a namespace.
+fn object_id(m: &Manifest) -> String {
+    let (kind, ns, name) = (m.kind(), m.namespace(), m.name());
     if ns.is_empty() {
-        format!("{} {}", s("/kind"), s("/metadata/name"))
+        format!("{kind} {name}")
     } else {
-        format!("{} {ns}/{}", s("/kind"), s("/metadata/name"))
+        format!("{kind} {ns}/{name}")
     }
 }
 
@@ -108,7 +108,10 @@ struct Dc<'a> {
 fn datacenters(r: &ByContext) -> BTreeMap<String, Dc<'_>> {
     let mut out = BTreeMap::new();
     for (context, list) in r {
-        for m in list.iter().filter(|m| m.kind() == "CassandraDatacenter") {
+        for m in list
+            .iter()
+            .filter(|m| m.kind() == Kind::CassandraDatacenter)
+        {
             let labels = &m.object["metadata"]["labels"];
             let key = format!(
                 "{}/{}/{}",
@@ -300,7 +303,7 @@ pub fn plan(from: &ByContext, to: &ByContext) -> Plan {
             r.get(c)
                 .into_iter()
                 .flatten()
-                .map(|m| (object_id(&m.object), m.object.clone()))
+                .map(|m| (object_id(m), m.object.clone()))
                 .collect()
         };
         let (a, b) = (index(from), index(to));
@@ -388,6 +391,34 @@ mod tests {
                 "spec.y: (added) → true",
             ]
         );
+    }
+
+    #[test]
+    fn only_objects_built_as_datacenters_are_compared_as_datacenters() {
+        use crate::render::{Manifest, Owner};
+        let object = |kind: Kind, name: &str| {
+            let labels = json!({"k8ssandra.io/cluster-namespace": "db", "k8ssandra.io/cluster-name": "demo"});
+            let owner = Owner::Datacenter {
+                cluster: "demo".into(),
+                dc: 0,
+            };
+            let object = json!({"kind": kind.as_str(), "metadata": {"name": name, "namespace": "db", "labels": labels}});
+            Manifest::new("east".into(), owner, kind, object)
+        };
+        // A ConfigMap with a datacenter's labels is no datacenter: removing it is no risk.
+        let from = ByContext::from([(
+            "east".to_string(),
+            vec![
+                object(Kind::CassandraDatacenter, "dc1"),
+                object(Kind::ConfigMap, "dc1-config"),
+            ],
+        )]);
+        let risks = plan(&from, &ByContext::new()).risks;
+        let found: Vec<(&str, &str)> = risks
+            .iter()
+            .map(|r| (r.kind, r.datacenter.as_str()))
+            .collect();
+        assert_eq!(found, [("dc-removed", "db/demo/dc1")]);
     }
 
     #[test]

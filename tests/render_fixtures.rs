@@ -67,6 +67,24 @@ fn render_case(name: &str, case: &Path) {
     assert_no_plaintext_secrets(&dest);
 }
 
+/// What later steps decide by is typed ([`Manifest::kind`], issue #11): the typed kind must be
+/// the one written, and the prune protection of datacenters and cluster records must go with
+/// it.
+fn typed_as_written(m: &k8ssandra_gitops::Manifest) {
+    use k8ssandra_gitops::Kind;
+    let path = m.rel_path();
+    assert_eq!(m.object["kind"], m.kind().as_str(), "{path}");
+    let annotations = &m.object["metadata"]["annotations"];
+    if matches!(m.kind(), Kind::CassandraDatacenter | Kind::K8ssandraCluster) {
+        let options = &annotations["argocd.argoproj.io/sync-options"];
+        assert_eq!(options, "Prune=false,Delete=false", "{path}");
+    }
+    if m.kind() == Kind::CassandraDatacenter {
+        let flux = &annotations["kustomize.toolkit.fluxcd.io/prune"];
+        assert_eq!(flux, "disabled", "{path}");
+    }
+}
+
 /// Rendering one context (`render --context X --stdout`, the Argo CD plugin, KRM) renders only
 /// the clusters with something there, and must give exactly the objects the whole render puts
 /// in that context, for every context of the repository.
@@ -74,6 +92,7 @@ fn one_context_case(repo: &Path) {
     use k8ssandra_gitops::{RenderOptions, render};
     let full = render(repo, RenderOptions::default()).unwrap().contexts();
     assert!(!full.has_errors(), "{}", repo.display());
+    full.rendered.values().flatten().for_each(typed_as_written);
     let mut compared = 0;
     for (context, objects) in &full.rendered {
         let options = RenderOptions {

@@ -19,6 +19,8 @@ pub struct RoutedOperation<'a> {
     pub context: String,
     /// The datacenter's namespace.
     pub namespace: String,
+    /// The datacenter's position in its cluster's `spec.cassandra.datacenters` ([`DcPlan::index`]).
+    pub dc: usize,
     /// The datacenter's position in its cluster's rollout order.
     pub position: usize,
 }
@@ -162,6 +164,7 @@ pub fn route<'a>(
             cluster: plan.name.clone(),
             context: dc.context.clone(),
             namespace: dc.namespace.clone(),
+            dc: dc.index,
             position,
         });
     }

@@ -109,7 +109,7 @@ spec:
         assert!(diags.is_empty(), "{diags:#?}");
         let dc = out
             .iter()
-            .find(|m| m.kind() == "CassandraDatacenter")
+            .find(|m| m.kind() == crate::render::Kind::CassandraDatacenter)
             .expect("a DC")
             .object
             .clone();

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::Manifest;
+use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
 use crate::model::secret::SopsSecret;
@@ -246,6 +246,7 @@ impl<'a> Credentials<'a> {
                 );
                 let object = match backend {
                     Backend::ExternalSecrets => Ok((
+                        Kind::ExternalSecret,
                         external_secret(
                             plan,
                             credentials,
@@ -258,7 +259,7 @@ impl<'a> Credentials<'a> {
                         None,
                     )),
                     Backend::Replicate => match replicated_copy(committed, plan, n, &namespace) {
-                        Some((object, text)) => Ok((object, Some(text))),
+                        Some((object, text)) => Ok((Kind::Secret, object, Some(text))),
                         None => Err(missing_replicated_error(
                             plan, n, &context, &namespace, committed,
                         )),
@@ -268,12 +269,15 @@ impl<'a> Credentials<'a> {
                 out.secrets.push(Candidate {
                     key: (context.clone(), namespace.clone(), n.name.clone()),
                     remote_key,
-                    rendered: object.map(|(object, raw)| Manifest {
-                        context: context.clone(),
-                        cluster: plan.name.clone(),
-                        object,
+                    rendered: object.map(|(kind, object, raw)| Manifest {
                         ksops: credentials.ksops && raw.is_some(),
                         raw,
+                        ..Manifest::new(
+                            context.clone(),
+                            Owner::Cluster(plan.name.clone()),
+                            kind,
+                            object,
+                        )
                     }),
                 });
             }

@@ -18,13 +18,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::Manifest;
 use super::config::build_config;
 use super::contribution::Contribution;
 use super::labels::cleaned_up_by_labels;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
+use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::string_map;
 use crate::model::server::ServerType;
@@ -228,11 +228,17 @@ fn finish(
         super::set_annotation(&mut cassdc, super::SYNC_OPTIONS, super::NEVER_PRUNE.into());
         super::set_annotation(&mut cassdc, super::FLUX_PRUNE, "disabled".into());
         let wave = Wave::Datacenter(prio_pos);
-        out.push(Manifest::of_dc(plan, dc, wave, cassdc));
+        out.push(Manifest::of_dc(
+            plan,
+            dc,
+            wave,
+            Kind::CassandraDatacenter,
+            cassdc,
+        ));
         out.extend(
             config_maps
                 .into_iter()
-                .map(|cm| Manifest::of_dc(plan, dc, wave, cm)),
+                .map(|cm| Manifest::of_dc(plan, dc, wave, Kind::ConfigMap, cm)),
         );
     }
     out
@@ -1154,7 +1160,7 @@ spec:
         let out = render(&three(""));
         for (dc, expected) in [("dc1", "0"), ("dc2", "10"), ("dc3", "20")] {
             let m = by_name(&out, dc);
-            assert_eq!(m.kind(), "CassandraDatacenter");
+            assert_eq!(m.kind(), Kind::CassandraDatacenter);
             assert_eq!(wave(m), expected, "{dc}");
             let a = &m.object["metadata"]["annotations"];
             assert_eq!(a[SYNC_OPTIONS], "Prune=false,Delete=false");

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::Manifest;
+use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::ClusterPlan;
 use crate::plan::delivery::{ArgoCdDelivery, Delivery, DeliveryPlan, FluxDelivery};
@@ -171,7 +171,8 @@ fn application_set(
         .collect();
     Manifest::new(
         ARGOCD_DIR.into(),
-        String::new(),
+        Owner::Repository,
+        Kind::ApplicationSet,
         json!({
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "ApplicationSet",
@@ -263,7 +264,8 @@ fn kustomizations(
         }
         out.push(Manifest::new(
             FLUX_DIR.into(),
-            String::new(),
+            Owner::Repository,
+            Kind::FluxKustomization,
             json!({
                 "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
                 "kind": "Kustomization",

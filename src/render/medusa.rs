@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
-use super::Manifest;
 use super::contribution::{Contribution, Merge, SecretInjection};
+use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, object_meta, str_at, to_object};
 use crate::plan::medusa::medusa_path;
@@ -555,7 +555,8 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         };
         out.push(Manifest::placed(
             context,
-            plan.name.clone(),
+            Owner::Cluster(plan.name.clone()),
+            Kind::ConfigMap,
             Wave::Datacenter(position),
             to_object(&config_map),
         ));
@@ -570,6 +571,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             out.push(Manifest::after_datacenters(
                 plan,
                 dc,
+                Kind::MedusaBackupSchedule,
                 json!({
                     "apiVersion": "medusa.k8ssandra.io/v1alpha1",
                     "kind": "MedusaBackupSchedule",
@@ -591,7 +593,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
 }
 
 /// `(context, kind, namespace, name)` of an object.
-pub type RouteKey = (String, String, String, String);
+pub type RouteKey = (String, Kind, String, String);
 
 /// Which cluster's object holds each key that a routed operations document would take, so that
 /// a document never replaces a cluster's object; gathered while the clusters stream past
@@ -608,7 +610,7 @@ impl RouteOwners {
             .map(|r| {
                 (
                     r.context.clone(),
-                    r.operation().kind.name().to_string(),
+                    r.operation().kind.into(),
                     r.namespace.clone(),
                     r.operation().name.clone(),
                 )
@@ -620,12 +622,14 @@ impl RouteOwners {
     /// with one key, the one whose output path sorts last is named (as a render of the whole
     /// repository at once names it).
     pub fn note(&mut self, wanted: &BTreeSet<RouteKey>, m: &Manifest) {
-        if wanted.is_empty() {
+        // Only an object of an operations kind can have a routed document's key: the others
+        // are passed over before any key is built.
+        if wanted.is_empty() || !m.kind().is_operation() {
             return;
         }
         let key = (
             m.context.clone(),
-            m.kind().to_string(),
+            m.kind(),
             m.namespace().to_string(),
             m.name().to_string(),
         );
@@ -636,7 +640,7 @@ impl RouteOwners {
         match self.0.get(&key) {
             Some((p, _)) if *p > path => {}
             _ => {
-                self.0.insert(key, (path, m.cluster.clone()));
+                self.0.insert(key, (path, m.cluster().to_string()));
             }
         }
     }
@@ -652,8 +656,8 @@ pub fn route(
 ) -> Vec<Manifest> {
     // (context, kind, namespace, name) of every object written so far, and who writes it
     // (and where, for a routed document).
-    type Owner = (String, Option<(std::path::PathBuf, crate::yaml::Pos)>);
-    let mut taken: BTreeMap<RouteKey, Owner> = owners
+    type Writer = (String, Option<(std::path::PathBuf, crate::yaml::Pos)>);
+    let mut taken: BTreeMap<RouteKey, Writer> = owners
         .0
         .iter()
         .map(|(key, (_, cluster))| (key.clone(), (format!("K8ssandraCluster {cluster}"), None)))
@@ -664,7 +668,7 @@ pub fn route(
         let (kind, name) = (operation.kind.name(), operation.name.as_str());
         let key = (
             r.context.clone(),
-            kind.to_string(),
+            operation.kind.into(),
             r.namespace.clone(),
             name.to_string(),
         );
@@ -705,7 +709,16 @@ pub fn route(
             a.entry(super::SYNC_WAVE)
                 .or_insert_with(|| r.wave().number().to_string().into());
         }
-        out.push(Manifest::new(r.context.clone(), r.cluster.clone(), object));
+        let owner = Owner::Datacenter {
+            cluster: r.cluster.clone(),
+            dc: r.dc,
+        };
+        out.push(Manifest::new(
+            r.context.clone(),
+            owner,
+            operation.kind.into(),
+            object,
+        ));
     }
     out
 }
@@ -843,5 +856,50 @@ mod tests {
             ("livenessProbe", "httpGet")
         );
         assert!(e.to_string().contains("cannot be changed"));
+    }
+
+    /// The routed document belongs to the datacenter it names, by its place in the spec, not
+    /// its place in the rollout: here the analytics datacenter (second in the spec) rolls out
+    /// first.
+    #[test]
+    fn a_routed_document_is_owned_by_the_datacenter_it_names() {
+        use crate::testing::{CONTEXTS, HEAD, cluster};
+        let dcs = "    - {metadata: {name: plain}, k8sContext: east, size: 1}\n    - {metadata: {name: analytics}, k8sContext: east, size: 1, dseWorkloads: {analyticsEnabled: true}}\n";
+        let c = cluster("c", "  secretsProvider: external\n", dcs).replace(
+            "serverVersion: 4.1.8",
+            "serverType: dse\n    serverVersion: 6.8.50",
+        );
+        let job = "---\napiVersion: medusa.k8ssandra.io/v1alpha1\nkind: MedusaBackupJob\nmetadata: {name: b}\nspec: {cassandraDatacenter: plain}\n";
+        let files = vec![crate::source::SourceFile {
+            rel_path: "c.yaml".into(),
+            display_path: "c.yaml".into(),
+            text: format!("{HEAD}{c}{CONTEXTS}{job}"),
+        }];
+        let (inputs, diags) = crate::load::load(&files);
+        let (rendered, diags) = crate::render_inputs(&inputs, diags);
+        assert!(!super::super::has_error(&diags), "{diags:#?}");
+        let owner = |kind: Kind, name: &str| {
+            let m = rendered["east"]
+                .iter()
+                .find(|m| m.kind() == kind && m.name() == name)
+                .unwrap_or_else(|| panic!("no {kind} {name}"));
+            (
+                m.owner().clone(),
+                m.object["metadata"]["annotations"][super::super::SYNC_WAVE].clone(),
+            )
+        };
+        let dc = |dc| Owner::Datacenter {
+            cluster: "c".into(),
+            dc,
+        };
+        assert_eq!(owner(Kind::MedusaBackupJob, "b"), (dc(0), json!("15")));
+        assert_eq!(
+            owner(Kind::CassandraDatacenter, "plain"),
+            (dc(0), json!("10"))
+        );
+        assert_eq!(
+            owner(Kind::CassandraDatacenter, "analytics"),
+            (dc(1), json!("0"))
+        );
     }
 }

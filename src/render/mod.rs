@@ -1,8 +1,9 @@
 //! Render stage: plans → Kubernetes objects, grouped by target context.
 //!
 //! Each output object has one owning module, which builds it whole, including its rollout
-//! wave (a typed [`Wave`] through [`Manifest::placed`]); nothing edits an object after its
-//! owner returns it. Which module renders what:
+//! wave (a typed [`Wave`] through [`Manifest::placed`]), and names its [`Kind`] and [`Owner`]
+//! (cluster, datacenter), which later steps match on instead of reading the object back;
+//! nothing edits an object after its owner returns it. Which module renders what:
 //!
 //! | object | owner |
 //! |---|---|
@@ -36,6 +37,7 @@ pub mod credentials;
 pub mod datacenter;
 pub mod delivery;
 pub mod injection;
+pub mod kind;
 pub mod labels;
 pub mod medusa;
 pub mod metrics_agent;
@@ -53,8 +55,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::plan::ClusterPlan;
 use crate::plan::waves::Wave;
+use crate::plan::{ClusterPlan, DcPlan};
+
+pub use kind::Kind;
 
 /// Argo CD sync-wave annotation.
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
@@ -66,13 +70,66 @@ pub const NEVER_PRUNE: &str = "Prune=false,Delete=false";
 /// Flux's per-object prune switch (annotation or label).
 pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 
+/// Whose object a manifest is, as its building module knows it: later steps ask this rather
+/// than read labels or names back from the object. Small on purpose (issue #13): the cluster's
+/// name, which the output path needs anyway, and a datacenter index, no copies of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// The whole repository: the delivery objects (ApplicationSet, Flux Kustomizations) and
+    /// the status reporter's own objects. Written directly in their context's directory.
+    Repository,
+    /// K8ssandraCluster of this name as a whole: what serves all its datacenters in a context
+    /// and namespace (credentials, the Medusa ConfigMap) and its reporter record.
+    Cluster(String),
+    /// A datacenter of K8ssandraCluster `cluster`: its own objects and what is applied after it
+    /// (Stargate, Reaper, ServiceMonitor, purge schedule, the operations documents routed to
+    /// it, a replication Job it is the contact point of).
+    Datacenter {
+        /// K8ssandraCluster `metadata.name`.
+        cluster: String,
+        /// The datacenter's position in `spec.cassandra.datacenters` (`DcPlan::index`).
+        dc: usize,
+    },
+}
+
+impl Owner {
+    /// The owning K8ssandraCluster's name, when a cluster owns the object.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Self::Repository => None,
+            Self::Cluster(cluster) | Self::Datacenter { cluster, .. } => Some(cluster),
+        }
+    }
+
+    /// The owning datacenter's position in its cluster's `spec.cassandra.datacenters`.
+    #[must_use]
+    pub fn datacenter(&self) -> Option<usize> {
+        match self {
+            Self::Datacenter { dc, .. } => Some(*dc),
+            _ => None,
+        }
+    }
+
+    /// Datacenter `dc` of `plan`.
+    #[must_use]
+    pub(crate) fn of_dc(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Self {
+        Self::Datacenter {
+            cluster: plan.name.clone(),
+            dc: dc.index,
+        }
+    }
+}
+
 /// One rendered object and where it goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
     /// Target context (output directory).
     pub context: String,
-    /// K8ssandraCluster name (output sub-directory).
-    pub cluster: String,
+    /// Who the object belongs to; its cluster names the output sub-directory.
+    owner: Owner,
+    /// What the owning module built; agrees with `object["kind"]` ([`Manifest::new`]).
+    kind: Kind,
     /// The whole object (apiVersion, kind, metadata, spec...).
     pub object: Value,
     /// Exact bytes to write instead of serialising `object`: a SOPS-encrypted Secret (whose
@@ -87,12 +144,23 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// A manifest serialised from its object.
+    /// A manifest serialised from its object, which is of `kind`.
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, when `object["kind"]` is not `kind`: the typed kind is what later
+    /// steps decide by, so the two must never drift (every fixture renders through here).
     #[must_use]
-    pub fn new(context: String, cluster: String, object: Value) -> Self {
+    pub fn new(context: String, owner: Owner, kind: Kind, object: Value) -> Self {
+        debug_assert_eq!(
+            object.get("kind").and_then(Value::as_str),
+            Some(kind.as_str()),
+            "the object's kind differs from its typed kind"
+        );
         Self {
             context,
-            cluster,
+            owner,
+            kind,
             object,
             raw: None,
             ksops: false,
@@ -103,20 +171,33 @@ impl Manifest {
     /// writes it as it builds the object ([`SYNC_WAVE`], overriding one the user's metadata may
     /// have carried in).
     #[must_use]
-    pub(crate) fn placed(context: String, cluster: String, wave: Wave, mut object: Value) -> Self {
+    pub(crate) fn placed(
+        context: String,
+        owner: Owner,
+        kind: Kind,
+        wave: Wave,
+        mut object: Value,
+    ) -> Self {
         set_annotation(&mut object, SYNC_WAVE, wave.number().to_string());
-        Self::new(context, cluster, object)
+        Self::new(context, owner, kind, object)
     }
 
     /// An object of datacenter `dc` of `plan`, in its context, in `wave`.
     #[must_use]
     pub(crate) fn of_dc(
         plan: &ClusterPlan<'_>,
-        dc: &crate::plan::DcPlan<'_>,
+        dc: &DcPlan<'_>,
         wave: Wave,
+        kind: Kind,
         object: Value,
     ) -> Self {
-        Self::placed(dc.context.clone(), plan.name.clone(), wave, object)
+        Self::placed(
+            dc.context.clone(),
+            Owner::of_dc(plan, dc),
+            kind,
+            wave,
+            object,
+        )
     }
 
     /// An object that upstream deploys once the datacenters are ready (Stargate, Reaper,
@@ -124,11 +205,31 @@ impl Manifest {
     #[must_use]
     pub(crate) fn after_datacenters(
         plan: &ClusterPlan<'_>,
-        dc: &crate::plan::DcPlan<'_>,
+        dc: &DcPlan<'_>,
+        kind: Kind,
         object: Value,
     ) -> Self {
         let wave = Wave::AfterDatacenter(plan.last_position_in(&dc.context));
-        Self::of_dc(plan, dc, wave, object)
+        Self::of_dc(plan, dc, wave, kind, object)
+    }
+
+    /// Who the object belongs to.
+    #[must_use]
+    pub fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    /// The object's kind, as the module that built it named it.
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The owning K8ssandraCluster's name (output sub-directory); empty for the objects about
+    /// the whole repository.
+    #[must_use]
+    pub fn cluster(&self) -> &str {
+        self.owner.cluster().unwrap_or_default()
     }
 
     /// The file content: the raw text when there is one, else the canonical YAML.
@@ -173,12 +274,6 @@ impl Manifest {
         v.as_str().unwrap_or_default()
     }
 
-    /// `kind`.
-    #[must_use]
-    pub fn kind(&self) -> &str {
-        self.field(&["kind"])
-    }
-
     /// `metadata.name`.
     #[must_use]
     pub fn name(&self) -> &str {
@@ -198,25 +293,30 @@ impl Manifest {
     pub fn rel_path(&self) -> String {
         // Built in one allocation, `metadata` looked up once: this runs for every object in
         // the sort, the output tree and the sources (a tenth of a re-render, issue #13).
-        let kind = self.kind();
+        let kind = self.kind.as_str();
         let metadata = &self.object["metadata"];
         let name = metadata["name"].as_str().unwrap_or_default();
-        // Objects about the whole repository (ApplicationSet, Flux Kustomizations) have no
-        // cluster: `<context>/<kind>-<name>.yaml`.
-        let namespace = if self.cluster.is_empty() {
-            ""
-        } else {
-            metadata["namespace"].as_str().unwrap_or_default()
+        // Objects about the whole repository (ApplicationSet, Flux Kustomizations, the
+        // reporter's own) have no cluster: `<context>/<kind>-<name>.yaml`.
+        let cluster = self.owner.cluster();
+        let namespace = match cluster {
+            None => "",
+            Some(_) => metadata["namespace"].as_str().unwrap_or_default(),
         };
         let mut out = String::with_capacity(
-            self.context.len() + namespace.len() + self.cluster.len() + kind.len() + name.len() + 9,
+            self.context.len()
+                + namespace.len()
+                + cluster.map_or(0, str::len)
+                + kind.len()
+                + name.len()
+                + 9,
         );
         out.push_str(&self.context);
         out.push('/');
-        if !self.cluster.is_empty() {
+        if let Some(cluster) = cluster {
             out.push_str(namespace);
             out.push('/');
-            out.push_str(&self.cluster);
+            out.push_str(cluster);
             out.push('/');
         }
         let start = out.len();
@@ -306,4 +406,50 @@ pub(crate) fn stringify_quantities(v: &mut Value, scalar_keys: &[&str], skip: &[
         }
     }
     walk(v, false, scalar_keys, skip);
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn role(owner: Owner) -> Manifest {
+        Manifest::new(
+            "cp".into(),
+            owner,
+            Kind::Role,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": "r", "namespace": "ns"}}),
+        )
+    }
+
+    #[test]
+    fn only_objects_of_a_cluster_go_in_its_namespace_and_cluster_directory() {
+        let dc = Owner::Datacenter {
+            cluster: "demo".into(),
+            dc: 1,
+        };
+        assert_eq!(role(dc.clone()).rel_path(), "cp/ns/demo/role-r.yaml");
+        assert_eq!(role(dc.clone()).cluster(), "demo");
+        assert_eq!(dc.datacenter(), Some(1));
+        let cluster = role(Owner::Cluster("demo".into()));
+        assert_eq!(cluster.rel_path(), "cp/ns/demo/role-r.yaml");
+        assert_eq!(cluster.owner().datacenter(), None);
+        let repository = role(Owner::Repository);
+        assert_eq!(repository.rel_path(), "cp/role-r.yaml");
+        assert_eq!(repository.cluster(), "");
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "the object's kind differs from its typed kind")]
+    fn a_typed_kind_that_differs_from_the_objects_kind_is_caught_where_it_is_built() {
+        let _ = Manifest::new(
+            "cp".into(),
+            Owner::Repository,
+            Kind::ConfigMap,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}),
+        );
+    }
 }

@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::Manifest;
+use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{object_meta, to_object};
 use crate::model::server::ServerType;
@@ -145,6 +145,7 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
             plan,
             dc,
             Wave::RebuildTask(p),
+            Kind::CassandraTask,
             json!({
                 "apiVersion": "control.k8ssandra.io/v1alpha1",
                 "kind": "CassandraTask",
@@ -480,6 +481,7 @@ fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<
             plan,
             dc,
             Wave::ReplicationJob(plan.last_position_in(&dc.context)),
+            Kind::Job,
             to_object(&job),
         ));
     }
@@ -533,6 +535,7 @@ fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manif
                     plan,
                     dc,
                     Wave::Datacenter(plan.position(dc.index)),
+                    Kind::EndpointSlice,
                     seed_slice(&target, family, addresses),
                 ));
             }
@@ -568,7 +571,7 @@ spec:
         })
     }
 
-    fn find<'a>(all: &'a [Manifest], kind: &str, name: &str) -> &'a Value {
+    fn find<'a>(all: &'a [Manifest], kind: Kind, name: &str) -> &'a Value {
         &all.iter()
             .find(|m| m.kind() == kind && m.name() == name)
             .unwrap_or_else(|| {
@@ -587,7 +590,7 @@ spec:
         let (all, diags) = objects(THREE);
         assert_eq!(diags.len(), 1, "{diags:#?}"); // the host-name seed warning
         assert!(all.iter().all(|m| m.name() != "dc1-rebuild"));
-        let t = find(&all, "CassandraTask", "dc3-rebuild");
+        let t = find(&all, Kind::CassandraTask, "dc3-rebuild");
         assert_eq!(t["spec"]["jobs"][0]["args"]["source_datacenter"], "dc1");
         assert_eq!(t["spec"]["jobs"][0]["command"], "rebuild");
         assert_eq!(t["spec"]["ttlSecondsAfterFinished"], 0);
@@ -617,7 +620,7 @@ spec:
     - {metadata: {name: cassandra}, k8sContext: west, size: 1, datacenterName: cass-dc}
 ";
         let (all, _) = objects(yaml);
-        let t = find(&all, "CassandraTask", "cassandra-rebuild");
+        let t = find(&all, Kind::CassandraTask, "cassandra-rebuild");
         assert_eq!(
             t["spec"]["jobs"][0]["args"]["source_datacenter"],
             "search-dc"
@@ -637,7 +640,7 @@ spec:
             d.message
                 .contains("\"dc2\" is also a datacenter to rebuild")
         }));
-        let t = find(&all, "CassandraTask", "dc3-rebuild");
+        let t = find(&all, Kind::CassandraTask, "dc3-rebuild");
         assert_eq!(t["spec"]["jobs"][0]["args"]["source_datacenter"], "dc2");
         assert_eq!(t["spec"]["maxConcurrentPods"], json!(i64::MAX));
     }
@@ -645,7 +648,7 @@ spec:
     #[test]
     fn replication_job_per_context_with_min3_per_dc_and_stable_hashed_names() {
         let (all, _) = objects(THREE);
-        let jobs: Vec<&Manifest> = all.iter().filter(|m| m.kind() == "Job").collect();
+        let jobs: Vec<&Manifest> = all.iter().filter(|m| m.kind() == Kind::Job).collect();
         assert_eq!(jobs.len(), 2, "one per context");
         let west = jobs.iter().find(|m| m.context == "west").unwrap();
         let c = &west.object["spec"]["template"]["spec"]["containers"][0];
@@ -669,7 +672,7 @@ spec:
         let (again, _) = objects(THREE);
         let name = |all: &[Manifest]| {
             all.iter()
-                .find(|m| m.kind() == "Job" && m.context == "west")
+                .find(|m| m.kind() == Kind::Job && m.context == "west")
                 .unwrap()
                 .name()
                 .to_string()
@@ -680,13 +683,13 @@ spec:
         assert_ne!(name(&all), name(&bigger));
         // Waves: dc2 (p1) at 10, dc3 (p2) at 20, the west Job after dc3, rebuilds after their DC.
         let wave =
-            |kind: &str, n: &str| find(&all, kind, n)["metadata"]["annotations"][SYNC_WAVE].clone();
-        assert_eq!(wave("CassandraDatacenter", "dc1"), "0");
-        assert_eq!(wave("CassandraDatacenter", "dc3"), "20");
-        assert_eq!(wave("CassandraTask", "dc2-rebuild"), "13");
-        assert_eq!(wave("CassandraTask", "dc3-rebuild"), "23");
+            |kind: Kind, n: &str| find(&all, kind, n)["metadata"]["annotations"][SYNC_WAVE].clone();
+        assert_eq!(wave(Kind::CassandraDatacenter, "dc1"), "0");
+        assert_eq!(wave(Kind::CassandraDatacenter, "dc3"), "20");
+        assert_eq!(wave(Kind::CassandraTask, "dc2-rebuild"), "13");
+        assert_eq!(wave(Kind::CassandraTask, "dc3-rebuild"), "23");
         assert_eq!(west.object["metadata"]["annotations"][SYNC_WAVE], "22");
-        let dc = find(&all, "CassandraDatacenter", "dc1");
+        let dc = find(&all, Kind::CassandraDatacenter, "dc1");
         assert_eq!(
             dc["metadata"]["annotations"][SYNC_OPTIONS],
             "Prune=false,Delete=false"
@@ -699,9 +702,9 @@ spec:
         let one = "metadata: {name: solo}\nspec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig: {cassandraDataVolumeClaimSpec: {storageClassName: standard}}\n    datacenters: [{metadata: {name: dc1}, size: 3}]\n";
         let (all, diags) = objects(one);
         assert!(diags.is_empty(), "{diags:#?}");
-        assert!(all.iter().all(|m| m.kind() != "Job"
-            && m.kind() != "CassandraTask"
-            && m.kind() != "EndpointSlice"));
+        assert!(all.iter().all(|m| m.kind() != Kind::Job
+            && m.kind() != Kind::CassandraTask
+            && m.kind() != Kind::EndpointSlice));
     }
 
     #[test]
@@ -711,7 +714,7 @@ spec:
             "metadata:\n  name: global\n  namespace: db\n  annotations:\n    k8ssandra.io/dc-replication: '{\"dc2\": {\"orders\": 3, \"skip\": 0}}'",
         );
         let (all, _) = objects(&yaml);
-        let job = all.iter().find(|m| m.kind() == "Job").unwrap();
+        let job = all.iter().find(|m| m.kind() == Kind::Job).unwrap();
         let script = job.object["spec"]["template"]["spec"]["containers"][0]["command"][2]
             .as_str()
             .unwrap();
@@ -729,7 +732,7 @@ spec:
         );
         let v4 = find(
             &all,
-            "EndpointSlice",
+            Kind::EndpointSlice,
             "global-global-dc2-additional-seed-service-ipv4",
         );
         assert_eq!(v4["addressType"], "IPv4");
@@ -744,7 +747,7 @@ spec:
         );
         let v6 = find(
             &all,
-            "EndpointSlice",
+            Kind::EndpointSlice,
             "global-global-dc2-additional-seed-service-ipv6",
         );
         assert_eq!(v6["endpoints"], json!([{"addresses": ["fd00::1"]}]));

@@ -25,9 +25,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Manifest;
 use super::injection::{INJECT_SECRET_ANNOTATION, add_secret_injections};
 use super::labels::cleaned_up_by_labels;
+use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::object_entry;
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
@@ -86,7 +86,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
             continue;
         }
         match new_reaper(plan, dc, template, &tpl) {
-            Ok(object) => out.push(Manifest::after_datacenters(plan, dc, object)),
+            Ok(object) => out.push(Manifest::after_datacenters(plan, dc, Kind::Reaper, object)),
             Err(d) => diags.push(*d),
         }
     }
@@ -520,8 +520,8 @@ mod tests {
         assert_eq!(out.len(), 1);
         let r = &out[0];
         assert_eq!(r.context, "east");
-        assert_eq!(r.cluster, "cluster1");
-        assert_eq!(r.kind(), "Reaper");
+        assert_eq!(r.cluster(), "cluster1");
+        assert_eq!(r.kind(), Kind::Reaper);
         assert_eq!(r.object["apiVersion"], "reaper.k8ssandra.io/v1alpha1");
         assert_eq!(r.name(), "cluster1-dc1-reaper");
         assert_eq!(r.namespace(), "ns");

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
-use super::Manifest;
+use super::{Kind, Manifest, Owner};
 use crate::json::{object_meta, to_object};
 use crate::plan::reporter::ReporterPlan;
 use crate::plan::{ClusterPlan, Settings};
@@ -97,14 +97,19 @@ pub fn render(
     let ns = reporter.namespace.clone();
     let cp = settings.control_plane_context.clone();
     let image = reporter.image.clone();
-    let m = |object: Value| Manifest::new(cp.clone(), String::new(), object);
+    let m = |kind: Kind, object: Value| Manifest::new(cp.clone(), Owner::Repository, kind, object);
     let mut out = Vec::new();
 
     // The records: the K8ssandraClusters themselves, reconciled by nobody, status by us.
     for plan in plans {
         let mut record = crate::plan::reporter::cluster_record(plan);
         super::set_annotation(&mut record, super::SYNC_OPTIONS, super::NEVER_PRUNE.into());
-        out.push(Manifest::new(cp.clone(), plan.name.clone(), record));
+        out.push(Manifest::new(
+            cp.clone(),
+            Owner::Cluster(plan.name.clone()),
+            Kind::K8ssandraCluster,
+            record,
+        ));
     }
 
     // RBAC: its namespace's ClientConfigs and only the kubeconfig Secrets they name.
@@ -120,19 +125,28 @@ pub fn render(
             ..rule("", &["secrets"], &["get"])
         });
     }
-    out.push(m(to_object(&ServiceAccount {
-        metadata: meta(NAME, Some(&ns)),
-        ..ServiceAccount::default()
-    })));
-    out.push(m(to_object(&Role {
-        metadata: meta(NAME, Some(&ns)),
-        rules: Some(rules),
-    })));
-    out.push(m(to_object(&RoleBinding {
-        metadata: meta(NAME, Some(&ns)),
-        role_ref: role_ref("Role", NAME),
-        subjects: subjects(&ns),
-    })));
+    out.push(m(
+        Kind::ServiceAccount,
+        to_object(&ServiceAccount {
+            metadata: meta(NAME, Some(&ns)),
+            ..ServiceAccount::default()
+        }),
+    ));
+    out.push(m(
+        Kind::Role,
+        to_object(&Role {
+            metadata: meta(NAME, Some(&ns)),
+            rules: Some(rules),
+        }),
+    ));
+    out.push(m(
+        Kind::RoleBinding,
+        to_object(&RoleBinding {
+            metadata: meta(NAME, Some(&ns)),
+            role_ref: role_ref("Role", NAME),
+            subjects: subjects(&ns),
+        }),
+    ));
     // Cluster-wide: the records (it lists them in every namespace), their status, and the
     // datacenter objects of datacenters that run in the control-plane cluster itself.
     let seed_sync = reporter.seed_sync;
@@ -153,16 +167,22 @@ pub fn render(
         // ServiceAccount here (other contexts use their ClientConfig's credentials).
         cluster_rules.push(rule("", &["pods"], &["list", "watch"]));
     }
-    out.push(m(to_object(&ClusterRole {
-        metadata: meta(NAME, None),
-        rules: Some(cluster_rules),
-        ..ClusterRole::default()
-    })));
-    out.push(m(to_object(&ClusterRoleBinding {
-        metadata: meta(NAME, None),
-        role_ref: role_ref("ClusterRole", NAME),
-        subjects: subjects(&ns),
-    })));
+    out.push(m(
+        Kind::ClusterRole,
+        to_object(&ClusterRole {
+            metadata: meta(NAME, None),
+            rules: Some(cluster_rules),
+            ..ClusterRole::default()
+        }),
+    ));
+    out.push(m(
+        Kind::ClusterRoleBinding,
+        to_object(&ClusterRoleBinding {
+            metadata: meta(NAME, None),
+            role_ref: role_ref("ClusterRole", NAME),
+            subjects: subjects(&ns),
+        }),
+    ));
 
     // Seed sync writes the additional-seed EndpointSlices of the datacenters that run in the
     // control-plane cluster: only in their namespaces, so a Role in each (names are at most
@@ -177,19 +197,25 @@ pub fn render(
         for dc_ns in namespaces {
             // The namespace in the name too: cluster-wide reporter objects share one directory.
             let seeds = format!("{NAME}-seeds-{dc_ns}");
-            out.push(m(to_object(&Role {
-                metadata: meta(&seeds, Some(dc_ns)),
-                rules: Some(vec![rule(
-                    "discovery.k8s.io",
-                    &["endpointslices"],
-                    &["get", "create", "patch", "delete"],
-                )]),
-            })));
-            out.push(m(to_object(&RoleBinding {
-                metadata: meta(&seeds, Some(dc_ns)),
-                role_ref: role_ref("Role", &seeds),
-                subjects: subjects(&ns),
-            })));
+            out.push(m(
+                Kind::Role,
+                to_object(&Role {
+                    metadata: meta(&seeds, Some(dc_ns)),
+                    rules: Some(vec![rule(
+                        "discovery.k8s.io",
+                        &["endpointslices"],
+                        &["get", "create", "patch", "delete"],
+                    )]),
+                }),
+            ));
+            out.push(m(
+                Kind::RoleBinding,
+                to_object(&RoleBinding {
+                    metadata: meta(&seeds, Some(dc_ns)),
+                    role_ref: role_ref("Role", &seeds),
+                    subjects: subjects(&ns),
+                }),
+            ));
         }
     }
 
@@ -206,24 +232,31 @@ pub fn render(
     if seed_sync {
         args.push("--seed-sync".into());
     }
-    out.push(m(to_object(&deployment(&ns, image, args))));
-    out.push(m(to_object(&Service {
-        metadata: meta(NAME, Some(&ns)),
-        spec: Some(ServiceSpec {
-            selector: Some(selector()),
-            ports: Some(vec![ServicePort {
-                name: Some("metrics".into()),
-                port: PORT,
-                target_port: Some(IntOrString::String("metrics".into())),
-                protocol: Some("TCP".into()),
-                ..ServicePort::default()
-            }]),
-            ..ServiceSpec::default()
+    out.push(m(
+        Kind::Deployment,
+        to_object(&deployment(&ns, image, args)),
+    ));
+    out.push(m(
+        Kind::Service,
+        to_object(&Service {
+            metadata: meta(NAME, Some(&ns)),
+            spec: Some(ServiceSpec {
+                selector: Some(selector()),
+                ports: Some(vec![ServicePort {
+                    name: Some("metrics".into()),
+                    port: PORT,
+                    target_port: Some(IntOrString::String("metrics".into())),
+                    protocol: Some("TCP".into()),
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
         }),
-        ..Service::default()
-    })));
+    ));
     // Not a core type: no k8s-openapi struct to build it with.
     out.push(m(
+        Kind::ServiceMonitor,
         json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
         "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
         "spec": {"selector": {"matchLabels": selector()},

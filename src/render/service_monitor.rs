@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::Manifest;
+use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::{
@@ -87,6 +87,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         out.push(Manifest::after_datacenters(
             plan,
             dc,
+            Kind::ServiceMonitor,
             service_monitor(plan, dc, labels),
         ));
     }
@@ -639,12 +640,19 @@ mod tests {
             "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n      telemetry: {prometheus: {enabled: true}}\n",
         ));
         let m = only(&out);
-        assert_eq!(m.kind(), "ServiceMonitor");
+        assert_eq!(m.kind(), Kind::ServiceMonitor);
         assert_eq!(m.object["apiVersion"], "monitoring.coreos.com/v1");
         assert_eq!(m.name(), "notk8s-compliant-dc1-cass-servicemonitor");
         assert_eq!(m.namespace(), "ns");
         assert_eq!(m.context, "east");
-        assert_eq!(m.cluster, "test");
+        assert_eq!(m.cluster(), "test");
+        assert_eq!(
+            m.owner(),
+            &crate::render::Owner::Datacenter {
+                cluster: "test".into(),
+                dc: 0
+            }
+        );
         assert!(m.object["metadata"].get("ownerReferences").is_none());
         // Only the rollout wave: after the one datacenter (position 0).
         assert_eq!(

@@ -37,8 +37,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Manifest;
 use super::labels::cleaned_up_by_labels;
+use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::json::{drop_zero_members, prune_empty, string_map};
 use crate::plan::templates::{self, StargateTemplate};
@@ -91,6 +91,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
         out.push(Manifest::after_datacenters(
             plan,
             dc,
+            Kind::Stargate,
             new_stargate(plan, dc, &tpl),
         ));
     }
@@ -419,9 +420,9 @@ mod tests {
         assert_eq!(out.len(), 1);
         let s = &out[0];
         assert_eq!(s.context, "east");
-        assert_eq!(s.cluster, "cluster1");
+        assert_eq!(s.cluster(), "cluster1");
         assert_eq!(s.object["apiVersion"], "stargate.k8ssandra.io/v1alpha1");
-        assert_eq!(s.kind(), "Stargate");
+        assert_eq!(s.kind(), Kind::Stargate);
         assert_eq!(s.name(), "cluster1-dc1-stargate");
         assert_eq!(s.namespace(), "ns");
         assert_eq!(
