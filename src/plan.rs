@@ -4,7 +4,9 @@
 pub mod delivery;
 pub mod medusa;
 pub mod operations;
+pub mod reaper;
 pub mod reporter;
+pub mod stargate;
 pub mod templates;
 pub mod waves;
 
@@ -181,6 +183,11 @@ pub struct ClusterPlan<'a> {
     /// The effective Medusa template (CRD defaults, a referenced MedusaConfiguration merged in),
     /// when the cluster has a valid one.
     pub medusa: Option<serde_json::Value>,
+    /// The cluster's Reaper objects, when it gets any ([`reaper::resolve`]).
+    pub reaper: Option<reaper::ReaperPlan>,
+    /// Indexes into `dcs` of the datacenters that get a Stargate object, in spec order
+    /// ([`stargate::resolve`]).
+    pub stargate_dcs: Vec<usize>,
 }
 
 /// One datacenter, resolved.
@@ -273,6 +280,17 @@ impl DcPlan<'_> {
     pub fn path(&self, rest: &[&str]) -> Vec<Seg> {
         dc_path(self.index, rest)
     }
+
+    /// Where [`DcPlan::cass_dc_name`] is written: `datacenterName` when set, else
+    /// `metadata.name` (a name derived from it that is too long is reported there).
+    #[must_use]
+    pub fn cass_dc_name_path(&self) -> Vec<Seg> {
+        if self.template.options.contains_key("datacenterName") {
+            self.path(&["datacenterName"])
+        } else {
+            self.path(&["metadata", "name"])
+        }
+    }
 }
 
 fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
@@ -287,6 +305,13 @@ fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
     } else {
         vec!["default".to_string()]
     }
+}
+
+/// Whether any of `diags` is an error.
+fn has_error(diags: &[Diagnostic]) -> bool {
+    diags
+        .iter()
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
 }
 
 /// `spec.cassandra.datacenters[i].<rest...>`.
@@ -365,6 +390,8 @@ pub fn plan<'a>(
         let mut found = Vec::new();
         let plan = plan_cluster(doc, settings, &contexts, &mut found).map(|mut p| {
             p.medusa = medusa::resolve(&p, inputs, &mut found);
+            p.reaper = reaper::resolve(&p, &mut found);
+            p.stargate_dcs = stargate::resolve(&p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -641,6 +668,8 @@ fn plan_cluster<'a>(
         dcs,
         priority,
         medusa: None,
+        reaper: None,
+        stargate_dcs: Vec::new(),
     })
 }
 
