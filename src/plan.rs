@@ -1,6 +1,7 @@
 //! Plan stage: resolve every datacenter of every K8ssandraCluster (target context, namespace,
 //! merged options, rollout order) and run the checks that need the whole picture.
 
+pub mod credentials;
 pub mod delivery;
 pub mod medusa;
 pub mod operations;
@@ -347,6 +348,8 @@ pub struct Plan<'a> {
     pub reporter: Option<reporter::ReporterPlan>,
     /// The delivery objects (Argo CD, Flux), when RenderConfig asks for any.
     pub delivery: Option<delivery::DeliveryPlan<'a>>,
+    /// What credentials are rendered from, when the secrets backend can render any.
+    pub credentials: Option<credentials::CredentialsPlan<'a>>,
 }
 
 /// Plans the whole repository: settings, clusters, then the routing of operations documents
@@ -355,6 +358,7 @@ pub struct Plan<'a> {
 pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let settings = Settings::from_inputs(inputs);
     let clusters = plan(inputs, &settings, diags);
+    let credentials = credentials::resolve(inputs, &settings, &clusters, diags);
     let operations = operations::route(&clusters, inputs, diags);
     let reporter = reporter::resolve(inputs, diags);
     let delivery = delivery::resolve(inputs, &settings, diags);
@@ -364,6 +368,7 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
         operations,
         reporter,
         delivery,
+        credentials,
     }
 }
 
