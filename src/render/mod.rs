@@ -20,10 +20,11 @@
 //! templates with their CRD defaults ([`crate::plan::templates`]) and which datacenters get
 //! those objects, checked ([`crate::plan::reaper`], [`crate::plan::stargate`]: their render
 //! modules report nothing), the effective Medusa template ([`ClusterPlan::medusa`]), the
-//! reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
-//! `externalDatacenters` ([`ClusterPlan`] fields). No module here calls [`crate::schema`] or
-//! reads the source documents (`plan.doc` only places diagnostics); `tests/layers.rs` checks
-//! both.
+//! Secrets each cluster needs and the committed SOPS Secrets ([`crate::plan::credentials`]),
+//! the reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
+//! `externalDatacenters` ([`ClusterPlan`] fields). No module here calls [`crate::schema`],
+//! reaches the loaded inputs or reads the source documents (`plan.doc` only places
+//! diagnostics); `tests/layers.rs` checks all three.
 //!
 //! Features that add to a CassandraDatacenter return values the datacenter module assembles in
 //! the order its module docs give: a [`contribution::Contribution`] (containers, volumes, users,
