@@ -355,13 +355,8 @@ pub(crate) fn stream_inputs(
     let plan = plan::build(inputs, &mut later);
     let mut paths = Paths::default();
     let texts = sink.wants_text();
-    let mut contexts = render::stream::render_plan(
-        &plan,
-        inputs,
-        context,
-        texts,
-        &mut later,
-        &mut |step, objects| {
+    let mut contexts =
+        render::stream::render_plan(&plan, context, texts, &mut later, &mut |step, objects| {
             if failed {
                 return;
             }
@@ -372,8 +367,7 @@ pub(crate) fn stream_inputs(
                 .collect();
             paths.note(step, &batch);
             sink.objects(batch);
-        },
-    );
+        });
     if context.is_some() {
         contexts.extend(
             plan.clusters

@@ -1,10 +1,13 @@
 //! Plan stage: resolve every datacenter of every K8ssandraCluster (target context, namespace,
 //! merged options, rollout order) and run the checks that need the whole picture.
 
+pub mod credentials;
 pub mod delivery;
 pub mod medusa;
 pub mod operations;
+pub mod reaper;
 pub mod reporter;
+pub mod stargate;
 pub mod templates;
 pub mod waves;
 
@@ -181,6 +184,11 @@ pub struct ClusterPlan<'a> {
     /// The effective Medusa template (CRD defaults, a referenced MedusaConfiguration merged in),
     /// when the cluster has a valid one.
     pub medusa: Option<serde_json::Value>,
+    /// The cluster's Reaper objects, when it gets any ([`reaper::resolve`]).
+    pub reaper: Option<reaper::ReaperPlan>,
+    /// Indexes into `dcs` of the datacenters that get a Stargate object, in spec order
+    /// ([`stargate::resolve`]).
+    pub stargate_dcs: Vec<usize>,
 }
 
 /// One datacenter, resolved.
@@ -273,6 +281,17 @@ impl DcPlan<'_> {
     pub fn path(&self, rest: &[&str]) -> Vec<Seg> {
         dc_path(self.index, rest)
     }
+
+    /// Where [`DcPlan::cass_dc_name`] is written: `datacenterName` when set, else
+    /// `metadata.name` (a name derived from it that is too long is reported there).
+    #[must_use]
+    pub fn cass_dc_name_path(&self) -> Vec<Seg> {
+        if self.template.options.contains_key("datacenterName") {
+            self.path(&["datacenterName"])
+        } else {
+            self.path(&["metadata", "name"])
+        }
+    }
 }
 
 fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
@@ -287,6 +306,13 @@ fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
     } else {
         vec!["default".to_string()]
     }
+}
+
+/// Whether any of `diags` is an error.
+fn has_error(diags: &[Diagnostic]) -> bool {
+    diags
+        .iter()
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
 }
 
 /// `spec.cassandra.datacenters[i].<rest...>`.
@@ -322,6 +348,8 @@ pub struct Plan<'a> {
     pub reporter: Option<reporter::ReporterPlan>,
     /// The delivery objects (Argo CD, Flux), when RenderConfig asks for any.
     pub delivery: Option<delivery::DeliveryPlan<'a>>,
+    /// What credentials are rendered from, when the secrets backend can render any.
+    pub credentials: Option<credentials::CredentialsPlan<'a>>,
 }
 
 /// Plans the whole repository: settings, clusters, then the routing of operations documents
@@ -330,6 +358,7 @@ pub struct Plan<'a> {
 pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let settings = Settings::from_inputs(inputs);
     let clusters = plan(inputs, &settings, diags);
+    let credentials = credentials::resolve(inputs, &settings, &clusters, diags);
     let operations = operations::route(&clusters, inputs, diags);
     let reporter = reporter::resolve(inputs, diags);
     let delivery = delivery::resolve(inputs, &settings, diags);
@@ -339,6 +368,7 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
         operations,
         reporter,
         delivery,
+        credentials,
     }
 }
 
@@ -365,6 +395,8 @@ pub fn plan<'a>(
         let mut found = Vec::new();
         let plan = plan_cluster(doc, settings, &contexts, &mut found).map(|mut p| {
             p.medusa = medusa::resolve(&p, inputs, &mut found);
+            p.reaper = reaper::resolve(&p, &mut found);
+            p.stargate_dcs = stargate::resolve(&p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -641,6 +673,8 @@ fn plan_cluster<'a>(
         dcs,
         priority,
         medusa: None,
+        reaper: None,
+        stargate_dcs: Vec::new(),
     })
 }
 

@@ -28,6 +28,14 @@ pub fn plan_one<R>(yaml: &str, check: impl FnOnce(&ClusterPlan<'_>) -> R) -> R {
     with_plan(yaml, |plan, _| check(plan))
 }
 
+/// [`plan_one`], also handing `check` every problem found while loading and planning.
+pub fn plan_one_diagnosed<R>(
+    yaml: &str,
+    check: impl FnOnce(&ClusterPlan<'_>, &[Diagnostic]) -> R,
+) -> R {
+    with_plan(yaml, |plan, diags| check(plan, diags))
+}
+
 /// Loads and plans `HEAD + yaml + CONTEXTS`, then hands the one cluster's plan and the
 /// problems found so far to `f`.
 fn with_plan<R>(yaml: &str, f: impl FnOnce(&ClusterPlan<'_>, &mut Vec<Diagnostic>) -> R) -> R {

@@ -194,10 +194,11 @@ fn the_import_scanner_sees_paths_and_skips_comments() {
 }
 
 /// What a render module may not do (issue #11: "render never re-checks schemas", "the plan
-/// decides everything"): use `crate::schema` (defaulting, normalising, checking) or read the
-/// source documents (`doc.value`, `doc.node`) instead of what the plan resolved. Placing a
-/// diagnostic (`plan.doc.error(...)`, `locate`) is fine. Unit-test modules and comments are
-/// not looked at. Returns (line, what) for each finding.
+/// decides everything"): use `crate::schema` (defaulting, normalising, checking), read the
+/// source documents (`doc.value`, `doc.node`) instead of what the plan resolved, or reach the
+/// loaded inputs (`crate::load::Inputs`, named as `Inputs` once imported) instead of the plan.
+/// Placing a diagnostic (`plan.doc.error(...)`, `locate`) is fine. Unit-test modules and
+/// comments are not looked at. Returns (line, what) for each finding.
 fn render_reaches_past_the_plan(text: &str) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = crate_uses(text)
         .into_iter()
@@ -214,13 +215,26 @@ fn render_reaches_past_the_plan(text: &str) -> Vec<(usize, String)> {
                 out.push((n + 1, format!("reads {raw}")));
             }
         }
+        if names_identifier(code, "Inputs") {
+            out.push((n + 1, "reaches crate::load::Inputs".to_string()));
+        }
     }
     out.sort();
     out
 }
 
+/// Whether `code` names `ident` as a whole identifier (not part of a longer one).
+fn names_identifier(code: &str, ident: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    code.match_indices(ident).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + ident.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
 #[test]
-fn render_modules_neither_rerun_schema_work_nor_read_source_documents() {
+fn render_modules_read_the_plan_not_the_inputs_schemas_or_documents() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/render");
     let mut files = Vec::new();
     sources(&dir, &mut files);
@@ -243,15 +257,20 @@ fn render_modules_neither_rerun_schema_work_nor_read_source_documents() {
     );
 }
 
-/// The render check can fail: it finds a schema call (plain and in a `use` group) and raw
-/// document reads, and skips comments, diagnostics placement and the unit-test module.
+/// The render check can fail: it finds a schema call (plain and in a `use` group), raw
+/// document reads and the loaded inputs (imported, in a `use` group, as a parameter), and
+/// skips comments, longer identifiers, diagnostics placement and the unit-test module.
 #[test]
-fn the_render_scanner_sees_schema_calls_and_document_reads() {
+fn the_render_scanner_sees_schema_calls_document_reads_and_inputs() {
     let sample = "use crate::{json::str_at, schema::apply_defaults};\n\
         let r = crate::schema::normalize(kind, &plan.doc.node);\n\
         let spec = &plan.doc.value.spec; // plan.doc.value in a comment\n\
         diags.push(plan.doc.error(code, path, msg));\n\
-        #[cfg(test)]\nmod tests { use crate::schema::apply_defaults; }\n";
+        use crate::load::Inputs;\n\
+        use crate::{load::{Doc, Inputs}, plan::Plan};\n\
+        fn new(inputs: &Inputs) {} // Inputs in a comment\n\
+        struct RenderInputs; let x = InputsLike; // not the loaded inputs\n\
+        #[cfg(test)]\nmod tests { use crate::schema::apply_defaults; use crate::load::Inputs; }\n";
     assert_eq!(
         render_reaches_past_the_plan(sample),
         [
@@ -259,6 +278,9 @@ fn the_render_scanner_sees_schema_calls_and_document_reads() {
             (2, "reads doc.node".to_string()),
             (2, "uses crate::schema".to_string()),
             (3, "reads doc.value".to_string()),
+            (5, "reaches crate::load::Inputs".to_string()),
+            (6, "reaches crate::load::Inputs".to_string()),
+            (7, "reaches crate::load::Inputs".to_string()),
         ]
     );
 }

@@ -20,6 +20,16 @@ pub(crate) fn medusa_path(rest: &[&str]) -> Vec<Seg> {
         .collect()
 }
 
+/// The Secret with Medusa's CQL user: `cassandraUserSecretRef.name`, else
+/// `<CleanupForKubernetes(cluster name)>-medusa`.
+#[must_use]
+pub fn cql_secret_name(plan: &ClusterPlan<'_>, medusa: &Value) -> String {
+    match str_at(medusa, &["cassandraUserSecretRef", "name"]) {
+        "" => format!("{}-medusa", plan.sanitized_name),
+        n => n.to_string(),
+    }
+}
+
 /// Applies the CRD's defaults to a Medusa template (`spec.medusa`), as the API server does.
 pub fn apply_crd_defaults(medusa: &mut Value) {
     apply_defaults(InputKind::K8ssandraCluster, &["spec", "medusa"], medusa);

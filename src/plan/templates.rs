@@ -30,6 +30,9 @@ const STARGATE_RACK_PATH: [&str; 7] = [
     "[]",
 ];
 
+/// The Reaper CRD's default `deploymentMode` (one Reaper per datacenter).
+const DEFAULT_DEPLOYMENT_MODE: &str = "PER_DC";
+
 /// A template that is there: `null` (a nil pointer in Go) counts as absent; a non-object was
 /// already reported by the schema check.
 fn present(v: Option<&Value>) -> Option<&Map<String, Value>> {
@@ -77,6 +80,15 @@ impl<'a> ReaperTemplate<'a> {
             .unwrap_or("cassandra")
     }
 
+    /// `deploymentMode` as the API server stores it: the CRD default `PER_DC` when not written,
+    /// `""` when written as something other than a string (as [`Self::defaulted`] reads).
+    #[must_use]
+    pub fn deployment_mode(&self) -> &'a str {
+        self.written
+            .get("deploymentMode")
+            .map_or(DEFAULT_DEPLOYMENT_MODE, |v| v.as_str().unwrap_or_default())
+    }
+
     /// The Secret with Reaper's CQL user: `cassandraUserSecretRef.name`, else upstream's
     /// `DefaultUserSecretName`, `<CleanupForKubernetes(cluster name)>-reaper`. The datacenter
     /// lists it as a user, the Reaper object names it, the credentials deliver it.
@@ -88,6 +100,21 @@ impl<'a> ReaperTemplate<'a> {
                 crate::ports::names::cleanup_for_kubernetes(&plan.cass_cluster_name)
             ),
             name => name.to_string(),
+        }
+    }
+
+    /// The Secret with Reaper's UI login: `uiUserSecretRef.name`, else upstream's
+    /// [`reaper_default_ui_secret_name`]; `None` when an explicitly empty `uiUserSecretRef`
+    /// turns UI authentication off.
+    #[must_use]
+    pub fn ui_user_secret(&self, plan: &ClusterPlan<'_>) -> Option<String> {
+        match self.written.get("uiUserSecretRef").filter(|v| !v.is_null()) {
+            None => Some(reaper_default_ui_secret_name(plan)),
+            Some(r) => r
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
         }
     }
 
@@ -109,6 +136,15 @@ impl<'a> ReaperTemplate<'a> {
             .and_then(Value::as_bool)
             .unwrap_or(true)
     }
+}
+
+/// `DefaultUiSecretName`: `<CleanupForKubernetes(cluster name)>-reaper-ui`.
+#[must_use]
+pub fn reaper_default_ui_secret_name(plan: &ClusterPlan<'_>) -> String {
+    format!(
+        "{}-reaper-ui",
+        crate::ports::names::cleanup_for_kubernetes(&plan.cass_cluster_name)
+    )
 }
 
 /// The Stargate templates that apply to one datacenter.
@@ -270,6 +306,58 @@ mod tests {
             plan_one(&cluster("c", reaper_block, DC1), |plan| {
                 let r = reaper(plan).expect("a Reaper template");
                 assert_eq!(r.cql_user_secret(plan), expected, "{reaper_block}");
+            });
+        }
+    }
+
+    /// The plan checks the Reaper template without defaulting it: the defaults its checks
+    /// assume (`deploymentMode`, `storageType`, none below `storageConfig`) must be the CRD's.
+    #[test]
+    fn the_reaper_defaults_the_checks_assume_are_the_crds() {
+        for top in [
+            "  reaper: {}\n",
+            "  reaper: {deploymentMode: SINGLE, storageType: local}\n",
+            "  reaper: {deploymentMode: null}\n",
+            "  reaper:\n    storageConfig: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n",
+        ] {
+            plan_one(&cluster("c", top, DC1), |plan| {
+                let r = reaper(plan).expect("a Reaper template");
+                let d = r.defaulted();
+                assert_eq!(
+                    r.deployment_mode(),
+                    str_in(&d, &["deploymentMode"]),
+                    "{top}"
+                );
+                assert_eq!(
+                    r.storage_type() == "local",
+                    str_in(&d, &["storageType"]) == "local",
+                    "{top}"
+                );
+                assert_eq!(
+                    d.get("storageConfig"),
+                    r.written.get("storageConfig"),
+                    "{top}"
+                );
+            });
+        }
+    }
+
+    #[test]
+    fn the_ui_user_secret_is_the_one_named_else_upstreams_default_unless_emptied() {
+        for (reaper_block, expected) in [
+            ("  reaper: {}\n", Some("c-reaper-ui")),
+            ("  reaper: {uiUserSecretRef: null}\n", Some("c-reaper-ui")),
+            ("  reaper: {uiUserSecretRef: {name: mine}}\n", Some("mine")),
+            ("  reaper: {uiUserSecretRef: {name: ''}}\n", None),
+            ("  reaper: {uiUserSecretRef: {}}\n", None),
+        ] {
+            plan_one(&cluster("c", reaper_block, DC1), |plan| {
+                let r = reaper(plan).expect("a Reaper template");
+                assert_eq!(
+                    r.ui_user_secret(plan).as_deref(),
+                    expected,
+                    "{reaper_block}"
+                );
             });
         }
     }

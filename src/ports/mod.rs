@@ -4,6 +4,7 @@
 pub mod atoi;
 pub mod cron;
 pub mod duration;
+pub mod inject_secret;
 pub mod names;
 pub mod quantity;
 pub(crate) mod yaml_v2;

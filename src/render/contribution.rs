@@ -6,8 +6,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::json::{array_entry, object_entry};
-
-use super::injection::{INJECT_SECRET_ANNOTATION, InjectionError, add_secret_injections};
+use crate::ports::inject_secret::{
+    INJECT_SECRET_ANNOTATION, InjectionError, add_secret_injections,
+};
 
 /// How an added container or volume meets one of the same name already in the pod template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,8 +32,8 @@ use serde_json::{Map, Value, json};
 
 use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::load::Inputs;
 use crate::model::secret::SopsSecret;
+use crate::plan::credentials::{CredentialsPlan, Needed, needed};
 use crate::plan::{ClusterPlan, SecretsBackend as Backend};
 use crate::yaml::Seg;
 
@@ -41,107 +41,6 @@ use crate::yaml::Seg;
 pub const REPLICATED_BY_LABEL: &str = "k8ssandra.io/replicated-by";
 /// The label replicated copies carry: `<kc namespace>.<kc name>` of the ReplicatedSecret.
 pub const REPLICATED_SECRET_NAME_LABEL: &str = "k8ssandra.io/replicated-secret-name";
-
-/// What a credential is for (shown in errors).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Purpose {
-    /// The Cassandra superuser.
-    Superuser,
-    /// Reaper's CQL role.
-    ReaperCql,
-    /// Reaper's web UI login.
-    ReaperUi,
-    /// Medusa's CQL role.
-    MedusaCql,
-    /// Medusa's object-storage credentials (user-named).
-    MedusaStorage,
-}
-
-impl Purpose {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Superuser => "the superuser credentials",
-            Self::ReaperCql => "Reaper's CQL credentials",
-            Self::ReaperUi => "Reaper's UI credentials",
-            Self::MedusaCql => "Medusa's CQL credentials",
-            Self::MedusaStorage => "Medusa's storage credentials",
-        }
-    }
-
-    /// Generated credentials have `username`/`password`; the storage Secret has whatever keys
-    /// its provider needs, so it is copied whole.
-    fn has_user_and_password(self) -> bool {
-        self != Self::MedusaStorage
-    }
-}
-
-/// One Secret a cluster needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Needed {
-    /// Secret name.
-    pub name: String,
-    /// What it is for.
-    pub purpose: Purpose,
-}
-
-/// Every Secret the control plane would generate or replicate for this cluster (control-plane
-/// §3.1–3.2, components §2.3, §3.1, quirk 7), in a fixed order. Empty with external secrets.
-#[must_use]
-pub fn needed(plan: &ClusterPlan<'_>) -> Vec<Needed> {
-    if plan.external_secrets() {
-        return Vec::new();
-    }
-    let str_at = |v: &Value, path: &[&str]| -> Option<String> {
-        let mut cur = v;
-        for p in path {
-            cur = cur.get(*p)?;
-        }
-        cur.as_str().map(str::to_string)
-    };
-    let mut out = vec![Needed {
-        name: plan.superuser_secret_name(),
-        purpose: Purpose::Superuser,
-    }];
-    if let Some(template) = crate::plan::templates::reaper(plan)
-        && template.reaper_ref().is_empty()
-        && plan.auth
-    {
-        let reaper = template.written;
-        out.push(Needed {
-            name: template.cql_user_secret(plan),
-            purpose: Purpose::ReaperCql,
-        });
-        // Only an explicitly empty uiUserSecretRef turns UI authentication off.
-        let ui = match reaper.get("uiUserSecretRef").filter(|v| !v.is_null()) {
-            None => Some(super::reaper::default_ui_secret_name(plan)),
-            Some(r) => str_at(r, &["name"]).filter(|n| !n.is_empty()),
-        };
-        if let Some(ui) = ui {
-            out.push(Needed {
-                name: ui,
-                purpose: Purpose::ReaperUi,
-            });
-        }
-    }
-    if let Some(medusa) = plan.medusa.as_ref() {
-        out.push(Needed {
-            name: super::medusa::cql_secret_name(plan, medusa),
-            purpose: Purpose::MedusaCql,
-        });
-        if let Some(storage) = str_at(medusa, &["storageProperties", "storageSecretRef", "name"])
-            .filter(|n| !n.is_empty())
-        {
-            out.push(Needed {
-                name: storage,
-                purpose: Purpose::MedusaStorage,
-            });
-        }
-    }
-    // A name used for two purposes is one Secret.
-    let mut seen = BTreeSet::new();
-    out.retain(|n| seen.insert(n.name.clone()));
-    out
-}
 
 /// `(context, namespace)` of every datacenter of the cluster, sorted.
 fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
@@ -158,7 +57,7 @@ fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
 /// [`Placed::keep`] then keeps, in plan order, those no earlier cluster rendered.
 pub struct Credentials<'a> {
     settings: &'a crate::plan::Settings,
-    committed: Vec<&'a SopsSecret>,
+    committed: &'a [&'a SopsSecret],
 }
 
 /// Which credentials the clusters kept so far rendered.
@@ -183,43 +82,19 @@ struct Candidate {
 }
 
 impl<'a> Credentials<'a> {
-    /// Checks what the backend needs from RenderConfig; `None` (with a diagnostic) when no
-    /// credential can be rendered.
-    pub fn new(
-        plans: &[ClusterPlan<'_>],
-        inputs: &'a Inputs,
-        settings: &'a crate::plan::Settings,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<Self> {
-        let backend = settings.secrets_backend;
-        if backend == Some(Backend::ExternalSecrets)
-            && let Some(rc) = &inputs.render_config
-        {
-            let store_named = settings.credentials.store_name.is_some();
-            if !store_named && plans.iter().any(|p| !needed(p).is_empty()) {
-                diags.push(
-                    rc.error(
-                        Code::MissingSetting,
-                        ["spec", "secrets", "externalSecrets", "storeRef"]
-                            .iter()
-                            .map(|k| Seg::Key((*k).into()))
-                            .collect(),
-                        "the externalSecrets backend needs the secret store to read from: set spec.secrets.externalSecrets.storeRef.name (and kind: SecretStore or ClusterSecretStore, default ClusterSecretStore)",
-                    )
-                    .with_hint(Some("spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}".into())),
-                );
-                return None;
-            }
-        }
-        Some(Self {
+    /// The credentials the plan says can be rendered ([`crate::plan::credentials::resolve`]),
+    /// with the repository's settings.
+    #[must_use]
+    pub fn new(plan: &'a CredentialsPlan<'_>, settings: &'a crate::plan::Settings) -> Self {
+        Self {
             settings,
-            committed: inputs.sops_secrets.iter().map(|d| &d.value).collect(),
-        })
+            committed: &plan.committed,
+        }
     }
 
     /// Every credential of one cluster in each of its datacenters' contexts and namespaces.
     pub fn render(&self, plan: &ClusterPlan<'_>) -> ClusterCredentials {
-        let (settings, committed) = (self.settings, &self.committed);
+        let (settings, committed) = (self.settings, self.committed);
         let credentials = &settings.credentials;
         let mut out = ClusterCredentials {
             refused: None,
@@ -509,67 +384,4 @@ fn missing_replicated_error(
             "commit it as the only document of its file, then encrypt it in place: `kubectl create secret generic {name} -n {namespace} --from-literal=username={name} --from-literal=password=... --dry-run=client -o yaml > {name}.sops.yaml && sops --encrypt --encrypted-regex '^(data|stringData)$' --mac-only-encrypted --in-place {name}.sops.yaml`; with --mac-only-encrypted one file serves every namespace",
             name = needed.name
         )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::render_one;
-
-    fn needed_of(yaml: &str) -> Vec<(String, Purpose)> {
-        let mut got = Vec::new();
-        let (_, diags) = render_one(yaml, |plan, _| {
-            got = needed(plan)
-                .into_iter()
-                .map(|n| (n.name, n.purpose))
-                .collect();
-            Vec::new()
-        });
-        assert!(diags.is_empty(), "{diags:#?}");
-        got
-    }
-
-    const BASE: &str = "metadata: {name: Demo, namespace: db}\nspec:\n  cassandra:\n    clusterName: My Cluster\n    serverVersion: 4.1.5\n    storageConfig: {cassandraDataVolumeClaimSpec: {storageClassName: standard}}\n    datacenters: [{metadata: {name: dc1}, size: 1}]\n";
-
-    #[test]
-    fn superuser_always_and_named_after_the_sanitized_cluster_name() {
-        let base = BASE.replace("name: Demo", "name: demo");
-        assert_eq!(
-            needed_of(&base),
-            [("mycluster-superuser".to_string(), Purpose::Superuser)]
-        );
-        // Even with auth off (control-plane §3.1).
-        let off = base.replace("spec:\n", "spec:\n  auth: false\n");
-        assert_eq!(needed_of(&off).len(), 1);
-        // And none with secretsProvider external.
-        let ext = base.replace("spec:\n", "spec:\n  secretsProvider: external\n");
-        assert!(needed_of(&ext).is_empty());
-    }
-
-    #[test]
-    fn reaper_and_medusa_credentials() {
-        let base = BASE.replace("name: Demo", "name: demo");
-        let with = format!(
-            "{base}  reaper: {{}}\n  medusa:\n    storageProperties:\n      storageProvider: s3\n      bucketName: b\n      storageSecretRef: {{name: s3-creds}}\n"
-        );
-        assert_eq!(
-            needed_of(&with),
-            [
-                ("mycluster-superuser".to_string(), Purpose::Superuser),
-                ("mycluster-reaper".to_string(), Purpose::ReaperCql),
-                ("mycluster-reaper-ui".to_string(), Purpose::ReaperUi),
-                ("mycluster-medusa".to_string(), Purpose::MedusaCql),
-                ("s3-creds".to_string(), Purpose::MedusaStorage),
-            ]
-        );
-        // UI auth off by an explicitly empty ref; no Reaper credentials without auth or with
-        // a reaperRef.
-        let ui_off = format!("{base}  reaper: {{uiUserSecretRef: {{}}}}\n");
-        assert_eq!(needed_of(&ui_off).len(), 2);
-        let no_auth =
-            format!("{base}  reaper: {{}}\n").replace("spec:\n", "spec:\n  auth: false\n");
-        assert_eq!(needed_of(&no_auth).len(), 1);
-        let reaper_ref = format!("{base}  reaper: {{reaperRef: {{name: central}}}}\n");
-        assert_eq!(needed_of(&reaper_ref).len(), 1);
-    }
 }

@@ -163,7 +163,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
                     dc.path(&["metadata", "pods", "annotations"]),
                     format!(
                         "cannot add the {feature} credentials to {}: {why}",
-                        super::injection::INJECT_SECRET_ANNOTATION
+                        crate::ports::inject_secret::INJECT_SECRET_ANNOTATION
                     ),
                 ));
                 failed = true;

@@ -15,7 +15,7 @@ use super::contribution::{Contribution, Merge, SecretInjection};
 use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, object_meta, str_at, to_object};
-use crate::plan::medusa::medusa_path;
+use crate::plan::medusa::{cql_secret_name, medusa_path};
 use crate::plan::operations::RoutedOperation;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
@@ -194,15 +194,6 @@ pub fn medusa_ini(medusa: &Value, kc_name: &str, mgmt_tls: bool, external_secret
 #[must_use]
 pub fn config_map_name(plan: &ClusterPlan<'_>) -> String {
     format!("{}-medusa", plan.sanitized_name)
-}
-
-/// The Medusa CQL credentials Secret.
-#[must_use]
-pub fn cql_secret_name(plan: &ClusterPlan<'_>, medusa: &Value) -> String {
-    match str_at(medusa, &["cassandraUserSecretRef", "name"]) {
-        "" => format!("{}-medusa", plan.sanitized_name),
-        n => n.to_string(),
-    }
 }
 
 fn mgmt_tls(dc: &DcPlan<'_>) -> Option<String> {

@@ -18,11 +18,14 @@
 //! | ApplicationSet, Flux Kustomizations, kustomizations | [`delivery`] |
 //!
 //! What these modules read comes from the plan, decided once there: the Reaper and Stargate
-//! templates with their CRD defaults ([`crate::plan::templates`]), the effective Medusa
-//! template ([`ClusterPlan::medusa`]), the reporter's cluster records
-//! ([`crate::plan::reporter::cluster_record`]), `spec.auth` and `externalDatacenters`
-//! ([`ClusterPlan`] fields). No module here calls [`crate::schema`] or reads the source
-//! documents (`plan.doc` only places diagnostics); `tests/layers.rs` checks both.
+//! templates with their CRD defaults ([`crate::plan::templates`]) and which datacenters get
+//! those objects, checked ([`crate::plan::reaper`], [`crate::plan::stargate`]: their render
+//! modules report nothing), the effective Medusa template ([`ClusterPlan::medusa`]), the
+//! Secrets each cluster needs and the committed SOPS Secrets ([`crate::plan::credentials`]),
+//! the reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
+//! `externalDatacenters` ([`ClusterPlan`] fields). No module here calls [`crate::schema`],
+//! reaches the loaded inputs or reads the source documents (`plan.doc` only places
+//! diagnostics); `tests/layers.rs` checks all three.
 //!
 //! Features that add to a CassandraDatacenter return values the datacenter module assembles in
 //! the order its module docs give: a [`contribution::Contribution`] (containers, volumes, users,
@@ -36,7 +39,6 @@ pub mod contribution;
 pub mod credentials;
 pub mod datacenter;
 pub mod delivery;
-pub mod injection;
 pub mod kind;
 pub mod labels;
 pub mod medusa;
@@ -340,9 +342,9 @@ pub fn render_cluster(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
     let mut objects = datacenter::render_cluster(plan, diags);
-    objects.extend(reaper::render(plan, diags));
+    objects.extend(reaper::render(plan));
     objects.extend(service_monitor::render(plan, diags));
-    objects.extend(stargate::render(plan, diags));
+    objects.extend(stargate::render(plan));
     objects.extend(medusa::render(plan, diags));
     objects.extend(multidc::render(plan, reporter, diags));
     objects

@@ -25,111 +25,51 @@
 
 use serde_json::{Map, Value, json};
 
-use super::injection::{INJECT_SECRET_ANNOTATION, add_secret_injections};
 use super::labels::cleaned_up_by_labels;
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic};
 use crate::json::object_entry;
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
+use crate::plan::reaper::reaper_name;
 use crate::plan::templates;
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::ports::names::cleanup_for_kubernetes;
-use crate::ports::quantity::Quantity;
-use crate::yaml::Seg;
+use crate::ports::inject_secret::{
+    INJECT_SECRET_ANNOTATION, SecretInjection, append_secret_injections,
+};
 
 /// `apiVersion` of the Reaper object.
 pub const API_VERSION: &str = "reaper.k8ssandra.io/v1alpha1";
 /// Containers of the Reaper pod that get the credentials mounted.
 const REAPER_CONTAINERS: [&str; 2] = ["reaper", "reaper-schema-init"];
-/// Longest Reaper name whose Service `<name>-service` is still a DNS-1035 label.
-const MAX_NAME_LEN: usize = 63 - "-service".len();
 
-/// Objects of this component for one cluster, in any order (the caller sorts), each with the
-/// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
-pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let Some(template) = templates::reaper(plan) else {
+/// The Reaper objects the plan decided for one cluster ([`crate::plan::reaper`]), in any order
+/// (the caller sorts), each with the context it goes to.
+#[must_use]
+pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+    let (Some(decided), Some(template)) = (&plan.reaper, templates::reaper(plan)) else {
         return Vec::new();
     };
     let tpl = template.defaulted();
-
-    let before = diags.len();
-    validate(plan, template.written, &tpl, diags);
-    warn_ignored(plan, template.written, &tpl, diags);
-    if diags[before..]
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-    {
-        return Vec::new();
-    }
-
-    // `reaperRef` set: the control plane creates no Reaper object; it registers the cluster with
-    // the referenced Reaper through its REST API at run time, which nothing does offline.
-    let reaper_ref = template.reaper_ref();
-    if !reaper_ref.is_empty() {
-        diags.push(plan.doc.warning(
-            Code::NotRendered,
-            reaper_path(&["reaperRef", "name"]),
-            format!("no Reaper object is rendered for reaperRef; k8ssandra-operator would also register this cluster with Reaper {reaper_ref:?} through its REST API at run time, which k8ssandra-gitops does not do: add the cluster in that Reaper yourself"),
-        ));
-        return Vec::new();
-    }
-
-    let single = str_in(&tpl, &["deploymentMode"]) == "SINGLE";
-    let single_dc = plan
+    decided
         .dcs
         .iter()
-        .find(|d| !d.template.stopped)
-        .map(|d| d.template.name.as_str());
-    let mut out = Vec::new();
-    for dc in &plan.dcs {
-        if dc.template.stopped || (single && single_dc != Some(dc.template.name.as_str())) {
-            continue;
-        }
-        match new_reaper(plan, dc, template, &tpl) {
-            Ok(object) => out.push(Manifest::after_datacenters(plan, dc, Kind::Reaper, object)),
-            Err(d) => diags.push(*d),
-        }
-    }
-    out
+        .map(|&i| {
+            let dc = &plan.dcs[i];
+            let object = new_reaper(plan, dc, template, &tpl, &decided.pod_injections);
+            Manifest::after_datacenters(plan, dc, Kind::Reaper, object)
+        })
+        .collect()
 }
 
-/// `DefaultResourceName`: `CleanupForKubernetes(<cluster name>-<DatacenterName()>-reaper)`.
-#[must_use]
-pub fn reaper_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
-    cleanup_for_kubernetes(&format!(
-        "{}-{}-reaper",
-        plan.cass_cluster_name, dc.cass_dc_name
-    ))
-}
-
-/// `DefaultUiSecretName`: `<CleanupForKubernetes(cluster name)>-reaper-ui`.
-#[must_use]
-pub fn default_ui_secret_name(plan: &ClusterPlan<'_>) -> String {
-    format!(
-        "{}-reaper-ui",
-        cleanup_for_kubernetes(&plan.cass_cluster_name)
-    )
-}
-
-/// `NewReaper` for one datacenter.
+/// `NewReaper` for one datacenter. `pod_injections` are the entries the template's own
+/// secret-injection annotation lists, read by the plan.
 fn new_reaper(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     template: templates::ReaperTemplate<'_>,
     tpl: &Map<String, Value>,
-) -> Result<Value, Box<Diagnostic>> {
+    pod_injections: &[SecretInjection],
+) -> Value {
     let name = reaper_name(plan, dc);
-    if name.len() > MAX_NAME_LEN {
-        let at = if dc.template.options.contains_key("datacenterName") {
-            dc.path(&["datacenterName"])
-        } else {
-            dc.path(&["metadata", "name"])
-        };
-        return Err(Box::new(plan.doc.error(Code::NameTooLong, at, format!(
-            "Reaper name {name:?} has {} characters; its Service {name}-service would exceed 63: shorten the cluster or datacenter name",
-            name.len()
-        ))));
-    }
 
     let mut spec = go_encode_template(tpl);
     let template_meta = spec
@@ -184,31 +124,16 @@ fn new_reaper(
         if tpl.get("uiUserSecretRef").is_none_or(Value::is_null) {
             spec.insert(
                 "uiUserSecretRef".into(),
-                json!({ "name": default_ui_secret_name(plan) }),
+                json!({ "name": templates::reaper_default_ui_secret_name(plan) }),
             );
         }
         let ui = str_in(&spec, &["uiUserSecretRef", "name"]).to_string();
-        let pods = object_entry(&mut meta, "pods");
-        let pod_annotations = object_entry(pods, "annotations");
-        let existing = pod_annotations
-            .get(INJECT_SECRET_ANNOTATION)
-            .and_then(Value::as_str)
-            .map(str::to_string);
         let secrets: Vec<&str> = std::iter::once(cql.as_str())
             .chain(Some(ui.as_str()).filter(|u| !u.is_empty()))
             .collect();
-        let value = match add_secret_injections(existing.as_deref(), &secrets, &REAPER_CONTAINERS) {
-            Ok(value) => value,
-            Err(why) => {
-                return Err(Box::new(plan.doc.error(
-                    Code::RenderFailed,
-                    reaper_path(&["metadata", "pods", "annotations", INJECT_SECRET_ANNOTATION]),
-                    format!(
-                        "cannot add the Reaper credentials to {INJECT_SECRET_ANNOTATION}: {why}"
-                    ),
-                )));
-            }
-        };
+        let value = append_secret_injections(pod_injections.to_vec(), &secrets, &REAPER_CONTAINERS);
+        let pods = object_entry(&mut meta, "pods");
+        let pod_annotations = object_entry(pods, "annotations");
         pod_annotations.insert(INJECT_SECRET_ANNOTATION.into(), value.into());
     }
     if spec.get("skipSchemaMigration") != Some(&Value::Bool(true))
@@ -231,12 +156,12 @@ fn new_reaper(
     if !annotations.is_empty() {
         metadata.insert("annotations".into(), Value::Object(annotations));
     }
-    Ok(json!({
+    json!({
         "apiVersion": API_VERSION,
         "kind": "Reaper",
         "metadata": metadata,
         "spec": spec,
-    }))
+    })
 }
 
 /// The template as Go's JSON encoder would write the `ReaperTemplate` part of it (see the
@@ -331,158 +256,14 @@ fn merge_strings(into: &mut Map<String, Value>, from: &Map<String, Value>) {
     }
 }
 
-/// The validating webhook's Reaper rules (control-plane §6.1 rule 7).
-/// `raw` is the template as written, `tpl` with the CRD defaults.
-fn validate(
-    plan: &ClusterPlan<'_>,
-    raw: &Map<String, Value>,
-    tpl: &Map<String, Value>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    if str_in(tpl, &["storageType"]) != "local" {
-        return;
-    }
-    let written = |key: &str| raw.contains_key(key);
-    let storage_type_path = if written("storageType") {
-        reaper_path(&["storageType"])
-    } else {
-        reaper_path(&[])
-    };
-    match tpl.get("storageConfig").filter(|v| !v.is_null()) {
-        None => diags.push(plan.doc.error(
-            Code::MissingSetting,
-            storage_type_path.clone(),
-            "storageType local requires storageConfig (a PersistentVolumeClaim spec with accessModes and resources.requests.storage)",
-        )),
-        Some(sc) => {
-            if sc.get("accessModes").is_none_or(Value::is_null) {
-                diags.push(plan.doc.error(
-                    Code::MissingSetting,
-                    reaper_path(&["storageConfig"]),
-                    "storageType local requires storageConfig.accessModes",
-                ));
-            }
-            let requests = sc
-                .get("resources")
-                .and_then(|r| r.get("requests"))
-                .filter(|r| !r.is_null());
-            match requests {
-                None => diags.push(plan.doc.error(
-                    Code::MissingSetting,
-                    reaper_path(&["storageConfig"]),
-                    "storageType local requires storageConfig.resources.requests.storage",
-                )),
-                Some(req) => {
-                    let zero = req
-                        .get("storage")
-                        .is_none_or(|q| Quantity::from_json(q).is_ok_and(|q| q.is_zero()));
-                    if zero {
-                        let at = if req.get("storage").is_some() {
-                            reaper_path(&["storageConfig", "resources", "requests", "storage"])
-                        } else {
-                            reaper_path(&["storageConfig", "resources", "requests"])
-                        };
-                        diags.push(plan.doc.error(
-                            Code::InvalidValue,
-                            at,
-                            "storageType local requires a non-zero storageConfig.resources.requests.storage",
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    if str_in(tpl, &["deploymentMode"]) == "PER_DC" {
-        let (at, how) = if written("deploymentMode") {
-            (reaper_path(&["deploymentMode"]), "")
-        } else {
-            (storage_type_path, " (deploymentMode defaults to PER_DC)")
-        };
-        diags.push(plan.doc.error(Code::ConflictingSettings, at, format!(
-            "storageType local cannot be used with deploymentMode PER_DC{how}: one Reaper per datacenter needs the shared cassandra storage; use deploymentMode SINGLE or storageType cassandra"
-        )));
-    }
-}
-
-/// Warnings for template fields upstream accepts but does not use.
-fn warn_ignored(
-    plan: &ClusterPlan<'_>,
-    raw: &Map<String, Value>,
-    tpl: &Map<String, Value>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    for (key, why) in [
-        (
-            "jmxUserSecretRef",
-            "JMX authentication uses the CQL role of cassandraUserSecretRef",
-        ),
-        (
-            "initContainerImage",
-            "the schema init container uses the main containerImage",
-        ),
-    ] {
-        if raw.contains_key(key) {
-            diags.push(plan.doc.warning(
-                Code::Deprecated,
-                reaper_path(&[key]),
-                format!("{key} is deprecated and ignored by the Reaper controller ({why}); it is copied into the Reaper object unchanged, as k8ssandra-operator does"),
-            ));
-        }
-    }
-    let effective = plan.secrets_provider.as_str();
-    if let Some(Value::String(sp)) = raw.get("secretsProvider")
-        && sp != effective
-    {
-        diags.push(plan.doc.warning(
-            Code::IgnoredField,
-            reaper_path(&["secretsProvider"]),
-            format!("reaper secretsProvider {sp:?} is ignored: the Reaper objects get the cluster's spec.secretsProvider ({effective:?})"),
-        ));
-    }
-    if str_in(tpl, &["deploymentMode"]) == "CONTROL_PLANE"
-        && str_in(tpl, &["reaperRef", "name"]).is_empty()
-    {
-        let at = reaper_path(&["deploymentMode"]);
-        diags.push(plan.doc.warning(Code::Surprising, at, "deploymentMode CONTROL_PLANE is not handled specially by k8ssandra-operator: one Reaper is created per datacenter, as with PER_DC; to use a Reaper running in the control plane, set reaperRef"));
-    }
-    if plan.auth
-        && !plan.external_secrets()
-        && str_in(tpl, &["reaperRef", "name"]).is_empty()
-        && plan
-            .cassandra
-            .meta
-            .get("commonAnnotations")
-            .and_then(|a| a.get(INJECT_SECRET_ANNOTATION))
-            .is_some()
-    {
-        diags.push(plan.doc.warning(
-            Code::Surprising,
-            vec![
-                Seg::Key("spec".into()),
-                Seg::Key("cassandra".into()),
-                Seg::Key("metadata".into()),
-                Seg::Key("commonAnnotations".into()),
-                Seg::Key(INJECT_SECRET_ANNOTATION.into()),
-            ],
-            "this common annotation replaces the Reaper pods' own k8ssandra.io/inject-secret (as in k8ssandra-operator), so the Reaper credentials are not mounted unless it lists them",
-        ));
-    }
-}
-
-/// `spec.reaper.<rest...>`.
-fn reaper_path(rest: &[&str]) -> Vec<Seg> {
-    let mut p = vec![Seg::Key("spec".into()), Seg::Key("reaper".into())];
-    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
-    p
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Severity;
+    use crate::diagnostic::{Diagnostic, Severity};
 
+    /// Plans and renders; the diagnostics are the plan's (render reports nothing).
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        crate::testing::render_one(yaml, render)
+        crate::testing::render_one(yaml, |plan, _| render(plan))
     }
 
     fn ok(yaml: &str) -> Vec<Manifest> {
@@ -714,7 +495,8 @@ mod tests {
         assert!(ok(&cluster("test", "  reaper: {}\n", &all)).is_empty());
     }
 
-    /// `reaperRef` set ⇒ no Reaper object (components §2.1), whatever the mode.
+    /// `reaperRef` set ⇒ no Reaper object (components §2.1), whatever the mode; the plan says
+    /// why (`plan::reaper`).
     #[test]
     fn reaper_ref_means_no_reaper() {
         let (out, diags) = run(&cluster(
@@ -840,39 +622,13 @@ mod tests {
         );
     }
 
-    /// Webhook rule 7 (golden fact 33): local storage needs a storage claim, and not PER_DC
-    /// (the CRD default).
+    /// Webhook rule 7 (checked by `plan::reaper`): a valid local storage renders one Reaper
+    /// with its storage claim.
     #[test]
-    fn local_storage_rules() {
+    fn local_storage() {
         let (out, diags) = run(&cluster("test", "  reaper: {storageType: local}\n", ONE_DC));
-        assert!(out.is_empty());
-        let e = errors(&diags);
-        assert_eq!(e.len(), 2, "{e:?}");
-        assert!(
-            e.iter().any(|m| m.contains("requires storageConfig")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter()
-                .any(|m| m.contains("PER_DC (deploymentMode defaults")),
-            "{e:?}"
-        );
-
-        let (_, diags) = run(&cluster(
-            "test",
-            "  reaper:\n    storageType: local\n    deploymentMode: SINGLE\n    storageConfig:\n      resources: {requests: {storage: \"0\"}}\n",
-            ONE_DC,
-        ));
-        let e = errors(&diags);
-        assert_eq!(e.len(), 2, "{e:?}");
-        assert!(
-            e[0].starts_with("spec.reaper.storageConfig: ") && e[0].contains("accessModes"),
-            "{e:?}"
-        );
-        assert!(
-            e[1].starts_with("spec.reaper.storageConfig.resources.requests.storage: "),
-            "{e:?}"
-        );
+        assert!(out.is_empty(), "refused by the plan");
+        assert_eq!(errors(&diags).len(), 2, "{diags:#?}");
 
         let out = ok(&cluster(
             "test",
@@ -887,25 +643,17 @@ mod tests {
         );
     }
 
-    /// Deprecated and ignored fields: copied as upstream does, with a warning; the template's
-    /// `secretsProvider` is overridden by the cluster's.
+    /// Deprecated and ignored fields are copied as upstream does (the plan warns about them);
+    /// the template's `secretsProvider` is overridden by the cluster's.
     #[test]
-    fn deprecated_and_ignored_fields_warn() {
+    fn deprecated_and_ignored_fields_are_copied() {
         let (out, diags) = run(&cluster(
             "test",
             "  reaper:\n    jmxUserSecretRef: {name: jmx}\n    initContainerImage: {name: old}\n    secretsProvider: external\n    deploymentMode: CONTROL_PLANE\n",
             TWO_DCS,
         ));
         assert!(errors(&diags).is_empty(), "{diags:#?}");
-        assert_eq!(
-            warnings(&diags),
-            [
-                "spec.reaper.jmxUserSecretRef",
-                "spec.reaper.initContainerImage",
-                "spec.reaper.secretsProvider",
-                "spec.reaper.deploymentMode"
-            ]
-        );
+        assert_eq!(warnings(&diags).len(), 4, "{diags:#?}");
         assert_eq!(out.len(), 2, "CONTROL_PLANE: one per DC, as PER_DC");
         let spec = &out[0].object["spec"];
         assert_eq!(spec["jmxUserSecretRef"], json!({"name": "jmx"}));
@@ -954,26 +702,40 @@ mod tests {
         );
     }
 
-    /// A Reaper name whose Service name would not be a DNS label is refused. The StatefulSet
-    /// name rule caps it at exactly 55 characters for object names; only a longer
-    /// `datacenterName` can go beyond.
+    /// The longest Reaper name the plan accepts is rendered; a longer one is refused by the
+    /// plan (`plan::reaper`) and nothing is rendered.
     #[test]
     fn overlong_name() {
         let long = "a".repeat(44);
         let out = ok(&cluster(&long, "  reaper: {}\n", ONE_DC));
-        assert_eq!(out[0].name().len(), MAX_NAME_LEN);
+        assert_eq!(out[0].name().len(), 55);
         let dc = ONE_DC.replace(
             "      size: 3\n",
             "      size: 3\n      datacenterName: a-long-dc-name\n",
         );
         let (out, diags) = run(&cluster(&long, "  reaper: {}\n", &dc));
         assert!(out.is_empty());
-        let e = errors(&diags);
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(
-            e[0].starts_with("spec.cassandra.datacenters[0].datacenterName: Reaper name"),
-            "{e:?}"
+        assert_eq!(errors(&diags).len(), 1, "{diags:#?}");
+    }
+
+    /// Render reports nothing about Reaper: a cluster whose Reaper the plan refused renders its
+    /// other objects, with no diagnostic and no Reaper.
+    #[test]
+    fn render_reports_nothing_for_a_refused_reaper() {
+        let yaml = cluster("test", "  reaper: {storageType: local}\n", ONE_DC);
+        let (out, plan_diags) = crate::testing::render_one(&yaml, |plan, diags| {
+            let before = diags.len();
+            let out = crate::render::render_cluster(plan, None, diags);
+            assert_eq!(diags.len(), before, "render added {:#?}", &diags[before..]);
+            out
+        });
+        assert_eq!(
+            errors(&plan_diags).len(),
+            2,
+            "the plan refused it: {plan_diags:#?}"
         );
+        assert!(out.iter().any(|m| m.kind() == Kind::CassandraDatacenter));
+        assert!(out.iter().all(|m| m.kind() != Kind::Reaper), "{out:#?}");
     }
 
     /// The golden example: the `autoScheduling` CRD defaults once the object is written.

@@ -3,9 +3,9 @@
 //! controller turns it into Deployments, a Service and ConfigMaps; that layer is not ours.
 //!
 //! The template of a datacenter is its own `stargate` block merged over the cluster-level
-//! `spec.stargate` (goalesce rules, the datacenter wins; merged by the plan); no template at either level means no
-//! Stargate, and a `stopped` datacenter gets none either. Stargate is deprecated upstream: every
-//! use of either block gets the webhook's deprecation warning.
+//! `spec.stargate` (goalesce rules, the datacenter wins; merged by the plan). Which datacenters
+//! get a Stargate, the deprecation warnings and the other checks are the plan's
+//! ([`crate::plan::stargate`]).
 //!
 //! Upstream builds the object from the Go `StargateDatacenterTemplate` and sends its JSON
 //! encoding. We start from the templates as written and reproduce what that encoding keeps:
@@ -26,224 +26,37 @@
 //!   decided by [`crate::plan::templates::stargate`]).
 //! - #5: each Stargate is paired with its own datacenter by name.
 //! - #10: no `k8ssandra.io/resource-hash` annotation.
-//! - #11: the datacenter's tolerations are not copied (reproduced), with a warning.
-//!
-//! Reproduced with a warning (not decided by `quirks.md`): a datacenter-level
-//! `allowStargateOnDataNodes: false` cannot override a cluster-level `true` (plain Go bool: false
-//! is "unset" for the merge); a Stargate rack whose name matches no rack of the datacenter is
-//! ignored by the Stargate controller; a Stargate rack that leaves `heapSize`, `serviceAccount` or
-//! `containerImage` unset gets the CRD default there, which wins over the datacenter-level value
-//! in the Stargate controller's rack merge.
+//! - #11: the datacenter's tolerations are not copied (reproduced; the plan warns).
 
 use serde_json::{Map, Value, json};
 
 use super::labels::cleaned_up_by_labels;
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::json::{drop_zero_members, prune_empty, string_map};
-use crate::plan::templates::{self, StargateTemplate};
+use crate::plan::stargate::stargate_name;
+use crate::plan::templates;
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::ports::names::cleanup_for_kubernetes;
-use crate::yaml::Seg;
 
 /// `apiVersion` of the Stargate object.
 pub const API_VERSION: &str = "stargate.k8ssandra.io/v1alpha1";
-/// Longest Kubernetes label value (Deployment names are copied into a pod label).
-const MAX_LABEL_LEN: usize = 63;
-/// Rack-level fields whose CRD default beats the datacenter-level value in the Stargate
-/// controller's rack merge.
-const RACK_DEFAULTED: [&str; 3] = ["heapSize", "serviceAccount", "containerImage"];
 
-/// Objects of this component for one cluster, in any order (the caller sorts), each with the
-/// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
-pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    if templates::stargate_cluster(plan).is_some() {
-        diags.push(plan.doc.warning(
-            Code::Deprecated,
-            vec![Seg::Key("spec".into()), Seg::Key("stargate".into())],
-            deprecation("stargate"),
-        ));
-    }
-    let mut out = Vec::new();
-    for dc in &plan.dcs {
-        let Some(template) = templates::stargate(plan, dc) else {
-            continue;
-        };
-        if template.datacenter.is_some() {
-            diags.push(plan.doc.warning(
-                Code::Deprecated,
-                dc.path(&["stargate"]),
-                deprecation("cassandra.datacenters.stargate"),
-            ));
-        }
-        if dc.template.stopped {
-            continue;
-        }
-        let tpl = template.defaulted();
-        let before = diags.len();
-        check(plan, dc, &template, &tpl, diags);
-        if diags[before..]
-            .iter()
-            .any(|d| d.severity() == Severity::Error)
-        {
-            continue;
-        }
-        out.push(Manifest::after_datacenters(
-            plan,
-            dc,
-            Kind::Stargate,
-            new_stargate(plan, dc, &tpl),
-        ));
-    }
-    out
-}
-
-/// `stargate.ResourceName`: `CleanupForKubernetes(<cluster name>-<DatacenterName()>-stargate)`.
+/// The Stargate objects the plan decided for one cluster ([`crate::plan::stargate`]), in any
+/// order (the caller sorts), each with the context it goes to.
 #[must_use]
-pub fn stargate_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
-    cleanup_for_kubernetes(&format!(
-        "{}-{}-stargate",
-        plan.cass_cluster_name, dc.cass_dc_name
-    ))
-}
-
-/// `stargate.ServiceName`: `CleanupForKubernetes(<cluster name>-<DatacenterName()>-stargate-service)`.
-#[must_use]
-pub fn service_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
-    cleanup_for_kubernetes(&format!(
-        "{}-{}-stargate-service",
-        plan.cass_cluster_name, dc.cass_dc_name
-    ))
-}
-
-/// `stargate.DeploymentName`:
-/// `CleanupForKubernetes(<cluster name>-<DatacenterName()>-<rack>-stargate-deployment)`.
-#[must_use]
-pub fn deployment_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, rack: &str) -> String {
-    cleanup_for_kubernetes(&format!(
-        "{}-{}-{rack}-stargate-deployment",
-        plan.cass_cluster_name, dc.cass_dc_name
-    ))
-}
-
-/// The webhook's warning text (`deprecatedWarning`).
-fn deprecation(field: &str) -> String {
-    format!(
-        "K8ssandraCluster is using deprecated field '{field}': Stargate support is deprecated and will be removed in a future release"
-    )
-}
-
-/// Checks that need the datacenter: object names the Stargate controller derives, and the
-/// reproduced upstream behaviours worth a warning.
-fn check(
-    plan: &ClusterPlan<'_>,
-    dc: &DcPlan<'_>,
-    template: &StargateTemplate<'_>,
-    tpl: &Map<String, Value>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let (cluster_tpl, dc_tpl, merged) = (template.cluster, template.datacenter, &template.merged);
-    let name_at = if dc.template.options.contains_key("datacenterName") {
-        dc.path(&["datacenterName"])
-    } else {
-        dc.path(&["metadata", "name"])
-    };
-    let service = service_name(plan, dc);
-    if service.len() > MAX_LABEL_LEN {
-        diags.push(plan.doc.error(Code::NameTooLong, name_at.clone(), format!(
-            "the Stargate Service name {service:?} would have {} characters, more than 63: shorten the cluster or datacenter name",
-            service.len()
-        )));
-    }
-    // One Deployment per datacenter rack that gets replicas; its name is also a pod label value.
-    let racks = dc.racks();
-    let size = tpl
-        .get("size")
-        .and_then(Value::as_u64)
-        .and_then(|s| usize::try_from(s).ok())
-        .unwrap_or(1);
-    for rack in racks.iter().take(size) {
-        let deployment = deployment_name(plan, dc, rack);
-        if deployment.len() > MAX_LABEL_LEN {
-            diags.push(plan.doc.error(Code::NameTooLong, name_at.clone(), format!(
-                "the Stargate Deployment name {deployment:?} (rack {rack:?}) would have {} characters, more than 63, and the Stargate controller copies it into a pod label: shorten the cluster, datacenter or rack name",
-                deployment.len()
-            )));
-        }
-    }
-
-    let cluster_allows =
-        cluster_tpl.and_then(|c| c.get("allowStargateOnDataNodes")) == Some(&Value::Bool(true));
-    if cluster_allows
-        && dc_tpl.and_then(|d| d.get("allowStargateOnDataNodes")) == Some(&Value::Bool(false))
-    {
-        diags.push(plan.doc.warning(
-            Code::Surprising,
-            dc.path(&["stargate", "allowStargateOnDataNodes"]),
-            "allowStargateOnDataNodes: false does not override the cluster-level true (k8ssandra-operator merges it as a plain bool, where false means unset); Stargate pods may still run on data nodes",
-        ));
-    }
-    if dc
-        .options
-        .tolerations
-        .as_ref()
-        .is_some_and(|t| !t.is_empty())
-        && tpl
-            .get("tolerations")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty)
-    {
-        let at = if dc_tpl.is_some() {
-            dc.path(&["stargate"])
-        } else {
-            vec![Seg::Key("spec".into()), Seg::Key("stargate".into())]
-        };
-        diags.push(plan.doc.warning(
-            Code::Surprising,
-            at,
-            "the Stargate pods do not get the datacenter's tolerations (k8ssandra-operator does not copy them); set stargate.tolerations if they must run on the same tainted nodes",
-        ));
-    }
-
-    let Some(stargate_racks) = dc_tpl
-        .and_then(|d| d.get("racks"))
-        .and_then(Value::as_array)
-    else {
-        return;
-    };
-    for (i, rack) in stargate_racks.iter().enumerate() {
-        let Some(rack) = rack.as_object() else {
-            continue;
-        };
-        let mut at = dc.path(&["stargate", "racks"]);
-        at.push(Seg::Index(i));
-        let name = rack.get("name").and_then(Value::as_str).unwrap_or_default();
-        if !racks.iter().any(|r| r == name) {
-            let mut at = at.clone();
-            at.push(Seg::Key("name".into()));
-            diags.push(plan.doc.warning(Code::IgnoredField, at, format!(
-                "Stargate rack {name:?} matches no rack of the datacenter ({}): the Stargate controller ignores it",
-                racks.join(", ")
-            )));
-        }
-        let defaulted = templates::stargate_rack_defaulted(rack);
-        for field in RACK_DEFAULTED {
-            let (Some(dc_value), Some(default)) = (merged.get(field), defaulted.get(field)) else {
-                continue;
-            };
-            if rack.contains_key(field) || dc_value.is_null() || dc_value == default {
-                continue;
-            }
-            let mut at = at.clone();
-            at.push(Seg::Key(field.into()));
-            diags.push(plan.doc.warning(Code::Surprising, at, format!(
-                "this rack does not set {field}: the CRD default {} fills it and, in the Stargate controller's rack merge, takes precedence over the datacenter-level {field} {}{}; repeat the value on the rack",
-                default,
-                dc_value,
-                if field == "containerImage" { " (field by field)" } else { "" }
-            )));
-        }
-    }
+pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+    plan.stargate_dcs
+        .iter()
+        .filter_map(|&i| {
+            let dc = &plan.dcs[i];
+            let tpl = templates::stargate(plan, dc)?.defaulted();
+            Some(Manifest::after_datacenters(
+                plan,
+                dc,
+                Kind::Stargate,
+                new_stargate(plan, dc, &tpl),
+            ))
+        })
+        .collect()
 }
 
 /// `NewStargate` for one datacenter.
@@ -374,9 +187,11 @@ fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::{Diagnostic, Severity};
 
+    /// Plans and renders; the diagnostics are the plan's (render reports nothing).
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        crate::testing::render_one(yaml, render)
+        crate::testing::render_one(yaml, |plan, _| render(plan))
     }
 
     fn errors(diags: &[Diagnostic]) -> Vec<String> {
@@ -554,29 +369,6 @@ mod tests {
         let (out, diags) = run(&cluster("c", "  stargate: null\n", DC1));
         assert!(out.is_empty());
         assert!(diags.is_empty(), "{diags:#?}");
-    }
-
-    /// Deprecation warnings (webhook `ValidateDeprecatedFieldUsage`): one per use, at the field.
-    #[test]
-    fn deprecation_warnings() {
-        let dcs = format!("{DC1}{DC2}      stargate: {{size: 1}}\n");
-        let (_, diags) = run(&cluster("c", "  stargate: {size: 1}\n", &dcs));
-        assert_eq!(
-            warnings(&diags),
-            ["spec.stargate", "spec.cassandra.datacenters[1].stargate"]
-        );
-        assert!(
-            diags[0]
-                .message
-                .starts_with("K8ssandraCluster is using deprecated field 'stargate'"),
-            "{diags:#?}"
-        );
-        assert!(
-            diags[1].message.starts_with(
-                "K8ssandraCluster is using deprecated field 'cassandra.datacenters.stargate'"
-            ),
-            "{diags:#?}"
-        );
     }
 
     /// Quirk #5: with DSE workloads the rollout order (analytics first) differs from spec
@@ -770,41 +562,28 @@ mod tests {
         );
     }
 
-    /// Names the Stargate controller derives must fit: the Service name is a DNS label, each
-    /// Deployment name a label value.
+    /// Render reports nothing about Stargate: a datacenter whose Stargate the plan refused
+    /// (a Deployment name too long) gets none, the other one does, and render adds no
+    /// diagnostic.
     #[test]
-    fn overlong_names() {
-        let long = "a".repeat(40);
-        let dc = format!("{DC1}      stargate: {{size: 1}}\n");
-        let (out, diags) = run(&cluster(&long, "", &dc));
-        assert!(out.is_empty());
-        let e = errors(&diags);
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(
-            e[0].starts_with(
-                "spec.cassandra.datacenters[0].metadata.name: the Stargate Deployment name"
-            ),
-            "{e:?}"
+    fn render_reports_nothing_for_a_refused_stargate() {
+        let dcs = format!(
+            "{DC1}      racks: [{{name: a-very-long-rack-name-indeed}}]\n      stargate: {{size: 1}}\n{DC2}      stargate: {{size: 1}}\n"
         );
-        let dc = format!(
-            "{DC1}      datacenterName: a-very-long-datacenter-name-x\n      stargate: {{size: 1}}\n"
-        );
-        let (out, diags) = run(&cluster(&"b".repeat(20), "", &dc));
-        assert!(out.is_empty());
-        let e = errors(&diags);
-        assert_eq!(e.len(), 2, "{e:?}");
-        assert!(e[0].contains("Service name"), "{e:?}");
-        // Only racks that get replicas have a Deployment.
-        let dc = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n      racks: [{name: r1}, {name: a-very-long-rack-name-indeed}]\n      stargate: {size: 1}\n";
-        let out = ok(&cluster(&"c".repeat(20), "", dc), &[DEPRECATED_DC0]);
-        assert_eq!(out.len(), 1);
-        let (out, diags) = run(&cluster(
-            &"c".repeat(20),
-            "",
-            &dc.replace("{size: 1}", "{size: 2}"),
-        ));
-        assert!(out.is_empty());
-        assert!(errors(&diags)[0].contains("a-very-long-rack-name-indeed"));
+        let (out, plan_diags) =
+            crate::testing::render_one(&cluster(&"c".repeat(20), "", &dcs), |plan, diags| {
+                let before = diags.len();
+                let out = crate::render::render_cluster(plan, None, diags);
+                assert_eq!(diags.len(), before, "render added {:#?}", &diags[before..]);
+                out
+            });
+        assert_eq!(errors(&plan_diags).len(), 1, "{plan_diags:#?}");
+        let stargates: Vec<&str> = out
+            .iter()
+            .filter(|m| m.kind() == Kind::Stargate)
+            .map(Manifest::name)
+            .collect();
+        assert_eq!(stargates, ["cccccccccccccccccccc-dc2-stargate"]);
     }
 
     /// Writes rendered objects for the strict validator when STARGATE_VALIDATE_DIR is set.

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use super::{Manifest, credentials, delivery, has_error, medusa, reporter};
 use crate::diagnostic::Diagnostic;
-use crate::load::Inputs;
 use crate::plan::{ClusterPlan, Plan};
 
 /// Which step of a whole-plan render produced a batch, in the order a render of the whole
@@ -39,7 +38,6 @@ pub enum Step {
 /// Returns every context that has objects (whether or not they were emitted).
 pub fn render_plan(
     plan: &Plan<'_>,
-    inputs: &Inputs,
     context: Option<&str>,
     texts: bool,
     diags: &mut Vec<Diagnostic>,
@@ -54,7 +52,10 @@ pub fn render_plan(
     };
     let wanted = medusa::RouteOwners::wanted(&plan.operations);
     let mut owners = medusa::RouteOwners::default();
-    let credentials = credentials::Credentials::new(plans, inputs, settings, diags);
+    let credentials = plan
+        .credentials
+        .as_ref()
+        .map(|c| credentials::Credentials::new(c, settings));
     let mut placed = credentials::Placed::default();
     let selected: Vec<&ClusterPlan<'_>> = plans.iter().filter(|p| p.touches(context)).collect();
     // Each cluster renders on its own (a pure function of its plan), on every core; what

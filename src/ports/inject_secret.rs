@@ -1,6 +1,8 @@
 //! The `k8ssandra.io/inject-secret` pod annotation, read by the operator's secret-injection
 //! webhook: a JSON list of Secrets to mount into named containers. Reaper and Medusa both add
-//! their credentials to it, keeping what the user's pod metadata already lists.
+//! their credentials to it, keeping what the user's pod metadata already lists. Reading a
+//! written value ([`parse_injections`]) can fail, adding to entries already read
+//! ([`append_secret_injections`]) cannot: the plan reads what it can check up front.
 
 use serde_json::{Map, Value, json};
 
@@ -11,7 +13,7 @@ const CREDENTIALS_MOUNT_PATH: &str = "/etc/secrets";
 
 /// One entry of the `k8ssandra.io/inject-secret` list (`SecretInjection`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Injection {
+pub struct SecretInjection {
     name: String,
     path: String,
     containers: Vec<String>,
@@ -19,7 +21,7 @@ struct Injection {
 
 /// Why an existing secret-injection annotation cannot be read.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum InjectionError {
+pub enum InjectionError {
     /// Not JSON at all.
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -44,7 +46,10 @@ pub(crate) enum InjectionError {
 
 /// Reads an existing annotation value the way `json.Unmarshal` into `[]SecretInjection` does:
 /// `null` is an empty list, member names match case-insensitively, unknown members are ignored.
-fn parse_injections(text: &str) -> Result<Vec<Injection>, InjectionError> {
+///
+/// # Errors
+/// When the value is not such a list ([`InjectionError`] says how).
+pub fn parse_injections(text: &str) -> Result<Vec<SecretInjection>, InjectionError> {
     let v: Value = serde_json::from_str(text)?;
     let items = match v {
         Value::Null => return Ok(Vec::new()),
@@ -53,7 +58,7 @@ fn parse_injections(text: &str) -> Result<Vec<Injection>, InjectionError> {
     };
     let mut out = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let mut e = Injection {
+        let mut e = SecretInjection {
             name: String::new(),
             path: String::new(),
             containers: Vec::new(),
@@ -101,25 +106,36 @@ pub(crate) fn add_secret_injections(
     secrets: &[&str],
     containers: &[&str],
 ) -> Result<String, InjectionError> {
-    let mut entries = existing
+    let entries = existing
         .map(parse_injections)
         .transpose()?
         .unwrap_or_default();
+    Ok(append_secret_injections(entries, secrets, containers))
+}
+
+/// [`add_secret_injections`] on entries already read: adds each of `secrets` (mounted into
+/// `containers`) unless an entry with its name exists; returns the annotation value.
+#[must_use]
+pub fn append_secret_injections(
+    mut entries: Vec<SecretInjection>,
+    secrets: &[&str],
+    containers: &[&str],
+) -> String {
     for secret in secrets {
         if !entries.iter().any(|e| e.name == *secret) {
-            entries.push(Injection {
+            entries.push(SecretInjection {
                 name: (*secret).to_string(),
                 path: format!("{CREDENTIALS_MOUNT_PATH}/{secret}"),
                 containers: containers.iter().map(|c| (*c).to_string()).collect(),
             });
         }
     }
-    Ok(encode_injections(&entries))
+    encode_injections(&entries)
 }
 
 /// `json.Marshal([]SecretInjection)`: compact, members in the order name, path, containers
 /// (omitted when empty), `<`, `>`, `&`, U+2028 and U+2029 escaped as Go does.
-fn encode_injections(entries: &[Injection]) -> String {
+fn encode_injections(entries: &[SecretInjection]) -> String {
     let items: Vec<Value> = entries
         .iter()
         .map(|e| {
@@ -148,4 +164,58 @@ fn go_html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `json.Unmarshal` into `[]SecretInjection`: `null` is empty, member names match without
+    /// case, unknown members are ignored; what is not such a list is refused.
+    #[test]
+    fn reading_a_written_value() {
+        assert_eq!(parse_injections("null").unwrap(), []);
+        assert_eq!(
+            parse_injections(r#"[{"NAME": "a", "path": "/p", "x": 1}, null]"#).unwrap(),
+            [
+                SecretInjection {
+                    name: "a".into(),
+                    path: "/p".into(),
+                    containers: Vec::new()
+                },
+                SecretInjection {
+                    name: String::new(),
+                    path: String::new(),
+                    containers: Vec::new()
+                },
+            ]
+        );
+        for (text, why) in [
+            ("nope", "not valid JSON"),
+            ("{}", "expected a JSON list"),
+            ("[1]", "entry 0 is not an object"),
+            (
+                r#"[{"containers": [1]}]"#,
+                "entry 0: containers must be strings",
+            ),
+            (r#"[{"name": 1}]"#, "entry 0: name has the wrong type"),
+        ] {
+            let err = parse_injections(text).expect_err(text).to_string();
+            assert!(err.starts_with(why), "{text}: {err}");
+        }
+    }
+
+    /// Appending keeps what was there, skips a name already listed, and encodes as Go does.
+    #[test]
+    fn appending_to_entries_read() {
+        let entries = parse_injections(r#"[{"name": "x&y", "path": "/p"}]"#).unwrap();
+        assert_eq!(
+            append_secret_injections(entries, &["x&y", "s"], &["c"]),
+            r#"[{"name":"x\u0026y","path":"/p"},{"name":"s","path":"/etc/secrets/s","containers":["c"]}]"#
+        );
+        assert_eq!(
+            add_secret_injections(Some("nope"), &["s"], &["c"]).map_err(|e| e.to_string()),
+            Err("not valid JSON: expected ident at line 1 column 2".to_string())
+        );
+    }
 }
