@@ -8,7 +8,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::yaml::{Pos, Seg, path_string};
+use crate::yaml::path_string;
+/// Where a problem is: a position in a file and a field path in its document.
+pub use crate::yaml::{Pos, Seg};
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

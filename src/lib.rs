@@ -94,6 +94,7 @@ pub use output::{Drift, WriteError, WriteReport};
 pub use plan::DEFAULT_OUTPUT_DIR;
 pub use render::{Kind, Manifest, Owner};
 pub use rendered::{Finished, Rendered};
+pub use source::Skipped;
 
 /// Not part of the API: what this repository's own integration tests, benchmarks and data
 /// generators (`tools/`) reach inside for (parsing rendered YAML, strict schema validation, the
@@ -150,8 +151,8 @@ pub struct ReadReport {
 /// The result of rendering a repository in memory.
 #[derive(Debug)]
 pub struct Outcome {
-    /// The documents read.
-    pub inputs: Inputs,
+    /// The documents read (internal: their typed form is not part of the API).
+    pub(crate) inputs: Inputs,
     /// The rendered objects by context (empty when there are errors).
     pub rendered: std::collections::BTreeMap<String, Vec<Manifest>>,
     /// Every problem in the input, sorted by file and position.
