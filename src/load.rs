@@ -479,24 +479,19 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
             });
         }
         _ => {
+            // A RenderConfig with problems is not used (so nothing later reports on it): its
+            // settings would only cause follow-on errors.
             let issues = check_render_config(&doc.node);
-            let ok = issues.is_empty();
-            for (code, path, message, hint) in issues {
-                diags.push(doc.error(code, path, message).with_hint(hint));
-            }
-            if !ok {
+            if !issues.is_empty() {
+                for issue in issues {
+                    diags.push(
+                        doc.error(issue.code, issue.path, issue.message)
+                            .with_hint(issue.hint),
+                    );
+                }
                 return;
             }
-            let spec = doc
-                .node
-                .get("spec")
-                .map(Node::to_json)
-                .unwrap_or(serde_json::Value::Null);
-            let spec = if spec.is_null() {
-                Ok(RenderConfigSpec::default())
-            } else {
-                serde_json::from_value(spec)
-            };
+            let spec = RenderConfigSpec::from_checked(&doc.node);
             match spec {
                 Ok(value) => {
                     if let Some(first) = &inputs.render_config {

@@ -35,36 +35,17 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// Output directory, relative to the repository, when neither `-o` nor RenderConfig names one.
 pub const DEFAULT_OUTPUT_DIR: &str = "rendered";
 
-/// The secrets backends, as written in RenderConfig.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretsBackend {
-    /// The user creates the Secrets; references only.
-    External,
-    /// ExternalSecret objects reading one remote key per Secret.
-    ExternalSecrets,
-    /// SOPS-encrypted Secrets from the repository, copied unchanged.
-    Replicate,
-}
+pub use crate::model::config::SecretsBackend;
 
-impl SecretsBackend {
-    /// The backend chosen in RenderConfig, if any.
-    #[must_use]
-    fn from_inputs(inputs: &Inputs) -> Option<Self> {
-        let backend = inputs
-            .render_config
-            .as_ref()?
-            .value
-            .secrets
-            .as_ref()?
-            .backend
-            .as_deref()?;
-        match backend {
-            "external" => Some(Self::External),
-            "externalSecrets" => Some(Self::ExternalSecrets),
-            "replicate" => Some(Self::Replicate),
-            _ => None,
-        }
-    }
+/// The backend chosen in RenderConfig, if any.
+fn secrets_backend(inputs: &Inputs) -> Option<SecretsBackend> {
+    inputs
+        .render_config
+        .as_ref()?
+        .value
+        .secrets
+        .as_ref()?
+        .backend
 }
 
 /// Settings that come from RenderConfig (or defaults).
@@ -99,7 +80,7 @@ impl Settings {
                 .and_then(|s| s.default_namespace.clone())
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
             inputs_incomplete: !inputs.unparsed_files.is_empty(),
-            secrets_backend: SecretsBackend::from_inputs(inputs),
+            secrets_backend: secrets_backend(inputs),
             credentials: CredentialsSettings::from_inputs(inputs),
         }
     }

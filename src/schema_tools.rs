@@ -2,7 +2,8 @@
 //! the checker reads, and checking rendered manifests strictly with the same checker.
 //!
 //! - [`generate_input_schemas`] writes the embedded input schemas (`src/schema/*.json`) from the
-//!   vendored CRD files (`cargo run --example gen-input-schemas`; a unit test fails when the
+//!   vendored CRD files and our own RenderConfig CRD (`schemas/`), and the JSON Schema of
+//!   RenderConfig for editors (`cargo run --example gen-input-schemas`; a unit test fails when the
 //!   committed files are stale).
 //! - [`ManifestValidator`] checks every object of a rendered tree against the vendored upstream
 //!   CRDs and Kubernetes OpenAPI v3 documents (`data/upstream/`), with the rules of
@@ -47,16 +48,17 @@ use crate::yaml::{self, Node, Value};
 /// What the `generator` field of a generated file says.
 pub const GENERATOR: &str = "cargo run --example gen-input-schemas";
 
-/// The embedded input schemas: `(CRD file, kind, served version, output file in src/schema)`.
-pub const INPUTS: [(&str, &str, &str, &str); 7] = [
+/// The embedded input schemas: `(CRD file relative to the repository, kind, served version,
+/// output file in src/schema)`.
+pub const INPUTS: [(&str, &str, &str, &str); 8] = [
     (
-        "k8ssandraclusters.k8ssandra.io.yaml",
+        "data/upstream/crds/k8ssandraclusters.k8ssandra.io.yaml",
         "K8ssandraCluster",
         "v1alpha1",
         "k8ssandracluster.v1alpha1.json",
     ),
     (
-        "clientconfigs.config.k8ssandra.io.yaml",
+        "data/upstream/crds/clientconfigs.config.k8ssandra.io.yaml",
         "ClientConfig",
         "v1beta1",
         "clientconfig.v1beta1.json",
@@ -64,36 +66,50 @@ pub const INPUTS: [(&str, &str, &str, &str); 7] = [
     // Operations documents routed to the datacenter they name, and the storage settings a
     // K8ssandraCluster's Medusa may reference.
     (
-        "medusabackupschedules.medusa.k8ssandra.io.yaml",
+        "data/upstream/crds/medusabackupschedules.medusa.k8ssandra.io.yaml",
         "MedusaBackupSchedule",
         "v1alpha1",
         "medusabackupschedule.v1alpha1.json",
     ),
     (
-        "medusabackupjobs.medusa.k8ssandra.io.yaml",
+        "data/upstream/crds/medusabackupjobs.medusa.k8ssandra.io.yaml",
         "MedusaBackupJob",
         "v1alpha1",
         "medusabackupjob.v1alpha1.json",
     ),
     (
-        "medusarestorejobs.medusa.k8ssandra.io.yaml",
+        "data/upstream/crds/medusarestorejobs.medusa.k8ssandra.io.yaml",
         "MedusaRestoreJob",
         "v1alpha1",
         "medusarestorejob.v1alpha1.json",
     ),
     (
-        "medusaconfigurations.medusa.k8ssandra.io.yaml",
+        "data/upstream/crds/medusaconfigurations.medusa.k8ssandra.io.yaml",
         "MedusaConfiguration",
         "v1alpha1",
         "medusaconfiguration.v1alpha1.json",
     ),
     (
-        "cassandratasks.control.k8ssandra.io.yaml",
+        "data/upstream/crds/cassandratasks.control.k8ssandra.io.yaml",
         "CassandraTask",
         "v1alpha1",
         "cassandratask.v1alpha1.json",
     ),
+    // Our own kind: its CRD is the one description of a RenderConfig (issue #11).
+    (
+        RENDER_CONFIG_CRD,
+        "RenderConfig",
+        "v1alpha1",
+        "renderconfig.v1alpha1.json",
+    ),
 ];
+
+/// Our RenderConfig CRD, relative to the repository.
+pub const RENDER_CONFIG_CRD: &str = "schemas/renderconfigs.gitops.k8ssandra.io.yaml";
+
+/// The JSON Schema of RenderConfig for editors and kubeconform, relative to the repository
+/// (kubeconform's `{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json` naming).
+pub const RENDER_CONFIG_JSON_SCHEMA: &str = "schemas/renderconfig_v1alpha1.json";
 
 /// Keywords copied verbatim (after a type sanity check).
 const SCALAR_KEYS: &[&str] = &[
@@ -711,16 +727,17 @@ fn served_schema<'c>(crd: &'c Json, version: &str) -> Option<&'c Json> {
         .map(|v| &v["schema"]["openAPIV3Schema"])
 }
 
-/// Generates the embedded input schemas from the CRD files in `crd_dir`: one
-/// `(output file name, text)` per entry of `INPUTS`.
+/// Generates, from the CRD files of the repository at `repo`, the embedded input schemas (one
+/// `src/schema/<file>` per entry of `INPUTS`) and the JSON Schema of RenderConfig for editors
+/// (`RENDER_CONFIG_JSON_SCHEMA`): `(path relative to the repository, text)`.
 ///
 /// # Errors
 /// A missing or unreadable CRD file, a kind or version that does not match, or a schema keyword
 /// the checker does not know.
-pub fn generate_input_schemas(crd_dir: &Path) -> Result<Vec<(&'static str, String)>, Error> {
+pub fn generate_input_schemas(repo: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
     let mut out = Vec::new();
     for (file, kind, version, out_file) in INPUTS {
-        let path = crd_dir.join(file);
+        let path = repo.join(file);
         let (crd, raw) = read_crd(&path)?;
         if crd["spec"]["names"]["kind"] != kind {
             return Err(Error::WrongKind {
@@ -738,12 +755,107 @@ pub fn generate_input_schemas(crd_dir: &Path) -> Result<Vec<(&'static str, Strin
         let header = Header {
             kind,
             version,
-            source: file,
+            // The bare file name: where the repository keeps it is not part of the schema.
+            source: file.rsplit('/').next().unwrap_or(file),
             sha256: sha256_hex(&raw),
         };
-        out.push((out_file, b.finish(&header, root)));
+        out.push((
+            Path::new("src/schema").join(out_file),
+            b.finish(&header, root),
+        ));
+        if file == RENDER_CONFIG_CRD {
+            let group = crd["spec"]["group"].as_str().unwrap_or_default();
+            let text = editor_json_schema(schema, &format!("{group}/{version}"), kind);
+            out.push((PathBuf::from(RENDER_CONFIG_JSON_SCHEMA), text));
+        }
     }
     Ok(out)
+}
+
+/// A JSON Schema (draft 7) of one of our kinds for editors (yaml-language-server) and
+/// kubeconform, from the CRD's `openAPIV3Schema`: `apiVersion` and `kind` fixed, `metadata.name`
+/// required, and every object with declared properties closed (`additionalProperties: false`),
+/// as the checker treats unknown fields. Pretty-printed, keys in the CRD's order.
+fn editor_json_schema(crd_schema: &Json, api_version: &str, kind: &str) -> String {
+    let mut properties = Map::new();
+    properties.insert(
+        "apiVersion".into(),
+        serde_json::json!({"type": "string", "enum": [api_version]}),
+    );
+    properties.insert(
+        "kind".into(),
+        serde_json::json!({"type": "string", "enum": [kind]}),
+    );
+    properties.insert(
+        "metadata".into(),
+        serde_json::json!({
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string"},
+                "namespace": {"type": "string"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "annotations": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        }),
+    );
+    for (name, sub) in crd_schema["properties"].as_object().into_iter().flatten() {
+        if !properties.contains_key(name) {
+            properties.insert(name.clone(), closed(sub));
+        }
+    }
+    let mut root = Map::new();
+    root.insert(
+        "$schema".into(),
+        Json::from("http://json-schema.org/draft-07/schema#"),
+    );
+    root.insert(
+        "title".into(),
+        Json::from(format!("{kind} ({api_version})")),
+    );
+    if let Some(d) = crd_schema.get("description") {
+        root.insert("description".into(), d.clone());
+    }
+    root.insert("type".into(), Json::from("object"));
+    root.insert(
+        "required".into(),
+        serde_json::json!(["apiVersion", "kind", "metadata"]),
+    );
+    root.insert("properties".into(), Json::Object(properties));
+    root.insert("additionalProperties".into(), Json::Bool(false));
+    let mut text = serde_json::to_string_pretty(&Json::Object(root)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// `schema` with every object that declares properties closed to other fields, recursively.
+fn closed(schema: &Json) -> Json {
+    let Json::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        let value = match key.as_str() {
+            "properties" => Json::Object(
+                value
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), closed(v)))
+                    .collect(),
+            ),
+            "items" | "additionalProperties" => closed(value),
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    if out.contains_key("properties")
+        && !out.contains_key("additionalProperties")
+        && out.get("x-kubernetes-preserve-unknown-fields") != Some(&Json::Bool(true))
+    {
+        out.insert("additionalProperties".into(), Json::Bool(false));
+    }
+    Json::Object(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1333,20 +1445,21 @@ mod tests {
 
     #[test]
     fn embedded_schemas_are_generated_from_the_vendored_crds() {
-        let generated = generate_input_schemas(&upstream().join("crds")).expect("generates");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/schema");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let generated = generate_input_schemas(repo).expect("generates");
         let mut stale = Vec::new();
         for (file, text) in &generated {
-            let committed = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+            let committed = std::fs::read_to_string(repo.join(file)).unwrap_or_default();
             if committed != *text {
-                stale.push(*file);
+                stale.push(file.display().to_string());
             }
         }
         assert!(
             stale.is_empty(),
-            "src/schema/{stale:?} differ from what the vendored CRDs give: run `cargo run --example gen-input-schemas` and review the diff"
+            "{stale:?} differ from what the CRDs give: run `cargo run --example gen-input-schemas` and review the diff"
         );
-        assert_eq!(generated.len(), INPUTS.len());
+        // One embedded schema per input kind, and the editors' RenderConfig schema.
+        assert_eq!(generated.len(), INPUTS.len() + 1);
     }
 
     #[test]

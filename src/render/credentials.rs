@@ -326,7 +326,7 @@ fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
             ),
         )
         .with_hint(Some(
-            "add a RenderConfig: `apiVersion: gitops.k8ssandra.io/v1alpha1`, `kind: RenderConfig`, `spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}`".into(),
+            "add a RenderConfig: `apiVersion: gitops.k8ssandra.io/v1alpha1`, `kind: RenderConfig`, `metadata: {name: default}`, `spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}`".into(),
         ))
 }
 
