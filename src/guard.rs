@@ -53,6 +53,22 @@ pub struct Boundary {
     pub inputs_in_output: Vec<(String, String)>,
 }
 
+/// RenderConfig `spec.outputDir` must name a directory inside the repository: checked before
+/// anything else looks at the output side.
+#[must_use]
+pub fn output_dir_setting_problem(inputs: &crate::load::Inputs) -> Option<Diagnostic> {
+    let rc = inputs.render_config.as_ref()?;
+    let dir = rc.value.output_dir.as_ref()?;
+    if relative_inside(dir).is_some() {
+        return None;
+    }
+    Some(rc.error(
+        Code::OutputLocation,
+        vec![Seg::Key("spec".into()), Seg::Key("outputDir".into())],
+        format!("outputDir {dir:?} must be a relative path inside the repository (no '..')"),
+    ))
+}
+
 /// A RenderConfig `outputDir` as a normalized repository-relative path (`""` for `.`), or
 /// `None` when it is empty, absolute or climbs with `..`.
 #[must_use]

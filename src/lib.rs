@@ -86,7 +86,7 @@ pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use diagnostic::{Code, Diagnostic, Severity};
+use diagnostic::{Diagnostic, Severity};
 use load::Inputs;
 
 pub use guard::Problem;
@@ -238,7 +238,7 @@ pub(crate) fn prepare_discovered<'a>(
 ) -> Rendered<'a> {
     let boundary = guard::apply_boundary(repo, &mut discovered, options.output_override);
     let source::Discovered {
-        mut files,
+        files,
         mut diags,
         ignored,
         mut excluded,
@@ -253,40 +253,9 @@ pub(crate) fn prepare_discovered<'a>(
         excluded,
         inputs_in_output: boundary.inputs_in_output,
     };
-    let (mut inputs, mut load_diags) = load::load(&files);
-    // RenderConfig may narrow the inputs (`spec.include` / `spec.exclude`); its own file stays.
-    // Invalid globs were reported with the RenderConfig, which is then not loaded.
-    if let Some(rc) = &inputs.render_config
-        && (rc.value.include.is_some() || rc.value.exclude.is_some())
-        && let Ok(scope) = source::Scope::new(
-            rc.value.include.as_deref(),
-            rc.value.exclude.as_deref().unwrap_or_default(),
-        )
-    {
-        let keep = rc.origin.rel_path.clone();
-        let before = files.len();
-        files = source::filter_scope(files, &scope, &keep);
-        if files.len() != before {
-            (inputs, load_diags) = load::load(&files);
-        }
-        // Files refused while reading (too large, not UTF-8) are out of scope too.
-        diags.retain(|(rel, _)| scope.contains(rel));
-    }
-    drop(files);
+    let (inputs, mut load_diags) = load::load_in_scope(files, &mut diags);
     let mut diags: Vec<Diagnostic> = diags.into_iter().map(|(_, d)| d).collect();
-    if let Some(rc) = &inputs.render_config
-        && let Some(dir) = &rc.value.output_dir
-        && guard::relative_inside(dir).is_none()
-    {
-        load_diags.push(rc.error(
-            Code::OutputLocation,
-            vec![
-                yaml::Seg::Key("spec".into()),
-                yaml::Seg::Key("outputDir".into()),
-            ],
-            format!("outputDir {dir:?} must be a relative path inside the repository (no '..')"),
-        ));
-    }
+    load_diags.extend(guard::output_dir_setting_problem(&inputs));
     diags.append(&mut load_diags);
     Rendered {
         outcome: Outcome {

@@ -132,6 +132,39 @@ const KNOWN: [(&str, &str); 3] = [
     ("RenderConfig", RENDER_CONFIG_API_VERSION),
 ];
 
+/// Loads `files`, then narrows them to RenderConfig's `spec.include` / `spec.exclude` (its own
+/// file always stays) and loads again when that drops any. `unread` holds the files refused
+/// while reading (too large, not UTF-8) by repository-relative path: those out of scope are
+/// dropped from it too. Invalid globs were reported with the RenderConfig, which is then not
+/// loaded, so nothing is narrowed.
+pub fn load_in_scope(
+    files: Vec<SourceFile>,
+    unread: &mut Vec<(String, Diagnostic)>,
+) -> (Inputs, Vec<Diagnostic>) {
+    let (inputs, diags) = load(&files);
+    let Some(rc) = &inputs.render_config else {
+        return (inputs, diags);
+    };
+    if rc.value.include.is_none() && rc.value.exclude.is_none() {
+        return (inputs, diags);
+    }
+    let Ok(scope) = crate::source::Scope::new(
+        rc.value.include.as_deref(),
+        rc.value.exclude.as_deref().unwrap_or_default(),
+    ) else {
+        return (inputs, diags);
+    };
+    let keep = rc.origin.rel_path.clone();
+    unread.retain(|(rel, _)| scope.contains(rel));
+    let before = files.len();
+    let files = crate::source::filter_scope(files, &scope, &keep);
+    if files.len() == before {
+        return (inputs, diags);
+    }
+    drop(inputs);
+    load(&files)
+}
+
 /// Parses every file and keeps the documents we use. All problems are returned together.
 #[must_use]
 pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
@@ -796,6 +829,46 @@ mod tests {
                 "big.yaml:2050:1: error[E0101]: invalid YAML: more than 1024 YAML documents in one file; split it into several files"
             ]
         );
+    }
+    #[test]
+    fn render_config_scope_drops_files_and_their_read_failures_but_keeps_itself() {
+        let file = |rel: &str, text: &str| SourceFile {
+            rel_path: rel.into(),
+            display_path: rel.into(),
+            text: text.into(),
+        };
+        let config = "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  include: [clusters]\n  exclude: [clusters/draft.yaml]\n";
+        let files = vec![
+            file("config/render.yaml", config),
+            file("clusters/orders.yaml", CLUSTER),
+            file(
+                "clusters/draft.yaml",
+                &CLUSTER.replace("name: demo", "name: draft"),
+            ),
+            file(
+                "charts/values.yaml",
+                &CLUSTER.replace("name: demo", "name: chart"),
+            ),
+        ];
+        let unreadable = |rel: &str| {
+            let d = Diagnostic::error(Code::InvalidYaml, rel, Pos::default(), Vec::new(), "x");
+            (rel.to_string(), d)
+        };
+        let mut unread = vec![
+            unreadable("clusters/big.yaml"),
+            unreadable("charts/big.yaml"),
+        ];
+        let (inputs, diags) = load_in_scope(files, &mut unread);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(inputs.render_config.is_some());
+        let names: Vec<&str> = inputs
+            .clusters
+            .iter()
+            .map(|c| c.value.metadata.name.as_str())
+            .collect();
+        assert_eq!(names, ["demo"]);
+        let unread: Vec<&str> = unread.iter().map(|(rel, _)| rel.as_str()).collect();
+        assert_eq!(unread, ["clusters/big.yaml"]);
     }
 }
 
