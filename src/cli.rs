@@ -331,12 +331,15 @@ fn krm() -> ExitCode {
     }
 }
 
-/// One context's files as text, to print once everything rendered: `(path, text)`.
+/// Files as `(output path, text)`.
+type PathTexts = Vec<(std::sync::Arc<str>, String)>;
+
+/// One context's files as text, to print once everything rendered.
 #[derive(Default)]
-struct Texts(Vec<(String, String)>);
+struct Texts(PathTexts);
 
 impl Sink for Texts {
-    fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+    fn objects(&mut self, objects: Vec<(std::sync::Arc<str>, Manifest)>) {
         self.0
             .extend(objects.into_iter().map(|(p, m)| (p, m.into_text())));
     }
@@ -403,7 +406,7 @@ fn context_texts(
     common: &CommonArgs,
     printer: &Printer,
     context: &str,
-) -> Result<(Outcome, Vec<(String, String)>), ExitCode> {
+) -> Result<(Outcome, PathTexts), ExitCode> {
     let mut texts = Texts::default();
     let outcome = start(common, None, Some(context))?.stream(&mut texts);
     report(common, printer, &outcome)?;
@@ -532,7 +535,7 @@ fn exit_without_freeing<T>(value: T) -> std::mem::ManuallyDrop<T> {
 
 /// Writes one context as a YAML stream (its files sorted by output path); an empty stream is
 /// an error, never a success.
-fn stream_context(outcome: &Outcome, mut files: Vec<(String, String)>, context: &str) -> ExitCode {
+fn stream_context(outcome: &Outcome, mut files: PathTexts, context: &str) -> ExitCode {
     // Stable: the order of objects of one path (an error, refused before) does not matter.
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut text = String::with_capacity(files.iter().map(|(_, t)| t.len() + 4).sum());

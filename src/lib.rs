@@ -278,7 +278,7 @@ pub trait Sink {
     /// One batch: one cluster's objects, one cluster's credentials, or one of the steps about
     /// several clusters; each object with its path in the output tree
     /// ([`Manifest::rel_path`]), in no particular order.
-    fn objects(&mut self, objects: Vec<(String, Manifest)>);
+    fn objects(&mut self, objects: Vec<(std::sync::Arc<str>, Manifest)>);
 
     /// Whether the sink needs the text of (nearly) every object: then the objects are
     /// serialized on the threads that render them ([`Manifest::text`] is then only a copy).
@@ -330,10 +330,10 @@ pub(crate) fn stream_inputs(
             if failed {
                 return;
             }
-            let batch: Vec<(String, Manifest)> = objects
+            let batch: Vec<(std::sync::Arc<str>, Manifest)> = objects
                 .into_iter()
                 .filter(|m| context.is_none_or(|c| m.context == c))
-                .map(|m| (m.rel_path(), m))
+                .map(|m| (m.rel_path().into(), m))
                 .collect();
             paths.note(step, &batch);
             sink.objects(batch);
@@ -363,7 +363,7 @@ struct Paths {
 }
 
 struct PathEntry {
-    path: String,
+    path: std::sync::Arc<str>,
     /// The step and the position within the steps of its kind: the order in which a render
     /// of the whole repository at once lists objects of one path.
     order: (render::stream::Step, usize),
@@ -372,7 +372,7 @@ struct PathEntry {
 }
 
 impl Paths {
-    fn note(&mut self, step: render::stream::Step, batch: &[(String, Manifest)]) {
+    fn note(&mut self, step: render::stream::Step, batch: &[(std::sync::Arc<str>, Manifest)]) {
         let seq = self.entries.len();
         self.entries
             .extend(batch.iter().enumerate().map(|(i, (path, m))| PathEntry {
@@ -423,7 +423,7 @@ mod tests {
                 Kind::Role,
                 serde_json::json!({"kind": "Role", "metadata": {"name": "r", "namespace": ns}}),
             );
-            (m.rel_path(), m)
+            (m.rel_path().into(), m)
         };
         let step = render::stream::Step::Cluster;
         let mut paths = Paths::default();

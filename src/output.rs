@@ -168,18 +168,21 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
 
 /// Where each output path comes from (the object's source, for diagnostics).
 #[derive(Debug, Default, Clone)]
-pub struct Sources(BTreeMap<String, Arc<(PathBuf, Pos)>>);
+pub struct Sources(BTreeMap<Arc<str>, Arc<(PathBuf, Pos)>>);
 
 impl Sources {
     /// The source of `rel`, or of the first output path below it (a directory).
     fn of(&self, rel: &str) -> Option<&(PathBuf, Pos)> {
         self.0
             .get(rel)
-            .or_else(|| self.0.get(&format!("{rel}/kustomization.yaml")))
+            .or_else(|| self.0.get(format!("{rel}/kustomization.yaml").as_str()))
             .or_else(|| {
                 let prefix = format!("{rel}/");
                 self.0
-                    .range(prefix.clone()..)
+                    .range::<str, _>((
+                        std::ops::Bound::Included(prefix.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
                     .next()
                     .filter(|(k, _)| k.starts_with(&prefix))
                     .map(|(_, v)| v)
@@ -493,13 +496,13 @@ pub struct Streaming {
     base_len: usize,
     disk: Result<disk::Streamer, WriteError>,
     index: SourceIndex,
-    sources: BTreeMap<String, Arc<(PathBuf, Pos)>>,
+    sources: BTreeMap<Arc<str>, Arc<(PathBuf, Pos)>>,
     /// Objects per context, and the first output path of each.
-    contexts: BTreeMap<String, (usize, String)>,
+    contexts: BTreeMap<String, (usize, Arc<str>)>,
     /// Output paths of the objects KSOPS decrypts.
-    encrypted: std::collections::BTreeSet<String>,
+    encrypted: std::collections::BTreeSet<Arc<str>>,
     /// Output paths too long for the file system (never looked up on disk).
-    too_long: Vec<String>,
+    too_long: Vec<Arc<str>>,
 }
 
 impl Streaming {
@@ -544,7 +547,7 @@ impl Streaming {
     }
 
     /// One object at output path `path`.
-    pub fn object(&mut self, path: String, m: Manifest) {
+    pub fn object(&mut self, path: Arc<str>, m: Manifest) {
         match self.contexts.get_mut(&m.context) {
             Some((n, first)) => {
                 *n += 1;
@@ -565,11 +568,11 @@ impl Streaming {
         self.file(path, || m.into_text().into_bytes());
     }
 
-    fn file(&mut self, path: String, bytes: impl FnOnce() -> Vec<u8>) {
+    fn file(&mut self, path: Arc<str>, bytes: impl FnOnce() -> Vec<u8>) {
         if too_long(self.base_len, &path) {
             self.too_long.push(path);
         } else if let Ok(d) = &mut self.disk {
-            d.file(&path, bytes);
+            d.file(path, bytes);
         }
     }
 
@@ -582,7 +585,7 @@ impl Streaming {
                 .by_context(context)
                 .or_else(|| self.sources.get(first).cloned());
             if let Some(loc) = loc {
-                self.sources.insert(kustomization, loc);
+                self.sources.insert(kustomization.into(), loc);
             }
         }
         let contexts: Vec<String> = self.contexts.keys().cloned().collect();
@@ -611,7 +614,7 @@ impl Streaming {
             }
         }
         for (path, text) in files {
-            self.file(path, || text.into_bytes());
+            self.file(path.into(), || text.into_bytes());
         }
         let mut record = String::from(RECORD_HEADER);
         if let Ok(d) = &self.disk {
@@ -620,7 +623,7 @@ impl Streaming {
                 record.push('\n');
             }
         }
-        self.file(OWNED_RECORD.to_string(), || record.into_bytes());
+        self.file(OWNED_RECORD.into(), || record.into_bytes());
         if self.too_long.is_empty() {
             return Vec::new();
         }
@@ -720,7 +723,7 @@ mod tests {
     fn render(dir: &Path, b: &str, tamper: impl FnOnce()) -> Result<WriteReport, WriteError> {
         let mut pass = Streaming::new(dir, Pass::Write, SourceIndex::new(&Inputs::default()));
         for m in [config_map("a", "same"), config_map("b", b)] {
-            pass.object(m.rel_path(), m);
+            pass.object(m.rel_path().into(), m);
         }
         tamper();
         pass.finish_write()

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::guard::{self, Problem};
@@ -98,7 +99,7 @@ impl Rendered<'_> {
     /// /// Keeps only the size of what it is given.
     /// struct Bytes(usize);
     /// impl Sink for Bytes {
-    ///     fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+    ///     fn objects(&mut self, objects: Vec<(std::sync::Arc<str>, Manifest)>) {
     ///         self.0 += objects.iter().map(|(_, m)| m.text().len()).sum::<usize>();
     ///     }
     /// }
@@ -254,7 +255,7 @@ impl DiskSink {
 }
 
 impl Sink for DiskSink {
-    fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+    fn objects(&mut self, objects: Vec<(Arc<str>, Manifest)>) {
         match self {
             // Each object is freed as soon as its file is compared or written.
             DiskSink::Stream(s) => {
@@ -281,7 +282,7 @@ impl Sink for DiskSink {
 
 /// Keeps every object, by context.
 #[derive(Default)]
-struct Collect(BTreeMap<String, Vec<(String, Manifest)>>);
+struct Collect(BTreeMap<String, Vec<(Arc<str>, Manifest)>>);
 
 impl Collect {
     /// Each context's objects into `rendered`, by output path; stable, so objects of one path
@@ -295,7 +296,7 @@ impl Collect {
 }
 
 impl Sink for Collect {
-    fn objects(&mut self, objects: Vec<(String, Manifest)>) {
+    fn objects(&mut self, objects: Vec<(Arc<str>, Manifest)>) {
         for (path, m) in objects {
             self.0.entry(m.context.clone()).or_default().push((path, m));
         }

@@ -69,7 +69,7 @@ fn the_tree_is_exactly_what_write_leaves_and_check_then_finds_no_drift() {
 struct Count(usize);
 
 impl k8ssandra_gitops::Sink for Count {
-    fn objects(&mut self, objects: Vec<(String, k8ssandra_gitops::Manifest)>) {
+    fn objects(&mut self, objects: Vec<(std::sync::Arc<str>, k8ssandra_gitops::Manifest)>) {
         self.0 += objects.len();
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::sys::{Dir, Identity, Kind, Meta, Read, not_found};
 use super::{OWNED_RECORD, WriteError, WriteReport};
@@ -415,7 +416,8 @@ pub(super) struct Streamer {
     /// Each with the path whose lookup found it (their order in a whole-tree plan).
     conflicts: Vec<(String, Conflict)>,
     /// Every path streamed.
-    files: BTreeMap<String, Fate>,
+    /// Keyed by the path the render hands on (shared with the rest of the bookkeeping).
+    files: BTreeMap<Arc<str>, Fate>,
     /// Check mode: absent or different files, with the old and new bytes.
     changed: Vec<(String, Old, Vec<u8>)>,
     stack: Vec<Level>,
@@ -578,21 +580,21 @@ impl Streamer {
     /// Compares (and in write mode writes) one file; `bytes` makes its content, called only
     /// when needed (in probe mode only for a file that exists). A path streamed twice (two
     /// objects for one file, an error the renderer reports) is looked at once.
-    pub(super) fn file(&mut self, rel: &str, bytes: impl FnOnce() -> Vec<u8>) {
+    pub(super) fn file(&mut self, rel: Arc<str>, bytes: impl FnOnce() -> Vec<u8>) {
         if self.error.is_some() || matches!(self.root, Slot::Blocked) {
             return;
         }
-        if self.files.contains_key(rel) {
+        if self.files.contains_key(&*rel) {
             return;
         }
-        let fate = match self.compare(rel, bytes) {
+        let fate = match self.compare(&rel, bytes) {
             Ok(f) => f,
             Err(e) => {
                 self.error = Some(e);
                 Fate::Refused
             }
         };
-        self.files.insert(rel.to_string(), fate);
+        self.files.insert(rel, fate);
     }
 
     /// Opens the directories of `rel` in the old tree (reusing the ones of the last path),
@@ -831,7 +833,7 @@ impl Streamer {
 
     /// Every path streamed so far, sorted.
     pub(super) fn paths(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(String::as_str)
+        self.files.keys().map(|k| &**k)
     }
 
     /// Ends the pass: looks at the files of the old record that were not streamed (pruned),
@@ -846,7 +848,7 @@ impl Streamer {
         let record: Vec<(String, u32)> = self
             .record
             .iter()
-            .filter(|(rel, _)| !self.files.contains_key(*rel))
+            .filter(|(rel, _)| !self.files.contains_key(rel.as_str()))
             .map(|(rel, line)| (rel.clone(), *line))
             .collect();
         if !matches!(self.root, Slot::Blocked) {
@@ -897,7 +899,7 @@ impl Streamer {
             .files
             .iter()
             .filter(|(_, f)| **f == Fate::Changed)
-            .map(|(p, _)| p.clone())
+            .map(|(p, _)| p.to_string())
             .collect();
         out.report = WriteReport {
             written: changed
@@ -909,7 +911,7 @@ impl Streamer {
             unchanged: self
                 .files
                 .iter()
-                .filter(|(p, f)| matches!(f, Fate::Unchanged(_)) && *p != OWNED_RECORD)
+                .filter(|(p, f)| matches!(f, Fate::Unchanged(_)) && &***p != OWNED_RECORD)
                 .count(),
         };
         if let Some(parent) = &self.parent {
@@ -980,7 +982,7 @@ impl Streamer {
                 continue;
             };
             let ours = name.to_str().is_some();
-            match ours.then(|| self.files.get(&child)).flatten() {
+            match ours.then(|| self.files.get(child.as_str())).flatten() {
                 Some(Fate::Unchanged(identity)) => {
                     // Only the very file compared: one replaced (by a symlink, say) or edited
                     // since must not be carried under a rendered name.
@@ -1004,7 +1006,10 @@ impl Streamer {
             let wanted = ours
                 && self
                     .files
-                    .range(prefix.clone()..)
+                    .range::<str, _>((
+                        std::ops::Bound::Included(prefix.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
                     .next()
                     .is_some_and(|(k, _)| k.starts_with(&prefix));
             if wanted && m.kind == Kind::Dir {
