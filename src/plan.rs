@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean, has_error};
 use crate::load::{Doc, Inputs};
 use crate::merge::{merge, merge_telemetry};
 use crate::model::cluster::{
@@ -306,13 +306,6 @@ fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
     } else {
         vec!["default".to_string()]
     }
-}
-
-/// Whether any of `diags` is an error.
-fn has_error(diags: &[Diagnostic]) -> bool {
-    diags
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
 }
 
 /// `spec.cassandra.datacenters[i].<rest...>`.
@@ -638,10 +631,7 @@ fn plan_cluster<'a>(
                     ),
                 );
             }
-            if diags[before..]
-                .iter()
-                .all(|d| d.severity() != crate::diagnostic::Severity::Error)
-            {
+            if !has_error(&diags[before..]) {
                 dcs.push(p);
                 continue;
             }
@@ -909,11 +899,7 @@ fn plan_dc<'a>(
         }
     }
     let _ = server_type;
-    if diags.len() > err_count
-        && diags[err_count..]
-            .iter()
-            .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-    {
+    if diags.len() > err_count && has_error(&diags[err_count..]) {
         return None;
     }
     let version = version?;

@@ -13,8 +13,8 @@
 use serde_json::Value;
 
 use super::templates::{self, ReaperTemplate};
-use super::{ClusterPlan, DcPlan, has_error};
-use crate::diagnostic::{Code, Diagnostic};
+use super::{ClusterPlan, DcPlan};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::ports::inject_secret::{INJECT_SECRET_ANNOTATION, SecretInjection, parse_injections};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;

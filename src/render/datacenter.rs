@@ -25,7 +25,7 @@ use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml}
 use super::tokens::{self, TokenDc};
 use super::vector;
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::json::string_map;
 use crate::model::server::ServerType;
 use crate::plan::waves::Wave;
@@ -96,10 +96,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             Err(d) => diags.push(*d),
         }
     }
-    if diags[before..]
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-    {
+    if has_error(&diags[before..]) {
         return Vec::new();
     }
 
@@ -1134,12 +1131,7 @@ spec:
             all.extend(crate::render::medusa::render(plan, diags));
             all
         });
-        assert!(
-            diags
-                .iter()
-                .all(|d| d.severity() != crate::diagnostic::Severity::Error),
-            "{diags:#?}"
-        );
+        assert!(!has_error(&diags), "{diags:#?}");
         out
     }
 

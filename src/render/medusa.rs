@@ -868,7 +868,7 @@ mod tests {
         }];
         let (inputs, diags) = crate::load::load(&files);
         let (rendered, diags) = crate::render_inputs(&inputs, diags);
-        assert!(!super::super::has_error(&diags), "{diags:#?}");
+        assert!(!crate::diagnostic::has_error(&diags), "{diags:#?}");
         let owner = |kind: Kind, name: &str| {
             let m = rendered["east"]
                 .iter()

@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::{
     clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name,
@@ -204,10 +204,7 @@ fn labels(
         }
         labels.insert(key.clone(), value.to_string());
     }
-    if diags[before..]
-        .iter()
-        .any(|d| d.severity() == Severity::Error)
-    {
+    if has_error(&diags[before..]) {
         return None;
     }
     for (key, value) in forced {
@@ -595,6 +592,7 @@ fn mcac_relabelings() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Severity;
 
     const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
 
