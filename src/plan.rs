@@ -26,7 +26,7 @@ use crate::model::server::{ServerType, ServerVersion};
 use crate::ports::names::{
     cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label,
 };
-use crate::yaml::{Pos, Seg};
+use crate::yaml::{Pos, Seg, keys};
 
 /// Default context for datacenters without `k8sContext`.
 pub const DEFAULT_CONTROL_PLANE_CONTEXT: &str = "control-plane";
@@ -317,13 +317,13 @@ pub fn dc_path(index: usize, rest: &[&str]) -> Vec<Seg> {
         Seg::Key("datacenters".into()),
         Seg::Index(index),
     ];
-    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    p.extend(keys(rest));
     p
 }
 
 fn cassandra_path(rest: &[&str]) -> Vec<Seg> {
-    let mut p = vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())];
-    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    let mut p = keys(&["spec", "cassandra"]);
+    p.extend(keys(rest));
     p
 }
 

@@ -9,15 +9,13 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{is_deep_zero, str_at};
 use crate::load::Inputs;
 use crate::schema::{InputKind, apply_defaults};
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// The path of a field below `spec.medusa`.
 pub(crate) fn medusa_path(rest: &[&str]) -> Vec<Seg> {
-    ["spec", "medusa"]
-        .iter()
-        .chain(rest)
-        .map(|k| Seg::Key((*k).into()))
-        .collect()
+    let mut path = keys(&["spec", "medusa"]);
+    path.extend(keys(rest));
+    path
 }
 
 /// The Secret with Medusa's CQL user: `cassandraUserSecretRef.name`, else

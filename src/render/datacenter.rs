@@ -32,7 +32,7 @@ use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).
 pub const INITIAL_SYSTEM_REPLICATION_ANNOTATION: &str = "k8ssandra.io/initial-system-replication";
@@ -717,13 +717,9 @@ fn telemetry_path(dc: &DcPlan<'_>, rest: &[&str]) -> Vec<Seg> {
     let mut path = if dc.template.options.contains_key("telemetry") {
         dc.path(&["telemetry"])
     } else {
-        vec![
-            Seg::Key("spec".into()),
-            Seg::Key("cassandra".into()),
-            Seg::Key("telemetry".into()),
-        ]
+        keys(&["spec", "cassandra", "telemetry"])
     };
-    path.extend(rest.iter().map(|k| Seg::Key((*k).into())));
+    path.extend(keys(rest));
     path
 }
 

@@ -50,7 +50,7 @@ use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::{
     clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name,
 };
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// `apiVersion` of the ServiceMonitor.
 pub const API_VERSION: &str = "monitoring.coreos.com/v1";
@@ -117,17 +117,14 @@ pub fn service_monitor_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
 
 /// `spec.cassandra.telemetry.prometheus.commonLabels.<key>`.
 fn cluster_common_label_path(key: &str) -> Vec<Seg> {
-    [
+    keys(&[
         "spec",
         "cassandra",
         "telemetry",
         "prometheus",
         "commonLabels",
         key,
-    ]
-    .iter()
-    .map(|s| Seg::Key((*s).to_string()))
-    .collect()
+    ])
 }
 
 /// Where a merged `commonLabels` key was written: on the datacenter if it sets that key, else at
