@@ -205,7 +205,7 @@ fn finish(
         }
         // One Medusa ConfigMap per namespace: its data is built once there.
         if plan.medusa.is_some() {
-            here.entry(super::medusa::config_map_name(plan))
+            here.entry(crate::plan::medusa::medusa_name(plan))
                 .or_insert_with(|| {
                     let data = super::medusa::config_map_data(plan, dc).unwrap_or_default();
                     content_digest(&json!(data))
