@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::config::build_config;
 use super::contribution::Contribution;
-use super::labels::cleaned_up_by_labels;
+use super::labels;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
@@ -748,8 +748,8 @@ fn per_node_config(
             &dc.cass_dc_name,
         );
         let data = tokens::per_node_config_data(tokens);
-        let mut labels = base_labels("cassandra");
-        labels.extend(super::labels::cleaned_up_by(plan));
+        let mut labels = labels::operator("cassandra");
+        labels.extend(labels::cleaned_up_by(plan));
         let object = config_map(
             name.clone(),
             dc.namespace.clone(),
@@ -770,24 +770,6 @@ fn per_node_config(
     };
     let contribution = tokens::per_node_contribution(image, &cm_name, hash.as_deref());
     (Some(contribution), object)
-}
-
-/// `app.kubernetes.io/{name,part-of,component}` as the operator sets them on its objects.
-fn base_labels(component: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (
-            "app.kubernetes.io/name".to_string(),
-            "k8ssandra-operator".to_string(),
-        ),
-        (
-            "app.kubernetes.io/part-of".to_string(),
-            "k8ssandra".to_string(),
-        ),
-        (
-            "app.kubernetes.io/component".to_string(),
-            component.to_string(),
-        ),
-    ])
 }
 
 /// A ConfigMap, built with the typed Kubernetes API so its shape is checked at compile time.
@@ -842,11 +824,8 @@ fn new_datacenter(
     let config_json = build_config(&config, plan.server_type, &dc.version)?;
 
     // Labels: base, then merged meta labels, then cluster-level labels on top.
-    let mut labels = Map::new();
-    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
-    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
-    labels.insert("app.kubernetes.io/component".into(), "cassandra".into());
-    labels.extend(cleaned_up_by_labels(plan));
+    let mut labels = labels::operator_labels("cassandra");
+    labels.extend(labels::cleaned_up_by_labels(plan));
     labels.extend(string_map(dc.meta.get("labels")));
     let mut annotations =
         annotations_override.unwrap_or_else(|| string_map(dc.meta.get("annotations")));
@@ -1082,11 +1061,9 @@ fn additional_service_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Value {
             let labels = obj(add
                 .entry("additionalLabels")
                 .or_insert_with(|| Value::Object(Map::new())));
-            labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
-            labels.insert(
-                "k8ssandra.io/cluster-namespace".into(),
-                plan.namespace.clone().into(),
-            );
+            for (key, value) in labels::cluster(plan) {
+                labels.insert(key.into(), value.into());
+            }
         }
         if !add.is_empty() {
             out.insert(to.into(), Value::Object(add));

@@ -44,6 +44,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::labels::{COMPONENT_LABEL, PART_OF_LABEL};
 use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::plan::{ClusterPlan, DcPlan};
@@ -64,10 +65,6 @@ const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
 /// Label cass-operator sets to `"true"` on the all-pods Service only.
 const PROM_METRICS_LABEL: &str = "cassandra.datastax.com/prom-metrics";
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-const PART_OF_LABEL: &str = "app.kubernetes.io/part-of";
-const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
-const CLUSTER_NAME_LABEL: &str = "k8ssandra.io/cluster-name";
-const CLUSTER_NAMESPACE_LABEL: &str = "k8ssandra.io/cluster-namespace";
 const K8SSANDRA_DATACENTER_LABEL: &str = "k8ssandra.io/datacenter";
 
 /// Scrape interval and timeout of both endpoint flavours.
@@ -152,12 +149,13 @@ fn labels(
     dc: &DcPlan<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BTreeMap<String, String>> {
+    let [cluster_name, cluster_namespace] = super::labels::cluster(plan);
     let forced: [(&str, String); 6] = [
         (MANAGED_BY_LABEL, "k8ssandra-operator".into()),
         (PART_OF_LABEL, "k8ssandra".into()),
-        (CLUSTER_NAME_LABEL, plan.name.clone()),
+        cluster_name,
         (K8SSANDRA_DATACENTER_LABEL, label_resource_name(dc)),
-        (CLUSTER_NAMESPACE_LABEL, plan.namespace.clone()),
+        cluster_namespace,
         (COMPONENT_LABEL, "telemetry".into()),
     ];
     let before = diags.len();
