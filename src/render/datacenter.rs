@@ -140,8 +140,8 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
         let medusa = match &plan.medusa {
             Some(medusa) => match super::medusa::contribution(plan, dc, medusa) {
                 Ok(c) => Some(c),
-                Err((path, msg)) => {
-                    diags.push(plan.doc.error(Code::RenderFailed, path, msg));
+                Err(e) => {
+                    diags.push(plan.doc.error(Code::RenderFailed, e.path(), e.to_string()));
                     continue;
                 }
             },

@@ -298,9 +298,17 @@ fn resources(medusa: &Value, field: &str) -> Value {
 #[error(
     "{field}.{handler}: the probe handler of the medusa container cannot be changed, only its timings"
 )]
-struct ProbeHandlerChanged {
+pub struct ProbeHandlerChanged {
     field: String,
     handler: String,
+}
+
+impl ProbeHandlerChanged {
+    /// Where the probe was written: `spec.medusa.<field>`.
+    #[must_use]
+    pub fn path(&self) -> Vec<Seg> {
+        medusa_path(&[&self.field])
+    }
 }
 
 /// Merges a user probe over the default; changing the handler is refused (as upstream).
@@ -354,12 +362,12 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, ProbeHandlerCh
 /// annotations and the credentials injection, applied by the datacenter module.
 ///
 /// # Errors
-/// A probe whose handler was changed (path, message).
+/// A probe whose handler was changed.
 pub fn contribution(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     medusa: &Value,
-) -> Result<Contribution, (Vec<Seg>, String)> {
+) -> Result<Contribution, ProbeHandlerChanged> {
     let mut out = Contribution::default();
     let external = plan.external_secrets();
     let cql = (!external).then(|| cql_secret_name(plan, medusa));
@@ -406,7 +414,7 @@ pub fn contribution(
         ("readinessProbe", "readinessProbe"),
         ("livenessProbe", "livenessProbe"),
     ] {
-        let p = probe(medusa, field, port).map_err(|e| (medusa_path(&[field]), e.to_string()))?;
+        let p = probe(medusa, field, port)?;
         main.insert(key.into(), p);
     }
     // Upstream keeps the field order of corev1.Container; ours is sorted on output anyway.
@@ -839,6 +847,10 @@ mod tests {
         assert_eq!(
             (e.field.as_str(), e.handler.as_str()),
             ("livenessProbe", "httpGet")
+        );
+        assert_eq!(
+            crate::yaml::path_string(&e.path()),
+            "spec.medusa.livenessProbe"
         );
         assert!(e.to_string().contains("cannot be changed"));
     }
