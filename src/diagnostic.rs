@@ -474,6 +474,12 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Whether any of `diags` is an error (the input is invalid).
+#[must_use]
+pub fn has_error(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(|d| d.severity() == Severity::Error)
+}
+
 /// Sorts diagnostics by file and position and drops exact duplicates.
 pub fn sort(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| a.key().cmp(&b.key()));

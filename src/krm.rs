@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value as J, json};
 
-use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean, has_error};
 use crate::load::{self, Origin};
 use crate::model::config::RENDER_CONFIG_API_VERSION;
 use crate::render::{ByContext, Manifest};
@@ -361,7 +361,7 @@ pub fn run(input: &str) -> Response {
         .iter()
         .map(|d| finding(d, &refs, real_positions))
         .collect();
-    if diags.iter().any(|d| d.severity() == Severity::Error) {
+    if has_error(&diags) {
         return failure(&items, findings);
     }
     let Some(manifests) = rendered.get(&config.context).filter(|m| !m.is_empty()) else {

@@ -86,7 +86,7 @@ pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use diagnostic::{Diagnostic, Severity};
+use diagnostic::Diagnostic;
 use load::Inputs;
 
 pub use guard::Problem;
@@ -178,9 +178,7 @@ impl Outcome {
 
     /// Whether any diagnostic is an error (the input is invalid).
     pub(crate) fn has_error_diagnostics(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.severity() == Severity::Error)
+        diagnostic::has_error(&self.diagnostics)
     }
 }
 
@@ -320,7 +318,7 @@ pub(crate) fn stream_inputs(
 ) -> (std::collections::BTreeSet<String>, Vec<Diagnostic>) {
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; nothing is handed on whenever anything is an error.
-    let failed = diags.iter().any(|d| d.severity() == Severity::Error);
+    let failed = diagnostic::has_error(&diags);
     let mut later = Vec::new();
     let plan = plan::build(inputs, &mut later);
     let mut paths = Paths::default();

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean, has_error};
 use crate::load::{Doc, Inputs};
 use crate::merge::{merge, merge_telemetry};
 use crate::model::cluster::{
@@ -26,7 +26,7 @@ use crate::model::server::{ServerType, ServerVersion};
 use crate::ports::names::{
     cleanup_for_kubernetes, cleanup_subdomain, is_dns1035_label, is_dns1123_label,
 };
-use crate::yaml::{Pos, Seg};
+use crate::yaml::{Pos, Seg, keys};
 
 /// Default context for datacenters without `k8sContext`.
 pub const DEFAULT_CONTROL_PLANE_CONTEXT: &str = "control-plane";
@@ -289,13 +289,6 @@ fn effective_racks(options: &DatacenterOptions) -> Vec<String> {
     }
 }
 
-/// Whether any of `diags` is an error.
-fn has_error(diags: &[Diagnostic]) -> bool {
-    diags
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-}
-
 /// `spec.cassandra.datacenters[i].<rest...>`.
 #[must_use]
 pub fn dc_path(index: usize, rest: &[&str]) -> Vec<Seg> {
@@ -305,13 +298,13 @@ pub fn dc_path(index: usize, rest: &[&str]) -> Vec<Seg> {
         Seg::Key("datacenters".into()),
         Seg::Index(index),
     ];
-    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    p.extend(keys(rest));
     p
 }
 
 fn cassandra_path(rest: &[&str]) -> Vec<Seg> {
-    let mut p = vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())];
-    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    let mut p = keys(&["spec", "cassandra"]);
+    p.extend(keys(rest));
     p
 }
 
@@ -619,10 +612,7 @@ fn plan_cluster<'a>(
                     ),
                 );
             }
-            if diags[before..]
-                .iter()
-                .all(|d| d.severity() != crate::diagnostic::Severity::Error)
-            {
+            if !has_error(&diags[before..]) {
                 dcs.push(p);
                 continue;
             }
@@ -890,11 +880,7 @@ fn plan_dc<'a>(
         }
     }
     let _ = server_type;
-    if diags.len() > err_count
-        && diags[err_count..]
-            .iter()
-            .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-    {
+    if diags.len() > err_count && has_error(&diags[err_count..]) {
         return None;
     }
     let version = version?;

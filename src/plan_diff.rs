@@ -112,17 +112,13 @@ fn datacenters(r: &ByContext) -> BTreeMap<String, Dc<'_>> {
             .iter()
             .filter(|m| m.kind() == Kind::CassandraDatacenter)
         {
-            let labels = &m.object["metadata"]["labels"];
-            let key = format!(
-                "{}/{}/{}",
-                labels["k8ssandra.io/cluster-namespace"]
-                    .as_str()
-                    .unwrap_or_default(),
-                labels["k8ssandra.io/cluster-name"]
-                    .as_str()
-                    .unwrap_or_default(),
-                m.name()
-            );
+            // The owner names the cluster but not its namespace, and `m.namespace()` is the
+            // datacenter's own, which may differ: that part still comes from the label.
+            let cluster_namespace = m.object["metadata"]["labels"]
+                [crate::render::labels::CLUSTER_NAMESPACE_LABEL]
+                .as_str()
+                .unwrap_or_default();
+            let key = format!("{cluster_namespace}/{}/{}", m.cluster(), m.name());
             out.insert(
                 key,
                 Dc {
@@ -419,6 +415,24 @@ mod tests {
             .map(|r| (r.kind, r.datacenter.as_str()))
             .collect();
         assert_eq!(found, [("dc-removed", "db/demo/dc1")]);
+    }
+
+    #[test]
+    fn a_datacenter_is_keyed_by_its_owner_not_a_cluster_name_label() {
+        use crate::render::{Manifest, Owner};
+        let owner = Owner::Datacenter {
+            cluster: "demo".into(),
+            dc: 0,
+        };
+        // A user label may overwrite the operator's; the owner is what built the object.
+        let labels =
+            json!({"k8ssandra.io/cluster-namespace": "db", "k8ssandra.io/cluster-name": "mine"});
+        let object = json!({"kind": "CassandraDatacenter", "metadata": {"name": "dc1", "namespace": "db", "labels": labels}});
+        let dc = Manifest::new("east".into(), owner, Kind::CassandraDatacenter, object);
+        let from = ByContext::from([("east".to_string(), vec![dc])]);
+        let risks = plan(&from, &ByContext::new()).risks;
+        let found: Vec<&str> = risks.iter().map(|r| r.datacenter.as_str()).collect();
+        assert_eq!(found, ["db/demo/dc1"]);
     }
 
     #[test]

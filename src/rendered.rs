@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, has_error};
 use crate::guard::{self, Problem};
 use crate::output::{Drift, Pass, SourceIndex, Streaming, WriteError, WriteReport};
 use crate::render::{ByContext, Manifest};
@@ -312,10 +312,7 @@ pub(crate) fn collect_scoped(
     let mut collect = Collect::default();
     let (contexts, diags) = crate::stream_inputs(inputs, diags, context, &mut collect);
     let mut rendered = ByContext::new();
-    if !diags
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-    {
+    if !has_error(&diags) {
         for c in contexts {
             rendered.insert(c, Vec::new());
         }

@@ -73,6 +73,12 @@ pub enum Seg {
     Index(usize),
 }
 
+/// The path of nested mapping keys, e.g. `keys(&["spec", "medusa"])` for `spec.medusa`.
+#[must_use]
+pub fn keys(path: &[&str]) -> Vec<Seg> {
+    path.iter().map(|k| Seg::Key((*k).into())).collect()
+}
+
 /// Formats a path the way `kubectl explain` users read it: `spec.cassandra.datacenters[0].size`.
 #[must_use]
 pub fn path_string(path: &[Seg]) -> String {

@@ -41,52 +41,60 @@ fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|(_, ms)| ms.contains(&module))
 }
 
-/// `crate::X` paths named in a source file's code (comments skipped); `crate::{a, b::c}`
-/// names each of `a` and `b`.
+/// `crate::X` paths named in a source file's code (comments skipped), with the line each name
+/// is on; `crate::{a, b::c}` names each of `a` and `b`, also when the group spans several lines.
 fn crate_uses(text: &str) -> Vec<(usize, String)> {
-    let ident = |s: &str| -> String {
-        s.trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect()
-    };
-    let mut out = Vec::new();
     // A file's unit-test module may drive the whole pipeline: it is not a dependency.
     let text = text
         .find("#[cfg(test)]\nmod ")
         .map_or(text, |end| &text[..end]);
-    for (n, line) in text.lines().enumerate() {
-        let code = line.split("//").next().unwrap_or_default();
-        let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            let before = &rest[..i];
-            let after = &rest[i + "crate::".len()..];
-            rest = after;
-            // `my_crate::` is another path, not the crate root.
-            if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-                continue;
-            }
-            if let Some(group) = after.strip_prefix('{') {
-                let mut depth = 0;
-                let mut start = 0;
-                for (j, c) in group.char_indices() {
-                    match c {
-                        '{' => depth += 1,
-                        '}' if depth == 0 => {
-                            out.push((n + 1, ident(&group[start..j])));
-                            break;
-                        }
-                        '}' => depth -= 1,
-                        ',' if depth == 0 => {
-                            out.push((n + 1, ident(&group[start..j])));
-                            start = j + 1;
-                        }
-                        _ => {}
+    // Comments cut off line by line, the lines kept, so that a group can be read across them.
+    let code: String = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let line_at = |at: usize| code[..at].matches('\n').count() + 1;
+    // The identifier starting at `at` (after blanks), with its line.
+    let name_at = |at: usize| -> (usize, String) {
+        let rest = &code[at..];
+        let start = at + (rest.len() - rest.trim_start().len());
+        let name = code[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        (line_at(start), name)
+    };
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = code[from..].find("crate::").map(|i| from + i) {
+        let after = i + "crate::".len();
+        from = after;
+        // `my_crate::` is another path, not the crate root.
+        if code[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        if code[after..].starts_with('{') {
+            let group = after + 1;
+            let mut depth = 0;
+            let mut start = group;
+            for (j, c) in code[group..].char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.push(name_at(start));
+                        break;
                     }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(name_at(start));
+                        start = group + j + 1;
+                    }
+                    _ => {}
                 }
-            } else {
-                out.push((n + 1, ident(after)));
             }
+        } else {
+            out.push(name_at(after));
         }
     }
     out.retain(|(_, name)| !name.is_empty());
@@ -190,6 +198,20 @@ fn the_import_scanner_sees_paths_and_skips_comments() {
             (3, "output"),
             (3, "Outcome")
         ]
+    );
+}
+
+/// A `use crate::{...}` group written over several lines (as rustfmt writes long ones) names
+/// each member on its own line; a comment inside the group names nothing.
+#[test]
+fn the_import_scanner_reads_groups_across_lines() {
+    let uses = crate_uses(
+        "use std::fmt;\nuse crate::{\n    load::Inputs,\n    // crate::output\n    schema::{a, b},\n    Outcome,\n};\nlet x = crate::plan::plan();",
+    );
+    let names: Vec<(usize, &str)> = uses.iter().map(|(l, n)| (*l, n.as_str())).collect();
+    assert_eq!(
+        names,
+        [(3, "load"), (5, "schema"), (6, "Outcome"), (8, "plan")]
     );
 }
 

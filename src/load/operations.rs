@@ -7,11 +7,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::json::str_at;
 use crate::model::operations::{MedusaConfiguration, OPERATION_VERSION, Operation, OperationKind};
 use crate::schema::InputKind;
-use crate::yaml::Seg;
-
-fn seg(p: &[&str]) -> Vec<Seg> {
-    p.iter().map(|k| Seg::Key((*k).into())).collect()
-}
+use crate::yaml::{Seg, keys};
 
 /// Reads an operations document of `kind`: its version, its CRD schema (user input, checked
 /// like a K8ssandraCluster, so that the GitOps tool never meets an object the API server
@@ -29,7 +25,7 @@ pub(super) fn operation(
     if api != expected {
         diags.push(doc.error(
             Code::UnsupportedApiVersion,
-            seg(&["apiVersion"]),
+            keys(&["apiVersion"]),
             format!("unsupported apiVersion {api:?} for {kind_name}: expected {expected:?}"),
         ));
         return None;
@@ -43,7 +39,7 @@ pub(super) fn operation(
         );
     }
     let schema_failed_at = |p: &[&str]| {
-        let p = seg(p);
+        let p = keys(p);
         failed.iter().any(|f| p.starts_with(f) || f.starts_with(&p))
     };
     if kind == OperationKind::MedusaBackupSchedule
@@ -52,7 +48,7 @@ pub(super) fn operation(
     {
         diags.push(doc.error(
             Code::InvalidValue,
-            seg(&["spec", "cronSchedule"]),
+            keys(&["spec", "cronSchedule"]),
             format!("k8ssandra-operator's webhook refuses this cronSchedule: {why}"),
         ).with_hint(Some("minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\"; or @daily, @every 12h".into())));
     }
@@ -63,7 +59,7 @@ pub(super) fn operation(
         if !schema_failed_at(dc_path) {
             diags.push(doc.error(
                 Code::MissingSetting,
-                seg(dc_path),
+                keys(dc_path),
                 format!("{kind_name} names no datacenter: set {}", dc_path.join(".")),
             ));
         }
@@ -81,7 +77,7 @@ pub(super) fn operation(
     {
         diags.push(doc.error(
             Code::NamespaceMismatch,
-            seg(p),
+            keys(p),
             format!(
                 "{kind_name} {name:?} is in namespace {meta_ns:?} but {} is {ref_ns:?}: it is rendered next to its datacenter, so both must name the datacenter's namespace",
                 p.join(".")
@@ -90,9 +86,9 @@ pub(super) fn operation(
         return None;
     }
     let (namespace, namespace_path) = if meta_ns.is_empty() {
-        (ref_ns.to_string(), ns_ref_path.map(seg))
+        (ref_ns.to_string(), ns_ref_path.map(keys))
     } else {
-        (meta_ns.to_string(), Some(seg(&["metadata", "namespace"])))
+        (meta_ns.to_string(), Some(keys(&["metadata", "namespace"])))
     };
     Some(Operation {
         kind,

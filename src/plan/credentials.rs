@@ -12,7 +12,7 @@ use super::{ClusterPlan, SecretsBackend, Settings};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::Inputs;
 use crate::model::secret::SopsSecret;
-use crate::yaml::Seg;
+use crate::yaml::keys;
 
 /// What a credential is for (shown in errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -133,10 +133,7 @@ pub fn resolve<'a>(
         diags.push(
             rc.error(
                 Code::MissingSetting,
-                ["spec", "secrets", "externalSecrets", "storeRef"]
-                    .iter()
-                    .map(|k| Seg::Key((*k).into()))
-                    .collect(),
+                keys(&["spec", "secrets", "externalSecrets", "storeRef"]),
                 "the externalSecrets backend needs the secret store to read from: set spec.secrets.externalSecrets.storeRef.name (and kind: SecretStore or ClusterSecretStore, default ClusterSecretStore)",
             )
             .with_hint(Some("spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}".into())),
@@ -157,10 +154,7 @@ mod tests {
 
     fn needed_of(yaml: &str) -> Vec<(String, Purpose)> {
         plan_one_diagnosed(yaml, |plan, diags| {
-            assert!(
-                diags.iter().all(|d| d.severity() != Severity::Error),
-                "{diags:#?}"
-            );
+            assert!(!crate::diagnostic::has_error(diags), "{diags:#?}");
             needed(plan)
                 .into_iter()
                 .map(|n| (n.name, n.purpose))

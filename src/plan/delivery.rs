@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::{Doc, Inputs};
 use crate::model::config::{ArgoCdConfig, FluxConfig, RenderConfigSpec};
-use crate::yaml::Seg;
+use crate::yaml::keys;
 
 use super::{DEFAULT_OUTPUT_DIR, SecretsBackend, Settings};
 
@@ -142,13 +142,6 @@ pub struct SopsDecryption {
     pub secret_name: Option<String>,
 }
 
-fn spec_path(rest: &[&str]) -> Vec<Seg> {
-    std::iter::once("spec")
-        .chain(rest.iter().copied())
-        .map(|k| Seg::Key(k.into()))
-        .collect()
-}
-
 /// The delivery RenderConfig asks for, `None` when it asks for none. Problems with its settings
 /// are appended to `diags`.
 #[must_use]
@@ -166,7 +159,7 @@ pub fn resolve<'a>(
     if replicate && spec.argocd.is_some() && spec.flux.is_some() {
         diags.push(doc.error(
             Code::MissingSetting,
-            spec_path(&["flux"]),
+            keys(&["spec", "flux"]),
             "with the replicate secrets backend, the rendered directories are decrypted either by Flux (spec.flux: kustomize-controller's spec.decryption) or by KSOPS under Argo CD (spec.argocd: a ksops generator in each context), not both: keep one of spec.argocd and spec.flux",
         ));
         return Some(DeliveryPlan {
@@ -197,7 +190,7 @@ fn argocd(
     if repo_url.is_none() {
         diags.push(doc.error(
             Code::MissingSetting,
-            spec_path(&["argocd"]),
+            keys(&["spec", "argocd"]),
             "spec.argocd needs repoURL: the Git repository Argo CD reads the rendered output from",
         ));
     }
@@ -217,7 +210,7 @@ fn argocd(
         if given.as_deref().is_none_or(str::is_empty) || other.is_some() {
             diags.push(doc.error(
                 Code::ConflictingSettings,
-                spec_path(&["argocd", "destinations", context]),
+                keys(&["spec", "argocd", "destinations", context]),
                 format!(
                     "every destination must give the same one field, here `{}` (the ApplicationSet template names one)",
                     destination_field.as_str()
@@ -265,7 +258,7 @@ fn flux(
     let Some(source_name) = source.name.filter(|n| !n.is_empty()) else {
         diags.push(doc.error(
             Code::MissingSetting,
-            spec_path(&["flux"]),
+            keys(&["spec", "flux"]),
             "spec.flux needs sourceRef.name: the GitRepository (or OCIRepository/Bucket) with the rendered output",
         ));
         return Delivery::Refused;
@@ -278,7 +271,7 @@ fn flux(
                     Some(name) => secret_name = Some(name.to_string()),
                     None => diags.push(doc.error(
                         Code::MissingSetting,
-                        spec_path(&["flux", "decryption", "secretRef"]),
+                        keys(&["spec", "flux", "decryption", "secretRef"]),
                         "secretRef needs the name of the Secret with the SOPS keys (leave secretRef out to use kustomize-controller's own KMS credentials)",
                     )),
                 }
@@ -289,7 +282,7 @@ fn flux(
             diags.push(
                 doc.error(
                     Code::MissingSetting,
-                    spec_path(&["flux"]),
+                    keys(&["spec", "flux"]),
                     "the replicate secrets backend commits SOPS-encrypted Secrets, which kustomize-controller must decrypt: set spec.flux.decryption.secretRef.name to the Secret with the SOPS keys (or `decryption: {}` to use kustomize-controller's own KMS credentials)",
                 )
                 .with_hint(Some(
@@ -301,7 +294,7 @@ fn flux(
         (Some(_), false) => {
             diags.push(doc.warning(
                 Code::IgnoredField,
-                spec_path(&["flux", "decryption"]),
+                keys(&["spec", "flux", "decryption"]),
                 "only the replicate secrets backend commits encrypted Secrets; spec.flux.decryption is not used",
             ));
             None

@@ -9,23 +9,27 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{is_deep_zero, str_at};
 use crate::load::Inputs;
 use crate::schema::{InputKind, apply_defaults};
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// The path of a field below `spec.medusa`.
 pub(crate) fn medusa_path(rest: &[&str]) -> Vec<Seg> {
-    ["spec", "medusa"]
-        .iter()
-        .chain(rest)
-        .map(|k| Seg::Key((*k).into()))
-        .collect()
+    let mut path = keys(&["spec", "medusa"]);
+    path.extend(keys(rest));
+    path
 }
 
-/// The Secret with Medusa's CQL user: `cassandraUserSecretRef.name`, else
-/// `<CleanupForKubernetes(cluster name)>-medusa`.
+/// `<SanitizedName>-medusa`: upstream names the Medusa ConfigMap, its volume and the default CQL
+/// user Secret alike.
+#[must_use]
+pub fn medusa_name(plan: &ClusterPlan<'_>) -> String {
+    format!("{}-medusa", plan.sanitized_name)
+}
+
+/// The Secret with Medusa's CQL user: `cassandraUserSecretRef.name`, else [`medusa_name`].
 #[must_use]
 pub fn cql_secret_name(plan: &ClusterPlan<'_>, medusa: &Value) -> String {
     match str_at(medusa, &["cassandraUserSecretRef", "name"]) {
-        "" => format!("{}-medusa", plan.sanitized_name),
+        "" => medusa_name(plan),
         n => n.to_string(),
     }
 }

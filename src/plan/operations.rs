@@ -6,7 +6,7 @@ use super::{ClusterPlan, DcPlan};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::{Doc, Inputs};
 use crate::model::operations::Operation;
-use crate::yaml::Seg;
+use crate::yaml::keys;
 
 /// An operations document and where it goes.
 #[derive(Debug)]
@@ -37,10 +37,6 @@ impl<'a> RoutedOperation<'a> {
     pub fn wave(&self) -> super::waves::Wave {
         super::waves::Wave::AfterDatacenter(self.position)
     }
-}
-
-fn seg(p: &[&str]) -> Vec<Seg> {
-    p.iter().map(|k| Seg::Key((*k).into())).collect()
 }
 
 /// Finds the datacenter each operations document names, in file order. A document that names
@@ -96,7 +92,7 @@ pub fn route<'a>(
                 );
                 diags.push(doc.error(
                     Code::UnknownReference,
-                    seg(dc_path),
+                    keys(dc_path),
                     format!(
                         "{kind} {name:?} names datacenter {dc_name:?}, which no K8ssandraCluster of the repository has (datacenters: {})",
                         if known.is_empty() { "none".into() } else { known.join(", ") }
@@ -122,7 +118,7 @@ pub fn route<'a>(
                 let places: Vec<String> = by_name.iter().map(place).collect();
                 diags.push(doc.error(
                     Code::NamespaceMismatch,
-                    op.namespace_path.clone().unwrap_or_else(|| seg(&["metadata", "namespace"])),
+                    op.namespace_path.clone().unwrap_or_else(|| keys(&["metadata", "namespace"])),
                     format!(
                         "{kind} {name:?} is for namespace {namespace:?}, but datacenter {dc_name:?} is in {}",
                         places.join(", ")
@@ -143,7 +139,7 @@ pub fn route<'a>(
                 diags.push(
                     doc.error(
                         Code::AmbiguousReference,
-                        seg(dc_path),
+                        keys(dc_path),
                         format!(
                             "{kind} {name:?} names datacenter {dc_name:?}, which several K8ssandraClusters have: in {}",
                             places.join(" and ")

@@ -13,12 +13,12 @@
 use serde_json::Value;
 
 use super::templates::{self, ReaperTemplate};
-use super::{ClusterPlan, DcPlan, has_error};
-use crate::diagnostic::{Code, Diagnostic};
+use super::{ClusterPlan, DcPlan};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::ports::inject_secret::{INJECT_SECRET_ANNOTATION, SecretInjection, parse_injections};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// Longest Reaper name whose Service `<name>-service` is still a DNS-1035 label.
 const MAX_NAME_LEN: usize = 63 - "-service".len();
@@ -268,8 +268,8 @@ fn warn_ignored(plan: &ClusterPlan<'_>, template: ReaperTemplate<'_>, diags: &mu
 
 /// `spec.reaper.<rest...>`.
 fn reaper_path(rest: &[&str]) -> Vec<Seg> {
-    let mut p = vec![Seg::Key("spec".into()), Seg::Key("reaper".into())];
-    p.extend(rest.iter().map(|s| Seg::Key((*s).to_string())));
+    let mut p = keys(&["spec", "reaper"]);
+    p.extend(keys(rest));
     p
 }
 

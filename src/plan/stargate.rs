@@ -15,8 +15,8 @@
 use serde_json::Value;
 
 use super::templates::{self, StargateTemplate};
-use super::{ClusterPlan, DcPlan, has_error};
-use crate::diagnostic::{Code, Diagnostic};
+use super::{ClusterPlan, DcPlan};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::yaml::Seg;
 

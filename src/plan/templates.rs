@@ -95,10 +95,7 @@ impl<'a> ReaperTemplate<'a> {
     #[must_use]
     pub fn cql_user_secret(&self, plan: &ClusterPlan<'_>) -> String {
         match str_in(self.written, &["cassandraUserSecretRef", "name"]) {
-            "" => format!(
-                "{}-reaper",
-                crate::ports::names::cleanup_for_kubernetes(&plan.cass_cluster_name)
-            ),
+            "" => format!("{}-reaper", plan.sanitized_name),
             name => name.to_string(),
         }
     }
@@ -141,10 +138,7 @@ impl<'a> ReaperTemplate<'a> {
 /// `DefaultUiSecretName`: `<CleanupForKubernetes(cluster name)>-reaper-ui`.
 #[must_use]
 pub fn reaper_default_ui_secret_name(plan: &ClusterPlan<'_>) -> String {
-    format!(
-        "{}-reaper-ui",
-        crate::ports::names::cleanup_for_kubernetes(&plan.cass_cluster_name)
-    )
+    format!("{}-reaper-ui", plan.sanitized_name)
 }
 
 /// The Stargate templates that apply to one datacenter.

@@ -20,19 +20,19 @@ use serde_json::{Map, Value, json};
 
 use super::config::build_config;
 use super::contribution::Contribution;
-use super::labels::cleaned_up_by_labels;
+use super::labels;
 use super::metrics_agent::{metrics_agent_configmap_name, metrics_collector_yaml};
 use super::tokens::{self, TokenDc};
 use super::vector;
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::json::string_map;
 use crate::model::server::ServerType;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).
 pub const INITIAL_SYSTEM_REPLICATION_ANNOTATION: &str = "k8ssandra.io/initial-system-replication";
@@ -96,10 +96,7 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             Err(d) => diags.push(*d),
         }
     }
-    if diags[before..]
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-    {
+    if has_error(&diags[before..]) {
         return Vec::new();
     }
 
@@ -143,8 +140,8 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
         let medusa = match &plan.medusa {
             Some(medusa) => match super::medusa::contribution(plan, dc, medusa) {
                 Ok(c) => Some(c),
-                Err((path, msg)) => {
-                    diags.push(plan.doc.error(Code::RenderFailed, path, msg));
+                Err(e) => {
+                    diags.push(plan.doc.error(Code::RenderFailed, e.path(), e.to_string()));
                     continue;
                 }
             },
@@ -208,7 +205,7 @@ fn finish(
         }
         // One Medusa ConfigMap per namespace: its data is built once there.
         if plan.medusa.is_some() {
-            here.entry(super::medusa::config_map_name(plan))
+            here.entry(crate::plan::medusa::medusa_name(plan))
                 .or_insert_with(|| {
                     let data = super::medusa::config_map_data(plan, dc).unwrap_or_default();
                     content_digest(&json!(data))
@@ -720,13 +717,9 @@ fn telemetry_path(dc: &DcPlan<'_>, rest: &[&str]) -> Vec<Seg> {
     let mut path = if dc.template.options.contains_key("telemetry") {
         dc.path(&["telemetry"])
     } else {
-        vec![
-            Seg::Key("spec".into()),
-            Seg::Key("cassandra".into()),
-            Seg::Key("telemetry".into()),
-        ]
+        keys(&["spec", "cassandra", "telemetry"])
     };
-    path.extend(rest.iter().map(|k| Seg::Key((*k).into())));
+    path.extend(keys(rest));
     path
 }
 
@@ -755,8 +748,8 @@ fn per_node_config(
             &dc.cass_dc_name,
         );
         let data = tokens::per_node_config_data(tokens);
-        let mut labels = base_labels("cassandra");
-        labels.extend(super::labels::cleaned_up_by(plan));
+        let mut labels = labels::operator("cassandra");
+        labels.extend(labels::cleaned_up_by(plan));
         let object = config_map(
             name.clone(),
             dc.namespace.clone(),
@@ -777,24 +770,6 @@ fn per_node_config(
     };
     let contribution = tokens::per_node_contribution(image, &cm_name, hash.as_deref());
     (Some(contribution), object)
-}
-
-/// `app.kubernetes.io/{name,part-of,component}` as the operator sets them on its objects.
-fn base_labels(component: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (
-            "app.kubernetes.io/name".to_string(),
-            "k8ssandra-operator".to_string(),
-        ),
-        (
-            "app.kubernetes.io/part-of".to_string(),
-            "k8ssandra".to_string(),
-        ),
-        (
-            "app.kubernetes.io/component".to_string(),
-            component.to_string(),
-        ),
-    ])
 }
 
 /// A ConfigMap, built with the typed Kubernetes API so its shape is checked at compile time.
@@ -849,11 +824,8 @@ fn new_datacenter(
     let config_json = build_config(&config, plan.server_type, &dc.version)?;
 
     // Labels: base, then merged meta labels, then cluster-level labels on top.
-    let mut labels = Map::new();
-    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
-    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
-    labels.insert("app.kubernetes.io/component".into(), "cassandra".into());
-    labels.extend(cleaned_up_by_labels(plan));
+    let mut labels = labels::operator_labels("cassandra");
+    labels.extend(labels::cleaned_up_by_labels(plan));
     labels.extend(string_map(dc.meta.get("labels")));
     let mut annotations =
         annotations_override.unwrap_or_else(|| string_map(dc.meta.get("annotations")));
@@ -1089,11 +1061,9 @@ fn additional_service_config(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> Value {
             let labels = obj(add
                 .entry("additionalLabels")
                 .or_insert_with(|| Value::Object(Map::new())));
-            labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
-            labels.insert(
-                "k8ssandra.io/cluster-namespace".into(),
-                plan.namespace.clone().into(),
-            );
+            for (key, value) in labels::cluster(plan) {
+                labels.insert(key.into(), value.into());
+            }
         }
         if !add.is_empty() {
             out.insert(to.into(), Value::Object(add));
@@ -1134,12 +1104,7 @@ spec:
             all.extend(crate::render::medusa::render(plan, diags));
             all
         });
-        assert!(
-            diags
-                .iter()
-                .all(|d| d.severity() != crate::diagnostic::Severity::Error),
-            "{diags:#?}"
-        );
+        assert!(!has_error(&diags), "{diags:#?}");
         out
     }
 

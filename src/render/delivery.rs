@@ -14,7 +14,7 @@ use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::ClusterPlan;
 use crate::plan::delivery::{ArgoCdDelivery, Delivery, DeliveryPlan, FluxDelivery};
-use crate::yaml::Seg;
+use crate::yaml::keys;
 
 /// Output directory (pseudo-context) of the ApplicationSet.
 pub const ARGOCD_DIR: &str = "argocd";
@@ -75,13 +75,6 @@ fn stages(plans: &[ClusterPlan<'_>], contexts: &[String]) -> BTreeMap<String, us
     out
 }
 
-fn spec_path(rest: &[&str]) -> Vec<Seg> {
-    std::iter::once("spec")
-        .chain(rest.iter().copied())
-        .map(|k| Seg::Key(k.into()))
-        .collect()
-}
-
 /// The delivery objects the plan decided on, for the rendered `contexts`, after the checks that
 /// need those: no context may be named like a delivery directory, every context needs an Argo
 /// CD destination, and a Flux kubeconfig for a context with nothing to render is not used.
@@ -102,7 +95,7 @@ pub fn render(
         if asked && contexts.iter().any(|c| c == dir) {
             diags.push(rc.error(
                 Code::InvalidName,
-                spec_path(&[dir]),
+                keys(&["spec", dir]),
                 format!("a context named {dir:?} would share DIR/{dir}/ with the {dir} objects: rename the context"),
             ));
             return Vec::new();
@@ -119,7 +112,7 @@ pub fn render(
         if !missing.is_empty() {
             diags.push(rc.error(
                 Code::MissingSetting,
-                spec_path(&["argocd", "destinations"]),
+                keys(&["spec", "argocd", "destinations"]),
                 format!(
                     "no Argo CD destination for context{} {}: add `{}: {{name: <Argo CD cluster name>}}`",
                     if missing.len() == 1 { "" } else { "s" },
@@ -136,7 +129,7 @@ pub fn render(
             if !contexts.contains(ctx) {
                 diags.push(rc.warning(
                     Code::IgnoredField,
-                    spec_path(&["flux", "kubeConfigs", ctx]),
+                    keys(&["spec", "flux", "kubeConfigs", ctx]),
                     format!("context {ctx:?} has nothing to render; its kubeconfig is not used"),
                 ));
             }

@@ -15,7 +15,7 @@ use super::contribution::{Contribution, Merge, SecretInjection};
 use super::{Kind, Manifest, Owner};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{int_at, object_meta, str_at, to_object};
-use crate::plan::medusa::{cql_secret_name, medusa_path};
+use crate::plan::medusa::{cql_secret_name, medusa_name, medusa_path};
 use crate::plan::operations::RoutedOperation;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
@@ -190,12 +190,6 @@ pub fn medusa_ini(medusa: &Value, kc_name: &str, mgmt_tls: bool, external_secret
     out
 }
 
-/// `<SanitizedName>-medusa`: the ConfigMap, its volume, and the default CQL secret.
-#[must_use]
-pub fn config_map_name(plan: &ClusterPlan<'_>) -> String {
-    format!("{}-medusa", plan.sanitized_name)
-}
-
 fn mgmt_tls(dc: &DcPlan<'_>) -> Option<String> {
     dc.options
         .management_api_auth
@@ -257,7 +251,7 @@ fn mounts(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, medusa: &Value, external: boo
     let mut m = vec![
         json!({"name": "server-config", "mountPath": "/etc/cassandra"}),
         json!({"name": "server-data", "mountPath": "/var/lib/cassandra"}),
-        json!({"name": config_map_name(plan), "mountPath": "/etc/medusa"}),
+        json!({"name": medusa_name(plan), "mountPath": "/etc/medusa"}),
         json!({"name": "podinfo", "mountPath": "/etc/podinfo"}),
         json!({"name": "medusa-tmp", "mountPath": "/tmp"}),
     ];
@@ -304,9 +298,17 @@ fn resources(medusa: &Value, field: &str) -> Value {
 #[error(
     "{field}.{handler}: the probe handler of the medusa container cannot be changed, only its timings"
 )]
-struct ProbeHandlerChanged {
+pub struct ProbeHandlerChanged {
     field: String,
     handler: String,
+}
+
+impl ProbeHandlerChanged {
+    /// Where the probe was written: `spec.medusa.<field>`.
+    #[must_use]
+    pub fn path(&self) -> Vec<Seg> {
+        medusa_path(&[&self.field])
+    }
 }
 
 /// Merges a user probe over the default; changing the handler is refused (as upstream).
@@ -360,12 +362,12 @@ fn probe(medusa: &Value, field: &str, port: i64) -> Result<Value, ProbeHandlerCh
 /// annotations and the credentials injection, applied by the datacenter module.
 ///
 /// # Errors
-/// A probe whose handler was changed (path, message).
+/// A probe whose handler was changed.
 pub fn contribution(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     medusa: &Value,
-) -> Result<Contribution, (Vec<Seg>, String)> {
+) -> Result<Contribution, ProbeHandlerChanged> {
     let mut out = Contribution::default();
     let external = plan.external_secrets();
     let cql = (!external).then(|| cql_secret_name(plan, medusa));
@@ -412,7 +414,7 @@ pub fn contribution(
         ("readinessProbe", "readinessProbe"),
         ("livenessProbe", "livenessProbe"),
     ] {
-        let p = probe(medusa, field, port).map_err(|e| (medusa_path(&[field]), e.to_string()))?;
+        let p = probe(medusa, field, port)?;
         main.insert(key.into(), p);
     }
     // Upstream keeps the field order of corev1.Container; ours is sorted on output anyway.
@@ -420,7 +422,7 @@ pub fn contribution(
 
     // Pod volumes, added or replaced by name, in upstream's order.
     let mut volumes =
-        vec![json!({"name": config_map_name(plan), "configMap": {"name": config_map_name(plan)}})];
+        vec![json!({"name": medusa_name(plan), "configMap": {"name": medusa_name(plan)}})];
     let storage_secret = str_at(medusa, &["storageProperties", "storageSecretRef", "name"]);
     if !storage_secret.is_empty() {
         volumes.push(json!({"name": storage_secret, "secret": {"secretName": storage_secret}}));
@@ -483,7 +485,7 @@ pub fn contribution(
 /// A ConfigMap's `data`.
 pub type ConfigMapData = BTreeMap<String, String>;
 
-/// The data of the Medusa ConfigMap that datacenter `dc` mounts ([`config_map_name`] in its
+/// The data of the Medusa ConfigMap that datacenter `dc` mounts ([`medusa_name`] in its
 /// namespace), when the cluster has Medusa. Datacenters sharing a namespace share the ConfigMap
 /// ([`render`] refuses them when their data differs); the datacenter module hashes this data.
 #[must_use]
@@ -524,7 +526,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
                     "datacenters {first} and {} share namespace {:?} and so the {} ConfigMap, but need different medusa.ini files (management API TLS differs); k8ssandra-operator would let them overwrite each other — put them in different namespaces or give both the same managementApiAuth",
                     dc.template.name,
                     dc.namespace,
-                    config_map_name(plan)
+                    medusa_name(plan)
                 ),
             )),
             Some((_, _, earliest)) => *earliest = (*earliest).min(position),
@@ -536,7 +538,7 @@ pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manife
     for ((context, namespace), (_, data, position)) in by_namespace {
         let config_map = ConfigMap {
             metadata: object_meta(
-                config_map_name(plan),
+                medusa_name(plan),
                 Some(&namespace),
                 super::labels::cleaned_up_by(plan),
                 BTreeMap::new(),
@@ -846,6 +848,10 @@ mod tests {
             (e.field.as_str(), e.handler.as_str()),
             ("livenessProbe", "httpGet")
         );
+        assert_eq!(
+            crate::yaml::path_string(&e.path()),
+            "spec.medusa.livenessProbe"
+        );
         assert!(e.to_string().contains("cannot be changed"));
     }
 
@@ -868,7 +874,7 @@ mod tests {
         }];
         let (inputs, diags) = crate::load::load(&files);
         let (rendered, diags) = crate::render_inputs(&inputs, diags);
-        assert!(!super::super::has_error(&diags), "{diags:#?}");
+        assert!(!crate::diagnostic::has_error(&diags), "{diags:#?}");
         let owner = |kind: Kind, name: &str| {
             let m = rendered["east"]
                 .iter()

@@ -350,13 +350,6 @@ pub fn render_cluster(
     objects
 }
 
-/// Whether any of `diags` is an error.
-pub(crate) fn has_error(diags: &[Diagnostic]) -> bool {
-    diags
-        .iter()
-        .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-}
-
 /// Sets `metadata.annotations[key]` of `object`, creating the map when needed.
 pub(crate) fn set_annotation(object: &mut Value, key: &str, value: String) {
     let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {

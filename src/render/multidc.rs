@@ -31,7 +31,7 @@ use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::seeds::{SeedTarget, seed_slice, split_ip};
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// The label the operator puts on rebuild tasks: the DC size, to know when all nodes are done.
 pub const REBUILD_NODES_LABEL: &str = "k8ssandra.io/rebuild-nodes";
@@ -162,10 +162,7 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
 }
 
 fn rebuild_path() -> Vec<Seg> {
-    ["spec", "cassandra", "rebuild", "sourceDc"]
-        .iter()
-        .map(|k| Seg::Key((*k).into()))
-        .collect()
+    keys(&["spec", "cassandra", "rebuild", "sourceDc"])
 }
 
 /// The image cass-operator runs the `cassandra` container with (control-plane §7.1): it has

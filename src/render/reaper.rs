@@ -25,7 +25,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::labels::cleaned_up_by_labels;
+use super::labels;
 use super::{Kind, Manifest};
 use crate::json::object_entry;
 use crate::json::{drop_zero_members, prune_empty, str_in, string_map};
@@ -79,15 +79,12 @@ fn new_reaper(
         .unwrap_or_default();
 
     // Object metadata: operator labels, cleaned-up-by labels, then the template's labels win.
-    let mut labels = Map::new();
-    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
-    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
-    labels.insert("app.kubernetes.io/component".into(), "reaper".into());
+    let mut labels = labels::operator_labels("reaper");
     labels.insert(
         "app.kubernetes.io/managed-by".into(),
         "k8ssandra-operator".into(),
     );
-    labels.extend(cleaned_up_by_labels(plan));
+    labels.extend(labels::cleaned_up_by_labels(plan));
     labels.extend(string_map(template_meta.get("labels")));
     let annotations = string_map(template_meta.get("annotations"));
 

@@ -44,13 +44,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::labels::{COMPONENT_LABEL, PART_OF_LABEL};
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::{
     clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name,
 };
-use crate::yaml::Seg;
+use crate::yaml::{Seg, keys};
 
 /// `apiVersion` of the ServiceMonitor.
 pub const API_VERSION: &str = "monitoring.coreos.com/v1";
@@ -64,10 +65,6 @@ const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
 /// Label cass-operator sets to `"true"` on the all-pods Service only.
 const PROM_METRICS_LABEL: &str = "cassandra.datastax.com/prom-metrics";
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-const PART_OF_LABEL: &str = "app.kubernetes.io/part-of";
-const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
-const CLUSTER_NAME_LABEL: &str = "k8ssandra.io/cluster-name";
-const CLUSTER_NAMESPACE_LABEL: &str = "k8ssandra.io/cluster-namespace";
 const K8SSANDRA_DATACENTER_LABEL: &str = "k8ssandra.io/datacenter";
 
 /// Scrape interval and timeout of both endpoint flavours.
@@ -117,17 +114,14 @@ pub fn service_monitor_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
 
 /// `spec.cassandra.telemetry.prometheus.commonLabels.<key>`.
 fn cluster_common_label_path(key: &str) -> Vec<Seg> {
-    [
+    keys(&[
         "spec",
         "cassandra",
         "telemetry",
         "prometheus",
         "commonLabels",
         key,
-    ]
-    .iter()
-    .map(|s| Seg::Key((*s).to_string()))
-    .collect()
+    ])
 }
 
 /// Where a merged `commonLabels` key was written: on the datacenter if it sets that key, else at
@@ -155,12 +149,13 @@ fn labels(
     dc: &DcPlan<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BTreeMap<String, String>> {
+    let [cluster_name, cluster_namespace] = super::labels::cluster(plan);
     let forced: [(&str, String); 6] = [
         (MANAGED_BY_LABEL, "k8ssandra-operator".into()),
         (PART_OF_LABEL, "k8ssandra".into()),
-        (CLUSTER_NAME_LABEL, plan.name.clone()),
+        cluster_name,
         (K8SSANDRA_DATACENTER_LABEL, label_resource_name(dc)),
-        (CLUSTER_NAMESPACE_LABEL, plan.namespace.clone()),
+        cluster_namespace,
         (COMPONENT_LABEL, "telemetry".into()),
     ];
     let before = diags.len();
@@ -204,10 +199,7 @@ fn labels(
         }
         labels.insert(key.clone(), value.to_string());
     }
-    if diags[before..]
-        .iter()
-        .any(|d| d.severity() == Severity::Error)
-    {
+    if has_error(&diags[before..]) {
         return None;
     }
     for (key, value) in forced {
@@ -595,6 +587,7 @@ fn mcac_relabelings() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Severity;
 
     const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
 

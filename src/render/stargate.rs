@@ -30,7 +30,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::labels::cleaned_up_by_labels;
+use super::labels;
 use super::{Kind, Manifest};
 use crate::json::{drop_zero_members, prune_empty, string_map};
 use crate::plan::stargate::stargate_name;
@@ -64,11 +64,8 @@ fn new_stargate(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>, tpl: &Map<String, Value
     let mut spec = go_encode_template(tpl);
     let template_meta = spec.get("metadata").and_then(Value::as_object);
 
-    let mut labels = Map::new();
-    labels.insert("app.kubernetes.io/name".into(), "k8ssandra-operator".into());
-    labels.insert("app.kubernetes.io/part-of".into(), "k8ssandra".into());
-    labels.insert("app.kubernetes.io/component".into(), "stargate".into());
-    labels.extend(cleaned_up_by_labels(plan));
+    let mut labels = labels::operator_labels("stargate");
+    labels.extend(labels::cleaned_up_by_labels(plan));
     labels.extend(string_map(template_meta.and_then(|m| m.get("labels"))));
     let annotations = string_map(template_meta.and_then(|m| m.get("annotations")));
 

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use super::{Manifest, credentials, delivery, has_error, medusa, reporter};
-use crate::diagnostic::Diagnostic;
+use super::{Manifest, credentials, delivery, medusa, reporter};
+use crate::diagnostic::{Diagnostic, has_error};
 use crate::plan::{ClusterPlan, Plan};
 
 /// Which step of a whole-plan render produced a batch, in the order a render of the whole
