@@ -6,16 +6,9 @@ use serde_json::{Map, Value};
 
 use crate::plan::ClusterPlan;
 
-/// `app.kubernetes.io/name`.
-pub const NAME_LABEL: &str = "app.kubernetes.io/name";
-/// `app.kubernetes.io/part-of`.
-pub const PART_OF_LABEL: &str = "app.kubernetes.io/part-of";
-/// `app.kubernetes.io/component`.
-pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
-/// `k8ssandra.io/cluster-name`: the K8ssandraCluster an object belongs to.
-pub const CLUSTER_NAME_LABEL: &str = "k8ssandra.io/cluster-name";
-/// `k8ssandra.io/cluster-namespace`: the namespace of that K8ssandraCluster.
-pub const CLUSTER_NAMESPACE_LABEL: &str = "k8ssandra.io/cluster-namespace";
+pub use crate::model::labels::{
+    CLUSTER_NAME_LABEL, CLUSTER_NAMESPACE_LABEL, COMPONENT_LABEL, NAME_LABEL, PART_OF_LABEL,
+};
 
 /// `app.kubernetes.io/{name,part-of,component}` as the operator sets them on the objects it
 /// creates, for typed objects.

@@ -31,6 +31,7 @@ use super::http::{self, Metrics, Timeouts};
 use super::rollup::{DcObservation, Observed, datacenter_ready, rollup};
 use super::watch::{Health, Watched, backoff, combined};
 use crate::model::cluster::CassandraClusterTemplate;
+use crate::model::labels::{CLUSTER_NAME_LABEL, CLUSTER_NAMESPACE_LABEL};
 
 /// Field manager of everything the reporter writes.
 pub const FIELD_MANAGER: &str = "k8ssandra-gitops-reporter";
@@ -800,8 +801,8 @@ fn observe_dc(
     // The Stargate and Reaper of the datacenter: labelled with the record, pointing at the DC.
     let of_dc = |o: &DynamicObject| {
         in_namespace(o, &dc.namespace)
-            && label(o, "k8ssandra.io/cluster-name") == Some(kc_name)
-            && label(o, "k8ssandra.io/cluster-namespace") == Some(kc_namespace)
+            && label(o, CLUSTER_NAME_LABEL) == Some(kc_name)
+            && label(o, CLUSTER_NAMESPACE_LABEL) == Some(kc_namespace)
             && o.data
                 .pointer("/spec/datacenterRef/name")
                 .and_then(Value::as_str)
