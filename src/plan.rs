@@ -7,6 +7,7 @@ pub mod medusa;
 pub mod operations;
 pub mod reaper;
 pub mod reporter;
+pub mod service_monitor;
 pub mod stargate;
 pub mod templates;
 pub mod waves;
@@ -170,6 +171,9 @@ pub struct ClusterPlan<'a> {
     /// Indexes into `dcs` of the datacenters that get a Stargate object, in spec order
     /// ([`stargate::resolve`]).
     pub stargate_dcs: Vec<usize>,
+    /// Indexes into `dcs` of the datacenters that get a Cassandra ServiceMonitor, in spec order
+    /// ([`service_monitor::resolve`]).
+    pub service_monitor_dcs: Vec<usize>,
 }
 
 /// One datacenter, resolved.
@@ -371,6 +375,7 @@ pub fn plan<'a>(
             p.medusa = medusa::resolve(&p, inputs, &mut found);
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
+            p.service_monitor_dcs = service_monitor::resolve(&p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -646,6 +651,7 @@ fn plan_cluster<'a>(
         medusa: None,
         reaper: None,
         stargate_dcs: Vec::new(),
+        service_monitor_dcs: Vec::new(),
     })
 }
 

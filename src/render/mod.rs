@@ -343,7 +343,7 @@ pub fn render_cluster(
 ) -> Vec<Manifest> {
     let mut objects = datacenter::render_cluster(plan, diags);
     objects.extend(reaper::render(plan));
-    objects.extend(service_monitor::render(plan, diags));
+    objects.extend(service_monitor::render(plan));
     objects.extend(stargate::render(plan));
     objects.extend(medusa::render(plan, diags));
     objects.extend(multidc::render(plan, reporter, diags));

@@ -33,9 +33,8 @@
 //! - upstream only acts when the target cluster serves `servicemonitors` (and fails the reconcile
 //!   when Prometheus is enabled without it); offline the object is rendered whenever enabled,
 //!   and the Prometheus operator CRDs are a prerequisite of the target cluster;
-//! - `commonLabels` end up as object labels, so keys and values must be valid Kubernetes label
-//!   keys and values (the API server would refuse the object); a user label that the operator
-//!   overwrites is reported as a warning instead of vanishing silently.
+//! - `commonLabels` end up as object labels: the plan checks them and decides which datacenters
+//!   get a ServiceMonitor ([`crate::plan::service_monitor`]); this module only builds.
 //!
 //! The check that MCAC is only turned off where the new metrics endpoint exists (Cassandra
 //! 3.11.13+ / 4.0.4+) belongs to the CassandraDatacenter and is reported there, not here.
@@ -44,14 +43,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::labels::{COMPONENT_LABEL, PART_OF_LABEL};
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic, has_error};
+use crate::plan::service_monitor::{enabled, forced_labels, label_resource_name};
 use crate::plan::{ClusterPlan, DcPlan};
-use crate::ports::names::{
-    clean_label_value, cleanup_for_kubernetes, is_label_value, is_qualified_name,
-};
-use crate::yaml::{Seg, keys};
+use crate::ports::names::{clean_label_value, cleanup_for_kubernetes};
 
 /// `apiVersion` of the ServiceMonitor.
 pub const API_VERSION: &str = "monitoring.coreos.com/v1";
@@ -65,41 +60,25 @@ const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
 /// Label cass-operator sets to `"true"` on the all-pods Service only.
 const PROM_METRICS_LABEL: &str = "cassandra.datastax.com/prom-metrics";
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-const K8SSANDRA_DATACENTER_LABEL: &str = "k8ssandra.io/datacenter";
 
 /// Scrape interval and timeout of both endpoint flavours.
 const SCRAPE_INTERVAL: &str = "15s";
 
 /// Objects of this component for one cluster, in any order (the caller sorts), each with the
-/// context it goes to. Problems (invalid or unsupported input) go to `diags` with a precise path.
-pub fn render(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let mut out = Vec::new();
-    for dc in &plan.dcs {
-        if !flag(&dc.telemetry, "prometheus") {
-            continue;
-        }
-        let Some(labels) = labels(plan, dc, diags) else {
-            continue;
-        };
-        out.push(Manifest::after_datacenters(
-            plan,
-            dc,
-            Kind::ServiceMonitor,
-            service_monitor(plan, dc, labels),
-        ));
-    }
-    out
-}
-
-/// `<telemetry>.<section>.enabled == true` (a missing section or flag is false).
-fn flag(telemetry: &Value, section: &str) -> bool {
-    telemetry.get(section).and_then(|s| s.get("enabled")) == Some(&Value::Bool(true))
-}
-
-/// cass-operator `LabelResourceName()` of the datacenter, offline: the cleaned object name
-/// (`status.datacenterName` is the object name once the datacenter has been Ready).
-fn label_resource_name(dc: &DcPlan<'_>) -> String {
-    cleanup_for_kubernetes(&dc.template.name)
+/// context it goes to: one per datacenter the plan gave one ([`ClusterPlan::service_monitor_dcs`]).
+pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+    plan.service_monitor_dcs
+        .iter()
+        .map(|&i| {
+            let dc = &plan.dcs[i];
+            Manifest::after_datacenters(
+                plan,
+                dc,
+                Kind::ServiceMonitor,
+                service_monitor(plan, dc, labels(plan, dc)),
+            )
+        })
+        .collect()
 }
 
 /// Name of the Cassandra ServiceMonitor of a datacenter.
@@ -112,100 +91,22 @@ pub fn service_monitor_name(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     ))
 }
 
-/// `spec.cassandra.telemetry.prometheus.commonLabels.<key>`.
-fn cluster_common_label_path(key: &str) -> Vec<Seg> {
-    keys(&[
-        "spec",
-        "cassandra",
-        "telemetry",
-        "prometheus",
-        "commonLabels",
-        key,
-    ])
-}
-
-/// Where a merged `commonLabels` key was written: on the datacenter if it sets that key, else at
-/// cluster level.
-fn common_label_path(dc: &DcPlan<'_>, key: &str) -> Vec<Seg> {
-    let on_dc = dc
-        .template
-        .options
-        .get("telemetry")
-        .and_then(|t| t.get("prometheus"))
-        .and_then(|p| p.get("commonLabels"))
-        .and_then(|l| l.get(key))
-        .is_some();
-    if on_dc {
-        dc.path(&["telemetry", "prometheus", "commonLabels", key])
-    } else {
-        cluster_common_label_path(key)
-    }
-}
-
-/// Merged `commonLabels`, then the labels the operator forces. `None` when a user label is not
-/// a valid Kubernetes label (errors pushed).
-fn labels(
-    plan: &ClusterPlan<'_>,
-    dc: &DcPlan<'_>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<BTreeMap<String, String>> {
-    let [cluster_name, cluster_namespace] = super::labels::cluster(plan);
-    let forced: [(&str, String); 6] = [
-        (MANAGED_BY_LABEL, "k8ssandra-operator".into()),
-        (PART_OF_LABEL, "k8ssandra".into()),
-        cluster_name,
-        (K8SSANDRA_DATACENTER_LABEL, label_resource_name(dc)),
-        cluster_namespace,
-        (COMPONENT_LABEL, "telemetry".into()),
-    ];
-    let before = diags.len();
-    let mut labels = BTreeMap::new();
+/// Merged `commonLabels` (checked by the plan), then the labels the operator forces.
+fn labels(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> BTreeMap<String, String> {
     let common = dc
         .telemetry
         .get("prometheus")
         .and_then(|p| p.get("commonLabels"))
         .and_then(Value::as_object);
-    for (key, value) in common.into_iter().flatten() {
-        let path = common_label_path(dc, key);
-        let Some(value) = value.as_str() else {
-            diags.push(
-                plan.doc
-                    .error(Code::WrongType, path, "label value must be a string"),
-            );
-            continue;
-        };
-        if !is_qualified_name(key) {
-            diags.push(plan.doc.error(Code::InvalidName, path, format!(
-                "{key:?} is not a valid label key (optional DNS subdomain prefix and '/', then at most 63 characters: alphanumerics, '-', '_', '.', starting and ending with an alphanumeric); it would be a label of the ServiceMonitor"
-            )));
-            continue;
-        }
-        if !is_label_value(value) {
-            diags.push(plan.doc.error(Code::InvalidName, path, format!(
-                "{value:?} is not a valid label value (at most 63 characters: alphanumerics, '-', '_', '.', starting and ending with an alphanumeric); it would be a label of the ServiceMonitor"
-            )));
-            continue;
-        }
-        if let Some((_, forced_value)) = forced.iter().find(|(k, _)| *k == key)
-            && forced_value != value
-        {
-            diags.push(plan.doc.warning(
-                Code::IgnoredField,
-                path,
-                format!(
-                    "k8ssandra-operator sets {key}={forced_value} on the Cassandra ServiceMonitor; this value is ignored"
-                ),
-            ));
-        }
-        labels.insert(key.clone(), value.to_string());
-    }
-    if has_error(&diags[before..]) {
-        return None;
-    }
-    for (key, value) in forced {
+    let mut labels: BTreeMap<String, String> = common
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    for (key, value) in forced_labels(plan, dc) {
         labels.insert(key.to_string(), value);
     }
-    Some(labels)
+    labels
 }
 
 /// The ServiceMonitor of one datacenter.
@@ -248,7 +149,7 @@ fn service_monitor(
             },
             "namespaceSelector": {"matchNames": [dc.namespace]},
             "targetLabels": [CLUSTER_LABEL, DATACENTER_LABEL],
-            "endpoints": [endpoint(flag(&dc.telemetry, "mcac"))],
+            "endpoints": [endpoint(enabled(&dc.telemetry, "mcac"))],
         },
     })
 }
@@ -587,12 +488,13 @@ fn mcac_relabelings() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Severity;
+    use crate::diagnostic::{Diagnostic, Severity};
 
     const STORAGE: &str = "    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {requests: {storage: 1Gi}}\n";
 
+    /// The plan's problems with `yaml` and what render builds from that plan.
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        crate::testing::render_one(yaml, render)
+        crate::testing::render_one(yaml, |plan, _| render(plan))
     }
 
     fn ok(yaml: &str) -> Vec<Manifest> {
