@@ -1,10 +1,12 @@
 //! What the credentials are rendered from, decided (DESIGN.md "Secrets", control-plane §3):
 //! which Secrets each cluster needs, whether the repository's secrets backend can deliver any,
-//! and the SOPS-encrypted Secrets committed for the `replicate` backend. The render module
+//! and the SOPS-encrypted Secrets committed for the `replicate` backend. The plan also reports
+//! what the backend cannot deliver (no backend chosen, no committed copy for a namespace, two
+//! clusters reading one Secret from different remote keys). The render module
 //! ([`crate::render::credentials`]) builds the ExternalSecrets and copies from this and
-//! [`super::Settings::credentials`]; it never reads the inputs.
+//! [`super::Settings::credentials`]; it never reads the inputs and reports nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -140,9 +142,164 @@ pub fn resolve<'a>(
         );
         return None;
     }
-    Some(CredentialsPlan {
-        committed: inputs.sops_secrets.iter().map(|d| &d.value).collect(),
-    })
+    let committed: Vec<&SopsSecret> = inputs.sops_secrets.iter().map(|d| &d.value).collect();
+    check_clusters(settings, &committed, clusters, diags);
+    Some(CredentialsPlan { committed })
+}
+
+/// `(context, namespace)` of every datacenter of the cluster, sorted: where its credentials
+/// are needed.
+#[must_use]
+pub fn locations(plan: &ClusterPlan<'_>) -> BTreeSet<(String, String)> {
+    plan.dcs
+        .iter()
+        .map(|dc| (dc.context.clone(), dc.namespace.clone()))
+        .collect()
+}
+
+/// The remote key an ExternalSecret reads `needed` from: `<prefix><kc namespace>/<name>`.
+#[must_use]
+pub fn remote_key(settings: &Settings, plan: &ClusterPlan<'_>, needed: &Needed) -> String {
+    format!(
+        "{}{}/{}",
+        settings.credentials.remote_key_prefix, plan.namespace, needed.name
+    )
+}
+
+/// What the backend cannot deliver, cluster by cluster in plan order: every credential with no
+/// backend chosen; for `replicate`, a Secret with no committed copy for a namespace; for
+/// `externalSecrets`, a Secret two clusters need in one context and namespace from different
+/// remote keys (the first cluster's Secret is the one rendered there).
+fn check_clusters(
+    settings: &Settings,
+    committed: &[&SopsSecret],
+    clusters: &[ClusterPlan<'_>],
+    diags: &mut Vec<Diagnostic>,
+) {
+    // (context, namespace, name) → the cluster and remote key of the first that gets it.
+    let mut first: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
+    for plan in clusters {
+        let needed = needed(plan);
+        if needed.is_empty() {
+            continue;
+        }
+        let backend = match settings.secrets_backend {
+            None => {
+                diags.push(no_backend_error(plan, &needed));
+                continue;
+            }
+            // The datacenters only reference them.
+            Some(SecretsBackend::External) => continue,
+            Some(b) => b,
+        };
+        for (context, namespace) in locations(plan) {
+            for n in &needed {
+                let remote_key = remote_key(settings, plan, n);
+                let key = (context.clone(), namespace.clone(), n.name.clone());
+                if let Some((other, other_key)) = first.get(&key) {
+                    // The same Secret from the same remote key (or the same committed file)
+                    // serves both clusters; a different remote key under one name cannot.
+                    if backend == SecretsBackend::ExternalSecrets && *other_key != remote_key {
+                        let (context, namespace, name) = &key;
+                        diags.push(plan.doc.error(
+                            Code::OutputCollision,
+                            keys(&["metadata"]),
+                            format!(
+                                "Secret {name:?} in context {context:?}, namespace {namespace:?} is also needed by K8ssandraCluster {other:?}, which reads it from remote key {other_key:?}, not {remote_key:?}: give the two clusters distinct secret names",
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                if backend == SecretsBackend::Replicate
+                    && replicated_copy(committed, plan, n, &namespace).is_none()
+                {
+                    diags.push(missing_replicated_error(
+                        plan, n, &context, &namespace, committed,
+                    ));
+                    continue;
+                }
+                first.insert(key, (plan.name.clone(), remote_key));
+            }
+        }
+    }
+}
+
+/// The committed Secret to place in `namespace`, as `(object, file text)`: the one committed for
+/// that namespace, copied byte for byte; else one whose SOPS MAC leaves `metadata.namespace`
+/// out (`mac_only_encrypted`), with only that value changed, preferring the copy in the
+/// K8ssandraCluster's namespace (where the control plane keeps the source of its copies).
+#[must_use]
+pub fn replicated_copy(
+    committed: &[&SopsSecret],
+    plan: &ClusterPlan<'_>,
+    needed: &Needed,
+    namespace: &str,
+) -> Option<(Value, String)> {
+    let same_name = || committed.iter().copied().filter(|s| s.name == needed.name);
+    if let Some(s) = same_name().find(|s| s.namespace == namespace) {
+        return Some((s.object.clone(), s.text.clone()));
+    }
+    same_name()
+        .filter(|s| s.namespace == plan.namespace)
+        .chain(same_name())
+        .find_map(|s| s.in_namespace(namespace))
+}
+
+fn no_backend_error(plan: &ClusterPlan<'_>, needed: &[Needed]) -> Diagnostic {
+    let names: Vec<String> = needed
+        .iter()
+        .map(|n| format!("{} ({})", n.name, n.purpose.describe()))
+        .collect();
+    plan.doc
+        .error(
+            Code::NotRenderableOffline,
+            keys(&["spec"]),
+            format!(
+                "K8ssandraCluster {:?} needs credentials that k8ssandra-operator would generate at run time: {}; choose where they come from with RenderConfig spec.secrets.backend: external (you create these Secrets in every cluster; datacenters reference them only), externalSecrets (an ExternalSecret per cluster reads them from your secret store), or replicate (commit each Secret once, encrypted with SOPS, and it is copied to every cluster)",
+                plan.name,
+                names.join(", ")
+            ),
+        )
+        .with_hint(Some(
+            "add a RenderConfig: `apiVersion: gitops.k8ssandra.io/v1alpha1`, `kind: RenderConfig`, `metadata: {name: default}`, `spec: {secrets: {backend: externalSecrets, externalSecrets: {storeRef: {kind: ClusterSecretStore, name: vault}}}}`".into(),
+        ))
+}
+
+fn missing_replicated_error(
+    plan: &ClusterPlan<'_>,
+    needed: &Needed,
+    context: &str,
+    namespace: &str,
+    committed: &[&SopsSecret],
+) -> Diagnostic {
+    let elsewhere: Vec<&str> = committed
+        .iter()
+        .filter(|s| s.name == needed.name)
+        .map(|s| s.namespace.as_str())
+        .collect();
+    let why = if elsewhere.is_empty() {
+        "the repository has no SOPS-encrypted Secret with that name".to_string()
+    } else {
+        format!(
+            "the repository has it for namespace {} only, and its SOPS MAC covers metadata.namespace (SOPS's default), so a copy for another namespace would not decrypt",
+            elsewhere.join(", ")
+        )
+    };
+    plan.doc
+        .error(
+            Code::UnknownReference,
+            keys(&["spec"]),
+            format!(
+                "Secret {:?} ({}) is needed in namespace {namespace:?} of context {context:?}, but {why} (secrets backend replicate)",
+                needed.name,
+                needed.purpose.describe()
+            ),
+        )
+        .with_hint(Some(format!(
+            "commit it as the only document of its file, then encrypt it in place: `kubectl create secret generic {name} -n {namespace} --from-literal=username={name} --from-literal=password=... --dry-run=client -o yaml > {name}.sops.yaml && sops --encrypt --encrypted-regex '^(data|stringData)$' --mac-only-encrypted --in-place {name}.sops.yaml`; with --mac-only-encrypted one file serves every namespace",
+            name = needed.name
+        )))
 }
 
 #[cfg(test)]
@@ -311,5 +468,111 @@ mod tests {
                 "{names:?}"
             );
         });
+    }
+
+    /// Plans the files (name, text), renders the credentials of every cluster as a whole
+    /// render does, and returns every problem (`file path: message`, errors only) and the
+    /// rendered Secrets (`context/namespace/name`).
+    fn plan_and_render(files: &[(&str, String)]) -> (Vec<String>, Vec<String>) {
+        let sources: Vec<SourceFile> = files
+            .iter()
+            .map(|(name, text)| SourceFile {
+                rel_path: (*name).into(),
+                display_path: (*name).into(),
+                text: text.clone(),
+            })
+            .collect();
+        let (inputs, mut diags) = crate::load::load(&sources);
+        let plan = crate::plan::build(&inputs, &mut diags);
+        let errors = diags
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .map(|d| {
+                format!(
+                    "{} {}: {}",
+                    d.file.display(),
+                    crate::yaml::path_string(&d.path),
+                    d.message
+                )
+            })
+            .collect();
+        let credentials = plan
+            .credentials
+            .as_ref()
+            .map(|c| crate::render::credentials::Credentials::new(c, &plan.settings));
+        let mut placed = crate::render::credentials::Placed::default();
+        let mut secrets = Vec::new();
+        for cluster in &plan.clusters {
+            if let Some(c) = &credentials {
+                for m in placed.keep(c.render(cluster)) {
+                    secrets.push(format!("{}/{}/{}", m.context, m.namespace(), m.name()));
+                }
+            }
+        }
+        (errors, secrets)
+    }
+
+    fn demo() -> String {
+        format!(
+            "{HEAD}{}{CONTEXTS}",
+            BASE.replace("name: Demo", "name: demo")
+        )
+    }
+
+    /// Without a secrets backend, a cluster that needs credentials is an error of the plan,
+    /// and nothing is rendered for it.
+    #[test]
+    fn no_backend_is_an_error_of_the_plan() {
+        let (errors, secrets) = plan_and_render(&[("c.yaml", demo())]);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("c.yaml spec: K8ssandraCluster \"demo\" needs credentials that k8ssandra-operator would generate at run time: mycluster-superuser (the superuser credentials); "),
+            "{errors:#?}"
+        );
+        assert!(secrets.is_empty(), "{secrets:?}");
+    }
+
+    const REPLICATE: &str = "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  secrets: {backend: replicate}\n";
+
+    /// With `replicate`, a Secret with no committed copy is an error of the plan, and render
+    /// leaves it out.
+    #[test]
+    fn a_missing_replicated_copy_is_an_error_of_the_plan() {
+        let (errors, secrets) =
+            plan_and_render(&[("c.yaml", demo()), ("rc.yaml", REPLICATE.into())]);
+        assert_eq!(
+            errors,
+            vec![
+                "c.yaml spec: Secret \"mycluster-superuser\" (the superuser credentials) is needed in namespace \"db\" of context \"control-plane\", but the repository has no SOPS-encrypted Secret with that name (secrets backend replicate)".to_string()
+            ]
+        );
+        assert!(secrets.is_empty(), "{secrets:?}");
+    }
+
+    /// Two clusters that need one Secret in one context and namespace from different remote
+    /// keys are an error of the plan, at the second; the first cluster's Secret is rendered.
+    #[test]
+    fn one_secret_from_two_remote_keys_is_an_error_of_the_plan() {
+        let rc = EXTERNAL_SECRETS.replace(
+            "{backend: externalSecrets}",
+            "{backend: externalSecrets, externalSecrets: {storeRef: {name: vault}}}",
+        );
+        let cluster = |name: &str, namespace: &str| {
+            format!(
+                "{HEAD}metadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  cassandra:\n    superuserSecretRef: {{name: shared-superuser}}\n    serverVersion: 4.1.5\n    storageConfig: {{cassandraDataVolumeClaimSpec: {{storageClassName: standard}}}}\n    datacenters: [{{metadata: {{name: {name}-dc1, namespace: shared}}, size: 1}}]\n"
+            )
+        };
+        let (errors, secrets) = plan_and_render(&[
+            ("a.yaml", cluster("a", "one")),
+            ("b.yaml", cluster("b", "two")),
+            ("rc.yaml", rc),
+        ]);
+        assert_eq!(
+            errors,
+            vec![
+                "b.yaml metadata: Secret \"shared-superuser\" in context \"control-plane\", namespace \"shared\" is also needed by K8ssandraCluster \"a\", which reads it from remote key \"one/shared-superuser\", not \"two/shared-superuser\": give the two clusters distinct secret names".to_string()
+            ]
+        );
+        assert_eq!(secrets, vec!["control-plane/shared/shared-superuser"]);
     }
 }

@@ -79,9 +79,9 @@ pub fn render_plan(
                     m.prepare_text();
                 }
             }
-            (*cluster, objects, found, secrets)
+            (objects, found, secrets)
         },
-        |(cluster, objects, mut found, secrets)| {
+        |(objects, mut found, secrets)| {
             // A cluster with problems renders nothing (the run fails; its other problems are
             // still found).
             let failed = has_error(&found);
@@ -93,7 +93,7 @@ pub fn render_plan(
                 out.batch(diags, Step::Cluster, objects);
             }
             if let Some(secrets) = secrets {
-                let objects = placed.keep(cluster, secrets, settings.secrets_backend, diags);
+                let objects = placed.keep(secrets);
                 out.batch(diags, Step::Credentials, objects);
             }
         },
