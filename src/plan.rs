@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod delivery;
 pub mod medusa;
+pub mod multidc;
 pub mod operations;
 pub mod reaper;
 pub mod reporter;
@@ -174,6 +175,8 @@ pub struct ClusterPlan<'a> {
     /// Indexes into `dcs` of the datacenters that get a Cassandra ServiceMonitor, in spec order
     /// ([`service_monitor::resolve`]).
     pub service_monitor_dcs: Vec<usize>,
+    /// The rebuild tasks and the replication Job ([`multidc::resolve`]).
+    pub multidc: multidc::MultiDcPlan,
 }
 
 /// One datacenter, resolved.
@@ -339,6 +342,9 @@ pub fn build<'a>(inputs: &'a Inputs, diags: &mut Vec<Diagnostic>) -> Plan<'a> {
     let credentials = credentials::resolve(inputs, &settings, &clusters, diags);
     let operations = operations::route(&clusters, inputs, diags);
     let reporter = reporter::resolve(inputs, diags);
+    for cluster in &clusters {
+        multidc::check_seeds(cluster, reporter.as_ref(), diags);
+    }
     let delivery = delivery::resolve(inputs, &settings, diags);
     Plan {
         settings,
@@ -376,6 +382,7 @@ pub fn plan<'a>(
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
             p.service_monitor_dcs = service_monitor::resolve(&p, &mut found);
+            p.multidc = multidc::resolve(&p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -652,6 +659,7 @@ fn plan_cluster<'a>(
         reaper: None,
         stargate_dcs: Vec::new(),
         service_monitor_dcs: Vec::new(),
+        multidc: multidc::MultiDcPlan::default(),
     })
 }
 

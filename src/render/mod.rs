@@ -346,7 +346,7 @@ pub fn render_cluster(
     objects.extend(service_monitor::render(plan));
     objects.extend(stargate::render(plan));
     objects.extend(medusa::render(plan, diags));
-    objects.extend(multidc::render(plan, reporter, diags));
+    objects.extend(multidc::render(plan, reporter));
     objects
 }
 

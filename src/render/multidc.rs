@@ -9,11 +9,15 @@
 //! - keyspace replication (§4.2) as an idempotent Job per context whose name carries a hash of
 //!   its content, so a changed replication re-runs it and an unchanged spec never does;
 //! - the additional-seed EndpointSlices for static `additionalSeeds` (§4.5);
+//!
+//! Which datacenters get a rebuild task and from where, which keyspaces the replication Job
+//! sets, and which seeds are ignored, are the plan's ([`crate::plan::multidc`]): this module
+//! only builds and reports nothing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
@@ -22,116 +26,43 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{Kind, Manifest};
-use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{object_meta, to_object};
 use crate::model::server::ServerType;
+use crate::plan::multidc::KeyspaceReplication;
 use crate::plan::reporter::ReporterPlan;
-use crate::plan::templates;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::seeds::{SeedTarget, seed_slice, split_ip};
-use crate::yaml::{Seg, keys};
 
 /// The label the operator puts on rebuild tasks: the DC size, to know when all nodes are done.
 pub const REBUILD_NODES_LABEL: &str = "k8ssandra.io/rebuild-nodes";
 
-/// The objects of this module for one cluster.
-pub fn render(
-    plan: &ClusterPlan<'_>,
-    reporter: Option<&ReporterPlan>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Manifest> {
+/// The objects of this module for one cluster, as the plan decided them
+/// ([`ClusterPlan::multidc`]).
+pub fn render(plan: &ClusterPlan<'_>, reporter: Option<&ReporterPlan>) -> Vec<Manifest> {
     let mut out = Vec::new();
-    out.extend(rebuild_tasks(plan, diags));
-    out.extend(replication_jobs(plan, diags));
+    out.extend(rebuild_tasks(plan));
+    out.extend(replication_jobs(plan));
     // With seed sync the reporter owns these objects (static seeds included).
     if !reporter.is_some_and(|r| r.seed_sync) {
-        out.extend(seed_slices(plan, diags));
+        out.extend(seed_slices(plan));
     }
     out
 }
 
-/// Cluster-level `spec.cassandra.rebuild` (the DC-level field is ignored upstream, quirk 9).
-fn rebuild_settings(plan: &ClusterPlan<'_>) -> (Option<String>, Option<i64>) {
-    let rebuild = plan.cassandra.options.get("rebuild");
-    let source = rebuild
-        .and_then(|r| r.get("sourceDc"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .or_else(|| {
-            plan.doc
-                .value
-                .metadata
-                .annotations
-                .get("k8ssandra.io/rebuild-src-dc")
-                .filter(|s| !s.is_empty())
-                .cloned()
-        });
-    // nil → unset; 0 → no limit (MaxInt); n → n.
-    let max = rebuild
-        .and_then(|r| r.get("maxConcurrentRebuilds"))
-        .and_then(Value::as_i64)
-        .map(|n| if n == 0 { i64::MAX } else { n });
-    (source, max)
-}
-
-/// `<dc>-rebuild` for every datacenter after the first in priority order (§4.3). A stopped
-/// datacenter cannot join an existing cluster upstream, so it gets none.
-fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let (source, max_concurrent) = rebuild_settings(plan);
+/// The `<dc>-rebuild` tasks the plan decided (§4.3).
+fn rebuild_tasks(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+    let max_concurrent = plan.multidc.max_concurrent_rebuilds;
     let mut out = Vec::new();
-    for (p, &i) in plan.priority.iter().enumerate().skip(1) {
-        let dc = &plan.dcs[i];
-        if dc.template.stopped {
-            continue;
-        }
-        // Ready by then: the datacenters before this one in priority order, listed in spec order.
-        let ready: Vec<&DcPlan<'_>> = plan
-            .dcs
-            .iter()
-            .filter(|d| plan.priority[..p].contains(&d.index) && !d.template.stopped)
-            .collect();
-        let src = match &source {
-            Some(s) if *s == dc.cass_dc_name => {
-                diags.push(plan.doc.error(
-                    Code::ConflictingSettings,
-                    rebuild_path(),
-                    format!(
-                        "rebuild source datacenter {s:?} is also a datacenter to rebuild ({}); the first datacenter in rollout order must be the source",
-                        dc.template.name
-                    ),
-                ));
-                continue;
-            }
-            Some(s) => {
-                if !ready.iter().any(|d| d.cass_dc_name == *s) {
-                    diags.push(plan.doc.error(
-                        Code::UnknownReference,
-                        rebuild_path(),
-                        format!(
-                            "rebuild source datacenter {s:?} is not a running datacenter that comes before {} in rollout order ({})",
-                            dc.template.name,
-                            ready.iter().map(|d| d.cass_dc_name.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                    continue;
-                }
-                s.clone()
-            }
-            // Upstream compares the Cassandra DC name with the target's object name here.
-            None => match ready.iter().find(|d| d.cass_dc_name != dc.template.name) {
-                Some(d) => d.cass_dc_name.clone(),
-                None => continue,
-            },
-        };
+    for rebuild in &plan.multidc.rebuilds {
+        let (p, dc) = (rebuild.position, &plan.dcs[rebuild.dc]);
         let mut spec = json!({
             "datacenter": {"name": dc.template.name, "namespace": dc.namespace},
             "jobs": [{
                 "name": format!("{}-rebuild", dc.template.name),
                 "command": "rebuild",
-                "args": {"source_datacenter": src},
+                "args": {"source_datacenter": rebuild.source},
             }],
             "ttlSecondsAfterFinished": 0,
         });
@@ -161,10 +92,6 @@ fn rebuild_tasks(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Man
     out
 }
 
-fn rebuild_path() -> Vec<Seg> {
-    keys(&["spec", "cassandra", "rebuild", "sourceDc"])
-}
-
 /// The image cass-operator runs the `cassandra` container with (control-plane §7.1): it has
 /// cqlsh, which the replication Job uses.
 fn server_image(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
@@ -178,104 +105,6 @@ fn server_image(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
             format!("docker.io/k8ssandra/cass-management-api:{}-ubi", dc.version)
         }
     }
-}
-
-/// One keyspace and its desired replication per Cassandra DC name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct KeyspaceReplication {
-    keyspace: String,
-    /// Create the keyspace first when missing (Reaper's and Stargate's, as upstream ensures).
-    create: bool,
-    /// Add to the current replication instead of replacing it (user keyspaces).
-    merge: bool,
-    factors: Vec<(String, i64)>,
-}
-
-/// What the replication Job sets (§4.2), the same in every context.
-fn replication_plan(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
-    let mut system: Vec<(String, i64)> = plan
-        .dcs
-        .iter()
-        .filter(|d| !d.template.stopped)
-        .map(|d| {
-            (
-                d.cass_dc_name.clone(),
-                i64::from(d.template.size.clamp(0, 3)),
-            )
-        })
-        .collect();
-    system.extend(plan.external_datacenters.iter().map(|d| (d.clone(), 3)));
-    let mut keyspaces = vec!["system_auth", "system_distributed", "system_traces"];
-    if plan.server_type == ServerType::Dse {
-        keyspaces.extend(["dse_leases", "dse_perf", "dse_security"]);
-    }
-    let mut out: Vec<KeyspaceReplication> = keyspaces
-        .into_iter()
-        .map(|k| KeyspaceReplication {
-            keyspace: k.into(),
-            create: false,
-            merge: false,
-            factors: system.clone(),
-        })
-        .collect();
-    if templates::uses_stargate(plan) {
-        out.push(KeyspaceReplication {
-            keyspace: "data_endpoint_auth".into(),
-            create: true,
-            merge: false,
-            factors: system.clone(),
-        });
-    }
-    if let Some(reaper) = templates::reaper(plan)
-        && reaper.reaper_ref().is_empty()
-        && reaper.storage_type() == "cassandra"
-    {
-        out.push(KeyspaceReplication {
-            keyspace: reaper.keyspace().into(),
-            create: true,
-            merge: false,
-            factors: system.clone(),
-        });
-    }
-    out.extend(user_keyspaces(plan));
-    out
-}
-
-/// `k8ssandra.io/dc-replication`: `{"<dc>": {"<keyspace>": rf}}` (§4.7); rf 0 skips. Invalid
-/// JSON was reported by the plan stage; here it simply yields nothing.
-fn user_keyspaces(plan: &ClusterPlan<'_>) -> Vec<KeyspaceReplication> {
-    let Some(text) = plan
-        .doc
-        .value
-        .metadata
-        .annotations
-        .get("k8ssandra.io/dc-replication")
-    else {
-        return Vec::new();
-    };
-    let Ok(Value::Object(by_dc)) = serde_json::from_str::<Value>(text) else {
-        return Vec::new();
-    };
-    let mut by_keyspace: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-    for (dc, keyspaces) in &by_dc {
-        for (ks, rf) in keyspaces.as_object().into_iter().flatten() {
-            if let Some(rf) = rf.as_i64().filter(|rf| *rf > 0) {
-                by_keyspace
-                    .entry(ks.clone())
-                    .or_default()
-                    .push((dc.clone(), rf));
-            }
-        }
-    }
-    by_keyspace
-        .into_iter()
-        .map(|(keyspace, factors)| KeyspaceReplication {
-            keyspace,
-            create: false,
-            merge: true,
-            factors,
-        })
-        .collect()
 }
 
 /// Single-quoted for `sh`.
@@ -338,15 +167,6 @@ fn replication_script(keyspaces: &[KeyspaceReplication]) -> String {
     s
 }
 
-/// Names that go into the script (keyspaces, DC names) are restricted to what needs no
-/// quoting in CQL, `sh` or `grep`.
-fn script_safe(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
 /// `<cleaned cluster name>-<LabelResourceName>-service`: the datacenter's CQL service.
 fn dc_service(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     format!(
@@ -356,37 +176,13 @@ fn dc_service(plan: &ClusterPlan<'_>, dc: &DcPlan<'_>) -> String {
     )
 }
 
-/// One replication Job per context when the cluster has more than one datacenter, or keyspaces
-/// of Reaper or Stargate to create.
-fn replication_jobs(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
-    let running = plan.dcs.iter().filter(|d| !d.template.stopped).count();
-    let keyspaces = replication_plan(plan);
-    // One datacenter gets its system keyspaces right at bootstrap (the replication JVM option);
-    // Reaper's and Stargate's keyspaces are created by the operator even then.
-    let creates = keyspaces.iter().any(|k| k.create);
-    if running == 0 || (running + plan.external_datacenters.len() < 2 && !creates) {
+/// One replication Job per context, when the plan decided the cluster gets one.
+fn replication_jobs(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+    let keyspaces = &plan.multidc.replication;
+    if keyspaces.is_empty() {
         return Vec::new();
     }
-    let unsafe_names: Vec<&str> = keyspaces
-        .iter()
-        .flat_map(|k| {
-            std::iter::once(k.keyspace.as_str()).chain(k.factors.iter().map(|(d, _)| d.as_str()))
-        })
-        .filter(|n| !script_safe(n))
-        .collect();
-    if !unsafe_names.is_empty() {
-        diags.push(plan.doc.error(
-            Code::InvalidName,
-            vec![Seg::Key("spec".into()), Seg::Key("cassandra".into())],
-            format!(
-                "cannot render the keyspace replication Job: {} {} characters other than letters, digits, '_', '-' and '.'",
-                unsafe_names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "),
-                if unsafe_names.len() == 1 { "has" } else { "have" }
-            ),
-        ));
-        return Vec::new();
-    }
-    let script = replication_script(&keyspaces);
+    let script = replication_script(keyspaces);
     // The last running datacenter of each context in priority order is the contact point.
     let mut last_by_context: BTreeMap<&str, &DcPlan<'_>> = BTreeMap::new();
     for &i in &plan.priority {
@@ -493,26 +289,18 @@ fn truncate(s: &str, max: usize) -> String {
 /// Static `additionalSeeds` → `<kc>-<additional seed service>-ipv4|-ipv6` per datacenter
 /// (§4.5). Only slices with addresses are rendered (an endpoint needs at least one); the
 /// seeds of the other datacenters are runtime data, added by the reporter's seed sync.
-fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+fn seed_slices(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
     let seeds = &plan.cassandra.additional_seeds;
     if seeds.is_empty() {
         return Vec::new();
     }
+    // Host names are left out (the plan warned about them).
     let (mut v4, mut v6) = (Vec::new(), Vec::new());
-    for (i, seed) in seeds.iter().enumerate() {
+    for seed in seeds {
         match split_ip(seed) {
             Some(true) => v4.push(seed.clone()),
             Some(false) => v6.push(seed.clone()),
-            None => diags.push(plan.doc.warning(
-                Code::IgnoredField,
-                vec![
-                    Seg::Key("spec".into()),
-                    Seg::Key("cassandra".into()),
-                    Seg::Key("additionalSeeds".into()),
-                    Seg::Index(i),
-                ],
-                format!("additional seed {seed:?} is not an IP address and is ignored, as k8ssandra-operator ignores host names"),
-            )),
+            None => {}
         }
     }
     let mut out = Vec::new();
@@ -544,8 +332,10 @@ fn seed_slices(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manif
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use crate::render::{FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE};
     use crate::testing::render_one;
+    use serde_json::Value;
 
     const THREE: &str = "metadata: {name: global, namespace: db}
 spec:
@@ -563,7 +353,7 @@ spec:
     fn objects(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
         render_one(yaml, |plan, diags| {
             let mut all = super::super::datacenter::render_cluster(plan, diags);
-            all.extend(render(plan, None, diags));
+            all.extend(render(plan, None));
             all
         })
     }
@@ -585,7 +375,8 @@ spec:
     #[test]
     fn every_dc_after_the_first_gets_a_rebuild_task_from_the_first() {
         let (all, diags) = objects(THREE);
-        assert_eq!(diags.len(), 1, "{diags:#?}"); // the host-name seed warning
+        // The host-name seed is the plan's to warn about (plan::multidc::check_seeds).
+        assert!(diags.is_empty(), "{diags:#?}");
         assert!(all.iter().all(|m| m.name() != "dc1-rebuild"));
         let t = find(&all, Kind::CassandraTask, "dc3-rebuild");
         assert_eq!(t["spec"]["jobs"][0]["args"]["source_datacenter"], "dc1");
@@ -721,12 +512,7 @@ spec:
 
     #[test]
     fn additional_seeds_split_by_family_with_cass_operator_labels() {
-        let (all, diags) = objects(THREE);
-        assert!(
-            diags[0]
-                .message
-                .contains("\"seed.example.com\" is not an IP address")
-        );
+        let (all, _) = objects(THREE);
         let v4 = find(
             &all,
             Kind::EndpointSlice,
@@ -829,8 +615,5 @@ spec:
     #[test]
     fn script_quoting() {
         assert_eq!(sh_quote("it's"), "'it'\\''s'");
-        assert!(script_safe("DC-1.east_2"));
-        assert!(!script_safe("dc1; rm -rf /"));
-        assert!(!script_safe("o'k"));
     }
 }
