@@ -20,8 +20,11 @@
 //! What these modules read comes from the plan, decided once there: the Reaper and Stargate
 //! templates with their CRD defaults ([`crate::plan::templates`]) and which datacenters get
 //! those objects, checked ([`crate::plan::reaper`], [`crate::plan::stargate`]: their render
-//! modules report nothing), the effective Medusa template ([`ClusterPlan::medusa`]), the
-//! Secrets each cluster needs and the committed SOPS Secrets ([`crate::plan::credentials`]),
+//! modules report nothing), likewise the ServiceMonitors ([`crate::plan::service_monitor`]),
+//! the rebuild tasks, replication keyspaces and ignored seeds ([`crate::plan::multidc`]), the
+//! effective Medusa template ([`ClusterPlan::medusa`]), the Secrets each cluster needs, the
+//! committed SOPS Secrets and what the secrets backend cannot deliver
+//! ([`crate::plan::credentials`]),
 //! the reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
 //! `externalDatacenters` ([`ClusterPlan`] fields). No module here calls [`crate::schema`],
 //! reaches the loaded inputs or reads the source documents (`plan.doc` only places
