@@ -470,6 +470,61 @@ mod tests {
         });
     }
 
+    /// A one-context render builds only that context's Secrets, and exactly those a whole
+    /// render puts there (the first cluster in plan order still places a shared one).
+    #[test]
+    fn credentials_of_one_context_are_the_whole_renders_in_that_context() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/render/multi-dc-three-contexts");
+        let mut sources: Vec<SourceFile> = std::fs::read_dir(&dir)
+            .expect("fixture directory")
+            .map(|e| e.expect("entry").path())
+            .map(|p| {
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                SourceFile {
+                    rel_path: name.clone(),
+                    display_path: name.into(),
+                    text: std::fs::read_to_string(&p).expect("fixture file"),
+                }
+            })
+            .collect();
+        sources.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+        let (inputs, mut diags) = crate::load::load(&sources);
+        let plan = crate::plan::build(&inputs, &mut diags);
+        assert!(!crate::diagnostic::has_error(&diags), "{diags:?}");
+        let credentials = plan
+            .credentials
+            .as_ref()
+            .map(|c| crate::render::credentials::Credentials::new(c, &plan.settings))
+            .expect("the externalSecrets backend renders credentials");
+        let render = |context: Option<&str>| -> Vec<(String, String)> {
+            let mut placed = crate::render::credentials::Placed::default();
+            let mut out = Vec::new();
+            for cluster in &plan.clusters {
+                for m in placed.keep(credentials.render(cluster, context)) {
+                    out.push((m.context.clone(), m.text()));
+                }
+            }
+            out
+        };
+        let whole = render(None);
+        let contexts: BTreeSet<&str> = whole.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(contexts.len(), 3, "{contexts:?}");
+        for context in contexts {
+            let expected: Vec<(String, String)> = whole
+                .iter()
+                .filter(|(c, _)| c == context)
+                .cloned()
+                .collect();
+            assert!(!expected.is_empty());
+            assert_eq!(render(Some(context)), expected, "{context}");
+        }
+    }
+
     /// Plans the files (name, text), renders the credentials of every cluster as a whole
     /// render does, and returns every problem (`file path: message`, errors only) and the
     /// rendered Secrets (`context/namespace/name`).
@@ -504,7 +559,7 @@ mod tests {
         let mut secrets = Vec::new();
         for cluster in &plan.clusters {
             if let Some(c) = &credentials {
-                for m in placed.keep(c.render(cluster)) {
+                for m in placed.keep(c.render(cluster, None)) {
                     secrets.push(format!("{}/{}/{}", m.context, m.namespace(), m.name()));
                 }
             }

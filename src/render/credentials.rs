@@ -26,6 +26,7 @@
 //! (upstream's ReplicatedSecret targets). Without a control plane nothing reads the source copy,
 //! so none is rendered into the control-plane context unless a datacenter runs there.
 
+use crate::model::labels::{CLUSTER_NAME_LABEL, CLUSTER_NAMESPACE_LABEL};
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
@@ -81,10 +82,11 @@ impl<'a> Credentials<'a> {
         }
     }
 
-    /// Every credential of one cluster in each of its datacenters' contexts and namespaces. What
+    /// Every credential of one cluster in each of its datacenters' contexts and namespaces (only
+    /// in `context`, when given: a one-context render builds no Secret it would drop). What
     /// the backend cannot deliver was reported by the plan
     /// ([`crate::plan::credentials::resolve`]) and is left out.
-    pub fn render(&self, plan: &ClusterPlan<'_>) -> ClusterCredentials {
+    pub fn render(&self, plan: &ClusterPlan<'_>, context: Option<&str>) -> ClusterCredentials {
         let (settings, committed) = (self.settings, self.committed);
         let credentials = &settings.credentials;
         let mut out = ClusterCredentials {
@@ -98,7 +100,10 @@ impl<'a> Credentials<'a> {
             Some(Backend::External) => return out,
             Some(b) => b,
         };
-        for (context, namespace) in locations(plan) {
+        let wanted = locations(plan)
+            .into_iter()
+            .filter(|(c, _)| context.is_none_or(|only| c == only));
+        for (context, namespace) in wanted {
             for n in &needed {
                 let remote_key = remote_key(settings, plan, n);
                 let (kind, object, raw) = match backend {
@@ -177,9 +182,9 @@ fn secret_labels(
         REPLICATED_BY_LABEL.into(),
         "k8ssandracluster-controller".into(),
     );
-    labels.insert("k8ssandra.io/cluster-name".into(), plan.name.clone().into());
+    labels.insert(CLUSTER_NAME_LABEL.into(), plan.name.clone().into());
     labels.insert(
-        "k8ssandra.io/cluster-namespace".into(),
+        CLUSTER_NAMESPACE_LABEL.into(),
         plan.namespace.clone().into(),
     );
     if context != control_plane_context || namespace != plan.namespace {

@@ -66,7 +66,7 @@ pub fn render_plan(
         |cluster| {
             let mut found = Vec::new();
             let mut objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
-            let mut secrets = credentials.as_ref().map(|c| c.render(cluster));
+            let mut secrets = credentials.as_ref().map(|c| c.render(cluster, context));
             // A cluster with an error hands nothing on: no text to make.
             if texts && !has_error(&found) {
                 let in_context = |m: &Manifest| context.is_none_or(|c| m.context == c);
