@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod medusa;
 pub mod operations;
 pub mod reaper;
+pub mod replication;
 pub mod reporter;
 pub mod stargate;
 pub mod templates;
@@ -170,6 +171,8 @@ pub struct ClusterPlan<'a> {
     /// Indexes into `dcs` of the datacenters that get a Stargate object, in spec order
     /// ([`stargate::resolve`]).
     pub stargate_dcs: Vec<usize>,
+    /// The system keyspace replication ([`replication::resolve`]).
+    pub system_replication: replication::SystemReplication,
 }
 
 /// One datacenter, resolved.
@@ -371,6 +374,7 @@ pub fn plan<'a>(
             p.medusa = medusa::resolve(&p, inputs, &mut found);
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
+            p.system_replication = replication::resolve(&p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -646,6 +650,7 @@ fn plan_cluster<'a>(
         medusa: None,
         reaper: None,
         stargate_dcs: Vec::new(),
+        system_replication: replication::SystemReplication::default(),
     })
 }
 

@@ -34,8 +34,6 @@ use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
 use crate::yaml::{Seg, keys};
 
-/// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).
-pub const INITIAL_SYSTEM_REPLICATION_ANNOTATION: &str = "k8ssandra.io/initial-system-replication";
 const SKIP_USER_CREATION: &str = "cassandra.datastax.com/skip-user-creation";
 const SYSTEM_REPLICATION_OPTION: &str = "-Dcassandra.system_distributed_replication";
 const ALLOW_ALTER_RF: &str = "-Dcassandra.allow_alter_rf_during_range_movement=true";
@@ -73,30 +71,16 @@ struct DcConfig {
 /// Renders all objects of one K8ssandraCluster.
 pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
     let before = diags.len();
-    let replication = match system_replication(plan, true) {
-        Ok(r) => r,
-        Err(e) => {
-            diags.push(plan.doc.error(
-                Code::InvalidValue,
-                vec![
-                    Seg::Key("metadata".into()),
-                    Seg::Key("annotations".into()),
-                    Seg::Key(INITIAL_SYSTEM_REPLICATION_ANNOTATION.into()),
-                ],
-                e.to_string(),
-            ));
-            // Go on with the computed value, only to report the other problems too.
-            system_replication(plan, false).unwrap_or_default()
-        }
-    };
+    let replication = &plan.system_replication.factors;
     let mut configs = Vec::with_capacity(plan.dcs.len());
     for (spec_pos, dc) in plan.dcs.iter().enumerate() {
-        match phase_a(plan, dc, spec_pos == 0, &replication) {
+        match phase_a(plan, dc, spec_pos == 0, replication) {
             Ok(c) => configs.push(c),
             Err(d) => diags.push(*d),
         }
     }
-    if has_error(&diags[before..]) {
+    // The plan reported an unreadable annotation: phase A ran only for the other problems.
+    if plan.system_replication.annotation_rejected || has_error(&diags[before..]) {
         return Vec::new();
     }
 
@@ -253,57 +237,6 @@ impl DcConfig {
             extra_annotations: self.extra_annotations.clone(),
         }
     }
-}
-
-/// The initial-system-replication annotation is in neither of its JSON forms.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot parse {INITIAL_SYSTEM_REPLICATION_ANNOTATION}: expected JSON like {{\"dc1\":3}} (or the old {{\"datacenters\":[\"dc1\"],\"replicationFactor\":3}})"
-)]
-struct UnreadableReplication;
-
-/// The replication map behind the system replication JVM option (spec §2.7).
-fn system_replication(
-    plan: &ClusterPlan<'_>,
-    honour_annotation: bool,
-) -> Result<BTreeMap<String, i64>, UnreadableReplication> {
-    let annotation = plan
-        .doc
-        .value
-        .metadata
-        .annotations
-        .get(INITIAL_SYSTEM_REPLICATION_ANNOTATION)
-        .filter(|_| honour_annotation);
-    if let Some(text) = annotation {
-        if let Ok(map) = serde_json::from_str::<BTreeMap<String, i64>>(text) {
-            return Ok(map);
-        }
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct OldFormat {
-            datacenters: Vec<String>,
-            replication_factor: i64,
-        }
-        return serde_json::from_str::<OldFormat>(text)
-            .map(|old| {
-                old.datacenters
-                    .into_iter()
-                    .map(|dc| (dc, old.replication_factor))
-                    .collect()
-            })
-            .map_err(|_| UnreadableReplication);
-    }
-    // Only the first DC in spec order: Cassandra 4.1 cannot reference DCs that do not exist yet.
-    let first = &plan.dcs[0];
-    let mut map = BTreeMap::new();
-    map.insert(
-        first.cass_dc_name.clone(),
-        i64::from(first.template.size.min(3)),
-    );
-    for ext in plan.external_datacenters {
-        map.insert(ext.clone(), 3);
-    }
-    Ok(map)
 }
 
 fn rack_names(dc: &DcPlan<'_>) -> Vec<String> {
