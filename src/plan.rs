@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod delivery;
+pub mod encryption;
 pub mod medusa;
 pub mod operations;
 pub mod reaper;
@@ -198,6 +199,8 @@ pub struct DcPlan<'a> {
     pub version: ServerVersion,
     /// Cassandra-level DC name: `datacenterName` override, else the object name.
     pub cass_dc_name: String,
+    /// The encryption stores' decision ([`encryption::resolve`]).
+    pub encryption: encryption::Encryption,
 }
 
 impl ClusterPlan<'_> {
@@ -375,6 +378,7 @@ pub fn plan<'a>(
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
             p.system_replication = replication::resolve(&p, &mut found);
+            encryption::resolve(&mut p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -909,6 +913,7 @@ fn plan_dc<'a>(
         telemetry,
         version,
         cass_dc_name,
+        encryption: encryption::Encryption::default(),
     })
 }
 

@@ -72,15 +72,17 @@ struct DcConfig {
 pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
     let before = diags.len();
     let replication = &plan.system_replication.factors;
+    // With input the plan reported, phase A runs only for the other problems.
+    let mut rejected = plan.system_replication.annotation_rejected;
     let mut configs = Vec::with_capacity(plan.dcs.len());
     for (spec_pos, dc) in plan.dcs.iter().enumerate() {
         match phase_a(plan, dc, spec_pos == 0, replication) {
             Ok(c) => configs.push(c),
-            Err(d) => diags.push(*d),
+            Err(Unbuilt::Reported(d)) => diags.push(*d),
+            Err(Unbuilt::RejectedByPlan) => rejected = true,
         }
     }
-    // The plan reported an unreadable annotation: phase A ran only for the other problems.
-    if plan.system_replication.annotation_rejected || has_error(&diags[before..]) {
+    if rejected || has_error(&diags[before..]) {
         return Vec::new();
     }
 
@@ -348,16 +350,25 @@ fn push_env(container: &mut Map<String, Value>, name: &str, value: &str) {
     }
 }
 
+/// Why phase A built nothing for a datacenter.
+enum Unbuilt {
+    /// A problem found while building it.
+    Reported(Box<Diagnostic>),
+    /// The plan reported a problem with its input.
+    RejectedByPlan,
+}
+
 /// Phase A for one DC (upstream `Coalesce` + `createDatacenterConfigs`).
 fn phase_a(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     first_in_spec: bool,
     replication: &BTreeMap<String, i64>,
-) -> Result<DcConfig, Box<Diagnostic>> {
+) -> Result<DcConfig, Unbuilt> {
     let o = &dc.options;
-    let err =
-        |code: Code, path: &[&str], msg: String| Box::new(plan.doc.error(code, dc.path(path), msg));
+    let err = |code: Code, path: &[&str], msg: String| {
+        Unbuilt::Reported(Box::new(plan.doc.error(code, dc.path(path), msg)))
+    };
 
     // Coalesce: pod template.
     let mut pod = Map::new();
@@ -418,25 +429,11 @@ fn phase_a(
     let mut config = dc.config.clone();
     let external = plan.external_secrets();
 
-    // Encryption (spec §2.8): internal secrets need passwords read from Secrets at run time and
-    // written in plain text into the CassandraDatacenter; that cannot be done from Git.
-    let client_enc = plan.cassandra.client_encryption_stores.is_some()
-        && yaml_get(&config, "client_encryption_options/enabled") == Some(&Value::Bool(true));
-    let server_enc = plan.cassandra.server_encryption_stores.is_some()
-        && yaml_get(&config, "server_encryption_options/internode_encryption")
-            .is_some_and(|v| !v.is_null() && v != "none");
-    if (client_enc || server_enc) && !external {
-        let which = if client_enc {
-            "clientEncryptionStores"
-        } else {
-            "serverEncryptionStores"
-        };
-        return Err(Box::new(plan.doc.error(
-            Code::NotRenderableOffline,
-            vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key(which.into())],
-            "encryption stores with internal secrets cannot be rendered offline: k8ssandra-operator reads the keystore passwords from Secrets at run time and writes them in plain text into the CassandraDatacenter config; use secretsProvider: external and set the store paths and passwords in cassandraYaml yourself".to_string(),
-        )));
+    // The plan reported stores that need internal secrets (spec §2.8).
+    if dc.encryption.rejected {
+        return Err(Unbuilt::RejectedByPlan);
     }
+    let client_enc = dc.encryption.client;
     if client_enc {
         add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl=true");
         add_option_if_missing(
@@ -574,11 +571,11 @@ fn phase_a(
     // Vector agent (step 11): keep a user-declared logger container, append one otherwise.
     let vector_toml = if vector::enabled(&dc.telemetry) {
         let toml = vector::vector_toml(&dc.telemetry, mcac_enabled).map_err(|e| {
-            plan.doc.error(
+            Unbuilt::Reported(Box::new(plan.doc.error(
                 Code::InvalidValue,
                 telemetry_path(dc, &e.path),
                 e.message.clone(),
-            )
+            )))
         })?;
         let cm = vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name);
         let sc = obj(&mut storage_config);
