@@ -10,6 +10,7 @@ pub mod reaper;
 pub mod replication;
 pub mod reporter;
 pub mod stargate;
+pub mod telemetry;
 pub mod templates;
 pub mod waves;
 
@@ -201,6 +202,8 @@ pub struct DcPlan<'a> {
     pub cass_dc_name: String,
     /// The encryption stores' decision ([`encryption::resolve`]).
     pub encryption: encryption::Encryption,
+    /// The Vector agent's decision ([`telemetry::resolve`]).
+    pub vector: telemetry::VectorAgent,
 }
 
 impl ClusterPlan<'_> {
@@ -379,6 +382,7 @@ pub fn plan<'a>(
             p.stargate_dcs = stargate::resolve(&p, &mut found);
             p.system_replication = replication::resolve(&p, &mut found);
             encryption::resolve(&mut p, &mut found);
+            telemetry::resolve(&mut p, &mut found);
             p
         });
         (*doc, plan, found)
@@ -914,6 +918,7 @@ fn plan_dc<'a>(
         version,
         cass_dc_name,
         encryption: encryption::Encryption::default(),
+        vector: telemetry::VectorAgent::Off,
     })
 }
 

@@ -28,11 +28,12 @@ use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::json::string_map;
 use crate::model::server::ServerType;
+use crate::plan::telemetry::VectorAgent;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
-use crate::yaml::{Seg, keys};
+use crate::yaml::Seg;
 
 const SKIP_USER_CREATION: &str = "cassandra.datastax.com/skip-user-creation";
 const SYSTEM_REPLICATION_OPTION: &str = "-Dcassandra.system_distributed_replication";
@@ -568,15 +569,13 @@ fn phase_a(
         ));
     }
 
+    // The plan reported invalid telemetry (see `crate::plan::telemetry`).
+    if dc.vector == VectorAgent::Rejected {
+        return Err(Unbuilt::RejectedByPlan);
+    }
     // Vector agent (step 11): keep a user-declared logger container, append one otherwise.
-    let vector_toml = if vector::enabled(&dc.telemetry) {
-        let toml = vector::vector_toml(&dc.telemetry, mcac_enabled).map_err(|e| {
-            Unbuilt::Reported(Box::new(plan.doc.error(
-                Code::InvalidValue,
-                telemetry_path(dc, &e.path),
-                e.message.clone(),
-            )))
-        })?;
+    let vector_toml = if let VectorAgent::On(scrape) = dc.vector {
+        let toml = vector::vector_toml(&dc.telemetry, mcac_enabled, scrape);
         let cm = vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name);
         let sc = obj(&mut storage_config);
         let av = sc
@@ -639,18 +638,6 @@ fn phase_a(
         vector_toml,
         extra_annotations: Map::new(),
     })
-}
-
-/// Where a merged telemetry field comes from: the datacenter when it sets `telemetry`, else
-/// the cluster level.
-fn telemetry_path(dc: &DcPlan<'_>, rest: &[&str]) -> Vec<Seg> {
-    let mut path = if dc.template.options.contains_key("telemetry") {
-        dc.path(&["telemetry"])
-    } else {
-        keys(&["spec", "cassandra", "telemetry"])
-    };
-    path.extend(keys(rest));
-    path
 }
 
 /// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
