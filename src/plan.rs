@@ -202,8 +202,8 @@ pub struct DcPlan<'a> {
     pub cass_dc_name: String,
     /// The encryption stores' decision ([`encryption::resolve`]).
     pub encryption: encryption::Encryption,
-    /// The Vector agent's decision ([`telemetry::resolve`]).
-    pub vector: telemetry::VectorAgent,
+    /// The telemetry's decision: the Vector agent, or refused ([`telemetry::resolve`]).
+    pub telemetry_plan: telemetry::TelemetryPlan,
 }
 
 impl ClusterPlan<'_> {
@@ -918,7 +918,7 @@ fn plan_dc<'a>(
         version,
         cass_dc_name,
         encryption: encryption::Encryption::default(),
-        vector: telemetry::VectorAgent::Off,
+        telemetry_plan: telemetry::TelemetryPlan::NoVector,
     })
 }
 

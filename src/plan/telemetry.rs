@@ -1,26 +1,28 @@
-//! What the plan decides about a datacenter's Vector agent (components §4.4): whether it runs,
-//! and where it scrapes Cassandra's metrics from the merged telemetry. The operator refuses an
+//! What the plan decides about a datacenter's telemetry (components §4.4, spec §2.1 steps
+//! 9-11): whether MCAC may be off, whether the Vector agent runs and where it scrapes
+//! Cassandra's metrics. The operator refuses MCAC off without the new metrics endpoint, and an
 //! invalid `vector.scrapeInterval` or `cassandra.endpoint.port`: the plan reports them and the
-//! render module builds `vector.toml` from the decided values only (issue #11).
+//! render module builds from the decided values only (issue #11).
 
 use serde_json::Value;
 
 use super::{ClusterPlan, DcPlan};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::server::{ServerType, ServerVersion};
 use crate::yaml::{Seg, keys};
 
 /// `vector.scrapeInterval` when unset.
 const DEFAULT_SCRAPE_INTERVAL_SECS: i64 = 30;
 
-/// The Vector agent of one datacenter, decided.
+/// The telemetry of one datacenter, decided.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum VectorAgent {
+pub enum TelemetryPlan {
     /// `vector.enabled` is not `true`.
     #[default]
-    Off,
-    /// The agent runs and scrapes as decided.
-    On(VectorScrape),
-    /// The telemetry is invalid (reported): nothing must be built.
+    NoVector,
+    /// The Vector agent runs and scrapes as decided.
+    Vector(VectorScrape),
+    /// The telemetry is refused (reported): nothing must be built.
     Rejected,
 }
 
@@ -43,23 +45,50 @@ pub struct TelemetryError {
     pub message: String,
 }
 
-/// Decides the Vector agent of every datacenter of `plan`; invalid telemetry is reported
-/// where it comes from (the datacenter's `telemetry`, else the cluster's).
+/// Decides the telemetry of every datacenter of `plan`. As upstream's datacenter build stops at
+/// the first problem, each datacenter gets at most one report, in its order: the encryption
+/// stores' ([`super::encryption::resolve`], which runs first), then MCAC, then Vector's.
 pub fn resolve(plan: &mut ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) {
-    let doc = plan.doc;
+    let (doc, server_type) = (plan.doc, plan.server_type);
     for dc in &mut plan.dcs {
-        if dc.telemetry.pointer("/vector/enabled") != Some(&Value::Bool(true)) {
-            dc.vector = VectorAgent::Off;
+        if dc.encryption.rejected {
+            // Reported already; nothing is built for the datacenter.
+            dc.telemetry_plan = TelemetryPlan::Rejected;
             continue;
         }
-        dc.vector = match vector_scrape(&dc.telemetry) {
-            Ok(scrape) => VectorAgent::On(scrape),
+        let mcac_enabled = dc.telemetry.pointer("/mcac/enabled") == Some(&Value::Bool(true));
+        if !mcac_enabled
+            && server_type == ServerType::Cassandra
+            && !new_metrics_endpoint(&dc.version)
+        {
+            diags.push(doc.error(
+                Code::ConflictingSettings,
+                dc.path(&[]),
+                format!(
+                    "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
+                    dc.version
+                ),
+            ));
+            dc.telemetry_plan = TelemetryPlan::Rejected;
+            continue;
+        }
+        if dc.telemetry.pointer("/vector/enabled") != Some(&Value::Bool(true)) {
+            dc.telemetry_plan = TelemetryPlan::NoVector;
+            continue;
+        }
+        dc.telemetry_plan = match vector_scrape(&dc.telemetry) {
+            Ok(scrape) => TelemetryPlan::Vector(scrape),
             Err(e) => {
                 diags.push(doc.error(Code::InvalidValue, telemetry_path(dc, &e.path), e.message));
-                VectorAgent::Rejected
+                TelemetryPlan::Rejected
             }
         };
     }
+}
+
+/// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
+fn new_metrics_endpoint(v: &ServerVersion) -> bool {
+    (v.greater_than(3, 11, 12) && !v.at_least(4, 0, 0)) || v.greater_than(4, 0, 3)
 }
 
 /// The scrape settings of merged `telemetry`.
@@ -174,18 +203,82 @@ mod tests {
                     "spec.cassandra.telemetry.vector.scrapeInterval".to_string()
                 )]
             );
-            let agents: Vec<VectorAgent> = plans[0].dcs.iter().map(|d| d.vector).collect();
+            let decided: Vec<TelemetryPlan> =
+                plans[0].dcs.iter().map(|d| d.telemetry_plan).collect();
             assert_eq!(
-                agents,
+                decided,
                 [
-                    VectorAgent::Rejected,
-                    VectorAgent::Off,
-                    VectorAgent::On(VectorScrape {
+                    TelemetryPlan::Rejected,
+                    TelemetryPlan::NoVector,
+                    TelemetryPlan::Vector(VectorScrape {
                         interval_secs: 10,
                         port: None
                     })
                 ]
             );
         });
+    }
+
+    /// Each datacenter gets at most one report: encryption first, then MCAC, then Vector.
+    #[test]
+    fn one_report_per_datacenter_in_upstream_order() {
+        let bad_vector = "      telemetry:\n        mcac: {enabled: false}\n        vector: {enabled: true, scrapeInterval: soon}\n";
+        // Cassandra 4.0.1 has no new metrics endpoint: MCAC off is refused before Vector.
+        let c = cluster(
+            "",
+            &format!(
+                "    datacenters:\n    - metadata: {{name: dc1}}\n      size: 1\n      serverVersion: 4.0.1\n{bad_vector}    - metadata: {{name: dc2}}\n      size: 1\n{bad_vector}"
+            ),
+        );
+        with_plans(&[("c.yaml", &c)], |plans, diags| {
+            let at: Vec<(Code, String)> = diags
+                .iter()
+                .map(|d| (d.code, crate::yaml::path_string(&d.path)))
+                .collect();
+            assert_eq!(
+                at,
+                [
+                    (
+                        Code::ConflictingSettings,
+                        "spec.cassandra.datacenters[0]".to_string()
+                    ),
+                    (
+                        Code::InvalidValue,
+                        "spec.cassandra.datacenters[1].telemetry.vector.scrapeInterval".to_string()
+                    )
+                ]
+            );
+            assert!(
+                plans[0]
+                    .dcs
+                    .iter()
+                    .all(|d| d.telemetry_plan == TelemetryPlan::Rejected)
+            );
+        });
+        // Refused encryption stores: no telemetry report for that datacenter.
+        let c = cluster(
+            "",
+            &format!(
+                "    clientEncryptionStores:\n      keystoreSecretRef: {{name: ks}}\n      truststoreSecretRef: {{name: ts}}\n    config:\n      cassandraYaml:\n        client_encryption_options: {{enabled: true}}\n    datacenters:\n    - metadata: {{name: dc1}}\n      size: 1\n{bad_vector}"
+            ),
+        );
+        with_plans(&[("c.yaml", &c)], |_, diags| {
+            let codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
+            assert_eq!(codes, [Code::NotRenderableOffline]);
+        });
+    }
+
+    #[test]
+    fn the_new_metrics_endpoint_versions() {
+        let v = |s: &str| ServerVersion::parse(s).unwrap();
+        for (version, has) in [
+            ("3.11.12", false),
+            ("3.11.13", true),
+            ("4.0.3", false),
+            ("4.0.4", true),
+            ("4.1.0", true),
+        ] {
+            assert_eq!(new_metrics_endpoint(&v(version)), has, "{version}");
+        }
     }
 }

@@ -28,7 +28,7 @@ use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::json::string_map;
 use crate::model::server::ServerType;
-use crate::plan::telemetry::VectorAgent;
+use crate::plan::telemetry::TelemetryPlan;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
@@ -538,6 +538,11 @@ fn phase_a(
         }
     }
 
+    // The plan reported the telemetry (MCAC off without the new metrics endpoint, or Vector's
+    // scrape settings): see `crate::plan::telemetry`.
+    if dc.telemetry_plan == TelemetryPlan::Rejected {
+        return Err(Unbuilt::RejectedByPlan);
+    }
     // MCAC (spec §2.1 steps 9-10).
     if mcac_enabled {
         let filters = dc
@@ -558,23 +563,10 @@ fn phase_a(
             "METRIC_FILTERS",
             &value,
         );
-    } else if plan.server_type == ServerType::Cassandra && !new_metrics_endpoint(&dc.version) {
-        return Err(err(
-            Code::ConflictingSettings,
-            &[],
-            format!(
-                "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
-                dc.version
-            ),
-        ));
     }
 
-    // The plan reported invalid telemetry (see `crate::plan::telemetry`).
-    if dc.vector == VectorAgent::Rejected {
-        return Err(Unbuilt::RejectedByPlan);
-    }
     // Vector agent (step 11): keep a user-declared logger container, append one otherwise.
-    let vector_toml = if let VectorAgent::On(scrape) = dc.vector {
+    let vector_toml = if let TelemetryPlan::Vector(scrape) = dc.telemetry_plan {
         let toml = vector::vector_toml(&dc.telemetry, mcac_enabled, scrape);
         let cm = vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name);
         let sc = obj(&mut storage_config);
@@ -638,11 +630,6 @@ fn phase_a(
         vector_toml,
         extra_annotations: Map::new(),
     })
-}
-
-/// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
-fn new_metrics_endpoint(v: &crate::model::server::ServerVersion) -> bool {
-    (v.greater_than(3, 11, 12) && !v.at_least(4, 0, 0)) || v.greater_than(4, 0, 3)
 }
 
 /// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap. Returns what it
