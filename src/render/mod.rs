@@ -22,7 +22,10 @@
 //! those objects, checked ([`crate::plan::reaper`], [`crate::plan::stargate`]: their render
 //! modules report nothing), the effective Medusa template ([`ClusterPlan::medusa`]), the
 //! Secrets each cluster needs and the committed SOPS Secrets ([`crate::plan::credentials`]),
-//! the reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
+//! the system keyspace replication ([`crate::plan::replication`]), each datacenter's
+//! encryption stores and telemetry, checked ([`crate::plan::encryption`],
+//! [`crate::plan::telemetry`]: the datacenter module builds nothing for one they refused, and
+//! reports nothing about them), the reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
 //! `externalDatacenters` ([`ClusterPlan`] fields). No module here calls [`crate::schema`],
 //! reaches the loaded inputs or reads the source documents (`plan.doc` only places
 //! diagnostics); `tests/layers.rs` checks all three.
