@@ -3,13 +3,16 @@
 
 pub mod credentials;
 pub mod delivery;
+pub mod encryption;
 pub mod medusa;
 pub mod multidc;
 pub mod operations;
 pub mod reaper;
+pub mod replication;
 pub mod reporter;
 pub mod service_monitor;
 pub mod stargate;
+pub mod telemetry;
 pub mod templates;
 pub mod waves;
 
@@ -177,6 +180,8 @@ pub struct ClusterPlan<'a> {
     pub service_monitor_dcs: Vec<usize>,
     /// The rebuild tasks and the replication Job ([`multidc::resolve`]).
     pub multidc: multidc::MultiDcPlan,
+    /// The system keyspace replication ([`replication::resolve`]).
+    pub system_replication: replication::SystemReplication,
 }
 
 /// One datacenter, resolved.
@@ -202,6 +207,10 @@ pub struct DcPlan<'a> {
     pub version: ServerVersion,
     /// Cassandra-level DC name: `datacenterName` override, else the object name.
     pub cass_dc_name: String,
+    /// The encryption stores' decision ([`encryption::resolve`]).
+    pub encryption: encryption::Encryption,
+    /// The telemetry's decision: the Vector agent, or refused ([`telemetry::resolve`]).
+    pub telemetry_plan: telemetry::TelemetryPlan,
 }
 
 impl ClusterPlan<'_> {
@@ -381,6 +390,9 @@ pub fn plan<'a>(
             p.medusa = medusa::resolve(&p, inputs, &mut found);
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
+            p.system_replication = replication::resolve(&p, &mut found);
+            encryption::resolve(&mut p, &mut found);
+            telemetry::resolve(&mut p, &mut found);
             p.service_monitor_dcs = service_monitor::resolve(&p, &mut found);
             p.multidc = multidc::resolve(&p, &mut found);
             p
@@ -660,6 +672,7 @@ fn plan_cluster<'a>(
         stargate_dcs: Vec::new(),
         service_monitor_dcs: Vec::new(),
         multidc: multidc::MultiDcPlan::default(),
+        system_replication: replication::SystemReplication::default(),
     })
 }
 
@@ -918,6 +931,8 @@ fn plan_dc<'a>(
         telemetry,
         version,
         cass_dc_name,
+        encryption: encryption::Encryption::default(),
+        telemetry_plan: telemetry::TelemetryPlan::NoVector,
     })
 }
 

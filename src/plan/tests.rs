@@ -13,7 +13,10 @@ const CLIENT_CONFIGS: &str = "apiVersion: config.k8ssandra.io/v1beta1\nkind: Cli
 
 /// Loads the files (name, text) plus ClientConfigs for `east` and `west`, plans them and hands
 /// the plans and every diagnostic to `check`.
-fn with_plans(files: &[(&str, &str)], check: impl FnOnce(&[ClusterPlan<'_>], &[Diagnostic])) {
+pub(super) fn with_plans(
+    files: &[(&str, &str)],
+    check: impl FnOnce(&[ClusterPlan<'_>], &[Diagnostic]),
+) {
     let mut sources: Vec<SourceFile> = files
         .iter()
         .map(|(name, text)| SourceFile {
@@ -33,7 +36,7 @@ fn with_plans(files: &[(&str, &str)], check: impl FnOnce(&[ClusterPlan<'_>], &[D
     check(&plans, &diags);
 }
 
-fn errors(diags: &[Diagnostic]) -> Vec<&str> {
+pub(super) fn errors(diags: &[Diagnostic]) -> Vec<&str> {
     diags
         .iter()
         .filter(|d| d.severity() == Severity::Error)
@@ -43,7 +46,7 @@ fn errors(diags: &[Diagnostic]) -> Vec<&str> {
 
 /// A K8ssandraCluster; `meta` goes under `metadata` (after the name), `cassandra` under
 /// `spec.cassandra` (four-space indent, after serverVersion and storageConfig).
-fn cluster(meta: &str, cassandra: &str) -> String {
+pub(super) fn cluster(meta: &str, cassandra: &str) -> String {
     format!(
         "apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata:\n  name: demo\n{meta}spec:\n  cassandra:\n    serverVersion: 4.1.5\n    storageConfig:\n      cassandraDataVolumeClaimSpec:\n        resources: {{requests: {{storage: 1Gi}}}}\n{cassandra}"
     )

@@ -28,14 +28,13 @@ use super::{Kind, Manifest};
 use crate::diagnostic::{Code, Diagnostic, has_error};
 use crate::json::string_map;
 use crate::model::server::ServerType;
+use crate::plan::telemetry::TelemetryPlan;
 use crate::plan::waves::Wave;
 use crate::plan::{ClusterPlan, DcPlan};
 use crate::ports::names::cleanup_for_kubernetes;
 use crate::ports::quantity::Quantity;
-use crate::yaml::{Seg, keys};
+use crate::yaml::Seg;
 
-/// Annotation that freezes the initial system keyspace replication (JSON `{"dc": rf}`).
-pub const INITIAL_SYSTEM_REPLICATION_ANNOTATION: &str = "k8ssandra.io/initial-system-replication";
 const SKIP_USER_CREATION: &str = "cassandra.datastax.com/skip-user-creation";
 const SYSTEM_REPLICATION_OPTION: &str = "-Dcassandra.system_distributed_replication";
 const ALLOW_ALTER_RF: &str = "-Dcassandra.allow_alter_rf_during_range_movement=true";
@@ -73,30 +72,18 @@ struct DcConfig {
 /// Renders all objects of one K8ssandraCluster.
 pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
     let before = diags.len();
-    let replication = match system_replication(plan, true) {
-        Ok(r) => r,
-        Err(e) => {
-            diags.push(plan.doc.error(
-                Code::InvalidValue,
-                vec![
-                    Seg::Key("metadata".into()),
-                    Seg::Key("annotations".into()),
-                    Seg::Key(INITIAL_SYSTEM_REPLICATION_ANNOTATION.into()),
-                ],
-                e.to_string(),
-            ));
-            // Go on with the computed value, only to report the other problems too.
-            system_replication(plan, false).unwrap_or_default()
-        }
-    };
+    let replication = &plan.system_replication.factors;
+    // With input the plan reported, phase A runs only for the other problems.
+    let mut rejected = plan.system_replication.annotation_rejected;
     let mut configs = Vec::with_capacity(plan.dcs.len());
     for (spec_pos, dc) in plan.dcs.iter().enumerate() {
-        match phase_a(plan, dc, spec_pos == 0, &replication) {
+        match phase_a(plan, dc, spec_pos == 0, replication) {
             Ok(c) => configs.push(c),
-            Err(d) => diags.push(*d),
+            Err(Unbuilt::Reported(d)) => diags.push(*d),
+            Err(Unbuilt::RejectedByPlan) => rejected = true,
         }
     }
-    if has_error(&diags[before..]) {
+    if rejected || has_error(&diags[before..]) {
         return Vec::new();
     }
 
@@ -255,57 +242,6 @@ impl DcConfig {
     }
 }
 
-/// The initial-system-replication annotation is in neither of its JSON forms.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot parse {INITIAL_SYSTEM_REPLICATION_ANNOTATION}: expected JSON like {{\"dc1\":3}} (or the old {{\"datacenters\":[\"dc1\"],\"replicationFactor\":3}})"
-)]
-struct UnreadableReplication;
-
-/// The replication map behind the system replication JVM option (spec §2.7).
-fn system_replication(
-    plan: &ClusterPlan<'_>,
-    honour_annotation: bool,
-) -> Result<BTreeMap<String, i64>, UnreadableReplication> {
-    let annotation = plan
-        .doc
-        .value
-        .metadata
-        .annotations
-        .get(INITIAL_SYSTEM_REPLICATION_ANNOTATION)
-        .filter(|_| honour_annotation);
-    if let Some(text) = annotation {
-        if let Ok(map) = serde_json::from_str::<BTreeMap<String, i64>>(text) {
-            return Ok(map);
-        }
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct OldFormat {
-            datacenters: Vec<String>,
-            replication_factor: i64,
-        }
-        return serde_json::from_str::<OldFormat>(text)
-            .map(|old| {
-                old.datacenters
-                    .into_iter()
-                    .map(|dc| (dc, old.replication_factor))
-                    .collect()
-            })
-            .map_err(|_| UnreadableReplication);
-    }
-    // Only the first DC in spec order: Cassandra 4.1 cannot reference DCs that do not exist yet.
-    let first = &plan.dcs[0];
-    let mut map = BTreeMap::new();
-    map.insert(
-        first.cass_dc_name.clone(),
-        i64::from(first.template.size.min(3)),
-    );
-    for ext in plan.external_datacenters {
-        map.insert(ext.clone(), 3);
-    }
-    Ok(map)
-}
-
 fn rack_names(dc: &DcPlan<'_>) -> Vec<String> {
     dc.options
         .racks
@@ -415,16 +351,25 @@ fn push_env(container: &mut Map<String, Value>, name: &str, value: &str) {
     }
 }
 
+/// Why phase A built nothing for a datacenter.
+enum Unbuilt {
+    /// A problem found while building it.
+    Reported(Box<Diagnostic>),
+    /// The plan reported a problem with its input.
+    RejectedByPlan,
+}
+
 /// Phase A for one DC (upstream `Coalesce` + `createDatacenterConfigs`).
 fn phase_a(
     plan: &ClusterPlan<'_>,
     dc: &DcPlan<'_>,
     first_in_spec: bool,
     replication: &BTreeMap<String, i64>,
-) -> Result<DcConfig, Box<Diagnostic>> {
+) -> Result<DcConfig, Unbuilt> {
     let o = &dc.options;
-    let err =
-        |code: Code, path: &[&str], msg: String| Box::new(plan.doc.error(code, dc.path(path), msg));
+    let err = |code: Code, path: &[&str], msg: String| {
+        Unbuilt::Reported(Box::new(plan.doc.error(code, dc.path(path), msg)))
+    };
 
     // Coalesce: pod template.
     let mut pod = Map::new();
@@ -485,25 +430,11 @@ fn phase_a(
     let mut config = dc.config.clone();
     let external = plan.external_secrets();
 
-    // Encryption (spec §2.8): internal secrets need passwords read from Secrets at run time and
-    // written in plain text into the CassandraDatacenter; that cannot be done from Git.
-    let client_enc = plan.cassandra.client_encryption_stores.is_some()
-        && yaml_get(&config, "client_encryption_options/enabled") == Some(&Value::Bool(true));
-    let server_enc = plan.cassandra.server_encryption_stores.is_some()
-        && yaml_get(&config, "server_encryption_options/internode_encryption")
-            .is_some_and(|v| !v.is_null() && v != "none");
-    if (client_enc || server_enc) && !external {
-        let which = if client_enc {
-            "clientEncryptionStores"
-        } else {
-            "serverEncryptionStores"
-        };
-        return Err(Box::new(plan.doc.error(
-            Code::NotRenderableOffline,
-            vec![Seg::Key("spec".into()), Seg::Key("cassandra".into()), Seg::Key(which.into())],
-            "encryption stores with internal secrets cannot be rendered offline: k8ssandra-operator reads the keystore passwords from Secrets at run time and writes them in plain text into the CassandraDatacenter config; use secretsProvider: external and set the store paths and passwords in cassandraYaml yourself".to_string(),
-        )));
+    // The plan reported stores that need internal secrets (spec §2.8).
+    if dc.encryption.rejected {
+        return Err(Unbuilt::RejectedByPlan);
     }
+    let client_enc = dc.encryption.client;
     if client_enc {
         add_option_if_missing(&mut config, "-Dcom.sun.management.jmxremote.ssl=true");
         add_option_if_missing(
@@ -607,6 +538,11 @@ fn phase_a(
         }
     }
 
+    // The plan reported the telemetry (MCAC off without the new metrics endpoint, or Vector's
+    // scrape settings): see `crate::plan::telemetry`.
+    if dc.telemetry_plan == TelemetryPlan::Rejected {
+        return Err(Unbuilt::RejectedByPlan);
+    }
     // MCAC (spec §2.1 steps 9-10).
     if mcac_enabled {
         let filters = dc
@@ -627,26 +563,11 @@ fn phase_a(
             "METRIC_FILTERS",
             &value,
         );
-    } else if plan.server_type == ServerType::Cassandra && !new_metrics_endpoint(&dc.version) {
-        return Err(err(
-            Code::ConflictingSettings,
-            &[],
-            format!(
-                "Cassandra {} has no new metrics endpoint (needs 3.11.13+ or 4.0.4+), so MCAC cannot be disabled: set telemetry.mcac.enabled: true",
-                dc.version
-            ),
-        ));
     }
 
     // Vector agent (step 11): keep a user-declared logger container, append one otherwise.
-    let vector_toml = if vector::enabled(&dc.telemetry) {
-        let toml = vector::vector_toml(&dc.telemetry, mcac_enabled).map_err(|e| {
-            plan.doc.error(
-                Code::InvalidValue,
-                telemetry_path(dc, &e.path),
-                e.message.clone(),
-            )
-        })?;
+    let vector_toml = if let TelemetryPlan::Vector(scrape) = dc.telemetry_plan {
+        let toml = vector::vector_toml(&dc.telemetry, mcac_enabled, scrape);
         let cm = vector::config_map_name(&plan.sanitized_name, &dc.cass_dc_name);
         let sc = obj(&mut storage_config);
         let av = sc
@@ -709,23 +630,6 @@ fn phase_a(
         vector_toml,
         extra_annotations: Map::new(),
     })
-}
-
-/// Where a merged telemetry field comes from: the datacenter when it sets `telemetry`, else
-/// the cluster level.
-fn telemetry_path(dc: &DcPlan<'_>, rest: &[&str]) -> Vec<Seg> {
-    let mut path = if dc.template.options.contains_key("telemetry") {
-        dc.path(&["telemetry"])
-    } else {
-        keys(&["spec", "cassandra", "telemetry"])
-    };
-    path.extend(keys(rest));
-    path
-}
-
-/// `IsNewMetricsEndpointAvailable`: `>3.11.12 <4.0.0` or `>4.0.3`.
-fn new_metrics_endpoint(v: &crate::model::server::ServerVersion) -> bool {
-    (v.greater_than(3, 11, 12) && !v.at_least(4, 0, 0)) || v.greater_than(4, 0, 3)
 }
 
 /// Per-node configuration (spec §2.12): computed tokens or a user ConfigMap. Returns what it

@@ -24,7 +24,10 @@
 //! the rebuild tasks, replication keyspaces and ignored seeds ([`crate::plan::multidc`]), the
 //! effective Medusa template ([`ClusterPlan::medusa`]), the Secrets each cluster needs, the
 //! committed SOPS Secrets and what the secrets backend cannot deliver
-//! ([`crate::plan::credentials`]),
+//! ([`crate::plan::credentials`]), the system keyspace replication
+//! ([`crate::plan::replication`]), each datacenter's encryption stores and telemetry, checked
+//! ([`crate::plan::encryption`], [`crate::plan::telemetry`]: the datacenter module builds
+//! nothing for one they refused, and reports nothing about them),
 //! the reporter's cluster records ([`crate::plan::reporter::cluster_record`]), `spec.auth` and
 //! `externalDatacenters` ([`ClusterPlan`] fields). No module here calls [`crate::schema`],
 //! reaches the loaded inputs or reads the source documents (`plan.doc` only places

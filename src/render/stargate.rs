@@ -455,7 +455,15 @@ mod tests {
         };
         let out = ok(&yaml("external"), &[DEPRECATED_DC0]);
         assert_eq!(out[0].object["spec"]["cassandraEncryption"], json!({}));
-        let out = ok(&yaml("internal"), &[DEPRECATED_DC0]);
+        // The plan refuses stores with internal secrets for the datacenters (spec §2.8); what
+        // Stargate's object would hold is still built.
+        let (out, diags) = run(&yaml("internal"));
+        let refused = errors(&diags);
+        assert_eq!(refused.len(), 1, "{diags:#?}");
+        assert!(
+            refused[0].starts_with("spec.cassandra.clientEncryptionStores: encryption stores with internal secrets cannot be rendered offline"),
+            "{refused:?}"
+        );
         let enc = &out[0].object["spec"]["cassandraEncryption"];
         assert_eq!(
             enc["clientEncryptionStores"]["keystoreSecretRef"]["name"],

@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use crate::plan::telemetry::VectorScrape;
 use crate::ports::names::cleanup_for_kubernetes;
 
 /// Name of the additional volume that mounts the ConfigMap at `/etc/vector`.
@@ -14,17 +15,10 @@ pub const VOLUME_NAME: &str = "vector-config";
 /// The container cass-operator runs the agent in.
 pub const LOGGER_CONTAINER: &str = "server-system-logger";
 
-const DEFAULT_SCRAPE_INTERVAL_SECS: i64 = 30;
 /// MCAC's metrics port (legacy stack): scraped without a path.
 const MCAC_METRICS_PORT: i64 = 9103;
 /// The management API's metrics port (modern stack): scraped at `/metrics`.
 const MODERN_METRICS_PORT: i64 = 9000;
-
-/// Whether merged telemetry enables the Vector agent.
-#[must_use]
-pub fn enabled(telemetry: &Value) -> bool {
-    telemetry.pointer("/vector/enabled") == Some(&Value::Bool(true))
-}
 
 /// `CleanupForKubernetes(<sanitized cluster name>-<Cassandra DC name>-cass-vector)`.
 #[must_use]
@@ -63,15 +57,6 @@ pub fn additional_volume(config_map: &str) -> Value {
         "mountPath": "/etc/vector",
         "volumeSource": {"configMap": {"name": config_map}},
     })
-}
-
-/// A problem with the telemetry settings: the field below `telemetry` and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TelemetryError {
-    /// Path below `telemetry`, e.g. `["cassandra", "endpoint", "port"]`.
-    pub path: Vec<&'static str>,
-    /// What is wrong.
-    pub message: String,
 }
 
 /// One Vector source, transform or sink.
@@ -139,50 +124,22 @@ impl Scrape {
     }
 }
 
-/// The complete `vector.toml` for a datacenter's merged telemetry.
-///
-/// # Errors
-/// An invalid `vector.scrapeInterval` or `cassandra.endpoint.port` (the operator refuses both).
-pub fn vector_toml(telemetry: &Value, mcac_enabled: bool) -> Result<String, TelemetryError> {
-    let interval = match telemetry.pointer("/vector/scrapeInterval") {
-        Some(Value::String(s)) => {
-            crate::ports::duration::parse_whole_seconds(s).map_err(|_| TelemetryError {
-                path: vec!["vector", "scrapeInterval"],
-                message: format!(
-                    "invalid duration {s:?}: expected a Go duration such as \"30s\" or \"1m30s\""
-                ),
-            })?
-        }
-        _ => DEFAULT_SCRAPE_INTERVAL_SECS,
-    };
+/// The complete `vector.toml` for a datacenter's merged telemetry, scraping as the plan
+/// decided.
+#[must_use]
+pub fn vector_toml(telemetry: &Value, mcac_enabled: bool, decided: VectorScrape) -> String {
     let mut scrape = Scrape {
-        port: if mcac_enabled {
+        port: decided.port.unwrap_or(if mcac_enabled {
             MCAC_METRICS_PORT
         } else {
             MODERN_METRICS_PORT
-        },
-        interval,
+        }),
+        interval: decided.interval_secs,
         address: "localhost".into(),
         path: if mcac_enabled { "" } else { "/metrics" },
         tls: None,
     };
     if let Some(endpoint) = telemetry.pointer("/cassandra/endpoint") {
-        if let Some(port) = endpoint
-            .get("port")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            scrape.port = port
-                .parse::<i64>()
-                .ok()
-                .filter(|p| (1025..=65535).contains(p))
-                .ok_or_else(|| TelemetryError {
-                    path: vec!["cassandra", "endpoint", "port"],
-                    message: format!(
-                        "invalid port {port:?} for the Cassandra metrics endpoint: expected a number from 1025 to 65535"
-                    ),
-                })?;
-        }
         if let Some(address) = endpoint
             .get("address")
             .and_then(Value::as_str)
@@ -241,7 +198,7 @@ pub fn vector_toml(telemetry: &Value, mcac_enabled: bool) -> Result<String, Tele
             }
         }
     }
-    Ok(toml)
+    toml
 }
 
 fn default_sources(scrape: &Scrape) -> Vec<Component> {
@@ -411,6 +368,12 @@ if err == null {
 mod tests {
     use super::*;
 
+    /// `vector.toml` with the scrape the plan decides for `t`.
+    fn build(t: &Value, mcac_enabled: bool) -> String {
+        let decided = crate::plan::telemetry::vector_scrape(t).expect("valid telemetry");
+        vector_toml(t, mcac_enabled, decided)
+    }
+
     fn telemetry(v: Value) -> Value {
         json!({ "vector": v })
     }
@@ -418,7 +381,7 @@ mod tests {
     #[test]
     fn defaults_keep_only_the_system_log_pipeline() {
         // Spec §4.4: "With no user components the result is just systemlog + console_log".
-        let toml = vector_toml(&telemetry(json!({"enabled": true})), false).unwrap();
+        let toml = build(&telemetry(json!({"enabled": true})), false);
         let headers: Vec<&str> = toml.lines().filter(|l| l.starts_with("[")).collect();
         assert_eq!(
             headers,
@@ -444,14 +407,14 @@ mod tests {
                 {"name": "prom", "type": "prometheus_exporter", "inputs": ["cassandra_metrics"], "config": "address = \"0.0.0.0:9091\""}
             ]}
         }));
-        let toml = vector_toml(&t, false).unwrap();
+        let toml = build(&t, false);
         let expected_metrics = "\n[sources.cassandra_metrics_raw]\ntype = \"prometheus_scrape\"\nendpoints = [ \"http://localhost:9000/metrics\" ]\nscrape_interval_secs = 90\n";
         assert!(toml.contains(expected_metrics), "{toml}");
         assert!(toml.contains("\n[transforms.cassandra_metrics]\ntype = \"remap\"\ninputs = [\"cassandra_metrics_raw\"]\nsource = '''\n"));
         // The unused log parser is pruned; user sinks come before the default sink.
         assert!(!toml.contains("parse_cassandra_log"));
-        let prom = toml.find("[sinks.prom]").unwrap();
-        let console = toml.find("[sinks.console_log]").unwrap();
+        let prom = toml.find("[sinks.prom]");
+        let console = toml.find("[sinks.console_log]");
         assert!(prom < console);
         assert!(toml.contains("[sinks.prom]\ntype = \"prometheus_exporter\"\ninputs = [\"cassandra_metrics\"]\naddress = \"0.0.0.0:9091\"\n"));
     }
@@ -459,28 +422,26 @@ mod tests {
     #[test]
     fn mcac_scrapes_the_legacy_port_without_a_path_and_endpoint_overrides_apply() {
         let sink = json!({"sinks": [{"name": "s", "type": "console", "inputs": ["cassandra_metrics_raw"]}]});
-        let toml = vector_toml(
+        let toml = build(
             &telemetry(json!({"enabled": true, "components": sink})),
             true,
-        )
-        .unwrap();
+        );
         assert!(
             toml.contains("endpoints = [ \"http://localhost:9103\" ]\nscrape_interval_secs = 30\n")
         );
 
         let mut t = telemetry(json!({"enabled": true, "components": sink}));
         t["cassandra"] = json!({"endpoint": {"address": "10.0.0.1", "port": "9443", "tls": {"ca.crt": "/ca", "tls.key": "/key"}}});
-        let toml = vector_toml(&t, false).unwrap();
+        let toml = build(&t, false);
         assert!(toml.contains("endpoints = [ \"https://10.0.0.1:9443/metrics\" ]\nscrape_interval_secs = 30\ntls.ca_file = \"/ca\"\ntls.key_file = \"/key\"\n"), "{toml}");
     }
 
     #[test]
     fn raw_config_comes_first_and_gets_a_newline() {
-        let toml = vector_toml(
+        let toml = build(
             &telemetry(json!({"enabled": true, "config": "[api]\nenabled = true"})),
             false,
-        )
-        .unwrap();
+        );
         assert!(toml.starts_with("[api]\nenabled = true\n\n[sources.systemlog]\n"));
     }
 
@@ -489,7 +450,7 @@ mod tests {
         let t = telemetry(json!({"enabled": true, "components": {
             "sinks": [{"name": "console_log", "type": "blackhole", "inputs": ["systemlog"]}]
         }}));
-        let toml = vector_toml(&t, false).unwrap();
+        let toml = build(&t, false);
         assert!(
             toml.contains("[sinks.console_log]\ntype = \"blackhole\"\ninputs = [\"systemlog\"]\n")
         );
@@ -505,26 +466,11 @@ mod tests {
                 {"name": "b", "type": "remap", "inputs": ["a"]}
             ]
         }}));
-        let toml = vector_toml(&t, false).unwrap();
+        let toml = build(&t, false);
         // b feeds nothing, so it goes; then a feeds nothing, then the source `extra`.
         for gone in ["[transforms.a]", "[transforms.b]", "[sources.extra]"] {
             assert!(!toml.contains(gone), "{gone} should be pruned:\n{toml}");
         }
-    }
-
-    #[test]
-    fn bad_ports_and_durations_are_errors() {
-        let mut t = telemetry(json!({"enabled": true}));
-        t["cassandra"] = json!({"endpoint": {"port": "80"}});
-        let e = vector_toml(&t, false).unwrap_err();
-        assert_eq!(e.path, ["cassandra", "endpoint", "port"]);
-        assert!(e.message.contains("1025 to 65535"));
-        let e = vector_toml(
-            &telemetry(json!({"enabled": true, "scrapeInterval": "30 seconds"})),
-            false,
-        )
-        .unwrap_err();
-        assert_eq!(e.path, ["vector", "scrapeInterval"]);
     }
 
     #[test]
