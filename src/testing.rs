@@ -71,3 +71,21 @@ pub fn by_name<'m>(out: &'m [Manifest], name: &str) -> &'m Manifest {
         )
     })
 }
+
+/// The errors among `diags`, each as `field.path: message`.
+pub fn errors(diags: &[crate::diagnostic::Diagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .filter(|d| d.severity() == crate::diagnostic::Severity::Error)
+        .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
+        .collect()
+}
+
+/// The field paths of the warnings among `diags`.
+pub fn warnings(diags: &[crate::diagnostic::Diagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .filter(|d| d.severity() == crate::diagnostic::Severity::Warning)
+        .map(|d| crate::yaml::path_string(&d.path))
+        .collect()
+}

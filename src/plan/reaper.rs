@@ -276,7 +276,6 @@ fn reaper_path(rest: &[&str]) -> Vec<Seg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Severity;
     use crate::testing::{cluster, plan_one_diagnosed};
 
     const ONE_DC: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n";
@@ -287,21 +286,7 @@ mod tests {
         plan_one_diagnosed(yaml, |plan, diags| (plan.reaper.clone(), diags.to_vec()))
     }
 
-    fn errors(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
-            .collect()
-    }
-
-    fn warnings(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Warning)
-            .map(|d| crate::yaml::path_string(&d.path))
-            .collect()
-    }
+    use crate::testing::{errors, warnings};
 
     /// The datacenters that get a Reaper, by name.
     fn reaper_dcs(yaml: &str) -> Vec<String> {

@@ -210,7 +210,6 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Severity;
     use crate::testing::{cluster, plan_one_diagnosed};
 
     const DC1: &str = "    - metadata: {name: dc1}\n      k8sContext: east\n      size: 3\n";
@@ -229,21 +228,7 @@ mod tests {
         })
     }
 
-    fn errors(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
-            .collect()
-    }
-
-    fn warnings(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Warning)
-            .map(|d| crate::yaml::path_string(&d.path))
-            .collect()
-    }
+    use crate::testing::{errors, warnings};
 
     /// A template at either level gives every datacenter that is not stopped a Stargate; no
     /// template, none, silently.

@@ -256,7 +256,7 @@ fn merge_strings(into: &mut Map<String, Value>, from: &Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::{Diagnostic, Severity};
+    use crate::diagnostic::Diagnostic;
 
     /// Plans and renders; the diagnostics are the plan's (render reports nothing).
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
@@ -269,21 +269,7 @@ mod tests {
         out
     }
 
-    fn errors(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
-            .collect()
-    }
-
-    fn warnings(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Warning)
-            .map(|d| crate::yaml::path_string(&d.path))
-            .collect()
-    }
+    use crate::testing::{errors, warnings};
 
     use crate::testing::{STORAGE, by_name, cluster};
 

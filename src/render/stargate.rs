@@ -184,28 +184,14 @@ fn go_encode_fields(tpl: &Map<String, Value>) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::{Diagnostic, Severity};
+    use crate::diagnostic::Diagnostic;
 
     /// Plans and renders; the diagnostics are the plan's (render reports nothing).
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
         crate::testing::render_one(yaml, |plan, _| render(plan))
     }
 
-    fn errors(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .map(|d| format!("{}: {}", crate::yaml::path_string(&d.path), d.message))
-            .collect()
-    }
-
-    fn warnings(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Warning)
-            .map(|d| crate::yaml::path_string(&d.path))
-            .collect()
-    }
+    use crate::testing::{errors, warnings};
 
     /// Renders, expecting no errors and exactly the given warning paths.
     fn ok(yaml: &str, expected_warnings: &[&str]) -> Vec<Manifest> {
