@@ -57,11 +57,13 @@ impl Rendered<'_> {
     /// list for every other context with objects). Empty when anything is an error.
     #[must_use]
     pub fn contexts(self) -> Outcome {
-        let mut collect = Collect::default();
-        let mut outcome = self.stream_unguarded(&mut collect);
-        if !outcome.has_errors() {
-            collect.sorted_into(&mut outcome.rendered);
-        }
+        let Rendered {
+            mut outcome,
+            context,
+            ..
+        } = self;
+        let diags = std::mem::take(&mut outcome.diagnostics);
+        (outcome.rendered, outcome.diagnostics) = collect_scoped(&outcome.inputs, diags, context);
         outcome
     }
 
@@ -114,8 +116,18 @@ impl Rendered<'_> {
     /// ```
     #[must_use]
     pub fn stream(self, sink: &mut dyn Sink) -> Outcome {
-        let (repo, allow_empty) = (self.repo.clone(), self.allow_empty);
-        let mut outcome = self.stream_unguarded(sink);
+        let Rendered {
+            mut outcome,
+            repo,
+            context,
+            allow_empty,
+        } = self;
+        let diags = std::mem::take(&mut outcome.diagnostics);
+        let (contexts, diagnostics) = crate::stream_inputs(&outcome.inputs, diags, context, sink);
+        outcome.diagnostics = diagnostics;
+        if !outcome.has_error_diagnostics() {
+            outcome.rendered = contexts.into_iter().map(|c| (c, Vec::new())).collect();
+        }
         if !allow_empty && !outcome.has_error_diagnostics() {
             outcome.problems.extend(
                 guard::empty_render_problems(&repo, &outcome)
@@ -157,27 +169,11 @@ impl Rendered<'_> {
             .finish(Streaming::finish_validate)
     }
 
-    fn stream_unguarded(self, sink: &mut dyn Sink) -> Outcome {
-        let Rendered {
-            mut outcome,
-            context,
-            ..
-        } = self;
-        let diags = std::mem::take(&mut outcome.diagnostics);
-        let (contexts, diagnostics) = crate::stream_inputs(&outcome.inputs, diags, context, sink);
-        outcome.diagnostics = diagnostics;
-        if !outcome.has_error_diagnostics() {
-            outcome.rendered = contexts.into_iter().map(|c| (c, Vec::new())).collect();
-        }
-        outcome
-    }
-
     /// Streams the whole repository to the output directory for `pass`, after the location
     /// guards and before the emptying guards; the pass is only kept when nothing is an error.
     fn on_disk(mut self, pass: Pass) -> OnDisk {
         self.context = None;
-        let repo = self.repo.clone();
-        let location = guard::output_location_problems(&repo, &self.outcome);
+        let location = guard::output_location_problems(&self.repo, &self.outcome);
         let sound = location.is_empty() && !self.outcome.has_errors();
         let mut sink = if sound {
             DiskSink::Stream(Box::new(Streaming::new(
@@ -189,23 +185,17 @@ impl Rendered<'_> {
             DiskSink::Count(BTreeMap::new())
         };
         let allow_empty = self.allow_empty;
-        let mut outcome = self.stream_unguarded(&mut sink);
-        outcome.problems = location;
+        // The empty-render guard speaks when the input is valid, whatever the location; the
+        // location problems come first.
+        let mut outcome = self.stream(&mut sink);
+        outcome.problems.splice(0..0, location);
         let objects = sink.counts();
-        // The emptying guards speak when the input is valid, whatever the location.
-        if !allow_empty && !outcome.has_error_diagnostics() {
+        if !allow_empty && !outcome.has_error_diagnostics() && outcome.problems.is_empty() {
             outcome.problems.extend(
-                guard::empty_render_problems(&repo, &outcome)
+                guard::vanished_contexts(&outcome.output_dir, &objects, &outcome.read)
                     .into_iter()
                     .map(Problem::Plain),
             );
-            if outcome.problems.is_empty() {
-                outcome.problems.extend(
-                    guard::vanished_contexts(&outcome.output_dir, &objects, &outcome.read)
-                        .into_iter()
-                        .map(Problem::Plain),
-                );
-            }
         }
         // Dropping an unfinished pass removes whatever it staged.
         let pass = match sink {

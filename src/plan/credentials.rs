@@ -363,11 +363,10 @@ mod tests {
         assert_eq!(needed_of(&reaper_ref).len(), 1);
     }
 
-    /// Plans the files (name, text) and hands the credentials plan and every problem to
-    /// `check`.
-    fn with_credentials<R>(
+    /// Plans the files (name, text) and hands the whole plan and every problem to `check`.
+    fn with_plan<R>(
         files: &[(&str, String)],
-        check: impl FnOnce(Option<&CredentialsPlan<'_>>, &[Diagnostic]) -> R,
+        check: impl FnOnce(&crate::plan::Plan<'_>, &[Diagnostic]) -> R,
     ) -> R {
         let sources: Vec<SourceFile> = files
             .iter()
@@ -379,7 +378,57 @@ mod tests {
             .collect();
         let (inputs, mut diags) = crate::load::load(&sources);
         let plan = crate::plan::build(&inputs, &mut diags);
-        check(plan.credentials.as_ref(), &diags)
+        check(&plan, &diags)
+    }
+
+    /// Plans the files (name, text) and hands the credentials plan and every problem to
+    /// `check`.
+    fn with_credentials<R>(
+        files: &[(&str, String)],
+        check: impl FnOnce(Option<&CredentialsPlan<'_>>, &[Diagnostic]) -> R,
+    ) -> R {
+        with_plan(files, |plan, diags| check(plan.credentials.as_ref(), diags))
+    }
+
+    /// The files of a render fixture as (name, text), sorted by name.
+    fn fixture(name: &str) -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/render")
+            .join(name);
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("fixture directory")
+            .map(|e| e.expect("entry").path())
+            .map(|p| {
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                (name, std::fs::read_to_string(&p).expect("fixture file"))
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Renders the credentials of every cluster as a whole render does (only `context`'s,
+    /// when given): each cluster's, less those an earlier cluster placed.
+    fn render_credentials(
+        plan: &crate::plan::Plan<'_>,
+        context: Option<&str>,
+    ) -> Vec<crate::render::Manifest> {
+        let Some(credentials) = plan
+            .credentials
+            .as_ref()
+            .map(|c| crate::render::credentials::Credentials::new(c, &plan.settings))
+        else {
+            return Vec::new();
+        };
+        let mut placed = crate::render::credentials::Placed::default();
+        plan.clusters
+            .iter()
+            .flat_map(|cluster| placed.keep(credentials.render(cluster, context)))
+            .collect()
     }
 
     const EXTERNAL_SECRETS: &str = "apiVersion: gitops.k8ssandra.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: default}\nspec:\n  secrets: {backend: externalSecrets}\n";
@@ -436,22 +485,7 @@ mod tests {
     /// The committed SOPS Secrets are what the plan hands on to the `replicate` backend.
     #[test]
     fn committed_sops_secrets_are_planned() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/render/credentials-replicate");
-        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .expect("fixture directory")
-            .map(|e| e.expect("entry").path())
-            .map(|p| {
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                let text = std::fs::read_to_string(&p).expect("fixture file");
-                (name, text)
-            })
-            .collect();
-        files.sort();
+        let files = fixture("credentials-replicate");
         let files: Vec<(&str, String)> =
             files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
         with_credentials(&files, |credentials, _| {
@@ -474,97 +508,59 @@ mod tests {
     /// render puts there (the first cluster in plan order still places a shared one).
     #[test]
     fn credentials_of_one_context_are_the_whole_renders_in_that_context() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/render/multi-dc-three-contexts");
-        let mut sources: Vec<SourceFile> = std::fs::read_dir(&dir)
-            .expect("fixture directory")
-            .map(|e| e.expect("entry").path())
-            .map(|p| {
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                SourceFile {
-                    rel_path: name.clone(),
-                    display_path: name.into(),
-                    text: std::fs::read_to_string(&p).expect("fixture file"),
-                }
-            })
-            .collect();
-        sources.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
-        let (inputs, mut diags) = crate::load::load(&sources);
-        let plan = crate::plan::build(&inputs, &mut diags);
-        assert!(!crate::diagnostic::has_error(&diags), "{diags:?}");
-        let credentials = plan
-            .credentials
-            .as_ref()
-            .map(|c| crate::render::credentials::Credentials::new(c, &plan.settings))
-            .expect("the externalSecrets backend renders credentials");
-        let render = |context: Option<&str>| -> Vec<(String, String)> {
-            let mut placed = crate::render::credentials::Placed::default();
-            let mut out = Vec::new();
-            for cluster in &plan.clusters {
-                for m in placed.keep(credentials.render(cluster, context)) {
-                    out.push((m.context.clone(), m.text()));
-                }
+        let files = fixture("multi-dc-three-contexts");
+        let files: Vec<(&str, String)> =
+            files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+        with_plan(&files, |plan, diags| {
+            assert!(!crate::diagnostic::has_error(diags), "{diags:?}");
+            assert!(
+                plan.credentials.is_some(),
+                "the externalSecrets backend renders credentials"
+            );
+            let render = |context: Option<&str>| -> Vec<(String, String)> {
+                render_credentials(plan, context)
+                    .iter()
+                    .map(|m| (m.context.clone(), m.text()))
+                    .collect()
+            };
+            let whole = render(None);
+            let contexts: BTreeSet<&str> = whole.iter().map(|(c, _)| c.as_str()).collect();
+            assert_eq!(contexts.len(), 3, "{contexts:?}");
+            for context in contexts {
+                let expected: Vec<(String, String)> = whole
+                    .iter()
+                    .filter(|(c, _)| c == context)
+                    .cloned()
+                    .collect();
+                assert!(!expected.is_empty());
+                assert_eq!(render(Some(context)), expected, "{context}");
             }
-            out
-        };
-        let whole = render(None);
-        let contexts: BTreeSet<&str> = whole.iter().map(|(c, _)| c.as_str()).collect();
-        assert_eq!(contexts.len(), 3, "{contexts:?}");
-        for context in contexts {
-            let expected: Vec<(String, String)> = whole
-                .iter()
-                .filter(|(c, _)| c == context)
-                .cloned()
-                .collect();
-            assert!(!expected.is_empty());
-            assert_eq!(render(Some(context)), expected, "{context}");
-        }
+        });
     }
 
     /// Plans the files (name, text), renders the credentials of every cluster as a whole
     /// render does, and returns every problem (`file path: message`, errors only) and the
     /// rendered Secrets (`context/namespace/name`).
     fn plan_and_render(files: &[(&str, String)]) -> (Vec<String>, Vec<String>) {
-        let sources: Vec<SourceFile> = files
-            .iter()
-            .map(|(name, text)| SourceFile {
-                rel_path: (*name).into(),
-                display_path: (*name).into(),
-                text: text.clone(),
-            })
-            .collect();
-        let (inputs, mut diags) = crate::load::load(&sources);
-        let plan = crate::plan::build(&inputs, &mut diags);
-        let errors = diags
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .map(|d| {
-                format!(
-                    "{} {}: {}",
-                    d.file.display(),
-                    crate::yaml::path_string(&d.path),
-                    d.message
-                )
-            })
-            .collect();
-        let credentials = plan
-            .credentials
-            .as_ref()
-            .map(|c| crate::render::credentials::Credentials::new(c, &plan.settings));
-        let mut placed = crate::render::credentials::Placed::default();
-        let mut secrets = Vec::new();
-        for cluster in &plan.clusters {
-            if let Some(c) = &credentials {
-                for m in placed.keep(c.render(cluster, None)) {
-                    secrets.push(format!("{}/{}/{}", m.context, m.namespace(), m.name()));
-                }
-            }
-        }
-        (errors, secrets)
+        with_plan(files, |plan, diags| {
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity() == Severity::Error)
+                .map(|d| {
+                    format!(
+                        "{} {}: {}",
+                        d.file.display(),
+                        crate::yaml::path_string(&d.path),
+                        d.message
+                    )
+                })
+                .collect();
+            let secrets = render_credentials(plan, None)
+                .iter()
+                .map(|m| format!("{}/{}/{}", m.context, m.namespace(), m.name()))
+                .collect();
+            (errors, secrets)
+        })
     }
 
     fn demo() -> String {

@@ -60,7 +60,7 @@ fn decide(dc: &DcPlan<'_>, client_stores: bool, server_stores: bool, external: b
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::Code;
-    use crate::plan::tests::{cluster, errors, with_plans};
+    use crate::plan::tests::{cluster, codes_at, with_plans};
 
     const DC: &str = "    datacenters:\n    - metadata: {name: dc1}\n      size: 1\n";
     const CLIENT: &str = "    clientEncryptionStores:\n      keystoreSecretRef: {name: ks}\n      truststoreSecretRef: {name: ts}\n    config:\n      cassandraYaml:\n        client_encryption_options: {enabled: true}\n";
@@ -74,11 +74,7 @@ mod tests {
         let c = cluster("", &format!("{cassandra}{DC}"))
             .replace("spec:\n", &format!("spec:\n{secrets}"));
         with_plans(&[("c.yaml", &c)], |plans, diags| {
-            let found = diags
-                .iter()
-                .map(|d| (d.code, crate::yaml::path_string(&d.path)))
-                .collect();
-            let _ = errors(diags);
+            let found = codes_at(diags);
             check(
                 &plans[0]
                     .dcs

@@ -148,7 +148,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::tests::{cluster, with_plans};
+    use crate::plan::tests::{cluster, codes_at, with_plans};
 
     #[test]
     fn intervals_and_ports_are_parsed() {
@@ -192,10 +192,7 @@ mod tests {
             ),
         );
         with_plans(&[("c.yaml", &c)], |plans, diags| {
-            let at: Vec<(Code, String)> = diags
-                .iter()
-                .map(|d| (d.code, crate::yaml::path_string(&d.path)))
-                .collect();
+            let at = codes_at(diags);
             assert_eq!(
                 at,
                 [(
@@ -231,10 +228,7 @@ mod tests {
             ),
         );
         with_plans(&[("c.yaml", &c)], |plans, diags| {
-            let at: Vec<(Code, String)> = diags
-                .iter()
-                .map(|d| (d.code, crate::yaml::path_string(&d.path)))
-                .collect();
+            let at = codes_at(diags);
             assert_eq!(
                 at,
                 [

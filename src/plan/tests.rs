@@ -36,6 +36,14 @@ pub(super) fn with_plans(
     check(&plans, &diags);
 }
 
+/// Each problem as (code, field path).
+pub(super) fn codes_at(diags: &[Diagnostic]) -> Vec<(crate::diagnostic::Code, String)> {
+    diags
+        .iter()
+        .map(|d| (d.code, crate::yaml::path_string(&d.path)))
+        .collect()
+}
+
 pub(super) fn errors(diags: &[Diagnostic]) -> Vec<&str> {
     diags
         .iter()
