@@ -247,8 +247,12 @@ impl DiskSink {
 impl Sink for DiskSink {
     fn objects(&mut self, objects: Vec<(Arc<str>, Manifest)>) {
         match self {
-            // Each object is freed as soon as its file is compared or written.
+            // Each object is freed as soon as its file is compared or written. In path order,
+            // so the streamer keeps each directory open for all its files (a cluster's objects
+            // come interleaved across its contexts).
             DiskSink::Stream(s) => {
+                let mut objects = objects;
+                objects.sort_by(|a, b| a.0.cmp(&b.0));
                 for (path, m) in objects {
                     s.object(path, m);
                 }
