@@ -315,6 +315,7 @@ pub(crate) fn stream_inputs(
     mut diags: Vec<Diagnostic>,
     context: Option<&str>,
     sink: &mut dyn Sink,
+    old_tree: Option<&output::OldTree>,
 ) -> (std::collections::BTreeSet<String>, Vec<Diagnostic>) {
     // Plan and render even when earlier stages found problems, so that one run reports them
     // all; nothing is handed on whenever anything is an error.
@@ -322,9 +323,24 @@ pub(crate) fn stream_inputs(
     let mut later = Vec::new();
     let plan = plan::build(inputs, &mut later);
     let mut paths = Paths::default();
-    let texts = sink.wants_text();
+    // Serialized on the rendering threads, which also find the files already right on disk.
+    let prepare = |objects: &mut [&mut Manifest]| {
+        for m in objects.iter_mut() {
+            m.prepare_text();
+        }
+        if let Some(old) = old_tree {
+            let paths: Vec<String> = objects.iter().map(|m| m.rel_path()).collect();
+            let files: Vec<(&str, Option<&[u8]>)> = paths
+                .iter()
+                .zip(objects.iter())
+                .map(|(p, m)| (p.as_str(), m.raw.as_deref().map(str::as_bytes)))
+                .collect();
+            old.look(&files);
+        }
+    };
+    let prepare: Option<&render::stream::Prepare<'_>> = sink.wants_text().then_some(&prepare);
     let mut contexts =
-        render::stream::render_plan(&plan, context, texts, &mut later, &mut |step, objects| {
+        render::stream::render_plan(&plan, context, prepare, &mut later, &mut |step, objects| {
             if failed {
                 return;
             }

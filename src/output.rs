@@ -11,6 +11,8 @@
 mod disk;
 mod sys;
 
+pub(crate) use disk::OldTree;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -503,6 +505,8 @@ pub struct Streaming {
     encrypted: std::collections::BTreeSet<Arc<str>>,
     /// Output paths too long for the file system (never looked up on disk).
     too_long: Vec<Arc<str>>,
+    /// Shared with the rendering threads, which find the files already right.
+    old_tree: Option<Arc<OldTree>>,
 }
 
 impl Streaming {
@@ -527,7 +531,16 @@ impl Streaming {
             contexts: BTreeMap::new(),
             encrypted: std::collections::BTreeSet::new(),
             too_long: Vec::new(),
+            old_tree: None,
         }
+    }
+
+    /// A handle on the output directory for the rendering threads, to find the files already
+    /// right while they render ([`OldTree::look`]); `None` when there is nothing to compare.
+    pub(crate) fn old_tree(&mut self) -> Option<Arc<OldTree>> {
+        let tree = Arc::new(self.disk.as_ref().ok().and_then(disk::Streamer::old_tree)?);
+        self.old_tree = Some(Arc::clone(&tree));
+        Some(tree)
     }
 
     /// Whether every object's text is needed (a check or a write compares every file; a
@@ -564,6 +577,12 @@ impl Streaming {
         }
         if m.ksops {
             self.encrypted.insert(path.clone());
+        }
+        if let (Some(tree), Ok(d)) = (&self.old_tree, &mut self.disk)
+            && !too_long(self.base_len, &path)
+            && d.found_unchanged(&path, tree)
+        {
+            return;
         }
         self.file(path, || m.into_text().into_bytes());
     }

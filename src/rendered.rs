@@ -116,6 +116,12 @@ impl Rendered<'_> {
     /// ```
     #[must_use]
     pub fn stream(self, sink: &mut dyn Sink) -> Outcome {
+        self.stream_to(sink, None)
+    }
+
+    /// [`Rendered::stream`], the rendering threads also looking for the files `old_tree`
+    /// already holds.
+    fn stream_to(self, sink: &mut dyn Sink, old_tree: Option<&crate::output::OldTree>) -> Outcome {
         let Rendered {
             mut outcome,
             repo,
@@ -123,7 +129,8 @@ impl Rendered<'_> {
             allow_empty,
         } = self;
         let diags = std::mem::take(&mut outcome.diagnostics);
-        let (contexts, diagnostics) = crate::stream_inputs(&outcome.inputs, diags, context, sink);
+        let (contexts, diagnostics) =
+            crate::stream_inputs(&outcome.inputs, diags, context, sink, old_tree);
         outcome.diagnostics = diagnostics;
         if !outcome.has_error_diagnostics() {
             outcome.rendered = contexts.into_iter().map(|c| (c, Vec::new())).collect();
@@ -187,7 +194,11 @@ impl Rendered<'_> {
         let allow_empty = self.allow_empty;
         // The empty-render guard speaks when the input is valid, whatever the location; the
         // location problems come first.
-        let mut outcome = self.stream(&mut sink);
+        let old_tree = match &mut sink {
+            DiskSink::Stream(s) => s.old_tree(),
+            DiskSink::Count(_) => None,
+        };
+        let mut outcome = self.stream_to(&mut sink, old_tree.as_deref());
         outcome.problems.splice(0..0, location);
         let objects = sink.counts();
         if !allow_empty && !outcome.has_error_diagnostics() && outcome.problems.is_empty() {
@@ -304,7 +315,7 @@ pub(crate) fn collect_scoped(
     context: Option<&str>,
 ) -> (ByContext, Vec<Diagnostic>) {
     let mut collect = Collect::default();
-    let (contexts, diags) = crate::stream_inputs(inputs, diags, context, &mut collect);
+    let (contexts, diags) = crate::stream_inputs(inputs, diags, context, &mut collect, None);
     let mut rendered = ByContext::new();
     if !has_error(&diags) {
         for c in contexts {

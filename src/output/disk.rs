@@ -1,11 +1,11 @@
 //! The output directory on disk: compare it with the tree (`plan`), and replace it in one step
 //! (`write`): the new tree is built in a hidden staging directory beside it, then swapped in.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::sys::{Dir, Identity, Kind, Meta, Read, not_found};
 use super::{OWNED_RECORD, WriteError, WriteReport};
@@ -17,6 +17,70 @@ pub(super) const MAX_READ: u64 = 16 << 20;
 /// `.<name>.k8ssandra-gitops-staging-<16 hex digits>` and `.<name>.k8ssandra-gitops-old-<...>`.
 const STAGING: &str = "k8ssandra-gitops-staging-";
 const OLD: &str = "k8ssandra-gitops-old-";
+
+/// The old output directory, shared with the rendering threads: they look for the files that
+/// already hold their rendered bytes, in parallel, so that an unchanged re-render is not held
+/// up by one thread reading every file. Only a shortcut: what it does not find (any difference,
+/// a symlink on the way, a special file, an error) is looked at again by the [`Streamer`].
+pub(crate) struct OldTree {
+    root: Dir,
+    /// Files found holding their rendered bytes, and which files they were (only those are
+    /// carried into the new tree); taken by the streamer as their objects arrive.
+    found: Mutex<HashMap<String, Identity>>,
+}
+
+impl OldTree {
+    /// For each file (`/`-separated path below the output directory, rendered bytes if made),
+    /// notes whether the old tree holds exactly those bytes there, never through a symlink.
+    /// Files of one directory are looked up through one open directory.
+    pub(crate) fn look(&self, files: &[(&str, Option<&[u8]>)]) {
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by_key(|&i| files[i].0);
+        let mut open: Option<(&str, Option<Dir>)> = None;
+        let mut found = Vec::new();
+        for i in order {
+            let (rel, Some(bytes)) = files[i] else {
+                continue;
+            };
+            // Only plain names, never a way up (the fallback walk would follow one).
+            if rel.split('/').any(|n| matches!(n, "" | "." | "..")) {
+                continue;
+            }
+            let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+            if open.as_ref().is_none_or(|(p, _)| *p != parent) {
+                let dir = if parent.is_empty() {
+                    self.root.try_clone()
+                } else {
+                    self.root.open_beneath(parent)
+                };
+                open = Some((parent, dir.ok()));
+            }
+            let Some((_, Some(dir))) = &open else {
+                continue;
+            };
+            if let Ok(Read::Bytes(old, identity)) =
+                dir.read_file(OsStr::new(name), bytes.len() as u64)
+                && old == bytes
+            {
+                found.push((rel.to_string(), identity));
+            }
+        }
+        if !found.is_empty() {
+            self.found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(found);
+        }
+    }
+
+    /// The file at `rel` if a rendering thread found it unchanged ([`OldTree::look`]).
+    fn take(&self, rel: &str) -> Option<Identity> {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(rel)
+    }
+}
 
 /// Something at a path the writer needs that it must not replace or write through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -597,6 +661,34 @@ impl Streamer {
         self.files.insert(rel, fate);
     }
 
+    /// A handle on the old tree for the rendering threads ([`OldTree`]), when there is one to
+    /// compare with (a check or a write).
+    pub(super) fn old_tree(&self) -> Option<OldTree> {
+        match (&self.root, self.mode) {
+            (Slot::Open(root), Mode::Check | Mode::Write) => {
+                root.try_clone().ok().map(|root| OldTree {
+                    root,
+                    found: Mutex::new(HashMap::new()),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Records `rel` as unchanged when a rendering thread found exactly its bytes there
+    /// ([`OldTree::look`]): it is then neither read again nor written. `false` when it did not.
+    pub(super) fn found_unchanged(&mut self, rel: &Arc<str>, tree: &OldTree) -> bool {
+        let Some(identity) = tree.take(rel) else {
+            return false;
+        };
+        if self.error.is_none() && !matches!(self.root, Slot::Blocked) {
+            self.files
+                .entry(Arc::clone(rel))
+                .or_insert(Fate::Unchanged(identity));
+        }
+        true
+    }
+
     /// Opens the directories of `rel` in the old tree (reusing the ones of the last path),
     /// noting what blocks the way. `None` when the way is blocked.
     fn descend(&mut self, rel: &str) -> Result<Option<usize>, WriteError> {
@@ -1072,6 +1164,50 @@ mod tests {
             got.into_iter().collect::<Vec<_>>(),
             vec![("ok/a.yaml".to_string(), 8)]
         );
+    }
+
+    /// The rendering threads' shortcut finds only a regular file with exactly the bytes,
+    /// reached through real directories below the output directory; all else is left to
+    /// the streamer.
+    #[cfg(unix)]
+    #[test]
+    fn old_tree_finds_only_identical_regular_files_below_it() {
+        use std::os::unix::fs::symlink;
+        let base = std::env::temp_dir().join(format!("k8sg-oldtree-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let out = base.join("out");
+        std::fs::create_dir_all(out.join("ctx/ns")).unwrap();
+        std::fs::create_dir_all(base.join("elsewhere")).unwrap();
+        std::fs::write(out.join("ctx/ns/same.yaml"), "a: 1\n").unwrap();
+        std::fs::write(out.join("ctx/ns/other.yaml"), "a: 2\n").unwrap();
+        std::fs::write(out.join("ctx/top.yaml"), "t\n").unwrap();
+        std::fs::write(base.join("elsewhere/same.yaml"), "a: 1\n").unwrap();
+        symlink(base.join("elsewhere"), out.join("ctx/linked")).unwrap();
+        symlink(out.join("ctx/ns/same.yaml"), out.join("ctx/ns/link.yaml")).unwrap();
+        let tree = OldTree {
+            root: Dir::open_path(&out).unwrap(),
+            found: Mutex::new(HashMap::new()),
+        };
+        let files: Vec<(&str, Option<&[u8]>)> = vec![
+            ("ctx/ns/same.yaml", Some(b"a: 1\n")),
+            ("ctx/ns/other.yaml", Some(b"a: 1\n")),
+            ("ctx/linked/same.yaml", Some(b"a: 1\n")),
+            ("ctx/ns/link.yaml", Some(b"a: 1\n")),
+            ("ctx/../out/ctx/ns/same.yaml", Some(b"a: 1\n")),
+            ("ctx/ns/absent.yaml", Some(b"a: 1\n")),
+            ("ctx/top.yaml", Some(b"t\n")),
+            ("ctx/ns/unmade.yaml", None),
+            ("ctx/ns/longer.yaml", Some(b"a: 1\nmore\n")),
+        ];
+        std::fs::write(out.join("ctx/ns/unmade.yaml"), "").unwrap();
+        std::fs::write(out.join("ctx/ns/longer.yaml"), "a: 1\n").unwrap();
+        tree.look(&files);
+        let mut found: Vec<String> = tree.found.lock().unwrap().keys().cloned().collect();
+        found.sort();
+        assert_eq!(found, ["ctx/ns/same.yaml", "ctx/top.yaml"]);
+        assert!(tree.take("ctx/top.yaml").is_some());
+        assert!(tree.take("ctx/top.yaml").is_none(), "taken once");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

@@ -180,6 +180,38 @@ mod unix {
             Ok(Dir { fd })
         }
 
+        /// A second handle on this directory, for another thread.
+        pub(in crate::output) fn try_clone(&self) -> io::Result<Dir> {
+            Ok(Dir {
+                fd: rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?,
+            })
+        }
+
+        /// Opens the directory at `rel` (`/`-separated names) below this one, refusing a
+        /// symlink anywhere on the way and never leaving this directory: one `openat2` where
+        /// the kernel has it, else one [`Dir::open_dir`] per name.
+        pub(in crate::output) fn open_beneath(&self, rel: &str) -> io::Result<Dir> {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            {
+                use rfs::ResolveFlags;
+                let how =
+                    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+                match rfs::openat2(&self.fd, rel, DIR_FLAGS, Mode::empty(), how) {
+                    Ok(fd) => return Ok(Dir { fd }),
+                    // Before Linux 5.6, or refused by a sandbox: walk.
+                    Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut names = rel.split('/');
+            let first = names.next().unwrap_or_default();
+            let mut dir = self.open_dir(OsStr::new(first))?;
+            for name in names {
+                dir = dir.open_dir(OsStr::new(name))?;
+            }
+            Ok(dir)
+        }
+
         /// Reads a regular file of at most `limit` bytes. A symlink, FIFO, device or socket is
         /// never opened (checked before opening, then on the open descriptor, which is opened
         /// non-blocking and without following a symlink in case the entry changed meanwhile).
@@ -467,6 +499,26 @@ mod portable {
             } else {
                 Err(io::Error::other("not a directory"))
             }
+        }
+
+        #[allow(
+            clippy::unnecessary_wraps,
+            reason = "the same signature as the Unix one"
+        )]
+        pub(in crate::output) fn try_clone(&self) -> io::Result<Dir> {
+            Ok(Dir {
+                path: self.path.clone(),
+            })
+        }
+
+        pub(in crate::output) fn open_beneath(&self, rel: &str) -> io::Result<Dir> {
+            let mut dir = Dir {
+                path: self.path.clone(),
+            };
+            for name in rel.split('/') {
+                dir = dir.open_dir(OsStr::new(name))?;
+            }
+            Ok(dir)
         }
 
         pub(in crate::output) fn read_file(&self, name: &OsStr, limit: u64) -> io::Result<Read> {

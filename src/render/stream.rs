@@ -25,6 +25,9 @@ pub enum Step {
     Delivery,
 }
 
+/// What the rendering threads do to a cluster's objects before they are handed on.
+pub type Prepare<'a> = dyn Fn(&mut [&mut Manifest]) + Sync + 'a;
+
 /// Renders a whole plan: for each cluster its own objects, then its credentials; then what is
 /// about several clusters (the routed operations documents, which must not replace a cluster's
 /// object, and the reporter); then the delivery objects. Each batch goes to `emit` in that
@@ -32,14 +35,14 @@ pub enum Step {
 /// error (rendering goes on, for the diagnostics). With `context`, only the clusters with objects there are rendered
 /// (their batches still hold their objects in other contexts).
 ///
-/// With `texts`, the objects handed on (those of `context`, when given) already hold their
-/// text ([`Manifest::prepare_text`]), serialized on the rendering threads.
+/// `prepare` runs on the rendering threads over the objects of each cluster that will be handed
+/// on (those of `context`, when given), e.g. to serialize them ([`Manifest::prepare_text`]).
 ///
 /// Returns every context that has objects (whether or not they were emitted).
 pub fn render_plan(
     plan: &Plan<'_>,
     context: Option<&str>,
-    texts: bool,
+    prepare: Option<&Prepare<'_>>,
     diags: &mut Vec<Diagnostic>,
     emit: &mut dyn FnMut(Step, Vec<Manifest>),
 ) -> BTreeSet<String> {
@@ -67,17 +70,18 @@ pub fn render_plan(
             let mut found = Vec::new();
             let mut objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
             let mut secrets = credentials.as_ref().map(|c| c.render(cluster, context));
-            // A cluster with an error hands nothing on: no text to make.
-            if texts && !has_error(&found) {
+            // A cluster with an error hands nothing on: nothing to prepare.
+            if let Some(prepare) = prepare
+                && !has_error(&found)
+            {
                 let in_context = |m: &Manifest| context.is_none_or(|c| m.context == c);
                 let credentials = secrets.iter_mut().flat_map(|s| s.manifests_mut());
-                for m in objects
+                let mut handed_on: Vec<&mut Manifest> = objects
                     .iter_mut()
                     .chain(credentials)
                     .filter(|m| in_context(m))
-                {
-                    m.prepare_text();
-                }
+                    .collect();
+                prepare(&mut handed_on);
             }
             (objects, found, secrets)
         },
