@@ -77,9 +77,13 @@ fn sorted(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&String
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
     }
+    out.push_str(&SPACES[..n]);
 }
 
 /// Writes `key: value` at indentation `ind`; `dash_line` when the line already holds a
@@ -207,36 +211,60 @@ fn push_literal_block(out: &mut String, s: &str, ind: usize) -> bool {
 /// Whether a plain (unquoted) scalar would be read back as this exact string by YAML 1.1 and
 /// 1.2 readers alike (Go's yaml.v2/v3, PyYAML, kubectl, serde-saphyr).
 fn plain_is_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    // One pass over the bytes (this runs for every key and string the renderer writes); any
+    // byte outside the allowed ASCII sets, so any non-ASCII text, makes the scalar quoted.
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
         return false;
     };
     if first.is_ascii_digit() {
         // Quantities like `5Gi` or `200m`: digits, dots and at least one letter that cannot make
         // a number (exponent `e`, radix prefixes `x`/`o`/`b`) or a YAML 1.1 sexagesimal/timestamp.
-        let radix = s.as_bytes().get(1).is_some_and(|b| b"xXoObB".contains(b));
+        let radix = b.get(1).is_some_and(|c| b"xXoObB".contains(c));
         return !radix
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
-            && s.chars()
-                .any(|c| c.is_ascii_alphabetic() && !"eExXoObB".contains(c));
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
+            && b.iter()
+                .any(|c| c.is_ascii_alphabetic() && !b"eExXoObB".contains(c));
     }
-    if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || first == '$') {
+    if !(first.is_ascii_alphabetic() || matches!(first, b'_' | b'/' | b'$')) {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    // `#` is never allowed, so ` #` (a comment) cannot occur; `: ` would start a mapping.
+    let mut prev = 0;
+    for &c in b {
+        let allowed = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b' ' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b'='
+                    | b'@'
+                    | b'$'
+                    | b'('
+                    | b')'
+                    | b'+'
+                    | b','
+                    | b':'
+                    | b'-'
+            );
+        if !allowed || (prev == b':' && c == b' ') {
+            return false;
+        }
+        prev = c;
+    }
+    // A trailing space would be dropped, a trailing colon would make a key.
+    if matches!(prev, b' ' | b':') {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " _./=@$()+,:-".contains(c))
-    {
-        return false;
-    }
-    ![
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
-    ]
-    .iter()
-    .any(|w| s.eq_ignore_ascii_case(w))
-        && !s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(".inf"))
+    // Booleans, null and the special floats of YAML 1.1 or 1.2, in any case (the first byte is
+    // never a dot, so `.inf`/`.nan` cannot occur).
+    b.len() > 5
+        || ![
+            "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
+        ]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// Writes a string as a YAML scalar: plain when safe, else double-quoted with JSON escapes
