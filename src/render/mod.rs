@@ -341,13 +341,15 @@ impl Manifest {
 pub type ByContext = BTreeMap<String, Vec<Manifest>>;
 
 /// Renders one planned cluster's own objects. Its problems are added to `diags`; when any of
-/// them is an error the objects must not be used.
+/// them is an error the objects must not be used. With `context`, its datacenters in other
+/// contexts are checked but not built (the cluster's other objects are built in every context).
 pub fn render_cluster(
     plan: &ClusterPlan<'_>,
+    context: Option<&str>,
     reporter: Option<&crate::plan::reporter::ReporterPlan>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
-    let mut objects = datacenter::render_cluster(plan, diags);
+    let mut objects = datacenter::render_cluster_in(plan, context, diags);
     objects.extend(reaper::render(plan));
     objects.extend(service_monitor::render(plan));
     objects.extend(stargate::render(plan));

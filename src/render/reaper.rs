@@ -708,7 +708,7 @@ mod tests {
         let yaml = cluster("test", "  reaper: {storageType: local}\n", ONE_DC);
         let (out, plan_diags) = crate::testing::render_one(&yaml, |plan, diags| {
             let before = diags.len();
-            let out = crate::render::render_cluster(plan, None, diags);
+            let out = crate::render::render_cluster(plan, None, None, diags);
             assert_eq!(diags.len(), before, "render added {:#?}", &diags[before..]);
             out
         });

@@ -564,7 +564,7 @@ mod tests {
         let (out, plan_diags) =
             crate::testing::render_one(&cluster(&"c".repeat(20), "", &dcs), |plan, diags| {
                 let before = diags.len();
-                let out = crate::render::render_cluster(plan, None, diags);
+                let out = crate::render::render_cluster(plan, None, None, diags);
                 assert_eq!(diags.len(), before, "render added {:#?}", &diags[before..]);
                 out
             });
