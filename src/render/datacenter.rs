@@ -170,7 +170,7 @@ pub fn render_cluster_in(
         if failed {
             continue;
         }
-        if context.is_some_and(|c| dc.context != c) {
+        if !dc.is_in(context) {
             // Only what can fail, for its problems: nothing of this datacenter is output.
             if let Err(e) = Checked::new(plan, dc, &cfg.config) {
                 diags.push(
@@ -1099,8 +1099,9 @@ spec:
                 "{whole_diags:#?}"
             );
             for context in ["east", "west", "elsewhere"] {
-                let (one, diags) =
-                    render_one(&yaml, |plan, diags| render_cluster_in(plan, Some(context), diags));
+                let (one, diags) = render_one(&yaml, |plan, diags| {
+                    render_cluster_in(plan, Some(context), diags)
+                });
                 let expected: Vec<&Manifest> =
                     whole.iter().filter(|m| m.context == context).collect();
                 assert_eq!(one.iter().collect::<Vec<_>>(), expected, "{context}");
