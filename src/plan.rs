@@ -267,6 +267,13 @@ impl ClusterPlan<'_> {
 }
 
 impl DcPlan<'_> {
+    /// Whether this DC is in `context` (every DC is when `None`): a one-context render
+    /// outputs only those.
+    #[must_use]
+    pub fn is_in(&self, context: Option<&str>) -> bool {
+        context.is_none_or(|c| self.context == c)
+    }
+
     /// The rack names cass-operator will use: the merged racks, or one rack `default`.
     #[must_use]
     pub fn racks(&self) -> Vec<String> {

@@ -70,7 +70,20 @@ struct DcConfig {
 }
 
 /// Renders all objects of one K8ssandraCluster.
+#[cfg(test)]
 pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Manifest> {
+    render_cluster_in(plan, None, diags)
+}
+
+/// Renders the objects of one K8ssandraCluster's datacenters in `context` (all when `None`).
+/// Every datacenter still goes through each step that can fail, so that the problems reported
+/// do not depend on the context; the phases that need the whole cluster (the initial tokens)
+/// see all of them. The config hash covers only ConfigMaps of a datacenter's own context.
+pub fn render_cluster_in(
+    plan: &ClusterPlan<'_>,
+    context: Option<&str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Manifest> {
     let before = diags.len();
     let replication = &plan.system_replication.factors;
     // With input the plan reported, phase A runs only for the other problems.
@@ -155,6 +168,16 @@ pub fn render_cluster(plan: &ClusterPlan<'_>, diags: &mut Vec<Diagnostic>) -> Ve
             }
         }
         if failed {
+            continue;
+        }
+        if !dc.is_in(context) {
+            // Only what can fail, for its problems: nothing of this datacenter is output.
+            if let Err(e) = Checked::new(plan, dc, &cfg.config) {
+                diags.push(
+                    plan.doc
+                        .error(Code::RenderFailed, dc.path(&[]), e.to_string()),
+                );
+            }
             continue;
         }
         match new_datacenter(plan, dc, cfg, prio_pos) {
@@ -706,6 +729,41 @@ enum DatacenterError {
     MetricsAgent(#[from] super::metrics_agent::AgentConfigError),
 }
 
+/// What `NewDatacenter` reads from a DC's input that can be refused, read before anything is
+/// built from it.
+struct Checked {
+    /// The operator's `spec.config` JSON.
+    config_json: Map<String, Value>,
+    /// `mgmtAPIHeap`, when set.
+    mgmt_api_heap: Option<Quantity>,
+    /// The metrics agent's `metrics-collector.yaml`.
+    agent_yaml: String,
+}
+
+impl Checked {
+    /// Reads them in the order upstream refuses them: config, heap, metrics agent.
+    fn new(
+        plan: &ClusterPlan<'_>,
+        dc: &DcPlan<'_>,
+        config: &Value,
+    ) -> Result<Self, DatacenterError> {
+        let config_json = build_config(config, plan.server_type, &dc.version)?;
+        let mgmt_api_heap = dc
+            .options
+            .mgmt_api_heap
+            .as_ref()
+            .map(Quantity::from_json)
+            .transpose()
+            .map_err(DatacenterError::MgmtApiHeap)?;
+        let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra"))?;
+        Ok(Self {
+            config_json,
+            mgmt_api_heap,
+            agent_yaml,
+        })
+    }
+}
+
 /// `NewDatacenter` + the rest of Phase C for one DC; `prio_pos` is its rollout position.
 /// Returns the CassandraDatacenter and the ConfigMaps built with it.
 fn new_datacenter(
@@ -725,7 +783,11 @@ fn new_datacenter(
         extra_annotations,
     } = cfg;
 
-    let config_json = build_config(&config, plan.server_type, &dc.version)?;
+    let Checked {
+        config_json,
+        mgmt_api_heap,
+        agent_yaml,
+    } = Checked::new(plan, dc, &config)?;
 
     // Labels: base, then merged meta labels, then cluster-level labels on top.
     let mut labels = labels::operator_labels("cassandra");
@@ -741,8 +803,7 @@ fn new_datacenter(
     annotations.extend(string_map(plan.cassandra.meta.get("annotations")));
 
     // MANAGEMENT_API_HEAP_SIZE, then MGMT_API_DISABLE_MCAC (spec §2.9 env order).
-    if let Some(heap) = &o.mgmt_api_heap {
-        let q = Quantity::from_json(heap).map_err(DatacenterError::MgmtApiHeap)?;
+    if let Some(q) = mgmt_api_heap {
         push_env(
             container_mut(&mut pod_template, "containers", "cassandra"),
             "MANAGEMENT_API_HEAP_SIZE",
@@ -761,7 +822,6 @@ fn new_datacenter(
 
     // Metrics agent ConfigMap and its additional volume (created for every DC).
     let agent_name = metrics_agent_configmap_name(&plan.cass_cluster_name, &dc.cass_dc_name);
-    let agent_yaml = metrics_collector_yaml(dc.telemetry.get("cassandra"))?;
     {
         let sc = obj(&mut storage_config);
         let av = sc
@@ -1022,6 +1082,32 @@ spec:
         m.object["spec"]["podTemplateSpec"]["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]
             .as_str()
             .expect("config hash")
+    }
+
+    #[test]
+    fn one_context_builds_its_datacenters_as_the_whole_render_and_reports_the_same_problems() {
+        // dc2 (in `east`) has metrics-agent settings upstream refuses to write.
+        let refused = ", telemetry: {cassandra: {relabels: [{regex: \"a\\x7f\"}]}}";
+        for extra in ["", refused] {
+            let yaml = three(extra);
+            let (whole, whole_diags) = render_one(&yaml, render_cluster);
+            assert_eq!(
+                whole_diags
+                    .iter()
+                    .any(|d| d.message.starts_with("telemetry.cassandra:")),
+                extra == refused,
+                "{whole_diags:#?}"
+            );
+            for context in ["east", "west", "elsewhere"] {
+                let (one, diags) = render_one(&yaml, |plan, diags| {
+                    render_cluster_in(plan, Some(context), diags)
+                });
+                let expected: Vec<&Manifest> =
+                    whole.iter().filter(|m| m.context == context).collect();
+                assert_eq!(one.iter().collect::<Vec<_>>(), expected, "{context}");
+                assert_eq!(diags, whole_diags, "{context}");
+            }
+        }
     }
 
     #[test]

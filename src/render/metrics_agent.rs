@@ -88,10 +88,23 @@ fn wrong_type(field: impl Into<String>, expected: &'static str) -> AgentConfigEr
 pub fn metrics_collector_yaml(
     telemetry_cassandra: Option<&Value>,
 ) -> Result<String, AgentConfigError> {
-    let spec = match telemetry_cassandra {
-        None | Some(Value::Null) => AgentSpec::default_config(),
-        Some(user) => AgentSpec::default_config().merged_with(AgentSpec::from_json(user)?),
-    };
+    match telemetry_cassandra {
+        // Most datacenters set nothing: the default text is built once per process.
+        None | Some(Value::Null) => DEFAULT_TEXT
+            .get_or_init(|| agent_text(AgentSpec::default_config()))
+            .clone(),
+        Some(user) => {
+            agent_text(AgentSpec::default_config().merged_with(AgentSpec::from_json(user)?))
+        }
+    }
+}
+
+/// `metrics-collector.yaml` without `telemetry.cassandra`.
+static DEFAULT_TEXT: std::sync::OnceLock<Result<String, AgentConfigError>> =
+    std::sync::OnceLock::new();
+
+/// The text of a merged agent spec.
+fn agent_text(spec: AgentSpec) -> Result<String, AgentConfigError> {
     Ok(yaml_v2::to_string(&spec.to_node().read_back()?))
 }
 

@@ -341,16 +341,21 @@ impl Manifest {
 pub type ByContext = BTreeMap<String, Vec<Manifest>>;
 
 /// Renders one planned cluster's own objects. Its problems are added to `diags`; when any of
-/// them is an error the objects must not be used.
+/// them is an error the objects must not be used. With `context`, its datacenters in other
+/// contexts are checked but not built, and neither are their Reapers, ServiceMonitors and
+/// Stargates; the cluster's other objects are built in every context (the operations kinds
+/// among them are what routed documents must not replace, there too).
 pub fn render_cluster(
     plan: &ClusterPlan<'_>,
+    context: Option<&str>,
     reporter: Option<&crate::plan::reporter::ReporterPlan>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Manifest> {
-    let mut objects = datacenter::render_cluster(plan, diags);
-    objects.extend(reaper::render(plan));
-    objects.extend(service_monitor::render(plan));
-    objects.extend(stargate::render(plan));
+    let mut objects = datacenter::render_cluster_in(plan, context, diags);
+    // These are about one datacenter each and cannot fail: other contexts' are not built.
+    objects.extend(reaper::render(plan, context));
+    objects.extend(service_monitor::render(plan, context));
+    objects.extend(stargate::render(plan, context));
     objects.extend(medusa::render(plan, diags));
     objects.extend(multidc::render(plan, reporter));
     objects
@@ -440,6 +445,34 @@ mod tests {
         let repository = role(Owner::Repository);
         assert_eq!(repository.rel_path(), "cp/role-r.yaml");
         assert_eq!(repository.cluster(), "");
+    }
+
+    #[test]
+    fn one_context_renders_a_cluster_as_the_whole_render_does_there() {
+        let yaml = crate::testing::cluster(
+            "demo",
+            "  reaper: {}\n  stargate: {size: 1}\n",
+            "    - {metadata: {name: dc1}, k8sContext: east, size: 3, telemetry: {prometheus: {enabled: true}}}\n    - {metadata: {name: dc2}, k8sContext: west, size: 3, telemetry: {prometheus: {enabled: true}}}\n",
+        );
+        let (whole, whole_diags) = crate::testing::render_one(&yaml, |plan, diags| {
+            render_cluster(plan, None, None, diags)
+        });
+        for kind in [Kind::Reaper, Kind::ServiceMonitor, Kind::Stargate] {
+            assert_eq!(
+                whole.iter().filter(|m| m.kind() == kind).count(),
+                2,
+                "{kind} in {whole:#?}"
+            );
+        }
+        for context in ["east", "west"] {
+            let (one, diags) = crate::testing::render_one(&yaml, |plan, diags| {
+                render_cluster(plan, Some(context), None, diags)
+            });
+            let one: Vec<&Manifest> = one.iter().filter(|m| m.context == context).collect();
+            let expected: Vec<&Manifest> = whole.iter().filter(|m| m.context == context).collect();
+            assert_eq!(one, expected, "{context}");
+            assert_eq!(diags, whole_diags, "{context}");
+        }
     }
 
     #[cfg(debug_assertions)]

@@ -44,7 +44,7 @@ const REAPER_CONTAINERS: [&str; 2] = ["reaper", "reaper-schema-init"];
 /// The Reaper objects the plan decided for one cluster ([`crate::plan::reaper`]), in any order
 /// (the caller sorts), each with the context it goes to.
 #[must_use]
-pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+pub fn render(plan: &ClusterPlan<'_>, context: Option<&str>) -> Vec<Manifest> {
     let (Some(decided), Some(template)) = (&plan.reaper, templates::reaper(plan)) else {
         return Vec::new();
     };
@@ -52,6 +52,7 @@ pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
     decided
         .dcs
         .iter()
+        .filter(|&&i| plan.dcs[i].is_in(context))
         .map(|&i| {
             let dc = &plan.dcs[i];
             let object = new_reaper(plan, dc, template, &tpl, &decided.pod_injections);
@@ -260,7 +261,7 @@ mod tests {
 
     /// Plans and renders; the diagnostics are the plan's (render reports nothing).
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        crate::testing::render_one(yaml, |plan, _| render(plan))
+        crate::testing::render_one(yaml, |plan, _| render(plan, None))
     }
 
     fn ok(yaml: &str) -> Vec<Manifest> {
@@ -708,7 +709,7 @@ mod tests {
         let yaml = cluster("test", "  reaper: {storageType: local}\n", ONE_DC);
         let (out, plan_diags) = crate::testing::render_one(&yaml, |plan, diags| {
             let before = diags.len();
-            let out = crate::render::render_cluster(plan, None, diags);
+            let out = crate::render::render_cluster(plan, None, None, diags);
             assert_eq!(diags.len(), before, "render added {:#?}", &diags[before..]);
             out
         });

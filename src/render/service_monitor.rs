@@ -66,9 +66,10 @@ const SCRAPE_INTERVAL: &str = "15s";
 
 /// Objects of this component for one cluster, in any order (the caller sorts), each with the
 /// context it goes to: one per datacenter the plan gave one ([`ClusterPlan::service_monitor_dcs`]).
-pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+pub fn render(plan: &ClusterPlan<'_>, context: Option<&str>) -> Vec<Manifest> {
     plan.service_monitor_dcs
         .iter()
+        .filter(|&&i| plan.dcs[i].is_in(context))
         .map(|&i| {
             let dc = &plan.dcs[i];
             Manifest::after_datacenters(
@@ -494,7 +495,7 @@ mod tests {
 
     /// The plan's problems with `yaml` and what render builds from that plan.
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        crate::testing::render_one(yaml, |plan, _| render(plan))
+        crate::testing::render_one(yaml, |plan, _| render(plan, None))
     }
 
     fn ok(yaml: &str) -> Vec<Manifest> {

@@ -43,9 +43,10 @@ pub const API_VERSION: &str = "stargate.k8ssandra.io/v1alpha1";
 /// The Stargate objects the plan decided for one cluster ([`crate::plan::stargate`]), in any
 /// order (the caller sorts), each with the context it goes to.
 #[must_use]
-pub fn render(plan: &ClusterPlan<'_>) -> Vec<Manifest> {
+pub fn render(plan: &ClusterPlan<'_>, context: Option<&str>) -> Vec<Manifest> {
     plan.stargate_dcs
         .iter()
+        .filter(|&&i| plan.dcs[i].is_in(context))
         .filter_map(|&i| {
             let dc = &plan.dcs[i];
             let tpl = templates::stargate(plan, dc)?.defaulted();
@@ -188,7 +189,7 @@ mod tests {
 
     /// Plans and renders; the diagnostics are the plan's (render reports nothing).
     fn run(yaml: &str) -> (Vec<Manifest>, Vec<Diagnostic>) {
-        crate::testing::render_one(yaml, |plan, _| render(plan))
+        crate::testing::render_one(yaml, |plan, _| render(plan, None))
     }
 
     use crate::testing::{errors, warnings};
@@ -564,7 +565,7 @@ mod tests {
         let (out, plan_diags) =
             crate::testing::render_one(&cluster(&"c".repeat(20), "", &dcs), |plan, diags| {
                 let before = diags.len();
-                let out = crate::render::render_cluster(plan, None, diags);
+                let out = crate::render::render_cluster(plan, None, None, diags);
                 assert_eq!(diags.len(), before, "render added {:#?}", &diags[before..]);
                 out
             });

@@ -68,7 +68,8 @@ pub fn render_plan(
         &selected,
         |cluster| {
             let mut found = Vec::new();
-            let mut objects = super::render_cluster(cluster, plan.reporter.as_ref(), &mut found);
+            let mut objects =
+                super::render_cluster(cluster, context, plan.reporter.as_ref(), &mut found);
             let mut secrets = credentials.as_ref().map(|c| c.render(cluster, context));
             // A cluster with an error hands nothing on: nothing to prepare.
             if let Some(prepare) = prepare
