@@ -37,7 +37,9 @@ where
     T: Sync,
     R: Send,
 {
-    let workers = threads().min(items.len() / MIN_ITEMS_PER_WORKER);
+    let most = items.len() / MIN_ITEMS_PER_WORKER;
+    // Asking how many CPUs there are reads cgroup files: not worth it when one thread will do.
+    let workers = if most <= 1 { 1 } else { threads().min(most) };
     ordered_map_on(workers, items, work, consume);
 }
 

@@ -333,6 +333,9 @@ impl Pattern {
         if self.source == QUANTITY_PATTERN {
             return Some(is_quantity(s));
         }
+        if self.source == VERSION_PATTERN {
+            return Some(contains_version(s));
+        }
         self.regex().map(|re| re.is_match(s))
     }
 
@@ -487,6 +490,28 @@ struct Checker<'a, 's> {
 }
 
 pub(crate) const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
+/// `serverVersion`'s pattern (unanchored): set in nearly every cluster, so it is matched by
+/// hand too ([`contains_version`]), which saves compiling it on every run.
+const VERSION_PATTERN: &str = r"(\d+\.\d+\.\d+)";
+
+/// Whether `s` contains [`VERSION_PATTERN`]: three runs of ASCII digits joined by dots.
+fn contains_version(s: &str) -> bool {
+    // How much of `D.D.` has been seen just before the current byte: 0 nothing, 1 digits,
+    // 2 digits and a dot, 3 digits, dot, digits, 4 the second dot.
+    let mut seen = 0;
+    for &b in s.as_bytes() {
+        seen = match (seen, b) {
+            (4, b'0'..=b'9') => return true,
+            (0 | 1, b'0'..=b'9') => 1,
+            (2 | 3, b'0'..=b'9') => 3,
+            (1, b'.') => 2,
+            (3, b'.') => 4,
+            _ => 0,
+        };
+    }
+    false
+}
 
 /// Lists of allowed field names longer than this are not spelled out in messages.
 const MAX_LISTED_FIELDS: usize = 8;
@@ -1750,6 +1775,40 @@ mod tests {
             "      containers:\n      - name: c\n        livenessProbe:\n          httpGet: {port: http}\n        readinessProbe:\n          httpGet: {port: 8080}\n",
         );
         assert!(k8c_issues(&node).is_empty(), "{:?}", k8c_issues(&node));
+    }
+
+    #[test]
+    fn the_hand_written_version_matcher_agrees_with_the_pattern() {
+        let re = RegexBuilder::new(VERSION_PATTERN)
+            .unicode(false)
+            .build()
+            .expect("version pattern compiles");
+        let parts = ["", "1", "23", ".", "..", "x", "v", "-", " ", "\u{661}"];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        for e in parts {
+                            let s = format!("{a}{b}{c}{d}{e}");
+                            assert_eq!(contains_version(&s), re.is_match(&s), "{s:?}");
+                        }
+                    }
+                }
+            }
+        }
+        for s in [
+            "4.1.5",
+            "v4.0.11-rc1",
+            "1.2",
+            "1..2.3",
+            "1.2.x.3.4",
+            "a1.22.333b",
+        ] {
+            assert_eq!(contains_version(s), re.is_match(s), "{s:?}");
+        }
+        // The embedded schema still uses this pattern (else the shortcut is dead code).
+        let k8c = Schema::get(InputKind::K8ssandraCluster);
+        assert!(k8c.patterns.iter().any(|p| p.source == VERSION_PATTERN));
     }
 
     #[test]
