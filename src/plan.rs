@@ -195,7 +195,7 @@ pub struct DcPlan<'a> {
     pub context: String,
     /// Target namespace.
     pub namespace: String,
-    /// Merged DatacenterOptions, typed.
+    /// Merged DatacenterOptions, typed; its `config` is moved to [`DcPlan::config`].
     pub options: DatacenterOptions,
     /// Merged `config` (cassandraYaml, jvmOptions, dseYaml) as JSON, before operator insertions.
     pub config: Value,
@@ -841,7 +841,7 @@ fn plan_dc<'a>(
     {
         m.insert("telemetry".to_string(), telemetry.clone());
     }
-    let options: DatacenterOptions = match serde_json::from_value(merged.clone()) {
+    let mut options: DatacenterOptions = match serde_json::from_value(merged) {
         Ok(o) => o,
         Err(e) => {
             diags.push(doc.error(
@@ -923,9 +923,11 @@ fn plan_dc<'a>(
     } else {
         options.datacenter_name.clone()
     };
+    // Moved out, not copied: every plan lives until the end of the run, and nothing reads
+    // `options.config` after this.
     let config = options
         .config
-        .clone()
+        .take()
         .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
     Some(DcPlan {
         index,

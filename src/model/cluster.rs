@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 /// String-to-string map with sorted keys (labels, annotations).
@@ -307,12 +308,13 @@ pub struct DatacenterOptions {
     pub resources: Option<Value>,
     /// `racks`.
     pub racks: Option<Vec<Value>>,
-    /// Deprecated and ignored upstream (a warning is printed).
+    /// Deprecated and ignored upstream (a warning is printed). Accepted, not kept: the merge
+    /// reads the raw JSON, and a copy here would live as long as the plan.
     #[expect(
         dead_code,
         reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
     )]
-    pub jmx_init_container_image: Option<Value>,
+    pub jmx_init_container_image: Option<IgnoredAny>,
     /// `softPodAntiAffinity` → `allowMultipleNodesPerWorker`.
     pub soft_pod_anti_affinity: Option<bool>,
     /// `tolerations`.
@@ -320,12 +322,12 @@ pub struct DatacenterOptions {
     /// `mgmtAPIHeap` (a quantity).
     #[serde(rename = "mgmtAPIHeap")]
     pub mgmt_api_heap: Option<Value>,
-    /// `telemetry`.
+    /// `telemetry`: accepted, not kept (the plan keeps the merged telemetry once, as JSON).
     #[expect(
         dead_code,
         reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
     )]
-    pub telemetry: Option<Value>,
+    pub telemetry: Option<IgnoredAny>,
     /// `cdc` (DC level only upstream).
     pub cdc: Option<Value>,
     /// `containers`.
@@ -354,12 +356,12 @@ pub struct DatacenterOptions {
     pub datacenter_name: String,
     /// `readOnlyRootFilesystem`.
     pub read_only_root_filesystem: Option<bool>,
-    /// `rebuild` (only the cluster-level value is read upstream).
+    /// `rebuild` (only the cluster-level value is read upstream): accepted, not kept.
     #[expect(
         dead_code,
         reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
     )]
-    pub rebuild: Option<Value>,
+    pub rebuild: Option<IgnoredAny>,
 }
 
 /// `networking` of DatacenterOptions.
