@@ -394,7 +394,10 @@ pub fn plan<'a>(
     let plan_one = |doc: &&'a Doc<K8ssandraCluster>| {
         let mut found = Vec::new();
         let plan = plan_cluster(doc, settings, &contexts, &mut found).map(|mut p| {
-            p.medusa = medusa::resolve(&p, inputs, &mut found);
+            p.medusa = medusa::resolve(&p, inputs, &mut found).map(|mut m| {
+                crate::json::compact(&mut m);
+                m
+            });
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
             p.system_replication = replication::resolve(&p, &mut found);
@@ -925,10 +928,17 @@ fn plan_dc<'a>(
     };
     // Moved out, not copied: every plan lives until the end of the run, and nothing reads
     // `options.config` after this.
-    let config = options
+    let mut config = options
         .config
         .take()
         .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    // Merged maps hold room for about twice their entries; kept for the whole run.
+    options.compact();
+    let mut meta = meta;
+    let mut telemetry = telemetry;
+    for kept in [&mut config, &mut meta, &mut telemetry] {
+        crate::json::compact(kept);
+    }
     Some(DcPlan {
         index,
         template: dc,
