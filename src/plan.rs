@@ -587,7 +587,8 @@ fn plan_cluster<'a>(
     let mut cluster_options = Value::Object(cassandra.options.clone());
     apply_crd_defaults(&mut cluster_options);
     let cluster_meta = strip_name(&cassandra.meta);
-    let mut dcs = Vec::new();
+    // Sized once: a DcPlan is over a kilobyte, and every plan is kept for the whole run.
+    let mut dcs = Vec::with_capacity(cassandra.datacenters.len());
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut cass_names: BTreeMap<String, usize> = BTreeMap::new();
     let mut ok = true;
