@@ -381,8 +381,9 @@ struct PathEntry {
     /// The step and the position within the steps of its kind: the order in which a render
     /// of the whole repository at once lists objects of one path.
     order: (render::stream::Step, usize),
-    /// `Kind namespace/name`, from the typed kind.
-    what: String,
+    /// `Kind namespace/name`, from the typed kind (boxed: no spare capacity, one entry is
+    /// kept for every object of the run).
+    what: Box<str>,
 }
 
 impl Paths {
@@ -392,7 +393,7 @@ impl Paths {
             .extend(batch.iter().enumerate().map(|(i, (path, m))| PathEntry {
                 path: path.clone(),
                 order: (step, seq + i),
-                what: format!("{} {}/{}", m.kind(), m.namespace(), m.name()),
+                what: format!("{} {}/{}", m.kind(), m.namespace(), m.name()).into(),
             }));
     }
 

@@ -189,6 +189,29 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
     (inputs, diags)
 }
 
+/// Drops the spare capacity of every mapping and sequence of a parsed document: the located
+/// tree is kept until the end of the run (for the position of any diagnostic), and a parsed
+/// mapping holds room for about twice its entries.
+fn compact_node(node: &mut Node) {
+    match &mut node.value {
+        yaml::Value::Map(entries) => {
+            entries.shrink_to_fit();
+            for (_, child) in entries {
+                compact_node(child);
+            }
+        }
+        yaml::Value::Seq(items) => {
+            items.shrink_to_fit();
+            items.iter_mut().for_each(compact_node);
+        }
+        yaml::Value::Null
+        | yaml::Value::Bool(_)
+        | yaml::Value::Int(_)
+        | yaml::Value::Float(_)
+        | yaml::Value::Str(_) => {}
+    }
+}
+
 /// What reading one file found, in the order [`load`] takes it in.
 enum Parsed {
     Problem(Diagnostic),
@@ -428,7 +451,8 @@ fn load_other(
     }
 }
 
-fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
+fn load_document(mut node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
+    compact_node(&mut node);
     let text = |k: &str| {
         node.get(k)
             .and_then(Node::as_str)
@@ -486,11 +510,14 @@ fn load_document(node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Ve
                 &doc.node,
             ));
             match value {
-                Ok(value) => inputs.clusters.push(Doc {
-                    value,
-                    node: doc.node,
-                    origin: doc.origin,
-                }),
+                Ok(mut value) => {
+                    value.compact();
+                    inputs.clusters.push(Doc {
+                        value,
+                        node: doc.node,
+                        origin: doc.origin,
+                    });
+                }
                 // With schema problems, a typing failure is just their consequence.
                 Err(e) if schema_ok => diags.push(doc.error(
                     Code::UnreadableDocument,

@@ -195,7 +195,7 @@ pub struct DcPlan<'a> {
     pub context: String,
     /// Target namespace.
     pub namespace: String,
-    /// Merged DatacenterOptions, typed.
+    /// Merged DatacenterOptions, typed; its `config` is moved to [`DcPlan::config`].
     pub options: DatacenterOptions,
     /// Merged `config` (cassandraYaml, jvmOptions, dseYaml) as JSON, before operator insertions.
     pub config: Value,
@@ -394,7 +394,10 @@ pub fn plan<'a>(
     let plan_one = |doc: &&'a Doc<K8ssandraCluster>| {
         let mut found = Vec::new();
         let plan = plan_cluster(doc, settings, &contexts, &mut found).map(|mut p| {
-            p.medusa = medusa::resolve(&p, inputs, &mut found);
+            p.medusa = medusa::resolve(&p, inputs, &mut found).map(|mut m| {
+                crate::json::compact(&mut m);
+                m
+            });
             p.reaper = reaper::resolve(&p, &mut found);
             p.stargate_dcs = stargate::resolve(&p, &mut found);
             p.system_replication = replication::resolve(&p, &mut found);
@@ -584,7 +587,8 @@ fn plan_cluster<'a>(
     let mut cluster_options = Value::Object(cassandra.options.clone());
     apply_crd_defaults(&mut cluster_options);
     let cluster_meta = strip_name(&cassandra.meta);
-    let mut dcs = Vec::new();
+    // Sized once: a DcPlan is over a kilobyte, and every plan is kept for the whole run.
+    let mut dcs = Vec::with_capacity(cassandra.datacenters.len());
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut cass_names: BTreeMap<String, usize> = BTreeMap::new();
     let mut ok = true;
@@ -841,7 +845,7 @@ fn plan_dc<'a>(
     {
         m.insert("telemetry".to_string(), telemetry.clone());
     }
-    let options: DatacenterOptions = match serde_json::from_value(merged.clone()) {
+    let mut options: DatacenterOptions = match serde_json::from_value(merged) {
         Ok(o) => o,
         Err(e) => {
             diags.push(doc.error(
@@ -923,10 +927,19 @@ fn plan_dc<'a>(
     } else {
         options.datacenter_name.clone()
     };
-    let config = options
+    // Moved out, not copied: every plan lives until the end of the run, and nothing reads
+    // `options.config` after this.
+    let mut config = options
         .config
-        .clone()
+        .take()
         .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    // Merged maps hold room for about twice their entries; kept for the whole run.
+    options.compact();
+    let mut meta = meta;
+    let mut telemetry = telemetry;
+    for kept in [&mut config, &mut meta, &mut telemetry] {
+        crate::json::compact(kept);
+    }
     Some(DcPlan {
         index,
         template: dc,

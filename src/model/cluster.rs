@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 /// String-to-string map with sorted keys (labels, annotations).
@@ -49,6 +50,48 @@ pub struct K8ssandraCluster {
     /// `status` is runtime data and ignored.
     #[serde(default)]
     pub status: Option<Value>,
+}
+
+impl K8ssandraCluster {
+    /// Drops the spare capacity of the JSON parts ([`crate::json::compact`]): every typed
+    /// cluster is kept until the end of the run.
+    pub fn compact(&mut self) {
+        use crate::json::{compact, compact_map};
+        let spec = &mut self.spec;
+        for v in [
+            &mut spec.stargate,
+            &mut spec.reaper,
+            &mut spec.medusa,
+            &mut self.status,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            compact(v);
+        }
+        let Some(cassandra) = &mut spec.cassandra else {
+            return;
+        };
+        compact(&mut cassandra.meta);
+        compact_map(&mut cassandra.options);
+        for v in [
+            &mut cassandra.server_encryption_stores,
+            &mut cassandra.client_encryption_stores,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            compact(v);
+        }
+        cassandra.datacenters.shrink_to_fit();
+        for dc in &mut cassandra.datacenters {
+            compact(&mut dc.meta);
+            compact_map(&mut dc.options);
+            if let Some(stargate) = &mut dc.stargate {
+                compact(stargate);
+            }
+        }
+    }
 }
 
 /// `spec` of a K8ssandraCluster.
@@ -307,12 +350,13 @@ pub struct DatacenterOptions {
     pub resources: Option<Value>,
     /// `racks`.
     pub racks: Option<Vec<Value>>,
-    /// Deprecated and ignored upstream (a warning is printed).
+    /// Deprecated and ignored upstream (a warning is printed). Accepted, not kept: the merge
+    /// reads the raw JSON, and a copy here would live as long as the plan.
     #[expect(
         dead_code,
         reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
     )]
-    pub jmx_init_container_image: Option<Value>,
+    pub jmx_init_container_image: Option<IgnoredAny>,
     /// `softPodAntiAffinity` → `allowMultipleNodesPerWorker`.
     pub soft_pod_anti_affinity: Option<bool>,
     /// `tolerations`.
@@ -320,12 +364,12 @@ pub struct DatacenterOptions {
     /// `mgmtAPIHeap` (a quantity).
     #[serde(rename = "mgmtAPIHeap")]
     pub mgmt_api_heap: Option<Value>,
-    /// `telemetry`.
+    /// `telemetry`: accepted, not kept (the plan keeps the merged telemetry once, as JSON).
     #[expect(
         dead_code,
         reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
     )]
-    pub telemetry: Option<Value>,
+    pub telemetry: Option<IgnoredAny>,
     /// `cdc` (DC level only upstream).
     pub cdc: Option<Value>,
     /// `containers`.
@@ -354,12 +398,51 @@ pub struct DatacenterOptions {
     pub datacenter_name: String,
     /// `readOnlyRootFilesystem`.
     pub read_only_root_filesystem: Option<bool>,
-    /// `rebuild` (only the cluster-level value is read upstream).
+    /// `rebuild` (only the cluster-level value is read upstream): accepted, not kept.
     #[expect(
         dead_code,
         reason = "typed so deny_unknown_fields accepts it; the merge reads the raw JSON"
     )]
-    pub rebuild: Option<Value>,
+    pub rebuild: Option<IgnoredAny>,
+}
+
+impl DatacenterOptions {
+    /// Drops the spare capacity of the JSON parts ([`crate::json::compact`]): the merged
+    /// options of every datacenter are kept in its plan until the end of the run.
+    pub fn compact(&mut self) {
+        use crate::json::compact;
+        let single = [
+            &mut self.config,
+            &mut self.storage_config,
+            &mut self.resources,
+            &mut self.mgmt_api_heap,
+            &mut self.cdc,
+            &mut self.pod_security_context,
+            &mut self.management_api_auth,
+        ];
+        single.into_iter().flatten().for_each(compact);
+        if let Some(node_port) = self.networking.as_mut().and_then(|n| n.node_port.as_mut()) {
+            compact(node_port);
+        }
+        let volumes = self
+            .extra_volumes
+            .as_mut()
+            .map(|e| [&mut e.volumes, &mut e.pvcs]);
+        let lists = [
+            self.racks.as_mut(),
+            self.tolerations.as_mut(),
+            self.containers.as_mut(),
+            self.init_containers.as_mut(),
+        ];
+        for list in lists
+            .into_iter()
+            .flatten()
+            .chain(volumes.into_iter().flatten())
+        {
+            list.shrink_to_fit();
+            list.iter_mut().for_each(compact);
+        }
+    }
 }
 
 /// `networking` of DatacenterOptions.
