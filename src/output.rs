@@ -578,9 +578,9 @@ impl Streaming {
         if m.ksops {
             self.encrypted.insert(path.clone());
         }
-        if let (Some(tree), Ok(d)) = (&self.old_tree, &mut self.disk)
+        if let (Some(tree), Ok(d), Some(text)) = (&self.old_tree, &mut self.disk, &m.raw)
             && !too_long(self.base_len, &path)
-            && d.found_unchanged(&path, tree)
+            && d.found_unchanged(&path, tree, text.as_bytes())
         {
             return;
         }

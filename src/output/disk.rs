@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
+use std::hash::BuildHasher as _;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,9 +25,14 @@ const OLD: &str = "k8ssandra-gitops-old-";
 /// a symlink on the way, a special file, an error) is looked at again by the [`Streamer`].
 pub(crate) struct OldTree {
     root: Dir,
-    /// Files found holding their rendered bytes, and which files they were (only those are
-    /// carried into the new tree); taken by the streamer as their objects arrive.
-    found: Mutex<HashMap<String, Identity>>,
+    /// Files found holding their rendered bytes: which files they were (only those are
+    /// carried into the new tree) and a hash of the bytes; taken by the streamer as their
+    /// objects arrive.
+    found: Mutex<HashMap<String, (Identity, u64)>>,
+    /// Keys of that hash, random per run: the streamer takes a mark only for the very bytes
+    /// that were compared. An object looked up and then dropped (a Secret that an earlier
+    /// cluster already renders, with other labels) must not vouch for another at its path.
+    keys: std::hash::RandomState,
 }
 
 impl OldTree {
@@ -62,7 +68,7 @@ impl OldTree {
                 dir.read_file(OsStr::new(name), bytes.len() as u64)
                 && old == bytes
             {
-                found.push((rel.to_string(), identity));
+                found.push((rel.to_string(), (identity, self.keys.hash_one(bytes))));
             }
         }
         if !found.is_empty() {
@@ -73,12 +79,14 @@ impl OldTree {
         }
     }
 
-    /// The file at `rel` if a rendering thread found it unchanged ([`OldTree::look`]).
-    fn take(&self, rel: &str) -> Option<Identity> {
-        self.found
+    /// The file at `rel` if a rendering thread found it holding `bytes` ([`OldTree::look`]).
+    fn take(&self, rel: &str, bytes: &[u8]) -> Option<Identity> {
+        let (identity, hash) = self
+            .found
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(rel)
+            .remove(rel)?;
+        (hash == self.keys.hash_one(bytes)).then_some(identity)
     }
 }
 
@@ -669,16 +677,17 @@ impl Streamer {
                 root.try_clone().ok().map(|root| OldTree {
                     root,
                     found: Mutex::new(HashMap::new()),
+                    keys: std::hash::RandomState::new(),
                 })
             }
             _ => None,
         }
     }
 
-    /// Records `rel` as unchanged when a rendering thread found exactly its bytes there
+    /// Records `rel` as unchanged when a rendering thread found exactly `bytes` there
     /// ([`OldTree::look`]): it is then neither read again nor written. `false` when it did not.
-    pub(super) fn found_unchanged(&mut self, rel: &Arc<str>, tree: &OldTree) -> bool {
-        let Some(identity) = tree.take(rel) else {
+    pub(super) fn found_unchanged(&mut self, rel: &Arc<str>, tree: &OldTree, bytes: &[u8]) -> bool {
+        let Some(identity) = tree.take(rel, bytes) else {
             return false;
         };
         if self.error.is_none() && !matches!(self.root, Slot::Blocked) {
@@ -1187,6 +1196,7 @@ mod tests {
         let tree = OldTree {
             root: Dir::open_path(&out).unwrap(),
             found: Mutex::new(HashMap::new()),
+            keys: std::hash::RandomState::new(),
         };
         let files: Vec<(&str, Option<&[u8]>)> = vec![
             ("ctx/ns/same.yaml", Some(b"a: 1\n")),
@@ -1205,8 +1215,13 @@ mod tests {
         let mut found: Vec<String> = tree.found.lock().unwrap().keys().cloned().collect();
         found.sort();
         assert_eq!(found, ["ctx/ns/same.yaml", "ctx/top.yaml"]);
-        assert!(tree.take("ctx/top.yaml").is_some());
-        assert!(tree.take("ctx/top.yaml").is_none(), "taken once");
+        assert!(tree.take("ctx/top.yaml", b"t\n").is_some());
+        assert!(tree.take("ctx/top.yaml", b"t\n").is_none(), "taken once");
+        // A mark vouches only for the bytes compared: another object at the same path (one
+        // looked up, then dropped) is looked at again by the streamer.
+        assert!(tree.take("ctx/ns/same.yaml", b"a: 2\n").is_none());
+        tree.look(&[("ctx/ns/same.yaml", Some(b"a: 1\n"))]);
+        assert!(tree.take("ctx/ns/same.yaml", b"a: 1\n").is_some());
         std::fs::remove_dir_all(&base).unwrap();
     }
 
