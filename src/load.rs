@@ -189,29 +189,6 @@ pub fn load(files: &[SourceFile]) -> (Inputs, Vec<Diagnostic>) {
     (inputs, diags)
 }
 
-/// Drops the spare capacity of every mapping and sequence of a parsed document: the located
-/// tree is kept until the end of the run (for the position of any diagnostic), and a parsed
-/// mapping holds room for about twice its entries.
-fn compact_node(node: &mut Node) {
-    match &mut node.value {
-        yaml::Value::Map(entries) => {
-            entries.shrink_to_fit();
-            for (_, child) in entries {
-                compact_node(child);
-            }
-        }
-        yaml::Value::Seq(items) => {
-            items.shrink_to_fit();
-            items.iter_mut().for_each(compact_node);
-        }
-        yaml::Value::Null
-        | yaml::Value::Bool(_)
-        | yaml::Value::Int(_)
-        | yaml::Value::Float(_)
-        | yaml::Value::Str(_) => {}
-    }
-}
-
 /// What reading one file found, in the order [`load`] takes it in.
 enum Parsed {
     Problem(Diagnostic),
@@ -452,7 +429,7 @@ fn load_other(
 }
 
 fn load_document(mut node: Node, origin: Origin, inputs: &mut Inputs, diags: &mut Vec<Diagnostic>) {
-    compact_node(&mut node);
+    node.shrink_to_fit();
     let text = |k: &str| {
         node.get(k)
             .and_then(Node::as_str)

@@ -105,6 +105,25 @@ pub fn path_string(path: &[Seg]) -> String {
 }
 
 impl Node {
+    /// Drops the spare capacity of every mapping and sequence below: a parsed mapping holds
+    /// room for about twice its entries, and a loaded document's tree is kept for the whole
+    /// run (for the position of any diagnostic).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        match &mut self.value {
+            Value::Map(entries) => {
+                entries.shrink_to_fit();
+                for (_, child) in entries {
+                    child.shrink_to_fit();
+                }
+            }
+            Value::Seq(items) => {
+                items.shrink_to_fit();
+                items.iter_mut().for_each(Node::shrink_to_fit);
+            }
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => {}
+        }
+    }
+
     /// The mapping entries, if this is a mapping.
     #[must_use]
     pub fn as_map(&self) -> Option<&[(Key, Node)]> {

@@ -52,14 +52,12 @@ impl OldTree {
             if rel.split('/').any(|n| matches!(n, "" | "." | "..")) {
                 continue;
             }
-            let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+            // Every rendered file is in a context's directory; the streamer looks at any other.
+            let Some((parent, name)) = rel.rsplit_once('/') else {
+                continue;
+            };
             if open.as_ref().is_none_or(|(p, _)| *p != parent) {
-                let dir = if parent.is_empty() {
-                    self.root.try_clone()
-                } else {
-                    self.root.open_beneath(parent)
-                };
-                open = Some((parent, dir.ok()));
+                open = Some((parent, self.root.open_beneath(parent).ok()));
             }
             let Some((_, Some(dir))) = &open else {
                 continue;
